@@ -1,0 +1,1 @@
+//! Message content framing: DATA dot-stuffing and BDAT chunks, both directions.

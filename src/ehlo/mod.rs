@@ -1,0 +1,1 @@
+//! EHLO capabilities: the typed set parsed from and written into an EHLO reply.

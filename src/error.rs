@@ -1,0 +1,144 @@
+//! Errors, kept in the classes DESIGN.md separates: malformed peer input
+//! ([`SyntaxError`], which names the reply a server owes), incomplete input
+//! and overlong lines ([`DecodeError`]).
+
+use crate::values::{EnhancedStatusCode, ReplyCode};
+
+/// What kind of syntax problem a peer's line has; each kind maps to the
+/// reply RFC 5321 §4.2.4 / §4.3.2 and the extension RFCs prescribe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SyntaxErrorKind {
+    /// The verb is not a command at all (`500 5.5.2`).
+    Command,
+    /// A character that may not appear in a command: a control, or 8-bit
+    /// without SMTPUTF8 (RFC 5321 §2.4: `500 5.5.2`).
+    Character,
+    /// Arguments that do not match the command's grammar (`501 5.5.4`).
+    Arguments,
+    /// A malformed forward path (`553 5.1.3`).
+    RecipientAddress,
+    /// A malformed reverse path (`553 5.1.7`).
+    SenderAddress,
+    /// A MAIL/RCPT parameter the grammar does not know (RFC 5321
+    /// §4.1.1.11: `555 5.5.4`).
+    UnknownParameter,
+    /// A known parameter with an invalid or duplicated value (RFC 3461
+    /// §4.5: `501 5.5.4`).
+    ParameterValue,
+    /// A known parameter with a value this implementation does not
+    /// recognise, such as `BODY=9BIT` (`504 5.5.4`).
+    UnsupportedParameterValue,
+    /// The line exceeds the configured limit (`500 5.5.6`).
+    LineTooLong,
+    /// Not a valid SMTP reply (client side; no reply is owed).
+    Reply,
+}
+
+impl SyntaxErrorKind {
+    /// The reply code and enhanced status code a server should send.
+    pub const fn reply(self) -> (ReplyCode, EnhancedStatusCode) {
+        use SyntaxErrorKind::*;
+        let (code, sub, det) = match self {
+            Command | Character => (500, 5, 2),
+            Arguments | ParameterValue => (501, 5, 4),
+            RecipientAddress => (553, 1, 3),
+            SenderAddress => (553, 1, 7),
+            UnknownParameter => (555, 5, 4),
+            UnsupportedParameterValue => (504, 5, 4),
+            LineTooLong => (500, 5, 6),
+            Reply => (500, 5, 2),
+        };
+        (
+            ReplyCode::new_unchecked(code),
+            EnhancedStatusCode::new_unchecked(5, sub, det),
+        )
+    }
+
+    const fn label(self) -> &'static str {
+        use SyntaxErrorKind::*;
+        match self {
+            Command => "command not recognized",
+            Character => "invalid character",
+            Arguments => "syntax error in arguments",
+            RecipientAddress => "bad recipient address syntax",
+            SenderAddress => "bad sender address syntax",
+            UnknownParameter => "parameter not recognized",
+            ParameterValue => "invalid parameter value",
+            UnsupportedParameterValue => "parameter value not supported",
+            LineTooLong => "line too long",
+            Reply => "malformed reply",
+        }
+    }
+}
+
+/// Malformed input, with the precise reason and the reply it deserves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("{}: {detail}", kind.label())]
+pub struct SyntaxError {
+    kind: SyntaxErrorKind,
+    detail: &'static str,
+}
+
+impl SyntaxError {
+    /// A new error of `kind`; `detail` says precisely what was wrong and is
+    /// safe to echo in a reply (static ASCII, no peer bytes).
+    pub const fn new(kind: SyntaxErrorKind, detail: &'static str) -> Self {
+        Self { kind, detail }
+    }
+
+    /// The class of problem.
+    pub const fn kind(&self) -> SyntaxErrorKind {
+        self.kind
+    }
+
+    /// What exactly was wrong, in a few words.
+    pub const fn detail(&self) -> &'static str {
+        self.detail
+    }
+
+    /// The reply code and enhanced status code a server should answer with.
+    pub const fn reply(&self) -> (ReplyCode, EnhancedStatusCode) {
+        self.kind.reply()
+    }
+
+    /// The same error reclassified (e.g. an address error seen in MAIL).
+    pub(crate) const fn with_kind(self, kind: SyntaxErrorKind) -> Self {
+        Self { kind, ..self }
+    }
+}
+
+/// Why a buffer did not yield a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The buffer holds a prefix of a line; read more and call again.
+    #[error("incomplete input")]
+    Incomplete,
+    /// No line end within `limit` octets. The caller must discard input up
+    /// to and including the next CRLF and answer `500 5.5.6`.
+    #[error("line longer than {limit} octets")]
+    LineTooLong {
+        /// The limit that was exceeded, counting the CRLF.
+        limit: usize,
+    },
+    /// A complete line that is malformed; `consumed` octets (the whole
+    /// line with its CRLF) may be skipped to resynchronise.
+    #[error("{error}")]
+    Syntax {
+        /// What was wrong.
+        error: SyntaxError,
+        /// Octets of the input the bad line occupies, CRLF included.
+        consumed: usize,
+    },
+}
+
+impl DecodeError {
+    /// The syntax error, if the input was a complete but malformed line.
+    pub fn syntax(&self) -> Option<&SyntaxError> {
+        match self {
+            DecodeError::Syntax { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}

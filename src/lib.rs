@@ -1,0 +1,13 @@
+//! Sans-IO Extended SMTP (RFC 5321) and LMTP (RFC 2033).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod ehlo;
+pub mod error;
+pub mod options;
+pub mod reply;
+pub mod values;
+
+pub use error::{DecodeError, SyntaxError, SyntaxErrorKind};
+pub use options::{ParseOptions, Strictness};
