@@ -1,0 +1,84 @@
+//! Character classes of RFC 5321 §4.1.2 and RFC 5322 §3.2.3 as lookup
+//! tables: one load per octet on the hot path.
+
+macro_rules! table {
+    ($f:ident) => {{
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = $f(i as u8);
+            i += 1;
+        }
+        t
+    }};
+}
+
+const fn atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'/'
+                | b'='
+                | b'?'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'{'
+                | b'|'
+                | b'}'
+                | b'~'
+        )
+}
+
+const fn ldh(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+/// `esmtp-value = 1*(%d33-60 / %d62-126)`.
+const fn esmtp_value(b: u8) -> bool {
+    b >= 33 && b <= 126 && b != b'='
+}
+
+/// `xchar`: `!`..`~` except `+` and `=` (RFC 3461 §4).
+const fn xchar(b: u8) -> bool {
+    b >= 33 && b <= 126 && b != b'+' && b != b'='
+}
+
+static ATEXT: [bool; 256] = table!(atext);
+static LDH: [bool; 256] = table!(ldh);
+static ESMTP_VALUE: [bool; 256] = table!(esmtp_value);
+static XCHAR: [bool; 256] = table!(xchar);
+
+#[inline]
+pub(crate) fn is_atext(b: u8) -> bool {
+    ATEXT[b as usize]
+}
+
+#[inline]
+pub(crate) fn is_ldh(b: u8) -> bool {
+    LDH[b as usize]
+}
+
+#[inline]
+pub(crate) fn is_esmtp_value(b: u8) -> bool {
+    ESMTP_VALUE[b as usize]
+}
+
+#[inline]
+pub(crate) fn is_xchar(b: u8) -> bool {
+    XCHAR[b as usize]
+}
+
+/// `qtextSMTP` or the graphic/SP half of `quoted-pairSMTP`: %d32-126.
+#[inline]
+pub(crate) fn is_quotable(b: u8) -> bool {
+    (32..=126).contains(&b)
+}
