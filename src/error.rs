@@ -16,6 +16,9 @@ pub enum SyntaxErrorKind {
     Character,
     /// Arguments that do not match the command's grammar (`501 5.5.4`).
     Arguments,
+    /// An AUTH response that is not valid base64 (RFC 4954 §4:
+    /// `501 5.5.2`).
+    Base64,
     /// A malformed forward path (`553 5.1.3`).
     RecipientAddress,
     /// A malformed reverse path (`553 5.1.7`).
@@ -41,6 +44,7 @@ impl SyntaxErrorKind {
         use SyntaxErrorKind::*;
         let (code, sub, det) = match self {
             Command | Character => (500, 5, 2),
+            Base64 => (501, 5, 2),
             Arguments | ParameterValue => (501, 5, 4),
             RecipientAddress => (553, 1, 3),
             SenderAddress => (553, 1, 7),
@@ -61,6 +65,7 @@ impl SyntaxErrorKind {
             Command => "command not recognized",
             Character => "invalid character",
             Arguments => "syntax error in arguments",
+            Base64 => "invalid base64",
             RecipientAddress => "bad recipient address syntax",
             SenderAddress => "bad sender address syntax",
             UnknownParameter => "parameter not recognized",

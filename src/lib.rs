@@ -2,10 +2,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod data;
 pub mod ehlo;
 pub mod error;
 pub mod options;
+pub mod params;
 pub mod reply;
 pub mod values;
 

@@ -1,0 +1,490 @@
+//! The command parser: frame one line, then read it. A strict prefix of a
+//! line is `Incomplete`; a complete line is a command or a precise error.
+
+use std::borrow::Cow;
+
+use super::{Command, Etrn, SaslResponse, SendMode, Utf8Reply};
+use crate::ehlo::Mechanism;
+use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
+use crate::options::ParseOptions;
+use crate::params::{MailParams, RcptParams};
+use crate::values::{
+    parse_forward_path, parse_reverse_path, strip_prefix_ignore_case, Domain, DomainRules, Host,
+    PathRules, MAX_PATH_LEN,
+};
+
+const fn args(detail: &'static str) -> SyntaxError {
+    SyntaxError::new(SyntaxErrorKind::Arguments, detail)
+}
+
+/// Finds the end of the first line. Returns the line without its line end
+/// and the octets used, CRLF included. A bare LF ends a line only when
+/// `bare_lf` (lenient); otherwise the line is an error.
+pub(crate) fn frame_line(
+    input: &[u8],
+    max_line: usize,
+    bare_lf: bool,
+) -> Result<(&[u8], usize), DecodeError> {
+    let window = &input[..input.len().min(max_line)];
+    match memchr::memchr(b'\n', window) {
+        Some(i) if i > 0 && input[i - 1] == b'\r' => Ok((&input[..i - 1], i + 1)),
+        Some(i) if bare_lf => Ok((&input[..i], i + 1)),
+        Some(i) => Err(DecodeError::Syntax {
+            error: SyntaxError::new(SyntaxErrorKind::Character, "line ends in a bare LF"),
+            consumed: i + 1,
+        }),
+        None if input.len() >= max_line => Err(DecodeError::LineTooLong { limit: max_line }),
+        None => Err(DecodeError::Incomplete),
+    }
+}
+
+impl<'a> Command<'a> {
+    /// Parses one command from the start of `input`, returning it and the
+    /// number of octets it used (CRLF included).
+    ///
+    /// A prefix of a line is [`DecodeError::Incomplete`]; a line longer
+    /// than `opts.max_line` is [`DecodeError::LineTooLong`]; a malformed
+    /// line is [`DecodeError::Syntax`] with the reply it deserves.
+    pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<(Self, usize), DecodeError> {
+        let (line, used) = frame_line(input, opts.max_line, opts.lenient_mode())?;
+        match Self::parse_line(line, opts) {
+            Ok(cmd) => Ok((cmd, used)),
+            Err(error) => Err(DecodeError::Syntax {
+                error,
+                consumed: used,
+            }),
+        }
+    }
+
+    /// Parses one command line given without its CRLF.
+    pub fn parse_line(line: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
+        // RFC 5321 §4.1.1: "SMTP receivers SHOULD tolerate trailing white
+        // space before the terminating <CRLF>".
+        let end = line
+            .iter()
+            .rposition(|&b| b != b' ' && b != b'\t')
+            .map_or(0, |i| i + 1);
+        let line = &line[..end];
+        check_characters(line, opts.utf8)?;
+        let (verb, rest) = match memchr::memchr(b' ', line) {
+            Some(i) => (&line[..i], Some(&line[i + 1..])),
+            None => (line, None),
+        };
+        let p = Parser { opts, rest };
+        match verb.len() {
+            4 => p.four(verb),
+            8 if verb.eq_ignore_ascii_case(b"STARTTLS") => p.no_args(Command::StartTls),
+            _ => p.other(verb),
+        }
+    }
+}
+
+/// Controls are never part of a command; 8-bit octets only with SMTPUTF8
+/// (RFC 5321 §2.4: "500 syntax error - invalid character").
+fn check_characters(line: &[u8], utf8: bool) -> Result<(), SyntaxError> {
+    // Branch-free reductions so the compiler vectorises them.
+    let ctl = line
+        .iter()
+        .fold(false, |acc, &b| acc | (b < 0x20) | (b == 0x7f));
+    if ctl {
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::Character,
+            "control character in command",
+        ));
+    }
+    let high = line.iter().fold(false, |acc, &b| acc | (b >= 0x80));
+    if high {
+        if !utf8 {
+            return Err(SyntaxError::new(
+                SyntaxErrorKind::Character,
+                "8-bit character without SMTPUTF8",
+            ));
+        }
+        if std::str::from_utf8(line).is_err() {
+            return Err(SyntaxError::new(
+                SyntaxErrorKind::Character,
+                "invalid UTF-8 in command",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn to_str(b: &[u8]) -> Result<&str, SyntaxError> {
+    // The line was checked: ASCII, or UTF-8 as a whole (and the split
+    // points below are ASCII octets, so the parts are UTF-8 too).
+    std::str::from_utf8(b)
+        .map_err(|_| SyntaxError::new(SyntaxErrorKind::Character, "invalid UTF-8"))
+}
+
+const fn word(v: &[u8; 4]) -> u32 {
+    u32::from_le_bytes(*v) | 0x2020_2020
+}
+
+struct Parser<'o, 'a> {
+    opts: &'o ParseOptions,
+    /// Everything after the verb and one SP, if there was a SP.
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Parser<'_, 'a> {
+    fn lenient(&self) -> bool {
+        self.opts.lenient_mode()
+    }
+
+    fn four(self, verb: &'a [u8]) -> Result<Command<'a>, SyntaxError> {
+        let w = u32::from_le_bytes([verb[0], verb[1], verb[2], verb[3]]) | 0x2020_2020;
+        // `| 0x20` folds ASCII case; the exact match below guards against
+        // octets that fold onto letters (e.g. '@' | 0x20 == '`').
+        if !verb.iter().all(u8::is_ascii_alphanumeric) {
+            return self.other(verb);
+        }
+        const MAIL: u32 = word(b"mail");
+        const RCPT: u32 = word(b"rcpt");
+        const DATA: u32 = word(b"data");
+        const BDAT: u32 = word(b"bdat");
+        const EHLO: u32 = word(b"ehlo");
+        const HELO: u32 = word(b"helo");
+        const LHLO: u32 = word(b"lhlo");
+        const RSET: u32 = word(b"rset");
+        const QUIT: u32 = word(b"quit");
+        const NOOP: u32 = word(b"noop");
+        const VRFY: u32 = word(b"vrfy");
+        const EXPN: u32 = word(b"expn");
+        const HELP: u32 = word(b"help");
+        const AUTH: u32 = word(b"auth");
+        const ETRN: u32 = word(b"etrn");
+        const ATRN: u32 = word(b"atrn");
+        const TURN: u32 = word(b"turn");
+        const SEND: u32 = word(b"send");
+        const SOML: u32 = word(b"soml");
+        const SAML: u32 = word(b"saml");
+        const BURL: u32 = word(b"burl");
+        const VERB: u32 = word(b"verb");
+        const ONEX: u32 = word(b"onex");
+        match w {
+            MAIL => self
+                .mail()
+                .map(|(from, params)| Command::Mail { from, params }),
+            RCPT => self.rcpt(),
+            DATA => self.no_args(Command::Data),
+            BDAT => self.bdat(),
+            EHLO => self.hello().map(Command::Ehlo),
+            HELO => self.hello().map(Command::Helo),
+            LHLO => self.hello().map(Command::Lhlo),
+            RSET => self.no_args(Command::Rset),
+            QUIT => self.no_args(Command::Quit),
+            NOOP => self.text().map(Command::Noop),
+            HELP => self.text().map(Command::Help),
+            VRFY => self
+                .vrfy()
+                .map(|(target, utf8)| Command::Vrfy { target, utf8 }),
+            EXPN => self
+                .vrfy()
+                .map(|(target, utf8)| Command::Expn { target, utf8 }),
+            AUTH => self.auth(),
+            ETRN => self.etrn(),
+            ATRN => self.atrn(),
+            TURN => self.no_args(Command::Turn),
+            SEND => self.send(SendMode::Send),
+            SOML => self.send(SendMode::Soml),
+            SAML => self.send(SendMode::Saml),
+            BURL => self.burl(),
+            VERB => self.no_args(Command::Verb),
+            ONEX => self.no_args(Command::Onex),
+            _ => self.other(verb),
+        }
+    }
+
+    fn no_args(self, cmd: Command<'a>) -> Result<Command<'a>, SyntaxError> {
+        // RFC 5321 §4.3.2: parameters to DATA, RSET, QUIT deserve 501.
+        match self.rest {
+            None => Ok(cmd),
+            Some(_) => Err(args("this command takes no arguments")),
+        }
+    }
+
+    /// Private and unknown verbs are kept verbatim so that the application
+    /// can serve them (RFC 5321 §4.1.5); anything not shaped like a
+    /// keyword is not a command at all.
+    fn other(self, verb: &'a [u8]) -> Result<Command<'a>, SyntaxError> {
+        let keyword = !verb.is_empty()
+            && verb[0].is_ascii_alphanumeric()
+            && verb.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        if !keyword {
+            return Err(SyntaxError::new(
+                SyntaxErrorKind::Command,
+                "command not recognized",
+            ));
+        }
+        Ok(Command::Other {
+            verb: Cow::Borrowed(to_str(verb)?),
+            args: self.rest.map(to_str).transpose()?.map(Cow::Borrowed),
+        })
+    }
+
+    fn required(&self, what: &'static str) -> Result<&'a [u8], SyntaxError> {
+        match self.rest {
+            Some(r) if !r.is_empty() => Ok(r),
+            _ => Err(args(what)),
+        }
+    }
+
+    /// HELO/EHLO/LHLO argument. Lenient mode drops text after the domain
+    /// (RFC 5321 §4.1.1.1 tells servers to expect it) and tolerates `_`.
+    fn hello(self) -> Result<Host<'a>, SyntaxError> {
+        let mut arg = self.required("domain or address literal required")?;
+        if self.lenient() {
+            arg = trim_spaces(arg);
+            if let Some(i) = memchr::memchr(b' ', arg) {
+                arg = &arg[..i];
+            }
+        }
+        let rules = DomainRules {
+            // RFC 6531 §3.7.1: the EHLO argument is ASCII.
+            utf8: false,
+            underscore: self.lenient(),
+        };
+        Host::parse_with(arg, rules)
+    }
+
+    fn path_rules(&self) -> PathRules {
+        PathRules {
+            utf8: self.opts.utf8,
+            bare: self.lenient(),
+            max_len: if self.lenient() {
+                usize::MAX
+            } else {
+                MAX_PATH_LEN
+            },
+            local_limit: !self.lenient(),
+        }
+    }
+
+    /// Splits `FROM:<path> params` after the keyword: `(path, params)`.
+    /// Strict: exactly `KEYWORD:` then the path (RFC 5321 §3.3: "spaces
+    /// are not permitted on either side of the colon"); lenient: spaces
+    /// around, and a path without brackets.
+    fn path_and_params(&self, keyword: &[u8]) -> Result<(&'a [u8], &'a [u8]), SyntaxError> {
+        let rest = self.rest.ok_or(args("missing path"))?;
+        let rest = if self.lenient() {
+            let r = strip_prefix_ignore_case(trim_spaces(rest), keyword)
+                .ok_or(args("expected FROM: or TO:"))?;
+            let r = trim_spaces(r)
+                .strip_prefix(b":")
+                .ok_or(args("expected ':' after FROM or TO"))?;
+            trim_spaces(r)
+        } else {
+            let r = strip_prefix_ignore_case(rest, keyword)
+                .and_then(|r| r.strip_prefix(b":"))
+                .ok_or(args("expected FROM:<path> or TO:<path>"))?;
+            if r.first() == Some(&b' ') {
+                return Err(args("space after the colon"));
+            }
+            r
+        };
+        let path_end = if rest.first() == Some(&b'<') {
+            closing_bracket(rest).ok_or(args("path without closing '>'"))? + 1
+        } else {
+            memchr::memchr(b' ', rest).unwrap_or(rest.len())
+        };
+        let (path, after) = rest.split_at(path_end);
+        let params = match after {
+            [] => after,
+            [b' ', params @ ..] if self.lenient() => trim_spaces(params),
+            [b' ', params @ ..] if params.first().is_some_and(|&b| b != b' ') => params,
+            _ => return Err(args("expected SP before parameters")),
+        };
+        Ok((path, params))
+    }
+
+    fn mail(&self) -> Result<(crate::values::ReversePath<'a>, MailParams<'a>), SyntaxError> {
+        let (path, params) = self.path_and_params(b"FROM")?;
+        let from = parse_reverse_path(path, self.path_rules())?;
+        let params = MailParams::parse(params, self.opts)?;
+        Ok((from, params))
+    }
+
+    fn send(self, mode: SendMode) -> Result<Command<'a>, SyntaxError> {
+        let (from, params) = self.mail()?;
+        Ok(Command::Send { mode, from, params })
+    }
+
+    fn rcpt(self) -> Result<Command<'a>, SyntaxError> {
+        let (path, params) = self.path_and_params(b"TO")?;
+        let to = parse_forward_path(path, self.path_rules())?;
+        let params = RcptParams::parse(params, self.opts)?;
+        Ok(Command::Rcpt { to, params })
+    }
+
+    /// `BDAT chunk-size [SP LAST]`, the size with checked arithmetic
+    /// (catalog §9 item 15).
+    fn bdat(self) -> Result<Command<'a>, SyntaxError> {
+        let rest = self.required("BDAT requires a chunk size")?;
+        let (size, last) = match memchr::memchr(b' ', rest) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let size = parse_u64(size).ok_or(args("invalid BDAT chunk size"))?;
+        let last = match last {
+            None => false,
+            Some(l) if l.eq_ignore_ascii_case(b"LAST") => true,
+            Some(_) => return Err(args("expected LAST after the chunk size")),
+        };
+        Ok(Command::Bdat { size, last })
+    }
+
+    /// HELP and NOOP take optional free text.
+    fn text(self) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+        match self.rest {
+            None => Ok(None),
+            Some(r) => Ok(Some(Cow::Borrowed(to_str(r)?))),
+        }
+    }
+
+    /// `VRFY String [SP SMTPUTF8]`. Strict: String is an Atom or a
+    /// Quoted-string (RFC 5321 §4.1.1.6); lenient: any text.
+    fn vrfy(self) -> Result<(Cow<'a, str>, Utf8Reply), SyntaxError> {
+        let rest = self.required("VRFY and EXPN require an argument")?;
+        let (target, utf8) = match rest.iter().rposition(|&b| b == b' ') {
+            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"SMTPUTF8") => {
+                (&rest[..i], Utf8Reply::SmtpUtf8)
+            }
+            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"UTF8REPLY") => {
+                (&rest[..i], Utf8Reply::Utf8Reply)
+            }
+            _ => (rest, Utf8Reply::No),
+        };
+        if target.is_empty() {
+            return Err(args("VRFY and EXPN require an argument"));
+        }
+        if !self.lenient() && !is_smtp_string(target) {
+            return Err(args("argument is not an atom or a quoted string"));
+        }
+        Ok((Cow::Borrowed(to_str(target)?), utf8))
+    }
+
+    /// `AUTH mechanism [SP initial-response]` (RFC 4954 §4).
+    fn auth(self) -> Result<Command<'a>, SyntaxError> {
+        let rest = self.required("AUTH requires a mechanism")?;
+        let (mech, initial) = match memchr::memchr(b' ', rest) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let mechanism = Mechanism::parse(mech)?;
+        let initial = match initial {
+            None => None,
+            Some(b"=") => Some(SaslResponse::Empty),
+            Some(r) => Some(super::sasl::parse_base64(r)?),
+        };
+        Ok(Command::Auth { mechanism, initial })
+    }
+
+    /// `ETRN [option-char] node-name` (RFC 1985 §5); bare ETRN is a 500
+    /// per §7 but reported here as missing arguments.
+    fn etrn(self) -> Result<Command<'a>, SyntaxError> {
+        let rest = self.required("ETRN requires a node name")?;
+        let rules = DomainRules::default();
+        Ok(Command::Etrn(match rest {
+            [b'@', d @ ..] => Etrn::Subdomains(Domain::parse_with(d, rules)?),
+            [b'#', q @ ..] => {
+                if q.is_empty() || !q.iter().all(|&b| b.is_ascii_graphic()) {
+                    return Err(args("invalid ETRN queue name"));
+                }
+                Etrn::Queue(Cow::Borrowed(to_str(q)?))
+            }
+            d => Etrn::Domain(Domain::parse_with(d, rules)?),
+        }))
+    }
+
+    /// `ATRN [SP domain *("," domain)]`, each domain with at least one dot
+    /// (RFC 2645 §5.2.2, catalog §9 item 32).
+    fn atrn(self) -> Result<Command<'a>, SyntaxError> {
+        let Some(rest) = self.rest else {
+            return Ok(Command::Atrn(Vec::new()));
+        };
+        let mut domains = Vec::new();
+        for d in rest.split(|&b| b == b',') {
+            let domain = Domain::parse_with(d, DomainRules::default())?;
+            if !d.contains(&b'.') {
+                return Err(args("ATRN domain needs at least one dot"));
+            }
+            domains.push(domain);
+        }
+        Ok(Command::Atrn(domains))
+    }
+
+    /// `BURL absolute-URI [SP LAST]` (RFC 4468 §3.2).
+    fn burl(self) -> Result<Command<'a>, SyntaxError> {
+        let rest = self.required("BURL requires a URL")?;
+        let (url, last) = match memchr::memchr(b' ', rest) {
+            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"LAST") => (&rest[..i], true),
+            Some(_) => return Err(args("expected LAST after the URL")),
+            None => (rest, false),
+        };
+        let scheme_ok = url
+            .iter()
+            .position(|&b| b == b':')
+            .is_some_and(|i| i > 0 && url[0].is_ascii_alphabetic());
+        if !scheme_ok || !url.iter().all(|&b| b.is_ascii_graphic()) {
+            return Err(args("invalid BURL URL"));
+        }
+        Ok(Command::Burl {
+            url: Cow::Borrowed(to_str(url)?),
+            last,
+        })
+    }
+}
+
+fn trim_spaces(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| c != b' ').map_or(start, |i| i + 1);
+    &b[start..end]
+}
+
+/// The index of the `>` that closes a path starting with `<`, skipping
+/// quoted strings (a quoted local part may hold `>` and SP).
+fn closing_bracket(s: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b'>' if !quoted => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `Atom / Quoted-string` (RFC 5321 §4.1.2 `String`).
+fn is_smtp_string(s: &[u8]) -> bool {
+    match s {
+        [b'"', inner @ .., b'"'] => {
+            let mut esc = false;
+            inner.iter().all(|&b| {
+                let ok = esc || (b != b'"');
+                esc = !esc && b == b'\\';
+                ok
+            }) && !esc
+        }
+        _ => s
+            .iter()
+            .all(|&b| crate::values::chars::is_atext(b) || b >= 0x80),
+    }
+}
+
+pub(crate) fn parse_u64(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if d.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add((d - b'0') as u64)
+        } else {
+            None
+        }
+    })
+}

@@ -1,0 +1,178 @@
+//! SASL responses in AUTH (RFC 4954 §4, §8): the initial response and the
+//! client's continuation lines.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+
+use super::parse::frame_line;
+use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
+
+/// One client response in a SASL exchange, kept as validated base64 text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SaslResponse<'a> {
+    /// A zero-length response: `=` as an initial response, an empty line
+    /// as a continuation (RFC 4954 §4).
+    Empty,
+    /// `*`: the client cancels the exchange; the server answers 501.
+    Cancel,
+    /// Base64 text, validated per RFC 4954 §8 (alphabet, padding only at
+    /// the end, length a multiple of four).
+    Data(Cow<'a, str>),
+}
+
+impl<'a> SaslResponse<'a> {
+    /// A response carrying `bytes`, base64-encoded.
+    pub fn encode(bytes: &[u8]) -> SaslResponse<'static> {
+        if bytes.is_empty() {
+            SaslResponse::Empty
+        } else {
+            SaslResponse::Data(Cow::Owned(
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            ))
+        }
+    }
+
+    /// The decoded octets (`None` for a cancel).
+    pub fn decode(&self) -> Option<Vec<u8>> {
+        match self {
+            SaslResponse::Empty => Some(Vec::new()),
+            SaslResponse::Cancel => None,
+            // Validated at construction, so decoding cannot fail.
+            SaslResponse::Data(s) => base64::engine::general_purpose::STANDARD
+                .decode(s.as_bytes())
+                .ok(),
+        }
+    }
+
+    /// Validates base64 text (RFC 4954 §8: reject, do not ignore, characters
+    /// outside the alphabet and `=` anywhere but at the end).
+    pub fn from_base64(text: &'a str) -> Result<Self, SyntaxError> {
+        validate_base64(text.as_bytes())?;
+        Ok(SaslResponse::Data(Cow::Borrowed(text)))
+    }
+
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> SaslResponse<'static> {
+        match self {
+            SaslResponse::Empty => SaslResponse::Empty,
+            SaslResponse::Cancel => SaslResponse::Cancel,
+            SaslResponse::Data(s) => SaslResponse::Data(Cow::Owned(s.into_owned())),
+        }
+    }
+
+    /// Parses a continuation line (without CRLF): base64, empty, or `*`.
+    pub fn parse_continuation(line: &'a [u8]) -> Result<Self, SyntaxError> {
+        match line {
+            b"" => Ok(SaslResponse::Empty),
+            b"*" => Ok(SaslResponse::Cancel),
+            _ => parse_base64(line),
+        }
+    }
+
+    /// Parses one continuation line from a buffer: `(response, consumed)`.
+    /// `max_line` bounds the line (RFC 4954 §4 suggests 12288 octets; a
+    /// longer one deserves `500 5.5.6`).
+    pub fn parse_line(input: &'a [u8], max_line: usize) -> Result<(Self, usize), DecodeError> {
+        let (line, used) = frame_line(input, max_line, false)?;
+        Self::parse_continuation(line)
+            .map(|r| (r, used))
+            .map_err(|error| DecodeError::Syntax {
+                error,
+                consumed: used,
+            })
+    }
+
+    /// Appends the wire form without CRLF; `initial` writes an empty
+    /// response as `=`.
+    pub fn write_to(&self, out: &mut Vec<u8>, initial: bool) {
+        match self {
+            SaslResponse::Empty if initial => out.push(b'='),
+            SaslResponse::Empty => {}
+            SaslResponse::Cancel => out.push(b'*'),
+            SaslResponse::Data(s) => out.extend_from_slice(s.as_bytes()),
+        }
+    }
+}
+
+pub(crate) fn parse_base64(text: &[u8]) -> Result<SaslResponse<'_>, SyntaxError> {
+    validate_base64(text)?;
+    // The alphabet is ASCII, so this cannot fail.
+    let s = std::str::from_utf8(text).map_err(|_| bad())?;
+    Ok(SaslResponse::Data(Cow::Borrowed(s)))
+}
+
+const fn bad() -> SyntaxError {
+    SyntaxError::new(SyntaxErrorKind::Base64, "invalid base64")
+}
+
+fn validate_base64(text: &[u8]) -> Result<(), SyntaxError> {
+    if text.is_empty() || text.len() % 4 != 0 {
+        return Err(bad());
+    }
+    let pad = text.iter().rev().take_while(|&&b| b == b'=').count();
+    if pad > 2 {
+        return Err(bad());
+    }
+    let body = &text[..text.len() - pad];
+    if !body
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    {
+        return Err(bad());
+    }
+    // Canonical form: the bits that padding leaves over must be zero, or
+    // two different strings would decode to the same octets.
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map(|_| ())
+        .map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_rules_rfc4954_8() {
+        assert!(SaslResponse::from_base64("AGZvbwBiYXI=").is_ok());
+        assert!(SaslResponse::from_base64("=AAA").is_err());
+        assert!(SaslResponse::from_base64("AA=A").is_err());
+        assert!(SaslResponse::from_base64("AAA").is_err());
+        assert!(SaslResponse::from_base64("AA A").is_err());
+        assert!(SaslResponse::from_base64("AAA===").is_err());
+        assert_eq!(
+            SaslResponse::from_base64("AGZvbwBiYXI=")
+                .unwrap()
+                .decode()
+                .unwrap(),
+            b"\0foo\0bar"
+        );
+    }
+
+    #[test]
+    fn continuation_lines_rfc4954_4() {
+        assert_eq!(
+            SaslResponse::parse_line(b"*\r\n", 100).unwrap(),
+            (SaslResponse::Cancel, 3)
+        );
+        assert_eq!(
+            SaslResponse::parse_line(b"\r\n", 100).unwrap(),
+            (SaslResponse::Empty, 2)
+        );
+        assert_eq!(
+            SaslResponse::parse_line(b"Zm9v", 100),
+            Err(DecodeError::Incomplete)
+        );
+        assert!(matches!(
+            SaslResponse::parse_line(b"Zm9v!\r\n", 100),
+            Err(DecodeError::Syntax { consumed: 7, .. })
+        ));
+        assert_eq!(
+            SaslResponse::parse_line(&[b'A'; 200], 100),
+            Err(DecodeError::LineTooLong { limit: 100 })
+        );
+        let (r, _) = SaslResponse::parse_line(b"Zm9v\r\n", 100).unwrap();
+        assert_eq!(r.decode().unwrap(), b"foo");
+    }
+}
