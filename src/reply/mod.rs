@@ -405,9 +405,7 @@ impl<'a> Reply<'a> {
             match code {
                 [b'2'..=b'5', b'0'..=b'5', b'0'..=b'9'] => {}
                 [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9'] if opts.lenient() => {}
-                [b'0'..=b'9', b'0'..=b'9', b'0'..=b'9'] => {
-                    return fail("reply code out of range")
-                }
+                [b'0'..=b'9', b'0'..=b'9', b'0'..=b'9'] => return fail("reply code out of range"),
                 _ => return fail("reply does not start with a code"),
             }
             if let Some(f) = first {
@@ -437,20 +435,18 @@ impl<'a> Reply<'a> {
             u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
         );
         let block = &input[..pos];
-        let enhanced = if opts.enhanced
-            && opts.context == ReplyContext::Command
-            && !code.is_intermediate()
-        {
-            let first_line = block.get(4..).unwrap_or_default();
-            let end = first_line
-                .iter()
-                .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))
-                .unwrap_or(first_line.len());
-            EnhancedStatusCode::parse(&first_line[..end])
-                .filter(|esc| u16::from(esc.class()) == code.get() / 100)
-        } else {
-            None
-        };
+        let enhanced =
+            if opts.enhanced && opts.context == ReplyContext::Command && !code.is_intermediate() {
+                let first_line = block.get(4..).unwrap_or_default();
+                let end = first_line
+                    .iter()
+                    .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))
+                    .unwrap_or(first_line.len());
+                EnhancedStatusCode::parse(&first_line[..end])
+                    .filter(|esc| u16::from(esc.class()) == code.get() / 100)
+            } else {
+                None
+            };
         Ok((
             Reply {
                 code,
@@ -513,9 +509,7 @@ fn strip_enhanced(text: &[u8], esc: EnhancedStatusCode) -> &[u8] {
 
 impl PartialEq for Reply<'_> {
     fn eq(&self, other: &Reply<'_>) -> bool {
-        self.code == other.code
-            && self.enhanced == other.enhanced
-            && self.lines().eq(other.lines())
+        self.code == other.code && self.enhanced == other.enhanced && self.lines().eq(other.lines())
     }
 }
 

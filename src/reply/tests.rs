@@ -30,7 +30,12 @@ fn parse_valid_table_rfc5321_4_2() {
             &[b"mx.example Hello", b"SIZE 100", b"8BITMIME"],
         ),
         // RFC 4141 §9: a space after the hyphen stays part of the text.
-        (b"250- example.com\r\n250 DSN\r\n", 27, 250, &[b" example.com", b"DSN"]),
+        (
+            b"250- example.com\r\n250 DSN\r\n",
+            27,
+            250,
+            &[b" example.com", b"DSN"],
+        ),
         (b"250-\r\n250 end\r\n", 15, 250, &[b"", b"end"]),
         // ehlo-greet: any octet but CR and LF (§4.1.1.1), lenient.
         (b"250 a\x00b\xff\x7f\r\n", 11, 250, &[b"a\x00b\xff\x7f"]),
@@ -92,12 +97,19 @@ fn strict_mode_rejects_lenient_forms() {
         b"260 odd second digit\r\n",
     ] {
         assert!(
-            matches!(Reply::parse(input, &strict), Err(DecodeError::Syntax { .. })),
+            matches!(
+                Reply::parse(input, &strict),
+                Err(DecodeError::Syntax { .. })
+            ),
             "{input:?}"
         );
     }
     // These are RFC 5321 §4.2 syntax, not leniency.
-    for input in [&b"250\r\n"[..], b"250- x\r\n250 y\r\n", b"250 tab\there\r\n"] {
+    for input in [
+        &b"250\r\n"[..],
+        b"250- x\r\n250 y\r\n",
+        b"250 tab\there\r\n",
+    ] {
         assert!(Reply::parse(input, &strict).is_ok(), "{input:?}");
     }
 }
@@ -202,7 +214,10 @@ fn enhanced_code_detection_rfc2034() {
     // Every line of a multi-line reply repeats the code; each copy is removed.
     let (reply, _) = Reply::parse(b"550-5.1.1 no such\r\n550 5.1.1 user\r\n", &on).unwrap();
     assert_eq!(reply.enhanced(), esc(5, 1, 1));
-    assert_eq!(reply.lines().collect::<Vec<_>>(), [&b"no such"[..], b"user"]);
+    assert_eq!(
+        reply.lines().collect::<Vec<_>>(),
+        [&b"no such"[..], b"user"]
+    );
     assert_eq!(reply.text(), "no such\nuser");
 }
 
@@ -224,12 +239,18 @@ fn write_canonical_forms_rfc5321_4_2_1() {
     let table: &[(Reply<'_>, &[u8])] = &[
         (Reply::single(code(250), None, "Ok").unwrap(), b"250 Ok\r\n"),
         (Reply::single(code(250), None, "").unwrap(), b"250\r\n"),
-        (Reply::new(code(250), None, Vec::<&str>::new()).unwrap(), b"250\r\n"),
+        (
+            Reply::new(code(250), None, Vec::<&str>::new()).unwrap(),
+            b"250\r\n",
+        ),
         (
             Reply::single(code(250), esc(2, 1, 0), "Ok").unwrap(),
             b"250 2.1.0 Ok\r\n",
         ),
-        (Reply::single(code(250), esc(2, 1, 0), "").unwrap(), b"250 2.1.0\r\n"),
+        (
+            Reply::single(code(250), esc(2, 1, 0), "").unwrap(),
+            b"250 2.1.0\r\n",
+        ),
         (
             Reply::new(code(550), esc(5, 1, 1), ["no such", "", "user"]).unwrap(),
             b"550-5.1.1 no such\r\n550-5.1.1\r\n550 5.1.1 user\r\n",
@@ -238,7 +259,10 @@ fn write_canonical_forms_rfc5321_4_2_1() {
             Reply::new(code(250), None, ["a", "", "b"]).unwrap(),
             b"250-a\r\n250-\r\n250 b\r\n",
         ),
-        (Reply::single(code(354), None, "go ahead").unwrap(), b"354 go ahead\r\n"),
+        (
+            Reply::single(code(354), None, "go ahead").unwrap(),
+            b"354 go ahead\r\n",
+        ),
     ];
     for (reply, wire) in table {
         assert_eq!(reply.to_bytes(), *wire);
@@ -272,7 +296,13 @@ fn writer_rejects_control_characters() {
 #[test]
 fn writer_rejects_overlong_lines_and_mismatched_codes() {
     let ok = "x".repeat(506);
-    assert_eq!(Reply::single(code(250), None, &ok).unwrap().to_bytes().len(), 512);
+    assert_eq!(
+        Reply::single(code(250), None, &ok)
+            .unwrap()
+            .to_bytes()
+            .len(),
+        512
+    );
     let long = "x".repeat(507);
     assert!(matches!(
         Reply::single(code(250), None, &long),
