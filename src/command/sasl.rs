@@ -123,10 +123,23 @@ fn validate_base64(text: &[u8]) -> Result<(), SyntaxError> {
     }
     // Canonical form: the bits that padding leaves over must be zero, or
     // two different strings would decode to the same octets.
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map(|_| ())
-        .map_err(|_| bad())
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let spare_bits_clear = match (pad, body.last()) {
+        (1, Some(&c)) => value(c) & 0b11 == 0,
+        (2, Some(&c)) => value(c) & 0b1111 == 0,
+        _ => true,
+    };
+    if spare_bits_clear {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +154,11 @@ mod tests {
         assert!(SaslResponse::from_base64("AAA").is_err());
         assert!(SaslResponse::from_base64("AA A").is_err());
         assert!(SaslResponse::from_base64("AAA===").is_err());
+        // Non-zero spare bits: "Zm9=" would decode like "Zm8=".
+        assert!(SaslResponse::from_base64("Zm9=").is_err());
+        assert!(SaslResponse::from_base64("Zm8=").is_ok());
+        assert!(SaslResponse::from_base64("Zh==").is_err());
+        assert!(SaslResponse::from_base64("Zg==").is_ok());
         assert_eq!(
             SaslResponse::from_base64("AGZvbwBiYXI=")
                 .unwrap()

@@ -1,46 +1,167 @@
-//! TEMPORARY placeholder (replaced by the reply-ehlo branch).
-#![allow(missing_docs)]
-use std::borrow::Cow;
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+//! SASL mechanism names (RFC 4422 §3.1), as advertised by the EHLO `AUTH`
+//! keyword and named by the AUTH command (RFC 4954).
+
+use core::fmt;
+
+use crate::error::{SyntaxError, SyntaxErrorKind};
+
+/// A SASL mechanism: `sasl-mech = 1*20mech-char`, `mech-char = UPPER-ALPHA
+/// / DIGIT / HYPHEN / UNDERSCORE` (RFC 4422 §3.1).
+///
+/// Parsed case-insensitively (RFC 4954 §8, catalog §9 item 23) and always
+/// written in upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Mechanism {
+    /// `PLAIN` (RFC 4616).
     Plain,
+    /// `LOGIN` (draft-murchison-sasl-login).
     Login,
+    /// `CRAM-MD5` (RFC 2195).
     CramMd5,
+    /// `XOAUTH2` (Google, Microsoft).
     XOAuth2,
+    /// `OAUTHBEARER` (RFC 7628).
     OAuthBearer,
-    Other(Cow<'static, str>),
+    /// `EXTERNAL` (RFC 4422 Appendix A).
+    External,
+    /// `SCRAM-SHA-1` (RFC 5802).
+    ScramSha1,
+    /// `SCRAM-SHA-256` (RFC 7677).
+    ScramSha256,
+    /// `GSSAPI` (RFC 4752).
+    Gssapi,
+    /// Any other valid mechanism name, in upper case.
+    Other(MechanismName),
 }
+
+/// A valid mechanism name not otherwise known, stored in upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MechanismName(Box<str>);
+
+impl MechanismName {
+    /// The name, in upper case.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+const KNOWN: [(&str, Mechanism); 9] = [
+    ("PLAIN", Mechanism::Plain),
+    ("LOGIN", Mechanism::Login),
+    ("CRAM-MD5", Mechanism::CramMd5),
+    ("XOAUTH2", Mechanism::XOAuth2),
+    ("OAUTHBEARER", Mechanism::OAuthBearer),
+    ("EXTERNAL", Mechanism::External),
+    ("SCRAM-SHA-1", Mechanism::ScramSha1),
+    ("SCRAM-SHA-256", Mechanism::ScramSha256),
+    ("GSSAPI", Mechanism::Gssapi),
+];
+
 impl Mechanism {
-    pub fn parse(s: &[u8]) -> Result<Self, crate::SyntaxError> {
-        if s.is_empty()
-            || s.len() > 20
-            || !s
+    /// Parses a mechanism name, in any case. Fails unless it is 1–20
+    /// letters, digits, hyphens and underscores (RFC 4422 §3.1).
+    pub fn parse(name: &[u8]) -> Result<Self, SyntaxError> {
+        if name.is_empty()
+            || name.len() > 20
+            || !name
                 .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(crate::SyntaxError::new(
-                crate::SyntaxErrorKind::Arguments,
-                "bad mechanism",
+            return Err(SyntaxError::new(
+                SyntaxErrorKind::Arguments,
+                "invalid SASL mechanism name",
             ));
         }
-        let up = String::from_utf8_lossy(s).to_ascii_uppercase();
-        Ok(match up.as_str() {
-            "PLAIN" => Self::Plain,
-            "LOGIN" => Self::Login,
-            "CRAM-MD5" => Self::CramMd5,
-            "XOAUTH2" => Self::XOAuth2,
-            "OAUTHBEARER" => Self::OAuthBearer,
-            _ => Self::Other(Cow::Owned(up)),
-        })
+        for (known, mech) in &KNOWN {
+            if known.as_bytes().eq_ignore_ascii_case(name) {
+                return Ok(mech.clone());
+            }
+        }
+        let upper: String = name
+            .iter()
+            .map(|&b| char::from(b.to_ascii_uppercase()))
+            .collect();
+        Ok(Mechanism::Other(MechanismName(upper.into_boxed_str())))
     }
+
+    /// The name in upper case, as written on the wire.
     pub fn as_str(&self) -> &str {
         match self {
-            Self::Plain => "PLAIN",
-            Self::Login => "LOGIN",
-            Self::CramMd5 => "CRAM-MD5",
-            Self::XOAuth2 => "XOAUTH2",
-            Self::OAuthBearer => "OAUTHBEARER",
-            Self::Other(s) => s,
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
+            Mechanism::CramMd5 => "CRAM-MD5",
+            Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+            Mechanism::External => "EXTERNAL",
+            Mechanism::ScramSha1 => "SCRAM-SHA-1",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::Gssapi => "GSSAPI",
+            Mechanism::Other(name) => name.as_str(),
+        }
+    }
+
+    /// Appends the upper-case name.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_str().as_bytes());
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::str::FromStr for Mechanism {
+    type Err = SyntaxError;
+    fn from_str(s: &str) -> Result<Self, SyntaxError> {
+        Self::parse(s.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_insensitive_parse_uppercase_write_rfc4954_8() {
+        let table: &[(&[u8], Mechanism, &str)] = &[
+            (b"PLAIN", Mechanism::Plain, "PLAIN"),
+            (b"plain", Mechanism::Plain, "PLAIN"),
+            (b"Login", Mechanism::Login, "LOGIN"),
+            (b"cram-md5", Mechanism::CramMd5, "CRAM-MD5"),
+            (b"XOAUTH2", Mechanism::XOAuth2, "XOAUTH2"),
+            (b"OAuthBearer", Mechanism::OAuthBearer, "OAUTHBEARER"),
+            (b"EXTERNAL", Mechanism::External, "EXTERNAL"),
+            (b"scram-sha-1", Mechanism::ScramSha1, "SCRAM-SHA-1"),
+            (b"SCRAM-SHA-256", Mechanism::ScramSha256, "SCRAM-SHA-256"),
+            (b"gssapi", Mechanism::Gssapi, "GSSAPI"),
+        ];
+        for (input, mech, wire) in table {
+            assert_eq!(Mechanism::parse(input).as_ref(), Ok(mech));
+            assert_eq!(mech.as_str(), *wire);
+        }
+        let other = Mechanism::parse(b"scram-sha-256-plus").unwrap();
+        assert_eq!(other.as_str(), "SCRAM-SHA-256-PLUS");
+        assert!(matches!(other, Mechanism::Other(_)));
+        assert_eq!(other, "SCRAM-SHA-256-PLUS".parse().unwrap());
+    }
+
+    #[test]
+    fn mech_char_and_length_rfc4422_3_1() {
+        assert!(Mechanism::parse(b"A_B-9").is_ok());
+        assert!(Mechanism::parse(&[b'X'; 20]).is_ok());
+        for bad in [
+            &b""[..],
+            &[b'X'; 21],
+            b"A B",
+            b"A=B",
+            b"A.B",
+            b"\xc3\xa9",
+            b"A\0",
+        ] {
+            assert!(Mechanism::parse(bad).is_err(), "{bad:?}");
         }
     }
 }

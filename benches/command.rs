@@ -1,0 +1,110 @@
+//! Command-line parsing beside smtp-proto 0.2.5 on the same corpus, in the
+//! same run (see BENCHMARKS.md for the figures and the command).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use esmtp::command::Command;
+use esmtp::ParseOptions;
+
+/// The mix of /work/shared/reference/benchmarking.md: transactions of EHLO,
+/// MAIL (SIZE, BODY), RCPT ×3 (NOTIFY, ORCPT), DATA; after every fifth one
+/// RSET / NOOP / QUIT / AUTH PLAIN / BDAT 1000 LAST in turn.
+fn corpus(lines: usize) -> Vec<Vec<u8>> {
+    let extras: [&[u8]; 5] = [
+        b"RSET\r\n",
+        b"NOOP\r\n",
+        b"QUIT\r\n",
+        b"AUTH PLAIN dGVzdAB0ZXN0ADEyMzQ=\r\n",
+        b"BDAT 1000 LAST\r\n",
+    ];
+    let mut out = Vec::with_capacity(lines);
+    let mut t = 0usize;
+    while out.len() < lines {
+        out.push(format!("EHLO client{t}.example.org\r\n").into_bytes());
+        out.push(
+            format!("MAIL FROM:<sender{t}@example.org> SIZE=12345 BODY=8BITMIME\r\n").into_bytes(),
+        );
+        for r in 0..3 {
+            out.push(
+                format!(
+                    "RCPT TO:<rcpt{t}.{r}@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;rcpt{t}.{r}@example.net\r\n"
+                )
+                .into_bytes(),
+            );
+        }
+        out.push(b"DATA\r\n".to_vec());
+        if t % 5 == 4 {
+            out.push(extras[(t / 5) % extras.len()].to_vec());
+        }
+        t += 1;
+    }
+    out.truncate(lines);
+    out
+}
+
+fn commands(c: &mut Criterion) {
+    let lines = corpus(10_000);
+    let stream: Vec<u8> = lines.concat();
+    // Sanity: both parsers accept every line of the corpus.
+    let opts = ParseOptions::strict();
+    for l in &lines {
+        Command::parse(l, &opts).expect("esmtp parses the corpus");
+        smtp_proto::Request::parse(&mut l.iter()).expect("smtp-proto parses the corpus");
+    }
+
+    let mut g = c.benchmark_group("command");
+    g.throughput(Throughput::Elements(lines.len() as u64));
+    g.bench_function("esmtp/line", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(Command::parse(black_box(l), &opts).ok());
+            }
+        })
+    });
+    g.bench_function("smtp-proto/line", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(smtp_proto::Request::parse(&mut black_box(l).iter()).ok());
+            }
+        })
+    });
+    g.bench_function("esmtp/stream", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            while let Ok((cmd, used)) = Command::parse(&stream[at..], &opts) {
+                black_box(cmd);
+                at += used;
+            }
+            assert_eq!(at, stream.len());
+        })
+    });
+    g.bench_function("smtp-proto/stream", |b| {
+        b.iter(|| {
+            let mut rx = smtp_proto::request::receiver::RequestReceiver::default();
+            let mut it = stream.iter();
+            let mut n = 0;
+            loop {
+                match rx.ingest(&mut it) {
+                    Ok(r) => {
+                        black_box(r);
+                        n += 1;
+                    }
+                    Err(smtp_proto::Error::NeedsMoreData { .. }) => break,
+                    Err(e) => {
+                        black_box(e);
+                        n += 1;
+                    }
+                }
+            }
+            assert_eq!(n, lines.len());
+        })
+    });
+    g.bench_function("memchr/lines", |b| {
+        b.iter(|| black_box(memchr::memchr_iter(b'\n', black_box(&stream)).count()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, commands);
+criterion_main!(benches);

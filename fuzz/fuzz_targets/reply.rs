@@ -1,0 +1,45 @@
+//! Reply parsing on arbitrary bytes with arbitrary options: no panic, sane
+//! `consumed`, and what parses re-writes and re-parses to the same reply.
+#![no_main]
+
+use esmtp::reply::{Reply, ReplyContext, ReplyParseOptions};
+use esmtp::{DecodeError, Strictness};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, input)) = data.split_first() else {
+        return;
+    };
+    let opts = ReplyParseOptions::new()
+        .with_strictness(if flags & 1 == 0 { Strictness::Lenient } else { Strictness::Strict })
+        .with_enhanced(flags & 2 != 0)
+        .with_context(match flags >> 2 & 3 {
+            0 => ReplyContext::Command,
+            1 => ReplyContext::Greeting,
+            _ => ReplyContext::Hello,
+        })
+        .with_max_lines(usize::from(flags >> 4) + 1);
+    let mut rest = input;
+    while !rest.is_empty() {
+        match Reply::parse(rest, &opts) {
+            Ok((reply, n)) => {
+                assert!(n > 0 && n <= rest.len());
+                let _ = reply.text();
+                // The canonical form re-parses to the same reply, except
+                // that lenient text may hold controls the writer would
+                // not produce from caller text; it never holds CR or LF.
+                let wire = reply.to_bytes();
+                let (again, m) = Reply::parse(&wire, &opts.with_max_line(usize::MAX))
+                    .expect("canonical form re-parses");
+                assert_eq!(m, wire.len());
+                assert_eq!(again, reply);
+                rest = &rest[n..];
+            }
+            Err(DecodeError::Syntax { consumed, .. }) => {
+                assert!(consumed > 0 && consumed <= rest.len());
+                rest = &rest[consumed..];
+            }
+            Err(_) => break,
+        }
+    }
+});
