@@ -5,7 +5,9 @@
 pub mod data;
 pub mod ehlo;
 pub mod error;
+pub mod ext;
 pub mod options;
+pub mod params;
 pub mod reply;
 pub mod values;
 
