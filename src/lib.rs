@@ -6,6 +6,7 @@ pub mod command;
 pub mod data;
 pub mod ehlo;
 pub mod error;
+pub mod ext;
 pub mod options;
 pub mod params;
 pub mod reply;

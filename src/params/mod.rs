@@ -1,104 +1,621 @@
-//! TEMPORARY placeholder for the MAIL/RCPT parameter layer (replaced by the params branch).
-#![allow(missing_docs)]
+//! MAIL and RCPT parameters (RFC 5321 §4.1.2 `Mail-parameters` /
+//! `Rcpt-parameters`): splitting, the `esmtp-param` grammar, and one line
+//! per known parameter dispatching to its extension module in
+//! [`crate::ext`].
+//!
+//! Rules applied here, for every parameter:
+//! - parameters are separated by one SP; lenient mode also takes runs of
+//!   SP/HTAB and leading or trailing white space;
+//! - a parameter splits at the *first* `=` (catalog §9 item 10);
+//! - `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`, matched
+//!   case-insensitively (catalog §9 items 11, 23);
+//! - `esmtp-value = 1*(%d33-60 / %d62-126)`, plus UTF-8 when
+//!   [`ParseOptions::utf8`] (RFC 6531 §3.3). `=` inside a value is allowed
+//!   only for MTRK (base64 padding) and, in lenient mode, for unknown
+//!   parameters;
+//! - a flag parameter given a value, a valued parameter without one, and a
+//!   repeated parameter (known or unknown, any case) are errors;
+//! - an unknown parameter is kept in `other`, verbatim: a server answers
+//!   it with `555 5.5.4` (RFC 5321 §4.1.1.11), or ignores it by policy.
+//!
+//! Errors: a broken `esmtp-param` is [`SyntaxErrorKind::Arguments`]; a
+//! control or 8-bit octet without SMTPUTF8 is [`SyntaxErrorKind::Character`];
+//! an invalid or repeated value of a known parameter is
+//! [`SyntaxErrorKind::ParameterValue`] (`501 5.5.4`, RFC 3461 §4.5); a
+//! well-formed value this implementation does not know, such as `BODY=9BIT`,
+//! is [`SyntaxErrorKind::UnsupportedParameterValue`] (`504 5.5.4`).
+//!
+//! Parsing allocates nothing unless a value holds escapes or an unknown
+//! parameter is present.
+
 use std::borrow::Cow;
 
-use crate::{ParseOptions, SyntaxError, SyntaxErrorKind};
+use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::ext::auth::AuthParam;
+use crate::ext::body::Body;
+use crate::ext::checkpoint::TransId;
+use crate::ext::deliverby::By;
+use crate::ext::dsn::{Notify, Orcpt, Ret};
+use crate::ext::future_release::{Hold, MAX_HOLD_FOR};
+use crate::ext::mt_priority::MtPriority;
+use crate::ext::mtrk::Mtrk;
+use crate::ext::no_soliciting::Solicit;
+use crate::ext::rrvs::Rrvs;
+use crate::ext::{
+    auth, body, checkpoint, conneg, deliverby, dsn, future_release, mt_priority, mtrk,
+    no_soliciting, requiretls, rrvs, size, smtputf8, submitter, utf8smtp,
+};
+use crate::options::ParseOptions;
+use crate::values::chars::is_esmtp_value;
+use crate::values::{push_decimal, Mailbox, XText};
 
+/// An unknown (or `X-`) parameter, kept verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Param<'a> {
+    /// The `esmtp-keyword`, as written.
     pub keyword: Cow<'a, str>,
+    /// The `esmtp-value`, as written, if any.
     pub value: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MailParams<'a> {
-    pub size: Option<u64>,
-    pub other: Vec<Param<'a>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RcptParams<'a> {
-    pub other: Vec<Param<'a>>,
-}
-
-fn parse_other<'a>(input: &'a [u8]) -> Result<Vec<Param<'a>>, SyntaxError> {
-    let mut v = Vec::new();
-    for p in input.split(|&b| b == b' ').filter(|p| !p.is_empty()) {
-        let s = std::str::from_utf8(p)
-            .map_err(|_| SyntaxError::new(SyntaxErrorKind::Arguments, "utf8"))?;
-        let (k, val) = match s.split_once('=') {
-            Some((k, v)) => (k, Some(Cow::Borrowed(v))),
-            None => (s, None),
-        };
-        v.push(Param {
-            keyword: Cow::Borrowed(k),
-            value: val,
-        });
+impl Param<'_> {
+    /// True when this can be written as an `esmtp-param`: a valid keyword
+    /// and a non-empty value without SP or control characters. Invalid
+    /// parameters are not written, so caller text can never inject a
+    /// space, CR or LF into a command.
+    pub fn is_valid(&self) -> bool {
+        check_keyword(self.keyword.as_bytes()).is_ok()
+            && self
+                .value
+                .as_ref()
+                .is_none_or(|v| !v.is_empty() && v.bytes().all(|b| b > 32 && b != 127))
     }
-    Ok(v)
-}
 
-fn write_other(other: &[Param<'_>], out: &mut Vec<u8>) {
-    for p in other {
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> Param<'static> {
+        Param {
+            keyword: Cow::Owned(self.keyword.into_owned()),
+            value: self.value.map(|v| Cow::Owned(v.into_owned())),
+        }
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        if !self.is_valid() {
+            return;
+        }
         out.push(b' ');
-        out.extend_from_slice(p.keyword.as_bytes());
-        if let Some(v) = &p.value {
+        out.extend_from_slice(self.keyword.as_bytes());
+        if let Some(v) = &self.value {
             out.push(b'=');
             out.extend_from_slice(v.as_bytes());
         }
     }
 }
 
+/// The parameters of a MAIL command, typed where an extension defines
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MailParams<'a> {
+    /// `SIZE=` declared message size in octets (RFC 1870).
+    pub size: Option<u64>,
+    /// `BODY=` (RFC 6152, RFC 3030).
+    pub body: Option<Body>,
+    /// `SMTPUTF8` (RFC 6531).
+    pub smtputf8: bool,
+    /// `RET=` (RFC 3461).
+    pub ret: Option<Ret>,
+    /// `ENVID=`, decoded (RFC 3461). An empty value is not written.
+    pub envid: Option<XText<'a>>,
+    /// `AUTH=` (RFC 4954 §5).
+    pub auth: Option<AuthParam<'a>>,
+    /// `BY=` (RFC 2852).
+    pub by: Option<By>,
+    /// `MT-PRIORITY=` (RFC 6710).
+    pub mt_priority: Option<MtPriority>,
+    /// `HOLDFOR=` or `HOLDUNTIL=` (RFC 4865); an out-of-range
+    /// [`Hold::For`] is written clamped to 1..=999,999,999.
+    pub hold: Option<Hold>,
+    /// `REQUIRETLS` (RFC 8689).
+    pub requiretls: bool,
+    /// `SOLICIT=` (RFC 3865).
+    pub solicit: Option<Solicit<'a>>,
+    /// `MTRK=` (RFC 3885).
+    pub mtrk: Option<Mtrk<'a>>,
+    /// `SUBMITTER=` (RFC 4405).
+    pub submitter: Option<Mailbox<'a>>,
+    /// `CONPERM` (RFC 4141).
+    pub conperm: bool,
+    /// `TRANSID=` (RFC 1845).
+    pub transid: Option<TransId<'a>>,
+    /// `ALT-ADDRESS=`, decoded (RFC 5336). An empty value is not written.
+    pub alt_address: Option<XText<'a>>,
+    /// Unknown parameters, in order.
+    pub other: Vec<Param<'a>>,
+}
+
+/// The parameters of a RCPT command, typed where an extension defines
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RcptParams<'a> {
+    /// `NOTIFY=` (RFC 3461).
+    pub notify: Option<Notify>,
+    /// `ORCPT=` (RFC 3461, RFC 6533).
+    pub orcpt: Option<Orcpt<'a>>,
+    /// `RRVS=` (RFC 7293).
+    pub rrvs: Option<Rrvs>,
+    /// `CONNEG` (RFC 4141).
+    pub conneg: bool,
+    /// `ALT-ADDRESS=`, decoded (RFC 5336). An empty value is not written.
+    pub alt_address: Option<XText<'a>>,
+    /// Unknown parameters, in order.
+    pub other: Vec<Param<'a>>,
+}
+
+const fn args(detail: &'static str) -> SyntaxError {
+    SyntaxError::new(SyntaxErrorKind::Arguments, detail)
+}
+
+const fn bad_value(detail: &'static str) -> SyntaxError {
+    SyntaxError::new(SyntaxErrorKind::ParameterValue, detail)
+}
+
+const fn bad_char(detail: &'static str) -> SyntaxError {
+    SyntaxError::new(SyntaxErrorKind::Character, detail)
+}
+
+/// Calls `f` with each parameter of the list.
+fn for_each_param<'a>(
+    input: &'a [u8],
+    opts: &ParseOptions,
+    mut f: impl FnMut(&'a [u8]) -> Result<(), SyntaxError>,
+) -> Result<(), SyntaxError> {
+    if opts.lenient_mode() {
+        for p in input.split(|&b| b == b' ' || b == b'\t') {
+            if !p.is_empty() {
+                f(p)?;
+            }
+        }
+        return Ok(());
+    }
+    if input.is_empty() {
+        return Ok(());
+    }
+    for p in input.split(|&b| b == b' ') {
+        if p.is_empty() {
+            return Err(args("extra space in parameter list"));
+        }
+        f(p)?;
+    }
+    Ok(())
+}
+
+/// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`.
+fn check_keyword(k: &[u8]) -> Result<(), SyntaxError> {
+    match k.split_first() {
+        Some((first, rest))
+            if first.is_ascii_alphanumeric()
+                && rest.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            Ok(())
+        }
+        None => Err(args("empty parameter keyword")),
+        _ if k.iter().any(|&b| b < 32 || b >= 127) => {
+            Err(bad_char("invalid character in parameter keyword"))
+        }
+        _ => Err(args("invalid parameter keyword")),
+    }
+}
+
+/// Splits `keyword ["=" value]` at the first `=` and checks the keyword.
+fn split_param(p: &[u8]) -> Result<(&[u8], Option<&[u8]>), SyntaxError> {
+    let (k, v) = match memchr::memchr(b'=', p) {
+        Some(i) => (&p[..i], Some(&p[i + 1..])),
+        None => (p, None),
+    };
+    check_keyword(k)?;
+    if v.is_some_and(<[u8]>::is_empty) {
+        return Err(args("empty parameter value"));
+    }
+    Ok((k, v))
+}
+
+/// Checks `esmtp-value` characters (RFC 5321 §4.1.2, RFC 6531 §3.3).
+fn check_value(v: &[u8], allow_eq: bool, opts: &ParseOptions) -> Result<(), SyntaxError> {
+    if v.iter().all(|&b| is_esmtp_value(b)) {
+        return Ok(());
+    }
+    let mut non_ascii = false;
+    for &b in v {
+        if b == b'=' {
+            if !allow_eq {
+                return Err(args("'=' in parameter value"));
+            }
+        } else if b >= 0x80 {
+            if !opts.utf8 {
+                return Err(bad_char("non-ASCII parameter value without SMTPUTF8"));
+            }
+            non_ascii = true;
+        } else if !is_esmtp_value(b) {
+            return Err(bad_char("control character in parameter"));
+        }
+    }
+    if non_ascii && std::str::from_utf8(v).is_err() {
+        return Err(bad_char("invalid UTF-8 in parameter value"));
+    }
+    Ok(())
+}
+
+/// The value of a parameter that needs one.
+fn need(v: Option<&[u8]>) -> Result<&[u8], SyntaxError> {
+    v.ok_or(bad_value("parameter requires a value"))
+}
+
+/// Sets a flag parameter, which takes no value.
+fn flag(slot: &mut bool, v: Option<&[u8]>) -> Result<(), SyntaxError> {
+    if v.is_some() {
+        return Err(bad_value("parameter takes no value"));
+    }
+    if *slot {
+        return Err(bad_value("duplicate parameter"));
+    }
+    *slot = true;
+    Ok(())
+}
+
+/// Fills a single-valued slot; a second occurrence is an error (RFC 3461
+/// §4.5, RFC 1870 §6, …).
+fn set<T>(
+    slot: &mut Option<T>,
+    parse: impl FnOnce() -> Result<T, SyntaxError>,
+) -> Result<(), SyntaxError> {
+    if slot.is_some() {
+        return Err(bad_value("duplicate parameter"));
+    }
+    *slot = Some(parse()?);
+    Ok(())
+}
+
+/// Keeps an unknown parameter; repeats are errors, case-insensitively.
+fn push_other<'a>(
+    other: &mut Vec<Param<'a>>,
+    k: &'a [u8],
+    v: Option<&'a [u8]>,
+) -> Result<(), SyntaxError> {
+    if other
+        .iter()
+        .any(|p| p.keyword.as_bytes().eq_ignore_ascii_case(k))
+    {
+        return Err(bad_value("duplicate parameter"));
+    }
+    let utf8 = |b: &'a [u8]| std::str::from_utf8(b).map_err(|_| bad_char("invalid UTF-8"));
+    other.push(Param {
+        keyword: Cow::Borrowed(utf8(k)?),
+        value: v.map(utf8).transpose()?.map(Cow::Borrowed),
+    });
+    Ok(())
+}
+
+/// Appends ` KEYWORD=`.
+fn key(out: &mut Vec<u8>, keyword: &str) {
+    out.push(b' ');
+    out.extend_from_slice(keyword.as_bytes());
+    out.push(b'=');
+}
+
+/// Appends ` KEYWORD` (a flag).
+fn flag_out(out: &mut Vec<u8>, on: bool, keyword: &str) {
+    if on {
+        out.push(b' ');
+        out.extend_from_slice(keyword.as_bytes());
+    }
+}
+
+fn write_xtext(out: &mut Vec<u8>, keyword: &str, x: &Option<XText<'_>>) {
+    if let Some(x) = x.as_ref().filter(|x| !x.as_str().is_empty()) {
+        key(out, keyword);
+        x.write_to(out);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MailKw {
+    Size,
+    Body,
+    Smtputf8,
+    Ret,
+    Envid,
+    Auth,
+    By,
+    MtPriority,
+    HoldFor,
+    HoldUntil,
+    RequireTls,
+    Solicit,
+    Mtrk,
+    Submitter,
+    Conperm,
+    Transid,
+    AltAddress,
+}
+
+/// Recognises a MAIL keyword; the length picks the few candidates.
+fn mail_keyword(k: &[u8]) -> Option<MailKw> {
+    let is = |s: &str| k.eq_ignore_ascii_case(s.as_bytes());
+    Some(match k.len() {
+        2 if is(deliverby::PARAM) => MailKw::By,
+        3 if is(dsn::PARAM_RET) => MailKw::Ret,
+        4 if is(size::PARAM) => MailKw::Size,
+        4 if is(body::PARAM) => MailKw::Body,
+        4 if is(auth::PARAM) => MailKw::Auth,
+        4 if is(mtrk::PARAM) => MailKw::Mtrk,
+        5 if is(dsn::PARAM_ENVID) => MailKw::Envid,
+        7 if is(future_release::PARAM_HOLDFOR) => MailKw::HoldFor,
+        7 if is(no_soliciting::PARAM) => MailKw::Solicit,
+        7 if is(conneg::PARAM_CONPERM) => MailKw::Conperm,
+        7 if is(checkpoint::PARAM) => MailKw::Transid,
+        8 if is(smtputf8::PARAM) => MailKw::Smtputf8,
+        9 if is(future_release::PARAM_HOLDUNTIL) => MailKw::HoldUntil,
+        9 if is(submitter::PARAM) => MailKw::Submitter,
+        10 if is(requiretls::PARAM) => MailKw::RequireTls,
+        11 if is(mt_priority::PARAM) => MailKw::MtPriority,
+        11 if is(utf8smtp::PARAM) => MailKw::AltAddress,
+        _ => return None,
+    })
+}
+
 impl<'a> MailParams<'a> {
-    pub fn parse(input: &'a [u8], _opts: &ParseOptions) -> Result<Self, SyntaxError> {
-        Ok(MailParams {
-            size: None,
-            other: parse_other(input)?,
-        })
+    /// Parses the parameter list. `input` is everything after the
+    /// reverse-path and its single SP (may be empty).
+    pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
+        let mut p = MailParams::default();
+        for_each_param(input, opts, |param| p.apply(param, opts))?;
+        Ok(p)
     }
+
+    fn apply(&mut self, param: &'a [u8], opts: &ParseOptions) -> Result<(), SyntaxError> {
+        let (k, v) = split_param(param)?;
+        let kw = mail_keyword(k);
+        if let Some(v) = v {
+            let allow_eq = match kw {
+                Some(kw) => kw == MailKw::Mtrk,
+                None => opts.lenient_mode(),
+            };
+            check_value(v, allow_eq, opts)?;
+        }
+        let Some(kw) = kw else {
+            return push_other(&mut self.other, k, v);
+        };
+        match kw {
+            MailKw::Size => set(&mut self.size, || size::parse_value(need(v)?)),
+            MailKw::Body => set(&mut self.body, || Body::parse(need(v)?)),
+            MailKw::Smtputf8 => flag(&mut self.smtputf8, v),
+            MailKw::Ret => set(&mut self.ret, || Ret::parse(need(v)?)),
+            MailKw::Envid => set(&mut self.envid, || dsn::parse_envid(need(v)?, opts)),
+            MailKw::Auth => set(&mut self.auth, || AuthParam::parse(need(v)?, opts)),
+            MailKw::By => set(&mut self.by, || By::parse(need(v)?)),
+            MailKw::MtPriority => set(&mut self.mt_priority, || MtPriority::parse(need(v)?)),
+            // RFC 4865 §4 item 9: more than one hold-param is an error.
+            MailKw::HoldFor => set(&mut self.hold, || Hold::parse_for(need(v)?)),
+            MailKw::HoldUntil => set(&mut self.hold, || Hold::parse_until(need(v)?)),
+            MailKw::RequireTls => flag(&mut self.requiretls, v),
+            MailKw::Solicit => set(&mut self.solicit, || Solicit::parse(need(v)?)),
+            MailKw::Mtrk => set(&mut self.mtrk, || Mtrk::parse(need(v)?)),
+            MailKw::Submitter => set(&mut self.submitter, || {
+                submitter::parse_value(need(v)?, opts)
+            }),
+            MailKw::Conperm => flag(&mut self.conperm, v),
+            MailKw::Transid => set(&mut self.transid, || TransId::parse(need(v)?)),
+            MailKw::AltAddress => set(&mut self.alt_address, || {
+                XText::decode(need(v)?, opts.lenient_mode())
+            }),
+        }
+    }
+
+    /// Writes each parameter preceded by one SP (nothing when empty):
+    /// known parameters first in a fixed order, uppercase, in their
+    /// canonical form, then the unknown ones as kept.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        write_other(&self.other, out)
+        if let Some(s) = self.size {
+            key(out, size::PARAM);
+            size::write_value(s, out);
+        }
+        if let Some(b) = self.body {
+            key(out, body::PARAM);
+            b.write_to(out);
+        }
+        flag_out(out, self.smtputf8, smtputf8::PARAM);
+        if let Some(r) = self.ret {
+            key(out, dsn::PARAM_RET);
+            r.write_to(out);
+        }
+        write_xtext(out, dsn::PARAM_ENVID, &self.envid);
+        if let Some(a) = &self.auth {
+            key(out, auth::PARAM);
+            a.write_to(out);
+        }
+        if let Some(b) = &self.by {
+            key(out, deliverby::PARAM);
+            b.write_to(out);
+        }
+        if let Some(p) = self.mt_priority {
+            key(out, mt_priority::PARAM);
+            p.write_to(out);
+        }
+        match &self.hold {
+            Some(Hold::For(n)) => {
+                key(out, future_release::PARAM_HOLDFOR);
+                push_decimal(out, u64::from((*n).clamp(1, MAX_HOLD_FOR)));
+            }
+            Some(h @ Hold::Until(_)) => {
+                key(out, h.keyword());
+                h.write_to(out);
+            }
+            None => {}
+        }
+        flag_out(out, self.requiretls, requiretls::PARAM);
+        if let Some(s) = &self.solicit {
+            key(out, no_soliciting::PARAM);
+            s.write_to(out);
+        }
+        if let Some(m) = &self.mtrk {
+            key(out, mtrk::PARAM);
+            m.write_to(out);
+        }
+        if let Some(m) = &self.submitter {
+            key(out, submitter::PARAM);
+            submitter::write_value(m, out);
+        }
+        flag_out(out, self.conperm, conneg::PARAM_CONPERM);
+        if let Some(t) = &self.transid {
+            key(out, checkpoint::PARAM);
+            t.write_to(out);
+        }
+        write_xtext(out, utf8smtp::PARAM, &self.alt_address);
+        for p in &self.other {
+            p.write_to(out);
+        }
     }
+
+    /// True when no parameter is present.
     pub fn is_empty(&self) -> bool {
-        self.other.is_empty() && self.size.is_none()
+        self.size.is_none()
+            && self.body.is_none()
+            && !self.smtputf8
+            && self.ret.is_none()
+            && self.envid.is_none()
+            && self.auth.is_none()
+            && self.by.is_none()
+            && self.mt_priority.is_none()
+            && self.hold.is_none()
+            && !self.requiretls
+            && self.solicit.is_none()
+            && self.mtrk.is_none()
+            && self.submitter.is_none()
+            && !self.conperm
+            && self.transid.is_none()
+            && self.alt_address.is_none()
+            && self.other.is_empty()
     }
+
+    /// A copy that borrows nothing.
     pub fn into_owned(self) -> MailParams<'static> {
         MailParams {
             size: self.size,
-            other: self
-                .other
-                .into_iter()
-                .map(|p| Param {
-                    keyword: Cow::Owned(p.keyword.into_owned()),
-                    value: p.value.map(|v| Cow::Owned(v.into_owned())),
-                })
-                .collect(),
+            body: self.body,
+            smtputf8: self.smtputf8,
+            ret: self.ret,
+            envid: self.envid.map(XText::into_owned),
+            auth: self.auth.map(AuthParam::into_owned),
+            by: self.by,
+            mt_priority: self.mt_priority,
+            hold: self.hold,
+            requiretls: self.requiretls,
+            solicit: self.solicit.map(Solicit::into_owned),
+            mtrk: self.mtrk.map(Mtrk::into_owned),
+            submitter: self.submitter.map(Mailbox::into_owned),
+            conperm: self.conperm,
+            transid: self.transid.map(TransId::into_owned),
+            alt_address: self.alt_address.map(XText::into_owned),
+            other: self.other.into_iter().map(Param::into_owned).collect(),
         }
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RcptKw {
+    Notify,
+    Orcpt,
+    Rrvs,
+    Conneg,
+    AltAddress,
+}
+
+fn rcpt_keyword(k: &[u8]) -> Option<RcptKw> {
+    let is = |s: &str| k.eq_ignore_ascii_case(s.as_bytes());
+    Some(match k.len() {
+        4 if is(rrvs::PARAM) => RcptKw::Rrvs,
+        5 if is(dsn::PARAM_ORCPT) => RcptKw::Orcpt,
+        6 if is(dsn::PARAM_NOTIFY) => RcptKw::Notify,
+        6 if is(conneg::PARAM_CONNEG) => RcptKw::Conneg,
+        11 if is(utf8smtp::PARAM) => RcptKw::AltAddress,
+        _ => return None,
+    })
+}
+
 impl<'a> RcptParams<'a> {
-    pub fn parse(input: &'a [u8], _opts: &ParseOptions) -> Result<Self, SyntaxError> {
-        Ok(RcptParams {
-            other: parse_other(input)?,
-        })
+    /// Parses the parameter list. `input` is everything after the
+    /// forward-path and its single SP (may be empty).
+    pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
+        let mut p = RcptParams::default();
+        for_each_param(input, opts, |param| p.apply(param, opts))?;
+        Ok(p)
     }
+
+    fn apply(&mut self, param: &'a [u8], opts: &ParseOptions) -> Result<(), SyntaxError> {
+        let (k, v) = split_param(param)?;
+        let kw = rcpt_keyword(k);
+        if let Some(v) = v {
+            check_value(v, kw.is_none() && opts.lenient_mode(), opts)?;
+        }
+        let Some(kw) = kw else {
+            return push_other(&mut self.other, k, v);
+        };
+        match kw {
+            RcptKw::Notify => set(&mut self.notify, || Notify::parse(need(v)?, opts)),
+            RcptKw::Orcpt => set(&mut self.orcpt, || Orcpt::parse(need(v)?, opts)),
+            RcptKw::Rrvs => set(&mut self.rrvs, || Rrvs::parse(need(v)?)),
+            RcptKw::Conneg => flag(&mut self.conneg, v),
+            RcptKw::AltAddress => set(&mut self.alt_address, || {
+                XText::decode(need(v)?, opts.lenient_mode())
+            }),
+        }
+    }
+
+    /// Writes each parameter preceded by one SP (nothing when empty):
+    /// known parameters first in a fixed order, uppercase, in their
+    /// canonical form, then the unknown ones as kept.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        write_other(&self.other, out)
+        if let Some(n) = self.notify {
+            key(out, dsn::PARAM_NOTIFY);
+            n.write_to(out);
+        }
+        if let Some(o) = &self.orcpt {
+            key(out, dsn::PARAM_ORCPT);
+            o.write_to(out);
+        }
+        if let Some(r) = &self.rrvs {
+            key(out, rrvs::PARAM);
+            r.write_to(out);
+        }
+        flag_out(out, self.conneg, conneg::PARAM_CONNEG);
+        write_xtext(out, utf8smtp::PARAM, &self.alt_address);
+        for p in &self.other {
+            p.write_to(out);
+        }
     }
+
+    /// True when no parameter is present.
     pub fn is_empty(&self) -> bool {
-        self.other.is_empty()
+        self.notify.is_none()
+            && self.orcpt.is_none()
+            && self.rrvs.is_none()
+            && !self.conneg
+            && self.alt_address.is_none()
+            && self.other.is_empty()
     }
+
+    /// A copy that borrows nothing.
     pub fn into_owned(self) -> RcptParams<'static> {
         RcptParams {
-            other: self
-                .other
-                .into_iter()
-                .map(|p| Param {
-                    keyword: Cow::Owned(p.keyword.into_owned()),
-                    value: p.value.map(|v| Cow::Owned(v.into_owned())),
-                })
-                .collect(),
+            notify: self.notify,
+            orcpt: self.orcpt.map(Orcpt::into_owned),
+            rrvs: self.rrvs,
+            conneg: self.conneg,
+            alt_address: self.alt_address.map(XText::into_owned),
+            other: self.other.into_iter().map(Param::into_owned).collect(),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,92 @@
+//! The `AUTH=` MAIL parameter of RFC 4954 §5 (the AUTH command and its
+//! exchange live elsewhere).
+
+use super::{invalid, mailbox_from_cow, write_xtext_mailbox, xtext_cow};
+use crate::error::SyntaxError;
+use crate::options::ParseOptions;
+use crate::values::Mailbox;
+
+/// The EHLO keyword.
+pub const EHLO_KEYWORD: &str = "AUTH";
+/// The MAIL parameter keyword.
+pub const PARAM: &str = "AUTH";
+
+/// The submitter named by `AUTH=` (RFC 4954 §5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AuthParam<'a> {
+    /// `AUTH=<>`: the submitter is unknown. A server that does not trust
+    /// the client "MUST" act as if this had been sent.
+    Unknown,
+    /// The authenticated submitter's mailbox.
+    Mailbox(Mailbox<'a>),
+}
+
+impl<'a> AuthParam<'a> {
+    /// Parses the value: the xtext is decoded first, then the decoded text
+    /// must be `<>` or a mailbox (catalog §9 item 4). UTF-8 in the mailbox
+    /// (from `+XX` escapes) needs `opts.utf8`.
+    pub fn parse(value: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
+        if value.is_empty() {
+            return Err(invalid("empty AUTH= value"));
+        }
+        let text = xtext_cow(value, opts)?;
+        if &*text == "<>" {
+            return Ok(AuthParam::Unknown);
+        }
+        mailbox_from_cow(text, opts.utf8, "AUTH= is neither <> nor a mailbox")
+            .map(AuthParam::Mailbox)
+    }
+
+    /// Appends the xtext form (`<>` needs no escape: both are xchars).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            AuthParam::Unknown => out.extend_from_slice(b"<>"),
+            AuthParam::Mailbox(m) => write_xtext_mailbox(m, out),
+        }
+    }
+
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> AuthParam<'static> {
+        match self {
+            AuthParam::Unknown => AuthParam::Unknown,
+            AuthParam::Mailbox(m) => AuthParam::Mailbox(m.into_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRICT: ParseOptions = ParseOptions::strict();
+
+    #[test]
+    fn auth_param_rfc4954_5_catalog_9_4() {
+        assert_eq!(
+            AuthParam::parse(b"<>", &STRICT).unwrap(),
+            AuthParam::Unknown
+        );
+        // `+3C+3E` decodes to `<>` too.
+        assert_eq!(
+            AuthParam::parse(b"+3C+3E", &STRICT).unwrap(),
+            AuthParam::Unknown
+        );
+        // RFC 4954 §7 example: AUTH=e+3Dmc2@example.com
+        let AuthParam::Mailbox(m) = AuthParam::parse(b"e+3Dmc2@example.com", &STRICT).unwrap()
+        else {
+            panic!("mailbox expected")
+        };
+        assert_eq!(m.local.as_str(), "e=mc2");
+        let mut out = Vec::new();
+        AuthParam::Mailbox(m).write_to(&mut out);
+        assert_eq!(out, b"e+3Dmc2@example.com");
+        assert!(AuthParam::parse(b"", &STRICT).is_err());
+        assert!(AuthParam::parse(b"nobody", &STRICT).is_err());
+        assert!(AuthParam::parse(b"<a@b>", &STRICT).is_err());
+        assert!(AuthParam::parse(b"a+3db@x.org", &STRICT).is_err());
+        assert!(AuthParam::parse(b"a+3db@x.org", &ParseOptions::lenient()).is_ok());
+        // UTF-8 submitter only with SMTPUTF8.
+        assert!(AuthParam::parse(b"+C3+A9@x.org", &STRICT).is_err());
+        assert!(AuthParam::parse(b"+C3+A9@x.org", &STRICT.with_utf8(true)).is_ok());
+    }
+}

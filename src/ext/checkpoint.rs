@@ -1,0 +1,135 @@
+//! CHECKPOINT (RFC 1845, experimental): the MAIL `TRANSID=` parameter and
+//! the `355` restart reply.
+
+use std::borrow::Cow;
+
+use super::invalid;
+use crate::error::SyntaxError;
+use crate::values::{push_decimal, ReplyCode};
+
+/// The EHLO keyword.
+pub const EHLO_KEYWORD: &str = "CHECKPOINT";
+/// The MAIL parameter keyword.
+pub const PARAM: &str = "TRANSID";
+/// "transid-value may not be longer than 80 characters" (RFC 1845 §3).
+pub const MAX_LEN: usize = 80;
+
+/// `transid-value = "<" transid-local "@" transid-domain ">"` (RFC 1845
+/// §3): opaque and case-sensitive (catalog §9 item 23), kept without the
+/// angle brackets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TransId<'a>(Cow<'a, str>);
+
+/// `transid-atom`: ASCII except SP, CTLs, RFC 2045 tspecials and `.`.
+fn is_atom_char(b: u8) -> bool {
+    (33..127).contains(&b) && !b"()<>@,;:\\\"/[]?=.".contains(&b)
+}
+
+/// `transid-atom *("." transid-atom)`.
+fn is_token(t: &[u8]) -> bool {
+    !t.is_empty()
+        && t.split(|&b| b == b'.')
+            .all(|a| !a.is_empty() && a.iter().all(|&b| is_atom_char(b)))
+}
+
+/// Checks the spec (without brackets).
+fn check(spec: &[u8]) -> Result<(), SyntaxError> {
+    if spec.len() + 2 > MAX_LEN {
+        return Err(invalid("TRANSID longer than 80 characters"));
+    }
+    let at = memchr::memchr(b'@', spec).ok_or(invalid("TRANSID without '@'"))?;
+    if is_token(&spec[..at]) && is_token(&spec[at + 1..]) {
+        Ok(())
+    } else {
+        Err(invalid("invalid TRANSID"))
+    }
+}
+
+impl<'a> TransId<'a> {
+    /// A transaction id from its `local@domain` spec.
+    pub fn new(spec: impl Into<Cow<'a, str>>) -> Result<Self, SyntaxError> {
+        let spec = spec.into();
+        check(spec.as_bytes())?;
+        Ok(TransId(spec))
+    }
+
+    /// Parses `<local@domain>`.
+    pub fn parse(value: &'a [u8]) -> Result<Self, SyntaxError> {
+        let spec = match value {
+            [b'<', spec @ .., b'>'] => spec,
+            _ => return Err(invalid("TRANSID without angle brackets")),
+        };
+        check(spec)?;
+        std::str::from_utf8(spec)
+            .map(|s| TransId(Cow::Borrowed(s)))
+            .map_err(|_| invalid("invalid TRANSID"))
+    }
+
+    /// The `local@domain` spec.
+    pub fn spec(&self) -> &str {
+        &self.0
+    }
+
+    /// Appends `<spec>`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.push(b'<');
+        out.extend_from_slice(self.0.as_bytes());
+        out.push(b'>');
+    }
+
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> TransId<'static> {
+        TransId(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+/// The code a server answers a re-sent MAIL with when it holds part of
+/// the transaction (RFC 1845 §3); a 3xx reply carries no enhanced code.
+pub const RESTART_CODE: ReplyCode = ReplyCode::new_unchecked(355);
+
+/// Appends the text of the 355 reply: `<octet-offset> is the transaction
+/// offset` (RFC 1845 §3).
+pub fn write_restart_text(offset: u64, out: &mut Vec<u8>) {
+    push_decimal(out, offset);
+    out.extend_from_slice(b" is the transaction offset");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transid_rfc1845_3() {
+        // RFC 1845 §5 example.
+        let t = TransId::parse(b"<12345@host.example.com>").unwrap();
+        assert_eq!(t.spec(), "12345@host.example.com");
+        let mut out = Vec::new();
+        t.write_to(&mut out);
+        assert_eq!(out, b"<12345@host.example.com>");
+        // Case-sensitive: kept as written.
+        assert_ne!(
+            TransId::parse(b"<Ab@x>").unwrap(),
+            TransId::parse(b"<ab@x>").unwrap()
+        );
+        for v in [
+            "12345@host",
+            "<12345>",
+            "<@x>",
+            "<a@>",
+            "<a..b@x>",
+            "<a@b@c>",
+            "<a b@x>",
+            "<a=b@x>",
+        ] {
+            assert!(TransId::parse(v.as_bytes()).is_err(), "{v}");
+        }
+        let long = format!("<{}@x>", "a".repeat(77));
+        assert!(TransId::parse(long.as_bytes()).is_err());
+        let max = format!("<{}@x>", "a".repeat(76));
+        assert!(TransId::parse(max.as_bytes()).is_ok());
+        let mut out = Vec::new();
+        write_restart_text(4096, &mut out);
+        assert_eq!(out, b"4096 is the transaction offset");
+        assert_eq!(RESTART_CODE.get(), 355);
+    }
+}

@@ -1,0 +1,31 @@
+//! CONPERM and CONNEG (RFC 4141): content conversion permission (a MAIL
+//! flag) and content negotiation (a RCPT flag).
+
+use super::{reply, MandatedReply};
+
+/// The EHLO keyword for content conversion permission.
+pub const EHLO_CONPERM: &str = "CONPERM";
+/// The EHLO keyword for content negotiation.
+pub const EHLO_CONNEG: &str = "CONNEG";
+/// The MAIL flag parameter (no value).
+pub const PARAM_CONPERM: &str = "CONPERM";
+/// The RCPT flag parameter (no value).
+pub const PARAM_CONNEG: &str = "CONNEG";
+
+/// A server without CONPERM rejects MAIL … CONPERM with "a 504-CONPERM
+/// reply" (RFC 4141 §4).
+pub const CONPERM_NOT_SUPPORTED: MandatedReply = reply(504, 5, 5, 4, "CONPERM not supported");
+
+/// A server without CONNEG rejects RCPT … CONNEG with 504 (RFC 4141 §5).
+pub const CONNEG_NOT_SUPPORTED: MandatedReply = reply(504, 5, 5, 4, "CONNEG not supported");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_rfc4141() {
+        assert_eq!(CONPERM_NOT_SUPPORTED.0.get(), 504);
+        assert_eq!(CONNEG_NOT_SUPPORTED.1.to_string(), "5.5.4");
+    }
+}

@@ -1,0 +1,166 @@
+//! DELIVERBY (RFC 2852): the MAIL `BY=` parameter.
+
+use super::{invalid, parse_digits, reply, MandatedReply};
+use crate::error::SyntaxError;
+use crate::values::push_decimal;
+
+/// The EHLO keyword (`DELIVERBY [min-by-time]`).
+pub const EHLO_KEYWORD: &str = "DELIVERBY";
+/// The MAIL parameter keyword.
+pub const PARAM: &str = "BY";
+
+/// The largest by-time magnitude: `1*9digit` (RFC 2852 §4).
+pub const MAX_BY_TIME: i32 = 999_999_999;
+
+/// What to do when the by-time passes (RFC 2852 §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ByMode {
+    /// `N`: deliver anyway and send a delayed DSN.
+    Notify,
+    /// `R`: return the message as undeliverable.
+    Return,
+}
+
+/// `by-value = by-time ";" by-mode [by-trace]` (RFC 2852 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct By {
+    time: i32,
+    mode: ByMode,
+    trace: bool,
+}
+
+impl By {
+    /// A by-value: `time` within ±999,999,999 seconds, and positive when
+    /// `mode` is `Return` (RFC 2852 §4: "a negative or zero value is not
+    /// allowed with a by-mode of R").
+    pub fn new(time: i32, mode: ByMode, trace: bool) -> Result<Self, SyntaxError> {
+        if !(-MAX_BY_TIME..=MAX_BY_TIME).contains(&time) {
+            return Err(invalid("BY time out of range"));
+        }
+        if mode == ByMode::Return && time <= 0 {
+            return Err(invalid("BY time must be positive with mode R"));
+        }
+        Ok(By { time, mode, trace })
+    }
+
+    /// Parses `["-" / "+"] 1*9digit ";" ("N" / "R") ["T"]`, letters in
+    /// any case.
+    pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
+        let semi = memchr::memchr(b';', value).ok_or(invalid("BY without ';'"))?;
+        let (time, rest) = (&value[..semi], &value[semi + 1..]);
+        let (negative, digits) = match time.split_first() {
+            Some((b'-', d)) => (true, d),
+            Some((b'+', d)) => (false, d),
+            _ => (false, time),
+        };
+        let magnitude = parse_digits(digits, 9).ok_or(invalid("BY time is not 1*9DIGIT"))?;
+        // At most 9 digits, so it fits an i32.
+        let magnitude = i32::try_from(magnitude).map_err(|_| invalid("BY time out of range"))?;
+        let time = if negative { -magnitude } else { magnitude };
+        let (mode, trace) = match rest {
+            [m] => (*m, false),
+            [m, b'T' | b't'] => (*m, true),
+            _ => return Err(invalid("invalid BY mode")),
+        };
+        let mode = match mode {
+            b'N' | b'n' => ByMode::Notify,
+            b'R' | b'r' => ByMode::Return,
+            _ => return Err(invalid("invalid BY mode")),
+        };
+        By::new(time, mode, trace)
+    }
+
+    /// Seconds within which to deliver (may be ≤ 0 in mode `N`).
+    pub const fn time(&self) -> i32 {
+        self.time
+    }
+
+    /// The by-mode.
+    pub const fn mode(&self) -> ByMode {
+        self.mode
+    }
+
+    /// Whether `T` (trace) was requested.
+    pub const fn trace(&self) -> bool {
+        self.trace
+    }
+
+    /// Appends the canonical form: no `+`, no leading zeros, uppercase.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        if self.time < 0 {
+            out.push(b'-');
+        }
+        push_decimal(out, u64::from(self.time.unsigned_abs()));
+        out.push(b';');
+        out.push(match self.mode {
+            ByMode::Notify => b'N',
+            ByMode::Return => b'R',
+        });
+        if self.trace {
+            out.push(b'T');
+        }
+    }
+}
+
+/// Mode R with a by-time of zero or less (RFC 2852 §4).
+pub const TIME_NOT_POSITIVE: MandatedReply =
+    reply(501, 5, 5, 4, "BY time must be positive with mode R");
+
+/// Mode R with a by-time below the advertised min-by-time: "permanent
+/// failure (55z)" (RFC 2852 §3).
+pub const BELOW_MINIMUM: MandatedReply = reply(
+    555,
+    5,
+    5,
+    4,
+    "BY time is below the minimum this server supports",
+);
+
+/// A valid by-time the server cannot honour for now (RFC 2852 §4: 455).
+pub const CANNOT_HONOUR_NOW: MandatedReply =
+    reply(455, 4, 3, 0, "BY time cannot be honoured at this time");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::SyntaxErrorKind;
+
+    fn w(b: By) -> String {
+        let mut v = Vec::new();
+        b.write_to(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn by_values_rfc2852_4() {
+        let b = By::parse(b"120;R").unwrap();
+        assert_eq!(
+            (b.time(), b.mode(), b.trace()),
+            (120, ByMode::Return, false)
+        );
+        let b = By::parse(b"-60;nt").unwrap();
+        assert_eq!((b.time(), b.mode(), b.trace()), (-60, ByMode::Notify, true));
+        assert_eq!(w(b), "-60;NT");
+        assert_eq!(w(By::parse(b"+0005;N").unwrap()), "5;N");
+        assert_eq!(w(By::parse(b"-999999999;N").unwrap()), "-999999999;N");
+        assert!(By::parse(b"1000000000;N").is_err());
+        assert!(By::parse(b";N").is_err());
+        assert!(By::parse(b"5").is_err());
+        assert!(By::parse(b"5;").is_err());
+        assert!(By::parse(b"5;X").is_err());
+        assert!(By::parse(b"5;NTT").is_err());
+        assert!(By::parse(b"--5;N").is_err());
+        assert!(By::parse(b"+-5;N").is_err());
+        // §4: zero or negative with R is a 501 5.5.4 error; fine with N.
+        for v in [&b"0;R"[..], b"-0;R", b"-1;RT"] {
+            assert_eq!(
+                By::parse(v).unwrap_err().kind(),
+                SyntaxErrorKind::ParameterValue
+            );
+        }
+        assert_eq!(By::parse(b"0;N").unwrap().time(), 0);
+        assert!(By::new(1_000_000_000, ByMode::Notify, false).is_err());
+        assert_eq!(TIME_NOT_POSITIVE.1.to_string(), "5.5.4");
+        assert_eq!(BELOW_MINIMUM.0.get(), 555);
+    }
+}

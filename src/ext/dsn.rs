@@ -1,0 +1,392 @@
+//! DSN (RFC 3461, with RFC 6533 §3 for UTF-8 addresses): `RET=` and
+//! `ENVID=` on MAIL, `NOTIFY=` and `ORCPT=` on RCPT.
+//!
+//! RFC 3461 §4.5 says a duplicated or invalid RET or ENVID "MUST" get 501
+//! (and NOTIFY or ORCPT SHOULD): those are
+//! [`SyntaxErrorKind::ParameterValue`](crate::error::SyntaxErrorKind::ParameterValue)
+//! errors. Unknown keywords in RET or NOTIFY are
+//! [`UnsupportedParameterValue`](crate::error::SyntaxErrorKind::UnsupportedParameterValue).
+
+use std::borrow::Cow;
+
+use super::{invalid, unsupported, xtext_cow};
+use crate::error::SyntaxError;
+use crate::options::ParseOptions;
+use crate::values::chars::is_atext;
+use crate::values::{decode_utf8_addr, encode_utf8_addr, encode_xtext, XText};
+
+/// The EHLO keyword.
+pub const EHLO_KEYWORD: &str = "DSN";
+/// The MAIL parameter `RET=`.
+pub const PARAM_RET: &str = "RET";
+/// The MAIL parameter `ENVID=` (an xtext, [`XText`]).
+pub const PARAM_ENVID: &str = "ENVID";
+/// The RCPT parameter `NOTIFY=`.
+pub const PARAM_NOTIFY: &str = "NOTIFY";
+/// The RCPT parameter `ORCPT=`.
+pub const PARAM_ORCPT: &str = "ORCPT";
+
+/// `RET=FULL` / `RET=HDRS` (RFC 3461 §4.3; any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ret {
+    /// Return the full message in failure DSNs.
+    Full,
+    /// Return only the headers.
+    Hdrs,
+}
+
+impl Ret {
+    /// Parses `FULL` or `HDRS` in any case; other words are unsupported
+    /// values (`504 5.5.4`).
+    pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
+        if value.eq_ignore_ascii_case(b"FULL") {
+            Ok(Ret::Full)
+        } else if value.eq_ignore_ascii_case(b"HDRS") {
+            Ok(Ret::Hdrs)
+        } else {
+            Err(unsupported("RET is neither FULL nor HDRS"))
+        }
+    }
+
+    /// The canonical wire form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Ret::Full => "FULL",
+            Ret::Hdrs => "HDRS",
+        }
+    }
+
+    /// Appends the wire form.
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_str().as_bytes());
+    }
+}
+
+/// Decodes `ENVID=` (RFC 3461 §4.4): an xtext, kept decoded.
+pub fn parse_envid<'a>(value: &'a [u8], opts: &ParseOptions) -> Result<XText<'a>, SyntaxError> {
+    XText::decode(value, opts.lenient_mode())
+}
+
+/// `NOTIFY=` (RFC 3461 §4.1): `NEVER`, or a non-empty set of `SUCCESS`,
+/// `FAILURE` and `DELAY`. The set with no member is `NEVER`, so "NEVER
+/// MUST appear by itself" holds by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Notify {
+    /// Notify on successful delivery.
+    pub success: bool,
+    /// Notify on failure.
+    pub failure: bool,
+    /// Notify on delay.
+    pub delay: bool,
+}
+
+impl Notify {
+    /// `NOTIFY=NEVER`.
+    pub const NEVER: Notify = Notify {
+        success: false,
+        failure: false,
+        delay: false,
+    };
+
+    /// True for `NEVER`.
+    pub const fn is_never(self) -> bool {
+        !(self.success || self.failure || self.delay)
+    }
+
+    /// Parses the value, keywords in any case (RFC 3461 §4.1).
+    ///
+    /// `1#notify-list-element` is an RFC 822 list, which admits empty
+    /// elements (catalog §9 item 14). Strict mode rejects empty elements
+    /// and repeated keywords; lenient mode skips empty elements and
+    /// ignores repeats, but still needs one keyword. `NEVER` with anything
+    /// else is invalid (`501`); an unknown keyword is unsupported (`504`).
+    pub fn parse(value: &[u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
+        if value.eq_ignore_ascii_case(b"NEVER") {
+            return Ok(Notify::NEVER);
+        }
+        let lenient = opts.lenient_mode();
+        let mut n = Notify::NEVER;
+        for element in value.split(|&b| b == b',') {
+            let slot = if element.eq_ignore_ascii_case(b"SUCCESS") {
+                &mut n.success
+            } else if element.eq_ignore_ascii_case(b"FAILURE") {
+                &mut n.failure
+            } else if element.eq_ignore_ascii_case(b"DELAY") {
+                &mut n.delay
+            } else if element.is_empty() {
+                if lenient {
+                    continue;
+                }
+                return Err(invalid("empty NOTIFY list element"));
+            } else if element.eq_ignore_ascii_case(b"NEVER") {
+                return Err(invalid("NOTIFY=NEVER must appear by itself"));
+            } else {
+                return Err(unsupported("unknown NOTIFY keyword"));
+            };
+            if *slot && !lenient {
+                return Err(invalid("repeated NOTIFY keyword"));
+            }
+            *slot = true;
+        }
+        if n.is_never() {
+            return Err(invalid("empty NOTIFY list"));
+        }
+        Ok(n)
+    }
+
+    /// Appends the canonical form: `NEVER`, or the members in the order
+    /// SUCCESS, FAILURE, DELAY.
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        if self.is_never() {
+            out.extend_from_slice(b"NEVER");
+            return;
+        }
+        let mut first = true;
+        for (on, word) in [
+            (self.success, &b"SUCCESS"[..]),
+            (self.failure, b"FAILURE"),
+            (self.delay, b"DELAY"),
+        ] {
+            if on {
+                if !first {
+                    out.push(b',');
+                }
+                out.extend_from_slice(word);
+                first = false;
+            }
+        }
+    }
+}
+
+/// The `addr-type` of an ORCPT (RFC 3461 §4.2): an IANA address type,
+/// compared case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AddrType<'a> {
+    /// `rfc822`: the address is an xtext.
+    Rfc822,
+    /// `utf-8` (RFC 6533 §3): `utf-8-addr-xtext`, or `utf-8-addr-unitext`
+    /// with SMTPUTF8.
+    Utf8,
+    /// Another registered type, kept as written (an `atom`); its address
+    /// is an xtext.
+    Other(Cow<'a, str>),
+}
+
+impl<'a> AddrType<'a> {
+    /// Parses an `atom`.
+    pub fn parse(s: &'a [u8]) -> Result<Self, SyntaxError> {
+        if s.eq_ignore_ascii_case(b"rfc822") {
+            Ok(AddrType::Rfc822)
+        } else if s.eq_ignore_ascii_case(b"utf-8") {
+            Ok(AddrType::Utf8)
+        } else if !s.is_empty() && s.iter().all(|&b| is_atext(b)) {
+            std::str::from_utf8(s)
+                .map(|s| AddrType::Other(Cow::Borrowed(s)))
+                .map_err(|_| invalid("invalid ORCPT addr-type"))
+        } else {
+            Err(invalid("invalid ORCPT addr-type"))
+        }
+    }
+
+    /// The wire form (`rfc822` and `utf-8` in their registered case).
+    pub fn as_str(&self) -> &str {
+        match self {
+            AddrType::Rfc822 => "rfc822",
+            AddrType::Utf8 => "utf-8",
+            AddrType::Other(s) => s,
+        }
+    }
+
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> AddrType<'static> {
+        match self {
+            AddrType::Rfc822 => AddrType::Rfc822,
+            AddrType::Utf8 => AddrType::Utf8,
+            AddrType::Other(s) => AddrType::Other(Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
+/// `ORCPT=addr-type;address` (RFC 3461 §4.2, RFC 6533 §3), the address
+/// kept decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Orcpt<'a> {
+    addr_type: AddrType<'a>,
+    address: Cow<'a, str>,
+}
+
+impl<'a> Orcpt<'a> {
+    /// An ORCPT from its decoded parts. The address must not be empty,
+    /// and an `Other` addr-type must be an `atom`.
+    pub fn new(
+        addr_type: AddrType<'a>,
+        address: impl Into<Cow<'a, str>>,
+    ) -> Result<Self, SyntaxError> {
+        let address = address.into();
+        if address.is_empty() {
+            return Err(invalid("empty ORCPT address"));
+        }
+        if let AddrType::Other(t) = &addr_type {
+            if t.is_empty()
+                || !t.bytes().all(is_atext)
+                || t.eq_ignore_ascii_case("rfc822")
+                || t.eq_ignore_ascii_case("utf-8")
+            {
+                return Err(invalid("invalid ORCPT addr-type"));
+            }
+        }
+        Ok(Orcpt { addr_type, address })
+    }
+
+    /// Parses the value. `rfc822` and other types carry an xtext;
+    /// `utf-8` carries `utf-8-addr-xtext`, or `utf-8-addr-unitext` when
+    /// `opts.utf8` (RFC 6533 §3).
+    pub fn parse(value: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
+        let semi = memchr::memchr(b';', value).ok_or(invalid("ORCPT without ';'"))?;
+        let addr_type = AddrType::parse(&value[..semi])?;
+        let wire = &value[semi + 1..];
+        let address = match addr_type {
+            AddrType::Utf8 => decode_utf8_addr(wire, opts.utf8)?,
+            _ => xtext_cow(wire, opts)?,
+        };
+        if address.is_empty() {
+            return Err(invalid("empty ORCPT address"));
+        }
+        Ok(Orcpt { addr_type, address })
+    }
+
+    /// The address type.
+    pub fn addr_type(&self) -> &AddrType<'a> {
+        &self.addr_type
+    }
+
+    /// The decoded address.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Appends the canonical form: xtext with uppercase hex, or for
+    /// `utf-8` the 7-bit `utf-8-addr-xtext`, which is safe whether or not
+    /// the server offers SMTPUTF8 (RFC 6533 §3).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.addr_type.as_str().as_bytes());
+        out.push(b';');
+        match self.addr_type {
+            AddrType::Utf8 => encode_utf8_addr(&self.address, false, out),
+            _ => encode_xtext(self.address.as_bytes(), out),
+        }
+    }
+
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> Orcpt<'static> {
+        Orcpt {
+            addr_type: self.addr_type.into_owned(),
+            address: Cow::Owned(self.address.into_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::SyntaxErrorKind;
+
+    const STRICT: ParseOptions = ParseOptions::strict();
+    const LENIENT: ParseOptions = ParseOptions::lenient();
+
+    fn w(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut v = Vec::new();
+        f(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn ret_rfc3461_4_3() {
+        assert_eq!(Ret::parse(b"hdrs").unwrap(), Ret::Hdrs);
+        assert_eq!(Ret::parse(b"FULL").unwrap(), Ret::Full);
+        assert_eq!(
+            Ret::parse(b"PARTIAL").unwrap_err().kind(),
+            SyntaxErrorKind::UnsupportedParameterValue
+        );
+    }
+
+    #[test]
+    fn notify_rfc3461_4_1_catalog_9_14() {
+        let sf = Notify {
+            success: true,
+            failure: true,
+            delay: false,
+        };
+        assert_eq!(Notify::parse(b"SUCCESS,FAILURE", &STRICT).unwrap(), sf);
+        assert_eq!(Notify::parse(b"failure,Success", &STRICT).unwrap(), sf);
+        assert_eq!(Notify::parse(b"never", &STRICT).unwrap(), Notify::NEVER);
+        assert_eq!(
+            Notify::parse(b"NEVER,SUCCESS", &LENIENT)
+                .unwrap_err()
+                .kind(),
+            SyntaxErrorKind::ParameterValue
+        );
+        assert_eq!(
+            Notify::parse(b"SOMETIMES", &LENIENT).unwrap_err().kind(),
+            SyntaxErrorKind::UnsupportedParameterValue
+        );
+        // Empty elements: strict rejects, lenient skips.
+        assert!(Notify::parse(b"SUCCESS,,DELAY", &STRICT).is_err());
+        assert!(Notify::parse(b"SUCCESS,", &STRICT).is_err());
+        assert_eq!(
+            Notify::parse(b"SUCCESS,,DELAY", &LENIENT).unwrap(),
+            Notify {
+                success: true,
+                failure: false,
+                delay: true
+            }
+        );
+        assert!(Notify::parse(b",", &LENIENT).is_err());
+        assert!(Notify::parse(b"DELAY,DELAY", &STRICT).is_err());
+        assert!(Notify::parse(b"DELAY,DELAY", &LENIENT).is_ok());
+        assert_eq!(w(|o| Notify::NEVER.write_to(o)), "NEVER");
+        assert_eq!(
+            w(|o| Notify {
+                success: true,
+                failure: true,
+                delay: true
+            }
+            .write_to(o)),
+            "SUCCESS,FAILURE,DELAY"
+        );
+    }
+
+    #[test]
+    fn orcpt_rfc3461_4_2_and_rfc6533_3() {
+        // RFC 3461 §6.2 example.
+        let o = Orcpt::parse(b"rfc822;Bob@Example.COM", &STRICT).unwrap();
+        assert_eq!(o.addr_type(), &AddrType::Rfc822);
+        assert_eq!(o.address(), "Bob@Example.COM");
+        let o = Orcpt::parse(b"RFC822;a+2Bb@x.org", &STRICT).unwrap();
+        assert_eq!(o.address(), "a+b@x.org");
+        assert_eq!(w(|out| o.write_to(out)), "rfc822;a+2Bb@x.org");
+        let o = Orcpt::parse(b"utf-8;a\\x{E9}@x.org", &STRICT).unwrap();
+        assert_eq!(o.address(), "aé@x.org");
+        assert_eq!(w(|out| o.write_to(out)), "utf-8;a\\x{E9}@x.org");
+        // Raw UTF-8 only as utf-8-addr-unitext with SMTPUTF8.
+        let raw = "utf-8;aé@x.org".as_bytes();
+        assert!(Orcpt::parse(raw, &STRICT).is_err());
+        assert_eq!(
+            Orcpt::parse(raw, &STRICT.with_utf8(true))
+                .unwrap()
+                .address(),
+            "aé@x.org"
+        );
+        let o = Orcpt::parse(b"x400;c=us", &STRICT);
+        assert!(o.is_err(), "'=' is not xtext");
+        let o = Orcpt::parse(b"X-Type;abc", &STRICT).unwrap();
+        assert_eq!(o.addr_type().as_str(), "X-Type");
+        assert!(Orcpt::parse(b"rfc822", &STRICT).is_err());
+        assert!(Orcpt::parse(b"rfc822;", &STRICT).is_err());
+        assert!(Orcpt::parse(b";a@b", &STRICT).is_err());
+        assert!(Orcpt::parse(b"rfc822;a+2bb@x", &STRICT).is_err());
+        assert!(Orcpt::parse(b"rfc822;a+2bb@x", &LENIENT).is_ok());
+        assert!(Orcpt::new(AddrType::Other("a b".into()), "x").is_err());
+        assert!(Orcpt::new(AddrType::Rfc822, "").is_err());
+    }
+}

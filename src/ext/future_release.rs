@@ -1,0 +1,114 @@
+//! FUTURERELEASE (RFC 4865): `HOLDFOR=` / `HOLDUNTIL=` on MAIL.
+
+use super::{invalid, reply, MandatedReply};
+use crate::error::SyntaxError;
+use crate::values::{push_decimal, DateTime};
+
+/// The EHLO keyword (`FUTURERELEASE max-interval max-date-time`).
+pub const EHLO_KEYWORD: &str = "FUTURERELEASE";
+/// The MAIL parameter for an interval.
+pub const PARAM_HOLDFOR: &str = "HOLDFOR";
+/// The MAIL parameter for a date-time.
+pub const PARAM_HOLDUNTIL: &str = "HOLDUNTIL";
+
+/// The largest `future-release-integer` (RFC 4865 §3).
+pub const MAX_HOLD_FOR: u32 = 999_999_999;
+
+/// The single hold-param of a MAIL: "more than one hold-param" is an
+/// error (RFC 4865 §4, item 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hold {
+    /// `HOLDFOR=`: seconds, 1..=999,999,999.
+    For(u32),
+    /// `HOLDUNTIL=`: an RFC 3339 date-time (catalog §9 item 16: not an
+    /// integer). RFC 4865 asks clients to normalise it to UTC; the offset
+    /// given is kept, so a server can check [`DateTime::is_utc`].
+    Until(DateTime),
+}
+
+impl Hold {
+    /// Parses `future-release-integer = %x31-39 *8DIGIT` (no leading zero).
+    pub fn parse_for(value: &[u8]) -> Result<Self, SyntaxError> {
+        match value {
+            [b'1'..=b'9', ..] if value.len() <= 9 => super::parse_digits(value, 9)
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Hold::For)
+                .ok_or(invalid("HOLDFOR is not 1..999999999")),
+            _ => Err(invalid("HOLDFOR is not 1..999999999")),
+        }
+    }
+
+    /// Parses an RFC 3339 date-time.
+    pub fn parse_until(value: &[u8]) -> Result<Self, SyntaxError> {
+        DateTime::parse(value).map(Hold::Until)
+    }
+
+    /// True when the value can be written (`For` in range).
+    pub fn is_valid(&self) -> bool {
+        match self {
+            Hold::For(n) => (1..=MAX_HOLD_FOR).contains(n),
+            Hold::Until(_) => true,
+        }
+    }
+
+    /// The parameter keyword for this value.
+    pub const fn keyword(&self) -> &'static str {
+        match self {
+            Hold::For(_) => PARAM_HOLDFOR,
+            Hold::Until(_) => PARAM_HOLDUNTIL,
+        }
+    }
+
+    /// Appends the value (without keyword).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Hold::For(n) => push_decimal(out, u64::from(*n)),
+            Hold::Until(d) => d.write_to(out),
+        }
+    }
+}
+
+/// An invalid, too-late or repeated hold-param (RFC 4865 §4, items 7–11).
+pub const INVALID: MandatedReply = reply(501, 5, 5, 4, "Invalid future release parameter");
+
+/// Per-user future-release quota exceeded. RFC 4865 §5.3 asks for 552 with
+/// X.7.16, but the registry gives X.7.16 to RFC 6710 (catalog §9 item 17);
+/// X.2.2 (per-mailbox quota) is the registered meaning.
+pub const USER_QUOTA_EXCEEDED: MandatedReply = reply(
+    552,
+    5,
+    2,
+    2,
+    "Future release per-user message quota exceeded",
+);
+
+/// System future-release quota exceeded (RFC 4865 §5.3 says X.7.17, which
+/// the registry gives to RFC 7293; X.3.1 "mail system full" instead).
+pub const SYSTEM_QUOTA_EXCEEDED: MandatedReply =
+    reply(552, 5, 3, 1, "Future release system message quota exceeded");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hold_values_rfc4865_3() {
+        assert_eq!(Hold::parse_for(b"1").unwrap(), Hold::For(1));
+        assert_eq!(
+            Hold::parse_for(b"999999999").unwrap(),
+            Hold::For(999_999_999)
+        );
+        for v in ["0", "01", "1000000000", "-1", "", "1s"] {
+            assert!(Hold::parse_for(v.as_bytes()).is_err(), "{v}");
+        }
+        // catalog §9 item 16: HOLDUNTIL is a date-time, not an integer.
+        assert!(Hold::parse_until(b"1234567890").is_err());
+        let h = Hold::parse_until(b"2026-11-05T09:00:00Z").unwrap();
+        let mut out = Vec::new();
+        h.write_to(&mut out);
+        assert_eq!(out, b"2026-11-05T09:00:00Z");
+        assert!(!Hold::For(0).is_valid());
+        assert_eq!(USER_QUOTA_EXCEEDED.0.get(), 552);
+        assert_eq!(INVALID.1.to_string(), "5.5.4");
+    }
+}

@@ -1,0 +1,133 @@
+//! Layer 4: one module per service extension. Each owns its EHLO keyword,
+//! the typed value of its MAIL/RCPT parameters (parse + write, value only:
+//! the keyword and `=` are handled by [`crate::params`]) and the replies its
+//! RFC mandates that a server needs.
+//!
+//! Parsers here receive a value that has already been checked for
+//! `esmtp-value` characters (RFC 5321 §4.1.2; UTF-8 only with SMTPUTF8,
+//! RFC 6531 §3.3), so they only check their own grammar. Writers always
+//! emit the strict canonical form.
+
+use std::borrow::Cow;
+
+use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::options::ParseOptions;
+use crate::values::{EnhancedStatusCode, Mailbox, ReplyCode, XText};
+
+pub mod auth;
+pub mod body;
+pub mod checkpoint;
+pub mod conneg;
+pub mod deliverby;
+pub mod dsn;
+pub mod future_release;
+pub mod mt_priority;
+pub mod mtrk;
+pub mod no_soliciting;
+pub mod requiretls;
+pub mod rrvs;
+pub mod size;
+pub mod smtputf8;
+pub mod submitter;
+pub mod utf8smtp;
+
+/// A reply an extension's RFC tells a server to send: code, enhanced
+/// status code and a suggested text (static ASCII, safe on the wire).
+pub type MandatedReply = (ReplyCode, EnhancedStatusCode, &'static str);
+
+/// Builds a [`MandatedReply`] from constants checked by the unit tests.
+pub(crate) const fn reply(
+    code: u16,
+    class: u8,
+    subject: u16,
+    detail: u16,
+    text: &'static str,
+) -> MandatedReply {
+    (
+        ReplyCode::new_unchecked(code),
+        EnhancedStatusCode::new_unchecked(class, subject, detail),
+        text,
+    )
+}
+
+/// A known parameter whose value breaks its grammar (`501 5.5.4`).
+pub(crate) const fn invalid(detail: &'static str) -> SyntaxError {
+    SyntaxError::new(SyntaxErrorKind::ParameterValue, detail)
+}
+
+/// A well-formed value this implementation does not know (`504 5.5.4`).
+pub(crate) const fn unsupported(detail: &'static str) -> SyntaxError {
+    SyntaxError::new(SyntaxErrorKind::UnsupportedParameterValue, detail)
+}
+
+/// `1*max DIGIT` as an unsigned number; `None` on anything else or on
+/// overflow (catalog §9 item 15: checked arithmetic, never wrap).
+pub(crate) fn parse_digits(value: &[u8], max: usize) -> Option<u64> {
+    if value.is_empty() || value.len() > max {
+        return None;
+    }
+    value.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// Decodes an xtext to its text, borrowing when the wire form has no
+/// `+XX` (then the decoded text is the wire text itself).
+pub(crate) fn xtext_cow<'a>(
+    value: &'a [u8],
+    opts: &ParseOptions,
+) -> Result<Cow<'a, str>, SyntaxError> {
+    let x = XText::decode(value, opts.lenient_mode())?;
+    if memchr::memchr(b'+', value).is_some() {
+        // `XText` does not hand out its `Cow`; this path only runs for
+        // escaped values.
+        Ok(Cow::Owned(x.as_str().to_owned()))
+    } else {
+        std::str::from_utf8(value)
+            .map(Cow::Borrowed)
+            .map_err(|_| invalid("invalid xtext character"))
+    }
+}
+
+/// Parses the decoded text of an xtext mailbox, borrowing when possible.
+pub(crate) fn mailbox_from_cow<'a>(
+    text: Cow<'a, str>,
+    utf8: bool,
+    detail: &'static str,
+) -> Result<Mailbox<'a>, SyntaxError> {
+    let bad = |_| invalid(detail);
+    match text {
+        Cow::Borrowed(s) => Mailbox::parse_bytes(s.as_bytes(), utf8).map_err(bad),
+        Cow::Owned(s) => Mailbox::parse_bytes(s.as_bytes(), utf8)
+            .map(Mailbox::into_owned)
+            .map_err(bad),
+    }
+}
+
+/// Appends a mailbox as xtext (RFC 4954 §5, RFC 4405 §4.1).
+pub(crate) fn write_xtext_mailbox(m: &Mailbox<'_>, out: &mut Vec<u8>) {
+    let mut wire = Vec::with_capacity(64);
+    m.write_to(&mut wire);
+    crate::values::encode_xtext(&wire, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_checked_catalog_9_15() {
+        assert_eq!(parse_digits(b"0", 20), Some(0));
+        assert_eq!(parse_digits(b"18446744073709551615", 20), Some(u64::MAX));
+        assert_eq!(parse_digits(b"18446744073709551616", 20), None);
+        assert_eq!(parse_digits(b"99999999999999999999", 20), None);
+        assert_eq!(parse_digits(b"123456789012345678901", 30), None);
+        assert_eq!(parse_digits(b"", 20), None);
+        assert_eq!(parse_digits(b"1a", 20), None);
+        assert_eq!(parse_digits(b"+1", 20), None);
+    }
+}

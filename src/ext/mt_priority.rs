@@ -1,0 +1,93 @@
+//! MT-PRIORITY (RFC 6710): the MAIL `MT-PRIORITY=` parameter.
+
+use super::{invalid, reply, MandatedReply};
+use crate::error::SyntaxError;
+
+/// The EHLO keyword (`MT-PRIORITY [priority-profile]`).
+pub const EHLO_KEYWORD: &str = "MT-PRIORITY";
+/// The MAIL parameter keyword.
+pub const PARAM: &str = "MT-PRIORITY";
+
+/// A message priority, −9 (lowest) to 9 (highest); 0 is normal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct MtPriority(i8);
+
+impl MtPriority {
+    /// A priority, if within −9..=9.
+    pub const fn new(p: i8) -> Option<Self> {
+        if p >= -9 && p <= 9 {
+            Some(MtPriority(p))
+        } else {
+            None
+        }
+    }
+
+    /// The priority.
+    pub const fn get(self) -> i8 {
+        self.0
+    }
+
+    /// Parses `priority-value = (["-"] NZDIGIT) / "0"` (RFC 6710 §2):
+    /// `+5`, `-0` and `05` are invalid (catalog §9 item 15).
+    pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
+        let p = match value {
+            [b'0'] => 0,
+            [d @ b'1'..=b'9'] => (d - b'0') as i8,
+            [b'-', d @ b'1'..=b'9'] => -((d - b'0') as i8),
+            _ => return Err(invalid("MT-PRIORITY is not -9..9")),
+        };
+        Ok(MtPriority(p))
+    }
+
+    /// Appends the canonical form.
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        if self.0 < 0 {
+            out.push(b'-');
+        }
+        out.push(b'0' + self.0.unsigned_abs());
+    }
+}
+
+/// An invalid or repeated MT-PRIORITY (RFC 6710 §4.1 suggests 501 with
+/// 5.5.2).
+pub const INVALID: MandatedReply = reply(501, 5, 5, 2, "Invalid MT-PRIORITY parameter");
+
+/// An MSA rejects a priority below what it currently accepts, permanently
+/// (RFC 6710 §4.2: X.7.15 "MUST").
+pub const PRIORITY_TOO_LOW: MandatedReply = reply(550, 5, 7, 15, "Priority level is too low");
+
+/// The same, when the condition is temporary (RFC 6710 §4.2).
+pub const PRIORITY_TOO_LOW_NOW: MandatedReply =
+    reply(450, 4, 7, 15, "Priority level is too low at this time");
+
+/// The message is too big for its priority (RFC 6710 §4.2: 552 X.7.16).
+pub const TOO_BIG_FOR_PRIORITY: MandatedReply = reply(
+    552,
+    5,
+    7,
+    16,
+    "Message is too big for the specified priority",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_values_rfc6710_2_catalog_9_15() {
+        for (s, p) in [("0", 0), ("9", 9), ("-9", -9), ("3", 3), ("-1", -1)] {
+            let v = MtPriority::parse(s.as_bytes()).unwrap();
+            assert_eq!(v.get(), p);
+            let mut out = Vec::new();
+            v.write_to(&mut out);
+            assert_eq!(out, s.as_bytes());
+        }
+        for s in ["+5", "-0", "05", "10", "-10", "", "-", "a"] {
+            assert!(MtPriority::parse(s.as_bytes()).is_err(), "{s}");
+        }
+        assert!(MtPriority::new(10).is_none());
+        assert!(MtPriority::new(-9).is_some());
+        assert_eq!(INVALID.1.to_string(), "5.5.2");
+        assert_eq!(TOO_BIG_FOR_PRIORITY.1.to_string(), "5.7.16");
+    }
+}

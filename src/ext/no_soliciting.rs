@@ -1,0 +1,104 @@
+//! NO-SOLICITING (RFC 3865): the MAIL `SOLICIT=` parameter.
+
+use std::borrow::Cow;
+
+use super::{invalid, reply, MandatedReply};
+use crate::error::SyntaxError;
+
+/// The EHLO keyword (`NO-SOLICITING [keywords]`).
+pub const EHLO_KEYWORD: &str = "NO-SOLICITING";
+/// The MAIL parameter keyword.
+pub const PARAM: &str = "SOLICIT";
+/// `Solicitation-keywords` is limited to 1000 characters (RFC 3865 §2).
+pub const MAX_LEN: usize = 1000;
+
+/// `Solicitation-keywords = word 0*("," word)` (RFC 3865 §2), kept as
+/// written; keywords are conventionally `reversed.domain:NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Solicit<'a>(Cow<'a, str>);
+
+/// `word = ALPHA 0*wordchar`, `wordchar = "." / "-" / "_" / ":" / ALPHA /
+/// DIGIT`.
+fn is_word(w: &[u8]) -> bool {
+    match w.split_first() {
+        Some((first, rest)) => {
+            first.is_ascii_alphabetic()
+                && rest
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
+        }
+        None => false,
+    }
+}
+
+fn check(s: &[u8]) -> Result<(), SyntaxError> {
+    if s.len() > MAX_LEN {
+        return Err(invalid("SOLICIT longer than 1000 characters"));
+    }
+    if s.split(|&b| b == b',').all(is_word) {
+        Ok(())
+    } else {
+        Err(invalid("invalid SOLICIT keyword list"))
+    }
+}
+
+impl<'a> Solicit<'a> {
+    /// A keyword list, validated.
+    pub fn new(list: impl Into<Cow<'a, str>>) -> Result<Self, SyntaxError> {
+        let list = list.into();
+        check(list.as_bytes())?;
+        Ok(Solicit(list))
+    }
+
+    /// Parses the value.
+    pub fn parse(value: &'a [u8]) -> Result<Self, SyntaxError> {
+        check(value)?;
+        std::str::from_utf8(value)
+            .map(|s| Solicit(Cow::Borrowed(s)))
+            .map_err(|_| invalid("invalid SOLICIT keyword list"))
+    }
+
+    /// The list as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The keywords.
+    pub fn keywords(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.split(',')
+    }
+
+    /// Appends the wire form.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.0.as_bytes());
+    }
+
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> Solicit<'static> {
+        Solicit(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+/// A refusal for a matched keyword; the text SHOULD also echo
+/// `SOLICIT=<matched keywords>` (RFC 3865 §3, "usually 5.7.1").
+pub const REFUSED: MandatedReply = reply(550, 5, 7, 1, "Solicitation refused");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solicit_values_rfc3865_2() {
+        let s = Solicit::parse(b"org.example:ADV:ADLT,net.example:ADV").unwrap();
+        assert_eq!(
+            s.keywords().collect::<Vec<_>>(),
+            ["org.example:ADV:ADLT", "net.example:ADV"]
+        );
+        for v in ["", ",", "a,", "1abc", "a b", "a;b", "a,,b"] {
+            assert!(Solicit::parse(v.as_bytes()).is_err(), "{v}");
+        }
+        assert!(Solicit::new("a".repeat(1001)).is_err());
+        assert!(Solicit::new("a".repeat(1000)).is_ok());
+        assert_eq!(REFUSED.1.to_string(), "5.7.1");
+    }
+}

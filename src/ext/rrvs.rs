@@ -1,0 +1,116 @@
+//! RRVS (RFC 7293): the RCPT `RRVS=` parameter.
+
+use super::{invalid, reply, MandatedReply};
+use crate::error::SyntaxError;
+use crate::values::DateTime;
+
+/// The EHLO keyword.
+pub const EHLO_KEYWORD: &str = "RRVS";
+/// The RCPT parameter keyword.
+pub const PARAM: &str = "RRVS";
+
+/// What the server does when it cannot perform the check (RFC 7293 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RrvsMode {
+    /// `C`: continue (deliver anyway).
+    Continue,
+    /// `R`: reject (the default when absent).
+    Reject,
+}
+
+/// `rrvs-param = "RRVS=" date-time [ ";" ( "C" / "R" ) ]` (RFC 7293 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rrvs {
+    time: DateTime,
+    mode: Option<RrvsMode>,
+}
+
+impl Rrvs {
+    /// A value: the date-time must have no fractional second ("time-secfrac
+    /// MUST NOT be used", RFC 7293 §3.1). `mode` `None` means absent.
+    pub fn new(time: DateTime, mode: Option<RrvsMode>) -> Result<Self, SyntaxError> {
+        if time.has_fraction() {
+            return Err(invalid("RRVS date-time must not have a fraction"));
+        }
+        Ok(Rrvs { time, mode })
+    }
+
+    /// Parses the value; `C` / `R` in any case.
+    pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
+        let (time, mode) = match memchr::memchr(b';', value) {
+            None => (value, None),
+            Some(i) => {
+                let mode = match &value[i + 1..] {
+                    [b'C' | b'c'] => RrvsMode::Continue,
+                    [b'R' | b'r'] => RrvsMode::Reject,
+                    _ => return Err(invalid("RRVS mode is not C or R")),
+                };
+                (&value[..i], Some(mode))
+            }
+        };
+        Rrvs::new(DateTime::parse(time)?, mode)
+    }
+
+    /// The time since which the mailbox must have been held.
+    pub const fn time(&self) -> DateTime {
+        self.time
+    }
+
+    /// The mode as written (`None`: absent).
+    pub const fn mode(&self) -> Option<RrvsMode> {
+        self.mode
+    }
+
+    /// The effective mode: absent means reject.
+    pub fn effective_mode(&self) -> RrvsMode {
+        self.mode.unwrap_or(RrvsMode::Reject)
+    }
+
+    /// Appends the canonical form.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        self.time.write_to(out);
+        match self.mode {
+            None => {}
+            Some(RrvsMode::Continue) => out.extend_from_slice(b";C"),
+            Some(RrvsMode::Reject) => out.extend_from_slice(b";R"),
+        }
+    }
+}
+
+/// The mailbox has changed hands since the given time (RFC 7293 §3.3).
+pub const MAILBOX_OWNER_CHANGED: MandatedReply = reply(550, 5, 7, 17, "Mailbox owner has changed");
+
+/// The domain has changed hands since the given time (RFC 7293 §3.3).
+pub const DOMAIN_OWNER_CHANGED: MandatedReply = reply(550, 5, 7, 18, "Domain owner has changed");
+
+/// The check cannot be completed in mode R (RFC 7293 §3.3).
+pub const TEST_NOT_COMPLETED: MandatedReply = reply(550, 5, 7, 19, "RRVS test cannot be completed");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(r: Rrvs) -> String {
+        let mut v = Vec::new();
+        r.write_to(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn rrvs_values_rfc7293_3_1() {
+        // RFC 7293 §4 example.
+        let r = Rrvs::parse(b"2014-04-03T23:01:00Z").unwrap();
+        assert_eq!(r.mode(), None);
+        assert_eq!(r.effective_mode(), RrvsMode::Reject);
+        assert_eq!(w(r), "2014-04-03T23:01:00Z");
+        let r = Rrvs::parse(b"2014-04-03T23:01:00-05:00;c").unwrap();
+        assert_eq!(r.mode(), Some(RrvsMode::Continue));
+        assert_eq!(w(r), "2014-04-03T23:01:00-05:00;C");
+        assert!(Rrvs::parse(b"2014-04-03T23:01:00.5Z").is_err());
+        assert!(Rrvs::parse(b"2014-04-03T23:01:00Z;").is_err());
+        assert!(Rrvs::parse(b"2014-04-03T23:01:00Z;X").is_err());
+        assert!(Rrvs::parse(b"2014-04-03T23:01:00Z;CR").is_err());
+        assert!(Rrvs::parse(b"1396566060").is_err());
+        assert_eq!(MAILBOX_OWNER_CHANGED.1.to_string(), "5.7.17");
+    }
+}

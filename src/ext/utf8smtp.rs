@@ -1,0 +1,50 @@
+//! UTF8SMTP (RFC 5336, experimental, obsoleted by RFC 6531): the
+//! `ALT-ADDRESS=` parameter on MAIL and RCPT, an xtext holding an ASCII
+//! fallback address ([`XText`](crate::values::XText)).
+
+use super::{reply, MandatedReply};
+
+/// The deprecated EHLO keyword (not the RFC 6531 §4.3 trace keyword).
+pub const EHLO_KEYWORD: &str = "UTF8SMTP";
+/// The MAIL and RCPT parameter keyword.
+pub const PARAM: &str = "ALT-ADDRESS";
+
+/// MAIL needs an ALT-ADDRESS it did not get (RFC 5336 §3.5). X.6.7 is used
+/// with its registry meaning (catalog §9 item 17).
+pub const MAIL_ALT_ADDRESS_REQUIRED: MandatedReply = reply(
+    550,
+    5,
+    6,
+    7,
+    "Non-ASCII addresses not permitted for that sender",
+);
+
+/// RCPT needs an ALT-ADDRESS it did not get (RFC 5336 §3.5).
+pub const RCPT_ALT_ADDRESS_REQUIRED: MandatedReply = reply(
+    553,
+    5,
+    6,
+    7,
+    "Non-ASCII addresses not permitted for that recipient",
+);
+
+/// Downgrade failed after the final dot (RFC 5336 §3.5).
+pub const DOWNGRADE_FAILED: MandatedReply = reply(
+    554,
+    5,
+    6,
+    9,
+    "UTF-8 header message cannot be transferred to one or more recipients",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_rfc5336_3_5() {
+        assert_eq!(MAIL_ALT_ADDRESS_REQUIRED.0.get(), 550);
+        assert_eq!(RCPT_ALT_ADDRESS_REQUIRED.0.get(), 553);
+        assert_eq!(DOWNGRADE_FAILED.1.to_string(), "5.6.9");
+    }
+}
