@@ -528,6 +528,8 @@ impl<'a> Capabilities<'a> {
         }
     }
 
+    // The Cow itself is needed: borrowed lines yield borrowed pieces.
+    #[allow(clippy::ptr_arg)]
     fn push_verbatim(&mut self, line: &Cow<'a, str>, start: usize) {
         let end = line.trim_end_matches(' ').len();
         self.other.push(piece(line, start..end.max(start)));
