@@ -61,6 +61,10 @@ fn ehlo(c: &mut Criterion) {
             black_box((caps.max_size(), caps.auth_mechanisms().len()));
         })
     });
+    // The reply grammar alone, to show where the time goes.
+    g.bench_function("esmtp_reply_only", |b| {
+        b.iter(|| black_box(Reply::parse(black_box(EHLO), &opts).unwrap().1))
+    });
     g.bench_function("smtp-proto", |b| {
         b.iter(|| {
             let r = smtp_proto::EhloResponse::parse(&mut black_box(EHLO).iter()).unwrap();
