@@ -11,7 +11,8 @@ use esmtp::DecodeError;
 use proptest::prelude::*;
 
 fn reply_code() -> impl Strategy<Value = ReplyCode> {
-    (2u16..=5, 0u16..=5, 0u16..=9).prop_map(|(a, b, c)| ReplyCode::new(a * 100 + b * 10 + c).unwrap())
+    (2u16..=5, 0u16..=5, 0u16..=9)
+        .prop_map(|(a, b, c)| ReplyCode::new(a * 100 + b * 10 + c).unwrap())
 }
 
 /// Text lines: printable ASCII, HT and some UTF-8, never CR/LF.
@@ -20,10 +21,17 @@ fn text_line() -> impl Strategy<Value = String> {
 }
 
 fn reply() -> impl Strategy<Value = Reply<'static>> {
-    (reply_code(), any::<bool>(), 0u16..1000, 0u16..1000, prop::collection::vec(text_line(), 0..6))
+    (
+        reply_code(),
+        any::<bool>(),
+        0u16..1000,
+        0u16..1000,
+        prop::collection::vec(text_line(), 0..6),
+    )
         .prop_map(|(code, with_esc, s, d, lines)| {
             let class = (code.get() / 100) as u8;
-            let esc = (with_esc && class != 3).then(|| EnhancedStatusCode::new(class, s, d).unwrap());
+            let esc =
+                (with_esc && class != 3).then(|| EnhancedStatusCode::new(class, s, d).unwrap());
             Reply::new(code, esc, lines).unwrap()
         })
 }
@@ -138,47 +146,62 @@ fn capabilities() -> impl Strategy<Value = Capabilities<'static>> {
         flags,
         prop::option::of(prop::option::of(any::<u64>())),
         prop::collection::vec(mechanism(), 0..5),
-        prop::option::of((1u32..=999_999, 1u32..=999_999, prop::option::of("[A-Z]{1,8}"))),
+        prop::option::of((
+            1u32..=999_999,
+            1u32..=999_999,
+            prop::option::of("[A-Z]{1,8}"),
+        )),
         prop::option::of((1u32..=999_999_999, 1970u32..2100, 1u32..=12, 1u32..=28)),
         prop::collection::vec("X-[A-Z0-9]{1,8}( [!-~]{1,8}){0,3}", 0..3),
-        (prop::option::of(prop::option::of(0u32..=999_999_999)), prop::option::of(prop::option::of("[A-Za-z0-9._-]{1,20}"))),
+        (
+            prop::option::of(prop::option::of(0u32..=999_999_999)),
+            prop::option::of(prop::option::of("[A-Za-z0-9._-]{1,20}")),
+        ),
     )
-        .prop_map(|(domain, greet, flags, size, mechs, limits, fr, other, (by, prio))| {
-            let mut c = Capabilities::new(domain).unwrap();
-            if let Some(g) = greet {
-                c = c.with_greet(g).unwrap();
-            }
-            for k in flags {
-                if k != Keyword::FutureRelease {
-                    c.insert(k).unwrap();
+        .prop_map(
+            |(domain, greet, flags, size, mechs, limits, fr, other, (by, prio))| {
+                let mut c = Capabilities::new(domain).unwrap();
+                if let Some(g) = greet {
+                    c = c.with_greet(g).unwrap();
                 }
-            }
-            if let Some(s) = size {
-                c.set_size(s);
-            }
-            for m in mechs {
-                c.add_auth_mechanism(m);
-            }
-            if let Some((m, r, unknown)) = limits {
-                let mut l = Limits::new().with_mail_max(m).unwrap().with_rcpt_max(r).unwrap();
-                if let Some(u) = unknown {
-                    l = l.with_unknown(format!("X{u}"), Some(Cow::Owned(u))).unwrap();
+                for k in flags {
+                    if k != Keyword::FutureRelease {
+                        c.insert(k).unwrap();
+                    }
                 }
-                c.set_limits(l);
-            }
-            if let Some((i, y, mo, d)) = fr {
-                let dt = format!("{y:04}-{mo:02}-{d:02}T12:00:00Z");
-                c.set_future_release(FutureRelease::new(i, dt).unwrap());
-            }
-            for o in other {
-                c.add_unknown(o).unwrap();
-            }
-            if let Some(b) = by {
-                c.set_deliver_by(b).unwrap();
-            }
-            if let Some(p) = prio {
-                c.set_mt_priority(p.map(Cow::Owned)).unwrap();
-            }
-            c
-        })
+                if let Some(s) = size {
+                    c.set_size(s);
+                }
+                for m in mechs {
+                    c.add_auth_mechanism(m);
+                }
+                if let Some((m, r, unknown)) = limits {
+                    let mut l = Limits::new()
+                        .with_mail_max(m)
+                        .unwrap()
+                        .with_rcpt_max(r)
+                        .unwrap();
+                    if let Some(u) = unknown {
+                        l = l
+                            .with_unknown(format!("X{u}"), Some(Cow::Owned(u)))
+                            .unwrap();
+                    }
+                    c.set_limits(l);
+                }
+                if let Some((i, y, mo, d)) = fr {
+                    let dt = format!("{y:04}-{mo:02}-{d:02}T12:00:00Z");
+                    c.set_future_release(FutureRelease::new(i, dt).unwrap());
+                }
+                for o in other {
+                    c.add_unknown(o).unwrap();
+                }
+                if let Some(b) = by {
+                    c.set_deliver_by(b).unwrap();
+                }
+                if let Some(p) = prio {
+                    c.set_mt_priority(p.map(Cow::Owned)).unwrap();
+                }
+                c
+            },
+        )
 }
