@@ -133,9 +133,12 @@ keywords! {
 impl Keyword {
     /// Recognises a keyword in any case (RFC 5321 §4.1.1.1).
     pub fn parse(name: &[u8]) -> Option<Keyword> {
+        // Bucket by length so most lines compare against one or two names.
+        let len = name.len();
         Keyword::ALL
             .iter()
             .copied()
+            .filter(|k| k.name().len() == len)
             .find(|k| k.name().as_bytes().eq_ignore_ascii_case(name))
     }
 
@@ -390,14 +393,17 @@ impl<'a> Capabilities<'a> {
         let greet = (greet_start < first.len()).then(|| piece(&first, greet_start..first.len()));
         let mut caps = Capabilities::empty(piece(&first, domain));
         caps.greet = greet;
+        // One token buffer for all lines.
+        let mut ranges = Vec::with_capacity(8);
         for line in lines {
-            caps.apply_line(String::from_utf8_lossy(line));
+            caps.apply_line(String::from_utf8_lossy(line), &mut ranges);
         }
         Ok(caps)
     }
 
-    fn apply_line(&mut self, line: Cow<'a, str>) {
-        let ranges: Vec<Range<usize>> = tokens(&line).collect();
+    fn apply_line(&mut self, line: Cow<'a, str>, ranges: &mut Vec<Range<usize>>) {
+        ranges.clear();
+        ranges.extend(tokens(&line));
         let Some((kw, params)) = ranges.split_first() else {
             // An empty line, as Postfix smtp-sink ends its reply with.
             return;
@@ -528,6 +534,8 @@ impl<'a> Capabilities<'a> {
         }
     }
 
+    // The Cow itself is needed: borrowed lines yield borrowed pieces.
+    #[allow(clippy::ptr_arg)]
     fn push_verbatim(&mut self, line: &Cow<'a, str>, start: usize) {
         let end = line.trim_end_matches(' ').len();
         self.other.push(piece(line, start..end.max(start)));

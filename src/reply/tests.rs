@@ -14,10 +14,21 @@ fn code(n: u16) -> ReplyCode {
     ReplyCode::new(n).unwrap()
 }
 
-/// (input, consumed, code, lines) for well-formed replies, lenient mode.
+/// (input, consumed, code, lines).
+type ValidCase<'t> = (&'t [u8], usize, u16, &'t [&'t [u8]]);
+
+/// (input, options, enhanced code, first line text).
+type EnhancedCase<'t> = (
+    &'t [u8],
+    ReplyParseOptions,
+    Option<EnhancedStatusCode>,
+    &'t [u8],
+);
+
+/// Well-formed replies, lenient mode.
 #[test]
 fn parse_valid_table_rfc5321_4_2() {
-    let table: &[(&[u8], usize, u16, &[&[u8]])] = &[
+    let table: &[ValidCase<'_>] = &[
         (b"250 Ok\r\n", 8, 250, &[b"Ok"]),
         (b"250 Ok\r\nrest", 8, 250, &[b"Ok"]),
         // §4.2: the code alone, with or without a trailing space.
@@ -172,7 +183,7 @@ fn line_count_limit() {
 #[test]
 fn enhanced_code_detection_rfc2034() {
     let on = lenient().with_enhanced(true);
-    let table: &[(&[u8], ReplyParseOptions, Option<EnhancedStatusCode>, &[u8])] = &[
+    let table: &[EnhancedCase<'_>] = &[
         (b"250 2.1.0 Ok\r\n", on, esc(2, 1, 0), b"Ok"),
         (b"250 2.1.0\r\n", on, esc(2, 1, 0), b""),
         (b"550 5.7.1 no\r\n", on, esc(5, 7, 1), b"no"),
