@@ -1,0 +1,73 @@
+//! Branch-free scans the compiler turns into SIMD (SSE2 on every x86-64,
+//! NEON on aarch64) without `unsafe`: each folds a whole slice with `|`
+//! instead of stopping early, so callers keep slices short (a few KiB) and
+//! take a slow, exact path only when a scan reports something.
+
+use std::sync::OnceLock;
+
+use memchr::memmem::Finder;
+
+/// How many octets one check covers: small enough to stay in L1 between the
+/// search and the checks, large enough to amortise the calls.
+pub(crate) const BLOCK: usize = 4096;
+
+/// The searcher for `CRLF "."`, the only place DATA needs attention on
+/// clean input (a stuffed dot or the terminator). Built once: building a
+/// memmem searcher costs more than scanning a typical run between dots.
+pub(crate) fn crlf_dot() -> &'static Finder<'static> {
+    static FINDER: OnceLock<Finder<'static>> = OnceLock::new();
+    FINDER.get_or_init(|| Finder::new(b"\r\n."))
+}
+
+/// The searcher for `LF "."`: after CRLF normalisation every LF ends a line,
+/// so an encoder stuffs the dot after any of them.
+pub(crate) fn lf_dot() -> &'static Finder<'static> {
+    static FINDER: OnceLock<Finder<'static>> = OnceLock::new();
+    FINDER.get_or_init(|| Finder::new(b"\n."))
+}
+
+/// Whether any adjacent pair `(a, b)` of `s` breaks the CRLF pairing: a CR
+/// not followed by LF, or an LF not preceded by CR. The first octet's
+/// predecessor and the last octet's successor are the caller's business.
+/// With `nul`, a NUL as `b` (any octet but the first) counts too.
+#[inline]
+pub(crate) fn unpaired(s: &[u8], nul: bool) -> bool {
+    let Some(next) = s.get(1..) else {
+        return false;
+    };
+    let nul = if nul { 0xff } else { 0 };
+    let mut acc = 0u8;
+    for (&a, &b) in s.iter().zip(next) {
+        acc |= (u8::from(a == b'\r') ^ u8::from(b == b'\n')) | (u8::from(b == 0) & nul);
+    }
+    acc != 0
+}
+
+/// [`unpaired`] over a slice of any length, a block at a time (with one
+/// octet of overlap, so no pair is missed), stopping at the first hit.
+pub(crate) fn unpaired_blocks(s: &[u8]) -> bool {
+    let mut at: usize = 0;
+    while at.saturating_add(1) < s.len() {
+        let end = at.saturating_add(BLOCK).min(s.len());
+        let pairs = s.get(at..end.saturating_add(1).min(s.len())).unwrap_or_default();
+        if unpaired(pairs, false) {
+            return true;
+        }
+        at = end;
+    }
+    false
+}
+
+/// Whether `s` holds an octet with the high bit set.
+#[inline]
+pub(crate) fn any_8bit(s: &[u8]) -> bool {
+    s.chunks(BLOCK)
+        .any(|c| c.iter().fold(0u8, |acc, &b| acc | b) & 0x80 != 0)
+}
+
+/// Whether `s` holds a NUL.
+#[inline]
+pub(crate) fn any_nul(s: &[u8]) -> bool {
+    s.chunks(BLOCK)
+        .any(|c| c.iter().fold(0u8, |acc, &b| acc | u8::from(b == 0)) != 0)
+}
