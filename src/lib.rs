@@ -10,6 +10,7 @@ pub mod ext;
 pub mod options;
 pub mod params;
 pub mod reply;
+pub mod server;
 pub mod values;
 
 pub use error::{DecodeError, SyntaxError, SyntaxErrorKind};

@@ -53,6 +53,12 @@ impl ParseOptions {
         }
     }
 
+    /// These options with another strictness.
+    pub const fn with_strictness(mut self, strictness: Strictness) -> Self {
+        self.strictness = strictness;
+        self
+    }
+
     /// These options with UTF-8 allowed or not.
     pub const fn with_utf8(mut self, utf8: bool) -> Self {
         self.utf8 = utf8;

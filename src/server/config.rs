@@ -1,0 +1,218 @@
+//! What a server session offers and enforces.
+
+use std::time::Duration;
+
+use crate::data::BarePolicy;
+use crate::ehlo::Mechanism;
+use crate::options::Strictness;
+use crate::values::DateTime;
+
+/// Configuration shared by the sessions of one listener. Build it once and
+/// share it (`Arc<ServerConfig>`); a [`super::Server`] only reads it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The name in the greeting, the EHLO reply and trace fields.
+    pub hostname: String,
+    /// Text after the hostname in the 220 greeting.
+    pub greeting: String,
+    /// Speak LMTP (RFC 2033): LHLO instead of HELO/EHLO, one reply per
+    /// recipient after the content.
+    pub lmtp: bool,
+    /// Emit [`super::Event::Connect`] first and wait for the application to
+    /// accept or refuse the connection; otherwise the 220 is queued at once.
+    pub ask_on_connect: bool,
+    /// Extensions offered.
+    pub extensions: Extensions,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Idle timeouts (RFC 5321 §4.5.3.2).
+    pub timeouts: Timeouts,
+    /// Command syntax accepted from clients.
+    pub strictness: Strictness,
+    /// What to do with bare CR, bare LF and NUL in DATA content.
+    pub bare_line_endings: BarePolicy,
+    /// Private verbs (e.g. `XCLIENT`) handed to the application as
+    /// [`super::Event::Command`]; other unknown verbs get `500`.
+    pub private_verbs: Vec<String>,
+}
+
+/// Which extensions and optional commands are offered. The defaults offer
+/// everything this machine enforces by itself; the ones that need
+/// application support (STARTTLS, AUTH, VRFY/EXPN decisions, ETRN, ATRN,
+/// TURN, SEND/SOML/SAML, FUTURERELEASE, DELIVERBY, MT-PRIORITY, RRVS) are
+/// off until the application turns them on.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Extensions {
+    /// PIPELINING (RFC 2920). LMTP always offers it (RFC 2033 §5).
+    pub pipelining: bool,
+    /// 8BITMIME (RFC 6152).
+    pub eight_bit_mime: bool,
+    /// CHUNKING (RFC 3030): BDAT.
+    pub chunking: bool,
+    /// BINARYMIME (RFC 3030 §3); needs `chunking`.
+    pub binary_mime: bool,
+    /// SMTPUTF8 (RFC 6531); needs `eight_bit_mime`.
+    pub smtputf8: bool,
+    /// DSN (RFC 3461): the parameters are validated and handed over.
+    pub dsn: bool,
+    /// ENHANCEDSTATUSCODES (RFC 2034); codes are sent on replies always.
+    pub enhanced_status_codes: bool,
+    /// STARTTLS (RFC 3207): the application can do a TLS handshake.
+    pub starttls: bool,
+    /// AUTH (RFC 4954) mechanisms; empty means no AUTH.
+    pub auth: Vec<Mechanism>,
+    /// Offer AUTH only on a TLS session (RFC 4954 §4: PLAIN needs a
+    /// protected channel).
+    pub auth_requires_tls: bool,
+    /// Refuse MAIL before AUTH with `530 5.7.0` (RFC 6409 §4.3).
+    pub auth_required: bool,
+    /// DELIVERBY (RFC 2852) with this minimum by-time in seconds.
+    pub deliver_by: Option<u32>,
+    /// MT-PRIORITY (RFC 6710) with an optional profile name.
+    pub mt_priority: Option<Option<String>>,
+    /// FUTURERELEASE (RFC 4865): maximum interval (seconds) and maximum
+    /// date-time.
+    pub future_release: Option<(u32, DateTime)>,
+    /// RRVS (RFC 7293).
+    pub rrvs: bool,
+    /// REQUIRETLS (RFC 8689); advertised and accepted only under TLS.
+    pub requiretls: bool,
+    /// Advertise LIMITS (RFC 9422) from [`Limits`].
+    pub limits: bool,
+    /// VRFY decided by the application; otherwise `252` (RFC 5321 §3.5.3).
+    pub vrfy: bool,
+    /// EXPN decided by the application; otherwise `252`.
+    pub expn: bool,
+    /// HELP (RFC 5321 §4.1.1.8).
+    pub help: bool,
+    /// ETRN (RFC 1985), decided by the application.
+    pub etrn: bool,
+    /// ATRN (RFC 2645), decided by the application; needs AUTH.
+    pub atrn: bool,
+    /// TURN (RFC 821 §3.8), decided by the application.
+    pub turn: bool,
+    /// SEND, SOML and SAML (RFC 821 §3.4), handed over as MAIL variants.
+    pub send: bool,
+}
+
+impl Default for Extensions {
+    fn default() -> Self {
+        Self {
+            pipelining: true,
+            eight_bit_mime: true,
+            chunking: true,
+            binary_mime: true,
+            smtputf8: true,
+            dsn: true,
+            enhanced_status_codes: true,
+            starttls: false,
+            auth: Vec::new(),
+            auth_requires_tls: true,
+            auth_required: false,
+            deliver_by: None,
+            mt_priority: None,
+            future_release: None,
+            rrvs: false,
+            requiretls: false,
+            limits: true,
+            vrfy: false,
+            expn: false,
+            help: true,
+            etrn: false,
+            atrn: false,
+            turn: false,
+            send: false,
+        }
+    }
+}
+
+/// Resource limits. Whatever the peer sends, the session buffers no more
+/// than `max_buffered` octets of input.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4 says 512;
+    /// extensions add to it, RFC 1869 §4.1.2).
+    pub command_line: usize,
+    /// Longest SASL response line (RFC 4954 §4 suggests 12288).
+    pub auth_line: usize,
+    /// Longest text line in DATA, CRLF included (RFC 5321 §4.5.3.1.6).
+    pub data_line: usize,
+    /// Largest message in octets (advertised as SIZE, RFC 1870); `None`
+    /// for no limit.
+    pub message_size: Option<u64>,
+    /// Recipients per message; more get `452 4.5.3` (RFC 5321
+    /// §4.5.3.1.10). RFC 5321 §4.5.3.1.8 asks for at least 100.
+    pub recipients: u32,
+    /// Transactions per session (advertised as LIMITS MAILMAX).
+    pub transactions: Option<u32>,
+    /// Bad commands before the session is closed with `421`.
+    pub errors: u32,
+    /// Failed AUTH attempts before the session is closed with `421`.
+    pub auth_attempts: u32,
+    /// Input octets held while commands wait for a decision.
+    pub max_buffered: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            command_line: 4096,
+            auth_line: 12288,
+            data_line: 1000,
+            message_size: Some(35 * 1024 * 1024),
+            recipients: 100,
+            transactions: None,
+            errors: 20,
+            auth_attempts: 3,
+            max_buffered: 256 * 1024,
+        }
+    }
+}
+
+/// Server timeouts (RFC 5321 §4.5.3.2.7: at least five minutes waiting for
+/// a command; data blocks get the same).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Waiting for the next command.
+    pub command: Duration,
+    /// Waiting for more message content.
+    pub data: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            command: Duration::from_secs(300),
+            data: Duration::from_secs(300),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// A configuration with RFC-sane defaults for `hostname`.
+    pub fn new(hostname: impl Into<String>) -> Self {
+        Self {
+            hostname: hostname.into(),
+            greeting: "ESMTP esmtp".into(),
+            lmtp: false,
+            ask_on_connect: false,
+            extensions: Extensions::default(),
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            strictness: Strictness::Lenient,
+            bare_line_endings: BarePolicy::Reject,
+            private_verbs: Vec::new(),
+        }
+    }
+
+    /// The same configuration in LMTP mode (RFC 2033).
+    pub fn lmtp(mut self) -> Self {
+        self.lmtp = true;
+        self.greeting = "LMTP esmtp".into();
+        self
+    }
+}

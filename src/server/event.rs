@@ -1,0 +1,215 @@
+//! What a server session reports to the application.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::command::{Etrn, SendMode, Utf8Reply};
+use crate::data::ContentError;
+use crate::params::{MailParams, RcptParams};
+use crate::values::{Domain, ForwardPath, Host, ReversePath};
+
+use super::auth::Credentials;
+
+/// Which greeting command opened the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HelloVerb {
+    /// `HELO` (RFC 5321 §4.1.1.1): no extensions.
+    Helo,
+    /// `EHLO`.
+    Ehlo,
+    /// `LHLO` (RFC 2033).
+    Lhlo,
+}
+
+/// Something the application must see or decide. The events marked
+/// *decision* hold back every later command until the application answers
+/// with [`super::Server::accept`], [`super::Server::deny`] or
+/// [`super::Server::respond`] (LMTP: [`super::Server::respond_lmtp`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// *Decision*: a client connected (only with
+    /// [`super::ServerConfig::ask_on_connect`]). Accept sends the 220
+    /// greeting; deny sends `554 5.3.2` and then answers every command but
+    /// QUIT with 503 (RFC 5321 §3.1).
+    Connect,
+    /// *Decision*: HELO, EHLO or LHLO. Accept sends the greeting reply (the
+    /// capability list for EHLO/LHLO) and resets the session state.
+    Hello {
+        /// The command used.
+        verb: HelloVerb,
+        /// The name the client gave.
+        host: Host<'static>,
+    },
+    /// *Decision*: MAIL (or SEND/SOML/SAML), with its parameters validated
+    /// against what was offered. `AUTH=` is already `<>` unless the session
+    /// is authenticated (RFC 4954 §5).
+    Mail {
+        /// The reverse path.
+        from: ReversePath<'static>,
+        /// The parameters.
+        params: MailParams<'static>,
+        /// `Some` for SEND, SOML or SAML (RFC 821 §3.4).
+        send: Option<SendMode>,
+    },
+    /// *Decision*: RCPT.
+    Rcpt {
+        /// The forward path.
+        to: ForwardPath<'static>,
+        /// The parameters.
+        params: RcptParams<'static>,
+    },
+    /// Message content: a slice of the receive buffer, dot-unstuffed
+    /// (DATA) or raw (BDAT). Store it; no answer is needed.
+    Content(Bytes),
+    /// *Decision*: the whole message was received (`<CRLF>.<CRLF>` or
+    /// `BDAT … LAST`). Accepting takes responsibility for it (RFC 5321
+    /// §4.2.5); in LMTP answer with one reply per accepted recipient.
+    MessageEnd {
+        /// The message size in octets (RFC 1870 §5).
+        size: u64,
+        /// How many recipients were accepted in this transaction.
+        recipients: u32,
+    },
+    /// The message being received was abandoned; discard whatever was
+    /// stored. The session already sent the reply it owed.
+    MessageAborted {
+        /// Why.
+        reason: AbortReason,
+    },
+    /// *Decision*: AUTH credentials (RFC 4954). Accept sends `235 2.7.0`.
+    Auth(Credentials),
+    /// *Decision*: VRFY (with [`super::Extensions::vrfy`]); accept sends
+    /// `252`, so answer with [`super::Server::respond`] after verifying
+    /// (RFC 5321 §3.5.3).
+    Vrfy {
+        /// The string to verify.
+        target: String,
+        /// A UTF-8 reply is allowed.
+        utf8: Utf8Reply,
+    },
+    /// *Decision*: EXPN (with [`super::Extensions::expn`]).
+    Expn {
+        /// The list to expand.
+        target: String,
+        /// A UTF-8 reply is allowed.
+        utf8: Utf8Reply,
+    },
+    /// *Decision*: ETRN (RFC 1985).
+    Etrn(Etrn<'static>),
+    /// *Decision*: ATRN (RFC 2645) by an authenticated client. Accepting
+    /// reverses the roles: see [`Event::Reversed`].
+    Atrn(Vec<Domain<'static>>),
+    /// *Decision*: TURN (RFC 821 §3.8). Accepting reverses the roles.
+    Turn,
+    /// *Decision*: a private verb from [`super::ServerConfig::private_verbs`];
+    /// answer with [`super::Server::respond`].
+    Command {
+        /// The verb, as sent.
+        verb: String,
+        /// The arguments, as sent.
+        args: Option<String>,
+    },
+    /// STARTTLS was accepted and its 220 written out: perform the TLS
+    /// handshake on the connection now, then call
+    /// [`super::Server::tls_established`] (or `tls_failed`). Input
+    /// received after the command was discarded (CVE-2011-0411).
+    StartTls,
+    /// TURN or ATRN succeeded: the connection now runs the other way.
+    /// `leftover` holds the bytes already received after the command; feed
+    /// them to a client machine (RFC 2645 §5.3).
+    Reversed {
+        /// Input received after the command.
+        leftover: Bytes,
+    },
+    /// The session is over; close the connection.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+impl Event {
+    /// Whether the application must answer this event.
+    pub fn needs_decision(&self) -> bool {
+        matches!(
+            self,
+            Event::Connect
+                | Event::Hello { .. }
+                | Event::Mail { .. }
+                | Event::Rcpt { .. }
+                | Event::MessageEnd { .. }
+                | Event::Auth(_)
+                | Event::Vrfy { .. }
+                | Event::Expn { .. }
+                | Event::Etrn(_)
+                | Event::Atrn(_)
+                | Event::Turn
+                | Event::Command { .. }
+        )
+    }
+}
+
+/// Why a message was abandoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AbortReason {
+    /// The content broke a rule (bare CR/LF, long line, size).
+    Content(ContentError),
+    /// A BDAT chunk was refused (size, sequence).
+    ChunkRejected,
+    /// RSET, a new EHLO/HELO, or QUIT during a BDAT transfer.
+    Reset,
+    /// The connection ended or timed out.
+    Disconnected,
+}
+
+/// Why the session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client sent QUIT.
+    Quit,
+    /// The peer closed the connection.
+    PeerClosed,
+    /// The session timed out (RFC 5321 §4.5.3.2).
+    Timeout,
+    /// Too many bad commands or failed AUTH attempts.
+    TooManyErrors,
+    /// The input exceeded what the session may buffer.
+    Overrun,
+    /// The connection was refused with a code that closes (e.g. 521).
+    Refused,
+    /// The TLS handshake failed.
+    TlsFailed,
+    /// The application shut the session down.
+    Shutdown,
+    /// A BDAT size that cannot be parsed: the stream cannot be resynchronised.
+    Desynchronised,
+}
+
+/// Misuse of the server API by the application (never caused by the peer).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No event is waiting for a decision.
+    #[error("no decision is pending")]
+    NoPendingDecision,
+    /// This answer does not fit the pending event.
+    #[error("this answer does not fit the pending event: {0}")]
+    WrongAnswer(&'static str),
+    /// No STARTTLS handshake is in progress.
+    #[error("no TLS handshake is in progress")]
+    NoTlsHandshake,
+}
+
+impl fmt::Display for HelloVerb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HelloVerb::Helo => "HELO",
+            HelloVerb::Ehlo => "EHLO",
+            HelloVerb::Lhlo => "LHLO",
+        })
+    }
+}
