@@ -54,13 +54,8 @@ impl Body {
 }
 
 /// DATA after `MAIL … BODY=BINARYMIME` "MUST" get 503 (RFC 3030 §3).
-pub const BINARYMIME_NEEDS_BDAT: MandatedReply = reply(
-    503,
-    5,
-    5,
-    1,
-    "BODY=BINARYMIME requires BDAT, not DATA",
-);
+pub const BINARYMIME_NEEDS_BDAT: MandatedReply =
+    reply(503, 5, 5, 1, "BODY=BINARYMIME requires BDAT, not DATA");
 
 #[cfg(test)]
 mod tests {

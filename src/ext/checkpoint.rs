@@ -111,7 +111,16 @@ mod tests {
             TransId::parse(b"<Ab@x>").unwrap(),
             TransId::parse(b"<ab@x>").unwrap()
         );
-        for v in ["12345@host", "<12345>", "<@x>", "<a@>", "<a..b@x>", "<a@b@c>", "<a b@x>", "<a=b@x>"] {
+        for v in [
+            "12345@host",
+            "<12345>",
+            "<@x>",
+            "<a@>",
+            "<a..b@x>",
+            "<a@b@c>",
+            "<a b@x>",
+            "<a=b@x>",
+        ] {
             assert!(TransId::parse(v.as_bytes()).is_err(), "{v}");
         }
         let long = format!("<{}@x>", "a".repeat(77));

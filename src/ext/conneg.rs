@@ -14,12 +14,10 @@ pub const PARAM_CONNEG: &str = "CONNEG";
 
 /// A server without CONPERM rejects MAIL … CONPERM with "a 504-CONPERM
 /// reply" (RFC 4141 §4).
-pub const CONPERM_NOT_SUPPORTED: MandatedReply =
-    reply(504, 5, 5, 4, "CONPERM not supported");
+pub const CONPERM_NOT_SUPPORTED: MandatedReply = reply(504, 5, 5, 4, "CONPERM not supported");
 
 /// A server without CONNEG rejects RCPT … CONNEG with 504 (RFC 4141 §5).
-pub const CONNEG_NOT_SUPPORTED: MandatedReply =
-    reply(504, 5, 5, 4, "CONNEG not supported");
+pub const CONNEG_NOT_SUPPORTED: MandatedReply = reply(504, 5, 5, 4, "CONNEG not supported");
 
 #[cfg(test)]
 mod tests {

@@ -103,13 +103,8 @@ impl By {
 }
 
 /// Mode R with a by-time of zero or less (RFC 2852 §4).
-pub const TIME_NOT_POSITIVE: MandatedReply = reply(
-    501,
-    5,
-    5,
-    4,
-    "BY time must be positive with mode R",
-);
+pub const TIME_NOT_POSITIVE: MandatedReply =
+    reply(501, 5, 5, 4, "BY time must be positive with mode R");
 
 /// Mode R with a by-time below the advertised min-by-time: "permanent
 /// failure (55z)" (RFC 2852 §3).
@@ -122,13 +117,8 @@ pub const BELOW_MINIMUM: MandatedReply = reply(
 );
 
 /// A valid by-time the server cannot honour for now (RFC 2852 §4: 455).
-pub const CANNOT_HONOUR_NOW: MandatedReply = reply(
-    455,
-    4,
-    3,
-    0,
-    "BY time cannot be honoured at this time",
-);
+pub const CANNOT_HONOUR_NOW: MandatedReply =
+    reply(455, 4, 3, 0, "BY time cannot be honoured at this time");
 
 #[cfg(test)]
 mod tests {
@@ -144,7 +134,10 @@ mod tests {
     #[test]
     fn by_values_rfc2852_4() {
         let b = By::parse(b"120;R").unwrap();
-        assert_eq!((b.time(), b.mode(), b.trace()), (120, ByMode::Return, false));
+        assert_eq!(
+            (b.time(), b.mode(), b.trace()),
+            (120, ByMode::Return, false)
+        );
         let b = By::parse(b"-60;nt").unwrap();
         assert_eq!((b.time(), b.mode(), b.trace()), (-60, ByMode::Notify, true));
         assert_eq!(w(b), "-60;NT");

@@ -321,7 +321,9 @@ mod tests {
         assert_eq!(Notify::parse(b"failure,Success", &STRICT).unwrap(), sf);
         assert_eq!(Notify::parse(b"never", &STRICT).unwrap(), Notify::NEVER);
         assert_eq!(
-            Notify::parse(b"NEVER,SUCCESS", &LENIENT).unwrap_err().kind(),
+            Notify::parse(b"NEVER,SUCCESS", &LENIENT)
+                .unwrap_err()
+                .kind(),
             SyntaxErrorKind::ParameterValue
         );
         assert_eq!(

@@ -74,8 +74,13 @@ pub const INVALID: MandatedReply = reply(501, 5, 5, 4, "Invalid future release p
 /// Per-user future-release quota exceeded. RFC 4865 §5.3 asks for 552 with
 /// X.7.16, but the registry gives X.7.16 to RFC 6710 (catalog §9 item 17);
 /// X.2.2 (per-mailbox quota) is the registered meaning.
-pub const USER_QUOTA_EXCEEDED: MandatedReply =
-    reply(552, 5, 2, 2, "Future release per-user message quota exceeded");
+pub const USER_QUOTA_EXCEEDED: MandatedReply = reply(
+    552,
+    5,
+    2,
+    2,
+    "Future release per-user message quota exceeded",
+);
 
 /// System future-release quota exceeded (RFC 4865 §5.3 says X.7.17, which
 /// the registry gives to RFC 7293; X.3.1 "mail system full" instead).
@@ -89,7 +94,10 @@ mod tests {
     #[test]
     fn hold_values_rfc4865_3() {
         assert_eq!(Hold::parse_for(b"1").unwrap(), Hold::For(1));
-        assert_eq!(Hold::parse_for(b"999999999").unwrap(), Hold::For(999_999_999));
+        assert_eq!(
+            Hold::parse_for(b"999999999").unwrap(),
+            Hold::For(999_999_999)
+        );
         for v in ["0", "01", "1000000000", "-1", "", "1s"] {
             assert!(Hold::parse_for(v.as_bytes()).is_err(), "{v}");
         }

@@ -77,7 +77,10 @@ pub(crate) fn parse_digits(value: &[u8], max: usize) -> Option<u64> {
 
 /// Decodes an xtext to its text, borrowing when the wire form has no
 /// `+XX` (then the decoded text is the wire text itself).
-pub(crate) fn xtext_cow<'a>(value: &'a [u8], opts: &ParseOptions) -> Result<Cow<'a, str>, SyntaxError> {
+pub(crate) fn xtext_cow<'a>(
+    value: &'a [u8],
+    opts: &ParseOptions,
+) -> Result<Cow<'a, str>, SyntaxError> {
     let x = XText::decode(value, opts.lenient_mode())?;
     if memchr::memchr(b'+', value).is_some() {
         // `XText` does not hand out its `Cow`; this path only runs for

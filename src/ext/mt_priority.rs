@@ -54,8 +54,7 @@ pub const INVALID: MandatedReply = reply(501, 5, 5, 2, "Invalid MT-PRIORITY para
 
 /// An MSA rejects a priority below what it currently accepts, permanently
 /// (RFC 6710 §4.2: X.7.15 "MUST").
-pub const PRIORITY_TOO_LOW: MandatedReply =
-    reply(550, 5, 7, 15, "Priority level is too low");
+pub const PRIORITY_TOO_LOW: MandatedReply = reply(550, 5, 7, 15, "Priority level is too low");
 
 /// The same, when the condition is temporary (RFC 6710 §4.2).
 pub const PRIORITY_TOO_LOW_NOW: MandatedReply =

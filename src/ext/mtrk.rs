@@ -72,7 +72,8 @@ impl<'a> Mtrk<'a> {
             }
         };
         check_certifier(cert)?;
-        let cert = std::str::from_utf8(cert).map_err(|_| invalid("MTRK certifier is not base64"))?;
+        let cert =
+            std::str::from_utf8(cert).map_err(|_| invalid("MTRK certifier is not base64"))?;
         Ok(Mtrk {
             certifier: Cow::Borrowed(cert),
             timeout,
@@ -121,7 +122,18 @@ mod tests {
         let mut out = Vec::new();
         Mtrk::parse(b"QQ==:007").unwrap().write_to(&mut out);
         assert_eq!(out, b"QQ==:7");
-        for v in ["", "=", "QQ=", "Q===", "QQ==x", "Q=Q=", "QUJD:", "QUJD:1000000000", "QU-D", ":5"] {
+        for v in [
+            "",
+            "=",
+            "QQ=",
+            "Q===",
+            "QQ==x",
+            "Q=Q=",
+            "QUJD:",
+            "QUJD:1000000000",
+            "QU-D",
+            ":5",
+        ] {
             assert!(Mtrk::parse(v.as_bytes()).is_err(), "{v}");
         }
         assert!(Mtrk::new("QUJD", Some(MAX_TIMEOUT + 1)).is_err());

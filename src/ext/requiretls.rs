@@ -8,8 +8,7 @@ pub const EHLO_KEYWORD: &str = "REQUIRETLS";
 pub const PARAM: &str = "REQUIRETLS";
 
 /// The message cannot be relayed with REQUIRETLS honoured (RFC 8689 §5).
-pub const SUPPORT_REQUIRED: MandatedReply =
-    reply(550, 5, 7, 30, "REQUIRETLS support required");
+pub const SUPPORT_REQUIRED: MandatedReply = reply(550, 5, 7, 30, "REQUIRETLS support required");
 
 #[cfg(test)]
 mod tests {

@@ -78,16 +78,13 @@ impl Rrvs {
 }
 
 /// The mailbox has changed hands since the given time (RFC 7293 §3.3).
-pub const MAILBOX_OWNER_CHANGED: MandatedReply =
-    reply(550, 5, 7, 17, "Mailbox owner has changed");
+pub const MAILBOX_OWNER_CHANGED: MandatedReply = reply(550, 5, 7, 17, "Mailbox owner has changed");
 
 /// The domain has changed hands since the given time (RFC 7293 §3.3).
-pub const DOMAIN_OWNER_CHANGED: MandatedReply =
-    reply(550, 5, 7, 18, "Domain owner has changed");
+pub const DOMAIN_OWNER_CHANGED: MandatedReply = reply(550, 5, 7, 18, "Domain owner has changed");
 
 /// The check cannot be completed in mode R (RFC 7293 §3.3).
-pub const TEST_NOT_COMPLETED: MandatedReply =
-    reply(550, 5, 7, 19, "RRVS test cannot be completed");
+pub const TEST_NOT_COMPLETED: MandatedReply = reply(550, 5, 7, 19, "RRVS test cannot be completed");
 
 #[cfg(test)]
 mod tests {

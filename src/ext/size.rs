@@ -32,8 +32,7 @@ pub const EXCEEDS_FIXED_MAXIMUM: MandatedReply = reply(
 );
 
 /// Not enough storage for a message of this size now (RFC 1870 §6.1).
-pub const INSUFFICIENT_STORAGE: MandatedReply =
-    reply(452, 4, 3, 1, "Insufficient system storage");
+pub const INSUFFICIENT_STORAGE: MandatedReply = reply(452, 4, 3, 1, "Insufficient system storage");
 
 #[cfg(test)]
 mod tests {

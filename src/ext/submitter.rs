@@ -31,8 +31,7 @@ pub const DOES_NOT_MATCH_HEADER: MandatedReply =
     reply(550, 5, 7, 1, "Submitter does not match header");
 
 /// The submitter cannot be verified (RFC 4405 §4.2).
-pub const CANNOT_VERIFY: MandatedReply =
-    reply(554, 5, 7, 7, "Cannot verify submitter address");
+pub const CANNOT_VERIFY: MandatedReply = reply(554, 5, 7, 7, "Cannot verify submitter address");
 
 #[cfg(test)]
 mod tests {

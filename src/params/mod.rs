@@ -264,7 +264,10 @@ fn flag(slot: &mut bool, v: Option<&[u8]>) -> Result<(), SyntaxError> {
 
 /// Fills a single-valued slot; a second occurrence is an error (RFC 3461
 /// §4.5, RFC 1870 §6, …).
-fn set<T>(slot: &mut Option<T>, parse: impl FnOnce() -> Result<T, SyntaxError>) -> Result<(), SyntaxError> {
+fn set<T>(
+    slot: &mut Option<T>,
+    parse: impl FnOnce() -> Result<T, SyntaxError>,
+) -> Result<(), SyntaxError> {
     if slot.is_some() {
         return Err(bad_value("duplicate parameter"));
     }
