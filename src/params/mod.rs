@@ -65,10 +65,10 @@ impl Param<'_> {
     /// space, CR or LF into a command.
     pub fn is_valid(&self) -> bool {
         check_keyword(self.keyword.as_bytes()).is_ok()
-            && self
-                .value
-                .as_ref()
-                .is_none_or(|v| !v.is_empty() && v.bytes().all(|b| b > 32 && b != 127))
+            && match &self.value {
+                None => true,
+                Some(v) => !v.is_empty() && v.bytes().all(|b| b > 32 && b != 127),
+            }
     }
 
     /// A copy that borrows nothing.
@@ -199,7 +199,7 @@ fn check_keyword(k: &[u8]) -> Result<(), SyntaxError> {
             Ok(())
         }
         None => Err(args("empty parameter keyword")),
-        _ if k.iter().any(|&b| b < 32 || b >= 127) => {
+        _ if k.iter().any(|&b| !(32..127).contains(&b)) => {
             Err(bad_char("invalid character in parameter keyword"))
         }
         _ => Err(args("invalid parameter keyword")),
