@@ -277,16 +277,27 @@ impl DotDecoder {
                 }
             };
             if let Some(pos) = too_big.filter(|&pos| pos < next) {
-                note(pos, ContentError::TooBig { limit: self.max_size });
+                note(
+                    pos,
+                    ContentError::TooBig {
+                        limit: self.max_size,
+                    },
+                );
             }
             if let Some(pos) = self.long_line(head) {
-                note(at.saturating_add(pos), ContentError::LineTooLong { limit: self.max_line });
+                note(
+                    at.saturating_add(pos),
+                    ContentError::LineTooLong {
+                        limit: self.max_line,
+                    },
+                );
             }
             if strict {
                 // Pairs (previous, current) for every current octet of the
                 // block; the run's first octet pairs with the state.
                 let pairs = run.get(at.saturating_sub(1)..next).unwrap_or_default();
-                let edge = at == 0 && bare_at(self.state == State::Cr, head.first().copied()).is_some();
+                let edge =
+                    at == 0 && bare_at(self.state == State::Cr, head.first().copied()).is_some();
                 if edge || scan::unpaired(pairs, true) {
                     if let Some((pos, error)) = first_bare(self.state, run, at, next) {
                         note(pos, error);

@@ -49,7 +49,9 @@ pub(crate) fn unpaired_blocks(s: &[u8]) -> bool {
     let mut at: usize = 0;
     while at.saturating_add(1) < s.len() {
         let end = at.saturating_add(BLOCK).min(s.len());
-        let pairs = s.get(at..end.saturating_add(1).min(s.len())).unwrap_or_default();
+        let pairs = s
+            .get(at..end.saturating_add(1).min(s.len()))
+            .unwrap_or_default();
         if unpaired(pairs, false) {
             return true;
         }

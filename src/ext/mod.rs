@@ -12,6 +12,7 @@ use std::borrow::Cow;
 
 use crate::error::{SyntaxError, SyntaxErrorKind};
 use crate::options::ParseOptions;
+use crate::values::chars::is_xchar;
 use crate::values::{EnhancedStatusCode, Mailbox, ReplyCode, XText};
 
 pub mod auth;
@@ -81,16 +82,18 @@ pub(crate) fn xtext_cow<'a>(
     value: &'a [u8],
     opts: &ParseOptions,
 ) -> Result<Cow<'a, str>, SyntaxError> {
-    let x = XText::decode(value, opts.lenient_mode())?;
-    if memchr::memchr(b'+', value).is_some() {
-        // `XText` does not hand out its `Cow`; this path only runs for
-        // escaped values.
-        Ok(Cow::Owned(x.as_str().to_owned()))
-    } else {
-        std::str::from_utf8(value)
-            .map(Cow::Borrowed)
-            .map_err(|_| invalid("invalid xtext character"))
+    if !value.contains(&b'+') {
+        return if value.iter().all(|&b| is_xchar(b)) {
+            std::str::from_utf8(value)
+                .map(Cow::Borrowed)
+                .map_err(|_| invalid("invalid xtext character"))
+        } else {
+            Err(invalid("invalid xtext character"))
+        };
     }
+    // `XText` does not hand out its `Cow`; this path only runs for escaped
+    // values.
+    XText::decode(value, opts.lenient_mode()).map(|x| Cow::Owned(x.as_str().to_owned()))
 }
 
 /// Parses the decoded text of an xtext mailbox, borrowing when possible.

@@ -65,10 +65,14 @@ impl Param<'_> {
     /// space, CR or LF into a command.
     pub fn is_valid(&self) -> bool {
         check_keyword(self.keyword.as_bytes()).is_ok()
-            && self
-                .value
-                .as_ref()
-                .is_none_or(|v| !v.is_empty() && v.bytes().all(|b| b > 32 && b != 127))
+            && match &self.value {
+                None => true,
+                Some(v) => {
+                    !v.is_empty()
+                        && v.bytes()
+                            .all(|b| is_esmtp_value(b) || b == b'=' || b >= 0x80)
+                }
+            }
     }
 
     /// A copy that borrows nothing.
@@ -163,86 +167,181 @@ const fn bad_char(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::Character, detail)
 }
 
-/// Calls `f` with each parameter of the list.
-fn for_each_param<'a>(
-    input: &'a [u8],
+/// Octet classes of a parameter value, OR-ed over the value so one pass
+/// finds everything the dispatch needs to know.
+const PLUS: u8 = 1;
+const EQ: u8 = 2;
+const HIGH: u8 = 4;
+const CTL: u8 = 8;
+/// SP ends a value.
+const SP: u8 = 16;
+/// HTAB ends a value in lenient mode and is a control otherwise.
+const TAB: u8 = 32;
+
+const fn value_class(b: u8) -> u8 {
+    match b {
+        b'+' => PLUS,
+        b'=' => EQ,
+        b' ' => SP,
+        b'\t' => TAB | CTL,
+        0x80..=0xff => HIGH,
+        33..=126 => 0,
+        _ => CTL,
+    }
+}
+
+const fn keyword_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+macro_rules! table {
+    ($t:ty, $f:ident) => {{
+        let mut t = [$f(0); 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = $f(i as u8);
+            i += 1;
+        }
+        t
+    }};
+}
+
+static VALUE_CLASS: [u8; 256] = table!(u8, value_class);
+static KEYWORD_CHAR: [bool; 256] = table!(bool, keyword_char);
+
+/// One `esmtp-param`, split at its first `=`, with the classes of the
+/// octets its value holds.
+struct RawParam<'a> {
+    keyword: &'a [u8],
+    value: Option<&'a [u8]>,
+    class: u8,
+}
+
+/// Why an octet cannot continue a keyword.
+fn keyword_error(b: u8) -> SyntaxError {
+    match b {
+        b' ' | b'\t' => args("extra white space in parameter list"),
+        b'=' => args("empty parameter keyword"),
+        b'-' => args("parameter keyword starts with '-'"),
+        33..=126 => args("invalid parameter keyword"),
+        _ => bad_char("invalid character in parameter keyword"),
+    }
+}
+
+/// Takes the next parameter off `rest` in a single pass. Strict mode
+/// takes exactly one SP between parameters; lenient mode takes runs of SP
+/// and HTAB anywhere.
+#[inline]
+fn next_param<'a>(
+    rest: &mut &'a [u8],
     opts: &ParseOptions,
-    mut f: impl FnMut(&'a [u8]) -> Result<(), SyntaxError>,
-) -> Result<(), SyntaxError> {
-    if opts.lenient_mode() {
-        for p in input.split(|&b| b == b' ' || b == b'\t') {
-            if !p.is_empty() {
-                f(p)?;
+) -> Result<Option<RawParam<'a>>, SyntaxError> {
+    let lenient = opts.lenient_mode();
+    let mut s = *rest;
+    if lenient {
+        let skip = s
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(s.len());
+        s = &s[skip..];
+    }
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let k = s
+        .iter()
+        .position(|&b| !KEYWORD_CHAR[b as usize])
+        .unwrap_or(s.len());
+    let keyword = &s[..k];
+    match keyword.first() {
+        Some(b'-') => return Err(keyword_error(b'-')),
+        Some(_) => {}
+        None => return Err(keyword_error(s[0])),
+    }
+    let is_sep = |b: u8| b == b' ' || (lenient && b == b'\t');
+    let (value, class, end) = match s.get(k) {
+        None => (None, 0, k),
+        Some(&b) if is_sep(b) => (None, 0, k),
+        Some(b'=') => {
+            let v = &s[k + 1..];
+            let stop = if lenient { SP | TAB } else { SP };
+            let mut class = 0;
+            let mut n = v.len();
+            for (i, &b) in v.iter().enumerate() {
+                let c = VALUE_CLASS[b as usize];
+                if c & stop != 0 {
+                    n = i;
+                    break;
+                }
+                class |= c;
+            }
+            if n == 0 {
+                return Err(args("empty parameter value"));
+            }
+            (Some(&v[..n]), class, k + 1 + n)
+        }
+        Some(&b) => return Err(keyword_error(b)),
+    };
+    if class != 0 {
+        if class & CTL != 0 {
+            return Err(bad_char("control character in parameter"));
+        }
+        if class & HIGH != 0 {
+            if !opts.utf8 {
+                return Err(bad_char("non-ASCII parameter value without SMTPUTF8"));
+            }
+            if value.is_some_and(|v| std::str::from_utf8(v).is_err()) {
+                return Err(bad_char("invalid UTF-8 in parameter value"));
             }
         }
-        return Ok(());
     }
-    if input.is_empty() {
-        return Ok(());
-    }
-    for p in input.split(|&b| b == b' ') {
-        if p.is_empty() {
-            return Err(args("extra space in parameter list"));
+    *rest = match s.get(end) {
+        None => &[],
+        Some(_) => {
+            let after = &s[end + 1..];
+            if !lenient && matches!(after.first(), None | Some(b' ')) {
+                return Err(args("extra space in parameter list"));
+            }
+            after
         }
-        f(p)?;
-    }
-    Ok(())
+    };
+    Ok(Some(RawParam {
+        keyword,
+        value,
+        class,
+    }))
 }
 
 /// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`.
 fn check_keyword(k: &[u8]) -> Result<(), SyntaxError> {
-    match k.split_first() {
-        Some((first, rest))
-            if first.is_ascii_alphanumeric()
-                && rest.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') =>
-        {
-            Ok(())
-        }
+    match k.first() {
         None => Err(args("empty parameter keyword")),
-        _ if k.iter().any(|&b| b < 32 || b >= 127) => {
-            Err(bad_char("invalid character in parameter keyword"))
-        }
-        _ => Err(args("invalid parameter keyword")),
+        Some(&f) if f != b'-' && k.iter().all(|&b| KEYWORD_CHAR[b as usize]) => Ok(()),
+        Some(_) => Err(k
+            .iter()
+            .find(|&&b| !KEYWORD_CHAR[b as usize])
+            .map_or(args("invalid parameter keyword"), |&b| keyword_error(b))),
     }
 }
 
-/// Splits `keyword ["=" value]` at the first `=` and checks the keyword.
-fn split_param(p: &[u8]) -> Result<(&[u8], Option<&[u8]>), SyntaxError> {
-    let (k, v) = match memchr::memchr(b'=', p) {
-        Some(i) => (&p[..i], Some(&p[i + 1..])),
-        None => (p, None),
-    };
-    check_keyword(k)?;
-    if v.is_some_and(<[u8]>::is_empty) {
-        return Err(args("empty parameter value"));
-    }
-    Ok((k, v))
-}
-
-/// Checks `esmtp-value` characters (RFC 5321 §4.1.2, RFC 6531 §3.3).
-fn check_value(v: &[u8], allow_eq: bool, opts: &ParseOptions) -> Result<(), SyntaxError> {
-    if v.iter().all(|&b| is_esmtp_value(b)) {
-        return Ok(());
-    }
-    let mut non_ascii = false;
-    for &b in v {
-        if b == b'=' {
-            if !allow_eq {
-                return Err(args("'=' in parameter value"));
-            }
-        } else if b >= 0x80 {
-            if !opts.utf8 {
-                return Err(bad_char("non-ASCII parameter value without SMTPUTF8"));
-            }
-            non_ascii = true;
-        } else if !is_esmtp_value(b) {
-            return Err(bad_char("control character in parameter"));
-        }
-    }
-    if non_ascii && std::str::from_utf8(v).is_err() {
-        return Err(bad_char("invalid UTF-8 in parameter value"));
+/// `=` inside a value breaks `esmtp-value`, except where allowed.
+fn check_eq(raw: &RawParam<'_>, allow: bool) -> Result<(), SyntaxError> {
+    if raw.class & EQ != 0 && !allow {
+        return Err(args("'=' in parameter value"));
     }
     Ok(())
+}
+
+/// An xtext value kept decoded; borrowed without a pass of its own when
+/// the scan saw neither `+` nor 8-bit (every octet is then an `xchar`).
+fn xtext_value<'a>(raw: &RawParam<'a>, opts: &ParseOptions) -> Result<XText<'a>, SyntaxError> {
+    let v = need(raw.value)?;
+    if raw.class == 0 {
+        if let Ok(s) = std::str::from_utf8(v) {
+            return Ok(XText::new(s));
+        }
+    }
+    XText::decode(v, opts.lenient_mode())
 }
 
 /// The value of a parameter that needs one.
@@ -317,6 +416,34 @@ fn write_xtext(out: &mut Vec<u8>, keyword: &str, x: &Option<XText<'_>>) {
     }
 }
 
+/// A keyword of at most 16 octets, uppercased and packed little-endian,
+/// so recognising it is one integer match; 0 for longer keywords (never a
+/// known one). Keywords hold no NUL, so the zero padding is unambiguous.
+#[inline]
+fn pack_keyword(k: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    match buf.get_mut(..k.len()) {
+        Some(dst) => dst.copy_from_slice(k),
+        None => return 0,
+    }
+    for b in &mut buf {
+        *b = b.to_ascii_uppercase();
+    }
+    u128::from_le_bytes(buf)
+}
+
+/// [`pack_keyword`] for an uppercase constant.
+const fn packed(s: &str) -> u128 {
+    let b = s.as_bytes();
+    let mut buf = [0u8; 16];
+    let mut i = 0;
+    while i < b.len() {
+        buf[i] = b[i];
+        i += 1;
+    }
+    u128::from_le_bytes(buf)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MailKw {
     Size,
@@ -338,27 +465,43 @@ enum MailKw {
     AltAddress,
 }
 
-/// Recognises a MAIL keyword; the length picks the few candidates.
+/// Recognises a MAIL keyword.
 fn mail_keyword(k: &[u8]) -> Option<MailKw> {
-    let is = |s: &str| k.eq_ignore_ascii_case(s.as_bytes());
-    Some(match k.len() {
-        2 if is(deliverby::PARAM) => MailKw::By,
-        3 if is(dsn::PARAM_RET) => MailKw::Ret,
-        4 if is(size::PARAM) => MailKw::Size,
-        4 if is(body::PARAM) => MailKw::Body,
-        4 if is(auth::PARAM) => MailKw::Auth,
-        4 if is(mtrk::PARAM) => MailKw::Mtrk,
-        5 if is(dsn::PARAM_ENVID) => MailKw::Envid,
-        7 if is(future_release::PARAM_HOLDFOR) => MailKw::HoldFor,
-        7 if is(no_soliciting::PARAM) => MailKw::Solicit,
-        7 if is(conneg::PARAM_CONPERM) => MailKw::Conperm,
-        7 if is(checkpoint::PARAM) => MailKw::Transid,
-        8 if is(smtputf8::PARAM) => MailKw::Smtputf8,
-        9 if is(future_release::PARAM_HOLDUNTIL) => MailKw::HoldUntil,
-        9 if is(submitter::PARAM) => MailKw::Submitter,
-        10 if is(requiretls::PARAM) => MailKw::RequireTls,
-        11 if is(mt_priority::PARAM) => MailKw::MtPriority,
-        11 if is(utf8smtp::PARAM) => MailKw::AltAddress,
+    const BY: u128 = packed(deliverby::PARAM);
+    const RET: u128 = packed(dsn::PARAM_RET);
+    const SIZE: u128 = packed(size::PARAM);
+    const BODY: u128 = packed(body::PARAM);
+    const AUTH: u128 = packed(auth::PARAM);
+    const MTRK: u128 = packed(mtrk::PARAM);
+    const ENVID: u128 = packed(dsn::PARAM_ENVID);
+    const HOLDFOR: u128 = packed(future_release::PARAM_HOLDFOR);
+    const SOLICIT: u128 = packed(no_soliciting::PARAM);
+    const CONPERM: u128 = packed(conneg::PARAM_CONPERM);
+    const TRANSID: u128 = packed(checkpoint::PARAM);
+    const SMTPUTF8: u128 = packed(smtputf8::PARAM);
+    const HOLDUNTIL: u128 = packed(future_release::PARAM_HOLDUNTIL);
+    const SUBMITTER: u128 = packed(submitter::PARAM);
+    const REQUIRETLS: u128 = packed(requiretls::PARAM);
+    const MT_PRIORITY: u128 = packed(mt_priority::PARAM);
+    const ALT_ADDRESS: u128 = packed(utf8smtp::PARAM);
+    Some(match pack_keyword(k) {
+        SIZE => MailKw::Size,
+        BODY => MailKw::Body,
+        SMTPUTF8 => MailKw::Smtputf8,
+        RET => MailKw::Ret,
+        ENVID => MailKw::Envid,
+        AUTH => MailKw::Auth,
+        BY => MailKw::By,
+        MT_PRIORITY => MailKw::MtPriority,
+        HOLDFOR => MailKw::HoldFor,
+        HOLDUNTIL => MailKw::HoldUntil,
+        REQUIRETLS => MailKw::RequireTls,
+        SOLICIT => MailKw::Solicit,
+        MTRK => MailKw::Mtrk,
+        SUBMITTER => MailKw::Submitter,
+        CONPERM => MailKw::Conperm,
+        TRANSID => MailKw::Transid,
+        ALT_ADDRESS => MailKw::AltAddress,
         _ => return None,
     })
 }
@@ -368,29 +511,28 @@ impl<'a> MailParams<'a> {
     /// reverse-path and its single SP (may be empty).
     pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
         let mut p = MailParams::default();
-        for_each_param(input, opts, |param| p.apply(param, opts))?;
+        let mut rest = input;
+        while let Some(raw) = next_param(&mut rest, opts)? {
+            p.apply(raw, opts)?;
+        }
         Ok(p)
     }
 
-    fn apply(&mut self, param: &'a [u8], opts: &ParseOptions) -> Result<(), SyntaxError> {
-        let (k, v) = split_param(param)?;
+    #[inline]
+    fn apply(&mut self, raw: RawParam<'a>, opts: &ParseOptions) -> Result<(), SyntaxError> {
+        let (k, v) = (raw.keyword, raw.value);
         let kw = mail_keyword(k);
-        if let Some(v) = v {
-            let allow_eq = match kw {
-                Some(kw) => kw == MailKw::Mtrk,
-                None => opts.lenient_mode(),
-            };
-            check_value(v, allow_eq, opts)?;
-        }
         let Some(kw) = kw else {
+            check_eq(&raw, opts.lenient_mode())?;
             return push_other(&mut self.other, k, v);
         };
+        check_eq(&raw, kw == MailKw::Mtrk)?;
         match kw {
             MailKw::Size => set(&mut self.size, || size::parse_value(need(v)?)),
             MailKw::Body => set(&mut self.body, || Body::parse(need(v)?)),
             MailKw::Smtputf8 => flag(&mut self.smtputf8, v),
             MailKw::Ret => set(&mut self.ret, || Ret::parse(need(v)?)),
-            MailKw::Envid => set(&mut self.envid, || dsn::parse_envid(need(v)?, opts)),
+            MailKw::Envid => set(&mut self.envid, || xtext_value(&raw, opts)),
             MailKw::Auth => set(&mut self.auth, || AuthParam::parse(need(v)?, opts)),
             MailKw::By => set(&mut self.by, || By::parse(need(v)?)),
             MailKw::MtPriority => set(&mut self.mt_priority, || MtPriority::parse(need(v)?)),
@@ -405,9 +547,7 @@ impl<'a> MailParams<'a> {
             }),
             MailKw::Conperm => flag(&mut self.conperm, v),
             MailKw::Transid => set(&mut self.transid, || TransId::parse(need(v)?)),
-            MailKw::AltAddress => set(&mut self.alt_address, || {
-                XText::decode(need(v)?, opts.lenient_mode())
-            }),
+            MailKw::AltAddress => set(&mut self.alt_address, || xtext_value(&raw, opts)),
         }
     }
 
@@ -531,13 +671,17 @@ enum RcptKw {
 }
 
 fn rcpt_keyword(k: &[u8]) -> Option<RcptKw> {
-    let is = |s: &str| k.eq_ignore_ascii_case(s.as_bytes());
-    Some(match k.len() {
-        4 if is(rrvs::PARAM) => RcptKw::Rrvs,
-        5 if is(dsn::PARAM_ORCPT) => RcptKw::Orcpt,
-        6 if is(dsn::PARAM_NOTIFY) => RcptKw::Notify,
-        6 if is(conneg::PARAM_CONNEG) => RcptKw::Conneg,
-        11 if is(utf8smtp::PARAM) => RcptKw::AltAddress,
+    const RRVS: u128 = packed(rrvs::PARAM);
+    const ORCPT: u128 = packed(dsn::PARAM_ORCPT);
+    const NOTIFY: u128 = packed(dsn::PARAM_NOTIFY);
+    const CONNEG: u128 = packed(conneg::PARAM_CONNEG);
+    const ALT_ADDRESS: u128 = packed(utf8smtp::PARAM);
+    Some(match pack_keyword(k) {
+        NOTIFY => RcptKw::Notify,
+        ORCPT => RcptKw::Orcpt,
+        RRVS => RcptKw::Rrvs,
+        CONNEG => RcptKw::Conneg,
+        ALT_ADDRESS => RcptKw::AltAddress,
         _ => return None,
     })
 }
@@ -547,27 +691,27 @@ impl<'a> RcptParams<'a> {
     /// forward-path and its single SP (may be empty).
     pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
         let mut p = RcptParams::default();
-        for_each_param(input, opts, |param| p.apply(param, opts))?;
+        let mut rest = input;
+        while let Some(raw) = next_param(&mut rest, opts)? {
+            p.apply(raw, opts)?;
+        }
         Ok(p)
     }
 
-    fn apply(&mut self, param: &'a [u8], opts: &ParseOptions) -> Result<(), SyntaxError> {
-        let (k, v) = split_param(param)?;
-        let kw = rcpt_keyword(k);
-        if let Some(v) = v {
-            check_value(v, kw.is_none() && opts.lenient_mode(), opts)?;
-        }
-        let Some(kw) = kw else {
+    #[inline]
+    fn apply(&mut self, raw: RawParam<'a>, opts: &ParseOptions) -> Result<(), SyntaxError> {
+        let (k, v) = (raw.keyword, raw.value);
+        let Some(kw) = rcpt_keyword(k) else {
+            check_eq(&raw, opts.lenient_mode())?;
             return push_other(&mut self.other, k, v);
         };
+        check_eq(&raw, false)?;
         match kw {
             RcptKw::Notify => set(&mut self.notify, || Notify::parse(need(v)?, opts)),
             RcptKw::Orcpt => set(&mut self.orcpt, || Orcpt::parse(need(v)?, opts)),
             RcptKw::Rrvs => set(&mut self.rrvs, || Rrvs::parse(need(v)?)),
             RcptKw::Conneg => flag(&mut self.conneg, v),
-            RcptKw::AltAddress => set(&mut self.alt_address, || {
-                XText::decode(need(v)?, opts.lenient_mode())
-            }),
+            RcptKw::AltAddress => set(&mut self.alt_address, || xtext_value(&raw, opts)),
         }
     }
 

@@ -158,7 +158,10 @@ const PASSWORD: &str = "UGFzc3dvcmQ6"; // "Password:"
 
 /// The first server challenge for `mechanism` when the client gave no
 /// initial response: `(exchange, base64 challenge text)`.
-pub(crate) fn start(mechanism: &Mechanism, cram_challenge: impl FnOnce() -> String) -> (Exchange, String) {
+pub(crate) fn start(
+    mechanism: &Mechanism,
+    cram_challenge: impl FnOnce() -> String,
+) -> (Exchange, String) {
     match mechanism {
         Mechanism::Login => (Exchange::LoginUser, USERNAME.to_string()),
         Mechanism::CramMd5 => {
@@ -223,11 +226,13 @@ fn plain(r: &[u8]) -> Step {
     };
     let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
     match (text(authz), text(authc), text(pass)) {
-        (Some(authz), Some(user), Some(pass)) if !user.is_empty() => Step::Done(Credentials::Plain {
-            authzid: Some(authz).filter(|a| !a.is_empty() && *a != user),
-            username: user,
-            password: Secret(pass),
-        }),
+        (Some(authz), Some(user), Some(pass)) if !user.is_empty() => {
+            Step::Done(Credentials::Plain {
+                authzid: Some(authz).filter(|a| !a.is_empty() && *a != user),
+                username: user,
+                password: Secret(pass),
+            })
+        }
         _ => Step::Malformed("invalid PLAIN response"),
     }
 }
@@ -303,19 +308,34 @@ mod tests {
 
     #[test]
     fn plain_rfc4616_2() {
-        let c = done(step(Exchange::Single(Mechanism::Plain), b"\0tim\0tanstaaftanstaaf".to_vec()));
+        let c = done(step(
+            Exchange::Single(Mechanism::Plain),
+            b"\0tim\0tanstaaftanstaaf".to_vec(),
+        ));
         assert_eq!(c.username(), Some("tim"));
         assert!(c.verify_password("tanstaaftanstaaf"));
         assert!(!c.verify_password("wrong"));
-        let c = done(step(Exchange::Single(Mechanism::Plain), b"Ursel\0Kurt\0xipj3plmq".to_vec()));
+        let c = done(step(
+            Exchange::Single(Mechanism::Plain),
+            b"Ursel\0Kurt\0xipj3plmq".to_vec(),
+        ));
         assert!(matches!(c, Credentials::Plain { authzid: Some(ref a), .. } if a == "Ursel"));
-        assert!(matches!(step(Exchange::Single(Mechanism::Plain), b"a\0b".to_vec()), Step::Malformed(_)));
-        assert!(matches!(step(Exchange::Single(Mechanism::Plain), b"\0\0p".to_vec()), Step::Malformed(_)));
+        assert!(matches!(
+            step(Exchange::Single(Mechanism::Plain), b"a\0b".to_vec()),
+            Step::Malformed(_)
+        ));
+        assert!(matches!(
+            step(Exchange::Single(Mechanism::Plain), b"\0\0p".to_vec()),
+            Step::Malformed(_)
+        ));
     }
 
     #[test]
     fn secrets_never_print() {
-        let c = done(step(Exchange::Single(Mechanism::Plain), b"\0tim\0hunter2".to_vec()));
+        let c = done(step(
+            Exchange::Single(Mechanism::Plain),
+            b"\0tim\0hunter2".to_vec(),
+        ));
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 
@@ -343,6 +363,9 @@ mod tests {
             b"n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01".to_vec(),
         ));
         assert_eq!(c.username(), Some("user@example.com"));
-        assert!(matches!(step(Exchange::Single(Mechanism::OAuthBearer), b"junk".to_vec()), Step::Malformed(_)));
+        assert!(matches!(
+            step(Exchange::Single(Mechanism::OAuthBearer), b"junk".to_vec()),
+            Step::Malformed(_)
+        ));
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
             *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         }
         let [mut a, mut b, mut c, mut d] = state;
-        for i in 0..64 {
+        for (i, &shift) in S.iter().enumerate() {
             let (f, g) = match i / 16 {
                 0 => ((b & c) | (!b & d), i),
                 1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
@@ -39,7 +39,7 @@ pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
             a = d;
             d = c;
             c = b;
-            b = b.wrapping_add(f.rotate_left(S[i]));
+            b = b.wrapping_add(f.rotate_left(shift));
         }
         for (s, v) in state.iter_mut().zip([a, b, c, d]) {
             *s = s.wrapping_add(v);
@@ -84,7 +84,9 @@ mod tests {
         assert_eq!(hex(&md5(b"")), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(hex(&md5(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
         assert_eq!(
-            hex(&md5(b"12345678901234567890123456789012345678901234567890123456789012345678901234567890")),
+            hex(&md5(
+                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+            )),
             "57edf4a22be3c955ac49da2e2107b67a"
         );
     }
@@ -97,7 +99,10 @@ mod tests {
         );
         // RFC 2195 §2: tim / tanstaaftanstaaf.
         assert_eq!(
-            hex(&hmac_md5(b"tanstaaftanstaaf", b"<1896.697170952@postoffice.reston.mci.net>")),
+            hex(&hmac_md5(
+                b"tanstaaftanstaaf",
+                b"<1896.697170952@postoffice.reston.mci.net>"
+            )),
             "b913a602c7eda7a495b4e6e7334d3890"
         );
     }

@@ -69,8 +69,8 @@ use crate::command::{Command, SaslResponse, SendMode};
 use crate::data::{Chunk, ChunkDecoder, ContentError, Decoded, DotDecoder};
 use crate::ehlo::{Capabilities, FutureRelease, Keyword, Limits as EhloLimits, Mechanism};
 use crate::error::DecodeError;
-use crate::ext::body::Body;
 use crate::ext::auth::AuthParam;
+use crate::ext::body::Body;
 use crate::ext::deliverby::ByMode;
 use crate::ext::future_release::Hold;
 use crate::ext::{self, MandatedReply};
@@ -138,7 +138,9 @@ struct Transaction {
 #[derive(Debug)]
 enum Phase {
     /// Waiting for the application to accept the connection.
-    Connecting { asked: bool },
+    Connecting {
+        asked: bool,
+    },
     /// The connection was refused; only QUIT is served (RFC 5321 §3.1).
     Refused,
     Command,
@@ -216,7 +218,8 @@ const BDAT_AFTER_FAILURE: MandatedReply = r(503, 5, 5, 1, "RSET required after a
 const NOT_IMPLEMENTED: MandatedReply = r(502, 5, 5, 1, "Command not implemented");
 const UNRECOGNIZED: MandatedReply = r(500, 5, 5, 1, "Command not recognized");
 const LINE_TOO_LONG: MandatedReply = r(500, 5, 5, 6, "Line too long");
-const AUTH_LINE_TOO_LONG: MandatedReply = r(500, 5, 5, 6, "Authentication Exchange line is too long");
+const AUTH_LINE_TOO_LONG: MandatedReply =
+    r(500, 5, 5, 6, "Authentication Exchange line is too long");
 const TOO_MANY_RCPTS: MandatedReply = r(452, 4, 5, 3, "Too many recipients");
 const TOO_MANY_MAILS: MandatedReply = r(452, 4, 5, 3, "Too many transactions in this session");
 const UNKNOWN_PARAM: MandatedReply = r(555, 5, 5, 4, "Parameter not recognized");
@@ -224,22 +227,37 @@ const PARAMS_NEED_EHLO: MandatedReply = r(555, 5, 5, 4, "Parameters require EHLO
 const AUTH_REQUIRED: MandatedReply = r(530, 5, 7, 0, "Authentication required");
 const TLS_FIRST: MandatedReply = r(530, 5, 7, 0, "Must issue a STARTTLS command first");
 const ALREADY_AUTH: MandatedReply = r(503, 5, 5, 1, "Already authenticated");
-const AUTH_IN_TRANSACTION: MandatedReply = r(503, 5, 5, 1, "AUTH not permitted during a mail transaction");
+const AUTH_IN_TRANSACTION: MandatedReply =
+    r(503, 5, 5, 1, "AUTH not permitted during a mail transaction");
 const AUTH_MECH_UNKNOWN: MandatedReply = r(504, 5, 5, 4, "Unrecognized authentication type");
 const AUTH_CANCELLED: MandatedReply = r(501, 5, 7, 0, "Authentication cancelled");
 const AUTH_FAILED: MandatedReply = r(535, 5, 7, 8, "Authentication credentials invalid");
 const BAD_BASE64: MandatedReply = r(501, 5, 5, 2, "Invalid base64 data");
-const SERVER_FIRST_INITIAL: MandatedReply = r(501, 5, 7, 0, "Initial response not allowed for this mechanism");
+const SERVER_FIRST_INITIAL: MandatedReply = r(
+    501,
+    5,
+    7,
+    0,
+    "Initial response not allowed for this mechanism",
+);
 const TLS_READY: MandatedReply = r(220, 2, 0, 0, "Ready to start TLS");
 const TLS_ACTIVE: MandatedReply = r(503, 5, 5, 1, "TLS already active");
-const ETRN_IN_TRANSACTION: MandatedReply = r(503, 5, 5, 1, "ETRN not permitted during a mail transaction");
+const ETRN_IN_TRANSACTION: MandatedReply =
+    r(503, 5, 5, 1, "ETRN not permitted during a mail transaction");
 const ATRN_NEEDS_AUTH: MandatedReply = r(530, 5, 7, 0, "Authentication required");
 const REQUIRETLS_NEEDS_TLS: MandatedReply = r(530, 5, 7, 10, "REQUIRETLS needs a TLS session");
 const TOO_MANY_ERRORS: MandatedReply = r(421, 4, 7, 0, "Too many errors, closing connection");
-const TOO_MANY_AUTH: MandatedReply = r(421, 4, 7, 0, "Too many authentication failures, closing connection");
+const TOO_MANY_AUTH: MandatedReply = r(
+    421,
+    4,
+    7,
+    0,
+    "Too many authentication failures, closing connection",
+);
 const TIMEOUT: MandatedReply = r(421, 4, 4, 2, "Timeout exceeded, closing connection");
 const OVERRUN: MandatedReply = r(421, 4, 7, 0, "Too much pipelined input, closing connection");
-const BAD_CHUNK_SIZE: MandatedReply = r(501, 5, 5, 4, "Invalid BDAT chunk size, closing connection");
+const BAD_CHUNK_SIZE: MandatedReply =
+    r(501, 5, 5, 4, "Invalid BDAT chunk size, closing connection");
 const MESSAGE_REJECTED: MandatedReply = r(554, 5, 6, 0, "Message rejected");
 const SENDER_REJECTED: MandatedReply = r(550, 5, 7, 1, "Sender rejected");
 const RECIPIENT_REJECTED: MandatedReply = r(550, 5, 1, 1, "Recipient rejected");
@@ -454,14 +472,22 @@ impl Server {
 
     /// Answers the pending event with its default positive reply.
     pub fn accept(&mut self) -> Result<(), ApiError> {
-        let pending = self.core.pending.take().ok_or(ApiError::NoPendingDecision)?;
+        let pending = self
+            .core
+            .pending
+            .take()
+            .ok_or(ApiError::NoPendingDecision)?;
         self.core.accept(pending, None);
         Ok(())
     }
 
     /// Answers the pending event with its default refusal.
     pub fn deny(&mut self) -> Result<(), ApiError> {
-        let pending = self.core.pending.take().ok_or(ApiError::NoPendingDecision)?;
+        let pending = self
+            .core
+            .pending
+            .take()
+            .ok_or(ApiError::NoPendingDecision)?;
         let reply = match pending {
             Pending::Connect => CONNECT_REFUSED,
             Pending::Hello(_) => HELLO_REJECTED,
@@ -694,7 +720,8 @@ impl Server {
             Ok((response, used)) => {
                 let decoded = response.decode();
                 self.rx.advance(used);
-                let Phase::Auth(exchange) = std::mem::replace(&mut core.phase, Phase::Command) else {
+                let Phase::Auth(exchange) = std::mem::replace(&mut core.phase, Phase::Command)
+                else {
                     return Step::Continue;
                 };
                 match decoded {
@@ -709,6 +736,8 @@ impl Server {
     }
 }
 
+// An event is moved out once per step; boxing it would cost an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Continue,
     Event(Event),
@@ -799,7 +828,11 @@ impl Core {
     fn quit(&mut self) {
         self.abort_content(AbortReason::Reset);
         self.transaction = None;
-        let text = format!("221 {}{} closing connection\r\n", self.hostname_prefix_esc(), self.config.hostname);
+        let text = format!(
+            "221 {}{} closing connection\r\n",
+            self.hostname_prefix_esc(),
+            self.config.hostname
+        );
         self.tx.extend_from_slice(sanitize(&text).as_bytes());
         self.phase = Phase::Closing(CloseReason::Quit);
     }
@@ -1142,7 +1175,9 @@ impl Core {
                 } else {
                     self.pending = Some(Pending::Etrn);
                     Step::Event(Event::Etrn(match node {
-                        crate::command::Etrn::Domain(d) => crate::command::Etrn::Domain(d.into_owned()),
+                        crate::command::Etrn::Domain(d) => {
+                            crate::command::Etrn::Domain(d.into_owned())
+                        }
                         crate::command::Etrn::Subdomains(d) => {
                             crate::command::Etrn::Subdomains(d.into_owned())
                         }
@@ -1194,7 +1229,9 @@ impl Core {
             }
             // BURL needs an IMAP client and VERB/ONEX are sendmail's own:
             // recognised, not implemented (RFC 5321 §4.2.4: 502).
-            Command::Burl { .. } | Command::Verb | Command::Onex => self.error_step(NOT_IMPLEMENTED),
+            Command::Burl { .. } | Command::Verb | Command::Onex => {
+                self.error_step(NOT_IMPLEMENTED)
+            }
         }
     }
 
@@ -1231,9 +1268,18 @@ impl Core {
         }
     }
 
-    fn mail(&mut self, from: ReversePath<'_>, mut params: MailParams<'_>, send: Option<SendMode>) -> Step {
+    fn mail(
+        &mut self,
+        from: ReversePath<'_>,
+        mut params: MailParams<'_>,
+        send: Option<SendMode>,
+    ) -> Step {
         if self.session.hello.is_none() {
-            return self.error_step(if self.config.lmtp { NEED_LHLO } else { NEED_HELLO });
+            return self.error_step(if self.config.lmtp {
+                NEED_LHLO
+            } else {
+                NEED_HELLO
+            });
         }
         if self.transaction.is_some() {
             return self.error_step(NESTED_MAIL);
@@ -1410,9 +1456,14 @@ impl Core {
         }
         if t.accepted == 0 {
             // RFC 2033 §4.2 (LMTP: 503); RFC 5321 §3.3 (554).
-            return self.error_step(if lmtp || t.rcpt_commands == 0 { NEED_RCPT } else { NO_VALID_RCPT });
+            return self.error_step(if lmtp || t.rcpt_commands == 0 {
+                NEED_RCPT
+            } else {
+                NO_VALID_RCPT
+            });
         }
-        self.tx.extend_from_slice(b"354 Start mail input; end with <CRLF>.<CRLF>\r\n");
+        self.tx
+            .extend_from_slice(b"354 Start mail input; end with <CRLF>.<CRLF>\r\n");
         let mut decoder = DotDecoder::new()
             .with_policy(self.config.bare_line_endings)
             .with_max_line(self.config.limits.data_line);
@@ -1450,7 +1501,11 @@ impl Core {
                 return refuse(self, Refusal::Silent);
             }
             t.bdat_failed = true;
-            let reply = if lmtp || t.rcpt_commands == 0 { NEED_RCPT } else { NO_VALID_RCPT };
+            let reply = if lmtp || t.rcpt_commands == 0 {
+                NEED_RCPT
+            } else {
+                NO_VALID_RCPT
+            };
             return refuse(self, Refusal::Reply(reply));
         }
         let total = t.bdat_size.saturating_add(size);
@@ -1515,9 +1570,12 @@ impl Core {
             return self.error_step(AUTH_MECH_UNKNOWN);
         }
         self.session.auth_exchanges += 1;
-        let (nonce, count, host) = (self.nonce, self.session.auth_exchanges, self.config.hostname.clone());
-        let (exchange, challenge) =
-            auth::start(&mechanism, || format!("<{nonce}.{count}@{host}>"));
+        let (nonce, count, host) = (
+            self.nonce,
+            self.session.auth_exchanges,
+            self.config.hostname.clone(),
+        );
+        let (exchange, challenge) = auth::start(&mechanism, || format!("<{nonce}.{count}@{host}>"));
         match initial {
             None => {
                 self.challenge(&challenge);
