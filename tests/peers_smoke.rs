@@ -130,6 +130,58 @@ fn postfix_smtpd_strict_mode_rejects_bare_lf_in_data() {
     assert!(pf.messages().is_empty(), "a message was queued");
 }
 
+/// Content with the bytes the peers disagree on: header fields Postfix's
+/// cleanup deletes, a bare CR inside a line, a NUL and 8-bit text.
+const ODD: &[u8] = b"Return-Path: <x@sender.test>\r\nBcc: z@rcpt.test\r\nContent-Length: 5\r\nTo: t\r\n\r\nbare\rcr\r\n\x00nul \xc3\xa9\r\n";
+
+#[test]
+fn postfix_smtpd_edits_are_the_documented_ones() {
+    // Pins the list in tests/common/postfix.rs.
+    let Some(pf) = PostfixSmtpd::start() else {
+        return;
+    };
+    let mut conn = SmtpConn::connect(pf.port());
+    let reply = conn.send_mail("", &["b@rcpt.test"], ODD);
+    conn.quit();
+    let msg = pf.message(&queue_id(&reply));
+    assert_eq!(msg.sender, "", "null reverse-path");
+    assert_eq!(
+        msg.content,
+        b"To: t\r\n\r\nbare cr\r\n\x00nul \xc3\xa9\r\n",
+        "got {}",
+        show(&msg.content)
+    );
+}
+
+#[test]
+fn smtp_sink_dump_drops_bare_cr() {
+    // Pins the note in tests/common/sink.rs.
+    let Some(sink) = SmtpSink::start_dumping() else {
+        return;
+    };
+    let mut conn = SmtpConn::connect(sink.port());
+    conn.send_mail("", &["b@rcpt.test"], ODD);
+    conn.quit();
+    let dump = &sink.wait_for_dumps(1, WAIT)[0];
+    let mut expected = ODD.to_vec();
+    expected.retain(|&b| b != b'\r');
+    let expected = common::lf_to_crlf(&expected);
+    assert_eq!(dump.content, expected, "got {}", show(&dump.content));
+}
+
+#[test]
+fn aiosmtpd_keeps_every_byte() {
+    let Some(server) = Aiosmtpd::start() else {
+        return;
+    };
+    let mut conn = SmtpConn::connect(server.port());
+    conn.send_mail("", &["b@rcpt.test"], ODD);
+    conn.quit();
+    let msg = &server.wait_for_messages(1, WAIT)[0];
+    assert_eq!(msg.mail_from, "");
+    assert_eq!(msg.content, ODD, "got {}", show(&msg.content));
+}
+
 #[test]
 fn aiosmtpd_records_exact_content_and_envelope() {
     let Some(server) = Aiosmtpd::start() else {

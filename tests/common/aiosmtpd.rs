@@ -194,6 +194,8 @@ impl AiosmtpdMessage {
             let (key, value) = line.split_once('\t').unwrap_or((line, ""));
             match key {
                 "helo" => m.helo = value.to_owned(),
+                // aiosmtpd keeps the null reverse-path as "<>".
+                "mail_from" if value == "<>" => m.mail_from.clear(),
                 "mail_from" => m.mail_from = value.to_owned(),
                 "mail_option" => m.mail_options.push(value.to_owned()),
                 "rcpt_to" => m.rcpt_tos.push(value.to_owned()),

@@ -18,6 +18,14 @@
 //! - [`aiosmtpd::Aiosmtpd`]: Python aiosmtpd with a recording handler
 //!   (`tests/peers/aiosmtpd_recorder.py`), with or without SMTPUTF8.
 //!
+//! What each peer hands back ("content" is always after dot-unstuffing):
+//!
+//! | peer | read back with | fidelity |
+//! |---|---|---|
+//! | aiosmtpd | `wait_for_messages(n, timeout)` | every byte as received (CRLF, bare CR, NUL, 8-bit) |
+//! | Postfix smtpd | `message(&queue_id(&reply))`, `messages()` | per line, CRLF ends; own `Received:` removed; cleanup drops `Return-Path:`/`Content-Length:`/`Bcc:`; bare CR becomes a space |
+//! | smtp-sink | `wait_for_dumps(n, timeout)` | per line, CRLF ends; bare CR dropped |
+//!
 //! Clients ([`clients`]): swaks, msmtp, curl and Python smtplib scripts, each
 //! run with a timeout. [`smtp::SmtpConn`] is a raw SMTP client over
 //! `std::net` for tests that want to control every byte.

@@ -40,6 +40,14 @@
 //!   joined again by postcat.
 //! - smtpd prepends its own `Received:` header; `content` has it removed
 //!   (it is in [`PostfixMessage::stored`]).
+//!
+//! And these Postfix edits that no setting turns off (pinned by
+//! `tests/peers_smoke.rs`, so a change in Postfix shows up there first):
+//! - cleanup deletes `Return-Path:`, `Content-Length:` and `Bcc:` header
+//!   fields;
+//! - a bare CR inside a line arrives as a space.
+//!
+//! For byte-exact checks of odd bytes use aiosmtpd, which keeps everything.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -8,7 +8,8 @@
 //! to one file; [`SmtpSink::wait_for_dumps`] parses them. smtp-sink writes
 //! lines terminated by LF, so [`SinkDump::content`] has every line end
 //! turned back into CRLF — what the client sent after dot-unstuffing,
-//! provided the client sent only CRLF line ends.
+//! provided the client sent only CRLF line ends. smtp-sink drops a bare CR
+//! inside a line from its dump (pinned by `tests/peers_smoke.rs`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

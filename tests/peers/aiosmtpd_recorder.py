@@ -9,7 +9,7 @@ in --dir:
          final CRLF included, nothing decoded);
   N.env  the envelope, one "key<TAB>value" line per item:
            helo <name>             (EHLO/HELO argument)
-           mail_from <path>        (without angle brackets; empty for <>)
+           mail_from <path>        (as aiosmtpd has it: no brackets, "<>" for null)
            mail_option <param>     (one line per MAIL parameter)
            rcpt_to <path>          (one line per recipient, in order)
            rcpt_option <i> <param> (parameters of recipient i, 0-based)
