@@ -299,3 +299,38 @@ fn client_timeout_kills_the_program() {
     .expect("run sh");
     assert!(out.timed_out(), "{}", out.describe());
 }
+
+#[test]
+fn swaks_starttls_to_postfix_smtpd() {
+    // RFC 3207: STARTTLS offered, negotiated, then the transaction.
+    let Some(pf) = PostfixSmtpd::builder().starttls(true).start() else {
+        return;
+    };
+    let mut conn = SmtpConn::connect(pf.port());
+    let ehlo = conn.expect("EHLO client.esmtp.test", 250);
+    assert!(ehlo.lines.iter().any(|l| l == "STARTTLS"), "{ehlo:?}");
+    conn.quit();
+    let Some(out) = clients::swaks(
+        pf.port(),
+        &[
+            "--tls",
+            "--from",
+            "a@sender.test",
+            "--to",
+            "b@rcpt.test",
+            "--body",
+            "over tls",
+        ],
+    ) else {
+        return;
+    };
+    out.assert_success("swaks --tls");
+    let msgs = pf.messages();
+    assert_eq!(msgs.len(), 1);
+    assert!(show(&msgs[0].content).contains("over tls"));
+    assert!(
+        show(&msgs[0].stored).contains(" with ESMTPS id "),
+        "RFC 3848: the Received protocol should be ESMTPS: {}",
+        show(&msgs[0].stored)
+    );
+}

@@ -226,3 +226,28 @@ pub fn unique_host_name(label: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{label}-{}-{n}.esmtp.test", std::process::id())
 }
+
+/// Writes a fresh self-signed certificate and key for `host` into `dir`
+/// with `openssl req` (for STARTTLS interop) and returns `(cert, key)`.
+pub fn self_signed_cert(dir: &Path, host: &str) -> Option<(PathBuf, PathBuf)> {
+    let openssl = require_program("openssl")?;
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    let out = clients::run(
+        std::process::Command::new(openssl)
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .arg("-subj")
+            .arg(format!("/CN={host}"))
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        None,
+        CLIENT_TIMEOUT,
+    )
+    .expect("run openssl");
+    out.assert_success("openssl req");
+    Some((cert, key))
+}

@@ -135,6 +135,7 @@ anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 error     unix  - - n - - error
 discard   unix  - - n - - discard
+tlsmgr    unix  - - n 1000? 1 tlsmgr
 postlog   unix-dgram n - n - 1 postlogd
 "
     )
@@ -145,9 +146,17 @@ postlog   unix-dgram n - n - 1 postlogd
 pub struct PostfixSmtpdBuilder {
     main_cf: Vec<(String, String)>,
     smtpd_options: Vec<String>,
+    starttls: bool,
 }
 
 impl PostfixSmtpdBuilder {
+    /// Offers STARTTLS (RFC 3207) with a fresh self-signed certificate
+    /// (`smtpd_tls_security_level = may`).
+    pub fn starttls(mut self, on: bool) -> Self {
+        self.starttls = on;
+        self
+    }
+
     /// Sets (or overrides) a `main.cf` parameter, e.g.
     /// `.main_cf("smtpd_forbid_bare_newline", "normalize")`.
     pub fn main_cf(mut self, name: &str, value: &str) -> Self {
@@ -192,6 +201,15 @@ impl PostfixSmtpdBuilder {
         }
         let host = unique_host_name("postfix");
         let mut settings = base_main_cf(dir.path(), &host);
+        if self.starttls {
+            let (cert, key) = super::self_signed_cert(dir.path(), &host)?;
+            settings.extend([
+                ("smtpd_tls_security_level".to_owned(), "may".to_owned()),
+                ("smtpd_tls_cert_file".to_owned(), cert.display().to_string()),
+                ("smtpd_tls_key_file".to_owned(), key.display().to_string()),
+                ("smtpd_tls_session_cache_database".to_owned(), String::new()),
+            ]);
+        }
         for (k, v) in self.main_cf {
             settings.retain(|(name, _)| *name != k);
             settings.push((k, v));
