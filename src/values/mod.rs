@@ -3,6 +3,6 @@
 
 mod reply_code;
 
+pub use reply_code::{EnhancedStatusCode, ReplyClass, ReplyCode};
 #[allow(unused_imports)]
 pub(crate) use reply_code::push_decimal;
-pub use reply_code::{EnhancedStatusCode, ReplyClass, ReplyCode};

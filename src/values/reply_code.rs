@@ -313,9 +313,7 @@ mod tests {
         assert_eq!(EnhancedStatusCode::parse(b"2.1"), None);
         assert_eq!(EnhancedStatusCode::parse(b"2.1.1.4"), None);
         let mut out = Vec::new();
-        EnhancedStatusCode::new(4, 7, 12)
-            .unwrap()
-            .write_to(&mut out);
+        EnhancedStatusCode::new(4, 7, 12).unwrap().write_to(&mut out);
         assert_eq!(out, b"4.7.12");
     }
 }
