@@ -36,7 +36,12 @@ fn run(mut decoder: DotDecoder, wire: &[u8], pieces: &[usize]) -> Outcome {
             Decoded::NeedMore => {
                 assert!(buf.is_empty(), "NeedMore must drain the buffer");
                 if rest.is_empty() {
-                    return Outcome { content, chunks, end: None, leftover: Vec::new() };
+                    return Outcome {
+                        content,
+                        chunks,
+                        end: None,
+                        leftover: Vec::new(),
+                    };
                 }
                 let n = sizes.next().unwrap_or(rest.len()).min(rest.len());
                 let (piece, tail) = rest.split_at(n);
@@ -48,7 +53,12 @@ fn run(mut decoder: DotDecoder, wire: &[u8], pieces: &[usize]) -> Outcome {
                 assert_eq!(decoder.decode(&mut buf), Decoded::End(end));
                 let mut leftover = buf.to_vec();
                 leftover.extend_from_slice(rest);
-                return Outcome { content, chunks, end: Some(end), leftover };
+                return Outcome {
+                    content,
+                    chunks,
+                    end: Some(end),
+                    leftover,
+                };
             }
         }
     }
@@ -104,7 +114,12 @@ fn canonical(content: &[u8]) -> Vec<u8> {
 /// An independent, octet-at-a-time statement of the rules: unstuff
 /// (RFC 5321 §4.5.2), stop at the first `<CRLF>.<CRLF>`, then judge the
 /// content at exact positions (size, line, bare LF, bare CR, NUL).
-fn model(wire: &[u8], strict: bool, max_line: usize, max_size: u64) -> Option<(Vec<u8>, Result<u64, ContentError>, usize)> {
+fn model(
+    wire: &[u8],
+    strict: bool,
+    max_line: usize,
+    max_size: u64,
+) -> Option<(Vec<u8>, Result<u64, ContentError>, usize)> {
     let mut content = Vec::new();
     let mut i = 0;
     let consumed = loop {
@@ -153,7 +168,10 @@ fn model(wire: &[u8], strict: bool, max_line: usize, max_size: u64) -> Option<(V
 // drops it.
 #[test]
 fn rfc5321_4_5_2_transparency() {
-    let out = whole(DotDecoder::new(), b"Hello\r\n..signature\r\n...\r\n. \r\nend\r\n.\r\n");
+    let out = whole(
+        DotDecoder::new(),
+        b"Hello\r\n..signature\r\n...\r\n. \r\nend\r\n.\r\n",
+    );
     assert_eq!(out.content, b"Hello\r\n.signature\r\n..\r\n \r\nend\r\n");
     assert_eq!(out.end, Some(Ok(out.content.len() as u64)));
     assert!(out.leftover.is_empty());
@@ -188,7 +206,10 @@ fn rfc5321_4_1_1_4_final_crlf_is_content() {
 // RFC 2920: pipelined commands after the terminator stay in the buffer.
 #[test]
 fn bytes_after_terminator_stay_in_buffer() {
-    let out = whole(DotDecoder::new(), b"body\r\n.\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+    let out = whole(
+        DotDecoder::new(),
+        b"body\r\n.\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n",
+    );
     assert_eq!(out.content, b"body\r\n");
     assert_eq!(out.leftover, b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
 }
@@ -207,7 +228,13 @@ const SMUGGLING: [&[u8]; 5] = [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\
 const SMUGGLED: &[u8] = b"MAIL FROM:<x>\r\nRCPT TO:<y>\r\nDATA\r\nevil\r\n";
 
 fn smuggling_wire(seq: &[u8]) -> Vec<u8> {
-    [b"Subject: hi\r\n\r\nbody".as_slice(), seq, SMUGGLED, b".\r\nQUIT\r\n"].concat()
+    [
+        b"Subject: hi\r\n\r\nbody".as_slice(),
+        seq,
+        SMUGGLED,
+        b".\r\nQUIT\r\n",
+    ]
+    .concat()
 }
 
 // RFC 5321 §2.3.8 / §4.1.1.4, catalog §9.25: a smuggled end-of-data never
@@ -284,7 +311,10 @@ fn rfc5321_4_5_3_1_6_line_limit() {
 fn rfc1870_size_counts_unstuffed_octets_and_caps() {
     let wire = b"..ab\r\n.\r\nNOOP\r\n";
     assert_eq!(whole(DotDecoder::new(), wire).end, Some(Ok(5)));
-    assert_eq!(whole(DotDecoder::new().with_max_size(5), wire).end, Some(Ok(5)));
+    assert_eq!(
+        whole(DotDecoder::new().with_max_size(5), wire).end,
+        Some(Ok(5))
+    );
     let out = whole(DotDecoder::new().with_max_size(4), wire);
     assert_eq!(out.end, Some(Err(ContentError::TooBig { limit: 4 })));
     assert_eq!(out.leftover, b"NOOP\r\n");
@@ -302,9 +332,15 @@ fn content_error_replies() {
         let (reply, enhanced) = e.reply();
         (reply.get(), enhanced.to_string())
     };
-    assert_eq!(code(ContentError::TooBig { limit: 1 }), (552, "5.3.4".into()));
+    assert_eq!(
+        code(ContentError::TooBig { limit: 1 }),
+        (552, "5.3.4".into())
+    );
     assert_eq!(code(ContentError::BareLf), (550, "5.6.0".into()));
-    assert_eq!(code(ContentError::LineTooLong { limit: 1 }), (500, "5.6.0".into()));
+    assert_eq!(
+        code(ContentError::LineTooLong { limit: 1 }),
+        (500, "5.6.0".into())
+    );
 }
 
 // A peer that never sends a line break: 100 MB streamed through with the
@@ -358,10 +394,14 @@ fn chunks_share_the_receive_buffer() {
     let mut buf = BytesMut::from(&b"abc\r\n..def\r\n.\r\n"[..]);
     let base = buf.as_ptr() as usize;
     let mut decoder = DotDecoder::new();
-    let Decoded::Content(first) = decoder.decode(&mut buf) else { panic!() };
+    let Decoded::Content(first) = decoder.decode(&mut buf) else {
+        panic!()
+    };
     assert_eq!(first, Bytes::from_static(b"abc\r\n"));
     assert_eq!(first.as_ptr() as usize, base);
-    let Decoded::Content(second) = decoder.decode(&mut buf) else { panic!() };
+    let Decoded::Content(second) = decoder.decode(&mut buf) else {
+        panic!()
+    };
     assert_eq!(second, Bytes::from_static(b".def\r\n"));
     assert_eq!(second.as_ptr() as usize, base + 6);
     assert_eq!(decoder.decode(&mut buf), Decoded::End(Ok(11)));
@@ -372,10 +412,16 @@ fn chunks_share_the_receive_buffer() {
 fn rfc3030_bdat_consumes_exactly_the_count() {
     let mut decoder = ChunkDecoder::new(5);
     let mut buf = BytesMut::from(&b"he"[..]);
-    assert_eq!(decoder.decode(&mut buf), Chunk::Content(Bytes::from_static(b"he")));
+    assert_eq!(
+        decoder.decode(&mut buf),
+        Chunk::Content(Bytes::from_static(b"he"))
+    );
     assert_eq!(decoder.decode(&mut buf), Chunk::NeedMore);
     buf.extend_from_slice(b"l\r\n.BDAT 0 LAST\r\n");
-    assert_eq!(decoder.decode(&mut buf), Chunk::Content(Bytes::from_static(b"l\r\n")));
+    assert_eq!(
+        decoder.decode(&mut buf),
+        Chunk::Content(Bytes::from_static(b"l\r\n"))
+    );
     assert_eq!(decoder.remaining(), 0);
     assert_eq!(decoder.decode(&mut buf), Chunk::Done);
     assert_eq!(&buf[..], b".BDAT 0 LAST\r\n");
@@ -393,7 +439,10 @@ fn rfc3030_rejected_bdat_chunk_is_discarded() {
     assert_eq!(decoder.decode(&mut buf), Chunk::Done);
     assert_eq!(&buf[..], b"NOOP\r\n");
     let mut huge = ChunkDecoder::new(u64::MAX);
-    assert_eq!(huge.decode(&mut buf), Chunk::Content(Bytes::from_static(b"NOOP\r\n")));
+    assert_eq!(
+        huge.decode(&mut buf),
+        Chunk::Content(Bytes::from_static(b"NOOP\r\n"))
+    );
     assert_eq!(huge.remaining(), u64::MAX - 6);
 }
 
@@ -405,11 +454,17 @@ fn encoder_normalises_then_stuffs() {
     assert_eq!(encode(b"abc", &[]), b"abc\r\n.\r\n");
     assert_eq!(encode(b"abc\r\n", &[]), b"abc\r\n.\r\n");
     assert_eq!(encode(b".a\r\n.\r\n", &[]), b"..a\r\n..\r\n.\r\n");
-    assert_eq!(encode(b"x\n.\nMAIL FROM:<a>\n", &[]), b"x\r\n..\r\nMAIL FROM:<a>\r\n.\r\n");
+    assert_eq!(
+        encode(b"x\n.\nMAIL FROM:<a>\n", &[]),
+        b"x\r\n..\r\nMAIL FROM:<a>\r\n.\r\n"
+    );
     assert_eq!(encode(b"x\r.\r\n", &[1]), b"x\r\n..\r\n.\r\n");
     assert_eq!(encode(b"x\r\r\n\n.", &[]), b"x\r\n\r\n\r\n..\r\n.\r\n");
     for pieces in [&[1][..], &[2][..], &[1, 3][..]] {
-        assert_eq!(encode(b"a\r\n.b\r\n\r.\n.", pieces), encode(b"a\r\n.b\r\n\r.\n.", &[]));
+        assert_eq!(
+            encode(b"a\r\n.b\r\n\r.\n.", pieces),
+            encode(b"a\r\n.b\r\n\r.\n.", &[])
+        );
     }
 }
 
@@ -541,5 +596,60 @@ proptest! {
         let mut left = buf.to_vec();
         left.extend_from_slice(rest);
         prop_assert_eq!(&left[..], &data[n..]);
+    }
+}
+
+/// Lines of any length around the limit, a few with a dot, a bare CR / LF
+/// or a NUL somewhere: the long-run paths of the decoder.
+fn long_lines() -> impl Strategy<Value = Vec<u8>> {
+    let line = (
+        0usize..1300,
+        prop_oneof![8 => Just(None), 1 => (0usize..1300, prop_oneof![Just(b'\r'), Just(b'\n'), Just(0u8), Just(b'.')]).prop_map(Some)],
+        any::<bool>(),
+    );
+    prop::collection::vec(line, 0..40).prop_map(|lines| {
+        let mut out = Vec::new();
+        for (len, special, dot) in lines {
+            let start = out.len();
+            if dot {
+                out.extend_from_slice(b"..");
+            }
+            out.extend(std::iter::repeat(b'x').take(len));
+            if let Some((at, b)) = special {
+                if let Some(slot) = out.get_mut(start + at.min(len)) {
+                    *slot = b;
+                }
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    // Long runs (the vectorised path) agree with the model under any split.
+    #[test]
+    fn long_lines_match_model(
+        body in long_lines(),
+        pieces in prop::collection::vec(1usize..5000, 1..4),
+        strict in any::<bool>(),
+        max_line in prop_oneof![Just(768usize), Just(1000), Just(1001), Just(2000), 0usize..800],
+        max_size in prop_oneof![4 => Just(u64::MAX), 1 => 0u64..40000],
+    ) {
+        let wire = [body.as_slice(), b".\r\nQUIT\r\n"].concat();
+        let decoder = DotDecoder::new()
+            .with_policy(if strict { BarePolicy::Reject } else { BarePolicy::Allow })
+            .with_max_line(max_line)
+            .with_max_size(max_size);
+        let (content, end, consumed) = model(&wire, strict, max_line, max_size).expect("terminated");
+        for out in [run(decoder.clone(), &wire, &[]), run(decoder.clone(), &wire, &pieces)] {
+            prop_assert_eq!(out.end, Some(end));
+            prop_assert_eq!(&out.leftover, &wire[consumed..].to_vec());
+            if end.is_ok() {
+                prop_assert_eq!(&out.content, &content);
+            }
+        }
     }
 }

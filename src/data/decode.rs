@@ -274,6 +274,11 @@ impl DotDecoder {
         if too_big.is_none() && self.clean(run, strict) {
             return;
         }
+        self.check_exact(run, strict, too_big);
+    }
+
+    /// The exact path of [`check`](Self::check), block by block.
+    fn check_exact(&mut self, run: &[u8], strict: bool, too_big: Option<usize>) {
         // Every line wholly inside a block this size is short enough.
         let block = (self.max_line / 2).clamp(1, scan::BLOCK);
         let mut at: usize = 0;
@@ -287,16 +292,27 @@ impl DotDecoder {
                 }
             };
             if let Some(pos) = too_big.filter(|&pos| pos < next) {
-                note(pos, ContentError::TooBig { limit: self.max_size });
+                note(
+                    pos,
+                    ContentError::TooBig {
+                        limit: self.max_size,
+                    },
+                );
             }
             if let Some(pos) = self.long_line(head) {
-                note(at.saturating_add(pos), ContentError::LineTooLong { limit: self.max_line });
+                note(
+                    at.saturating_add(pos),
+                    ContentError::LineTooLong {
+                        limit: self.max_line,
+                    },
+                );
             }
             if strict {
                 // Pairs (previous, current) for every current octet of the
                 // block; the run's first octet pairs with the state.
                 let pairs = run.get(at.saturating_sub(1)..next).unwrap_or_default();
-                let edge = at == 0 && bare_at(self.state == State::Cr, head.first().copied()).is_some();
+                let edge =
+                    at == 0 && bare_at(self.state == State::Cr, head.first().copied()).is_some();
                 if edge || scan::unpaired(pairs, true) {
                     if let Some((pos, error)) = first_bare(self.state, run, at, next) {
                         note(pos, error);
@@ -404,5 +420,52 @@ fn next_state(state: State, region: &[u8]) -> State {
         [.., b'\r'] => State::Cr,
         [] => state,
         _ => State::Mid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn octet() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            1 => Just(b'\r'),
+            1 => Just(b'\n'),
+            1 => Just(0u8),
+            60 => Just(b'x'),
+        ]
+    }
+
+    #[test]
+    fn clean_text_takes_the_fast_path() {
+        let run = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n".repeat(200);
+        let mut decoder = DotDecoder::new();
+        assert!(decoder.clean(&run, true));
+        assert_eq!(decoder.line, 0);
+        assert!(!DotDecoder::new().clean(b"a\nb", true));
+    }
+
+    proptest! {
+        // Whenever the fast path calls a run clean, the exact path agrees
+        // and leaves the same line count.
+        #[test]
+        fn fast_path_agrees_with_exact_path(
+            run in prop::collection::vec(octet(), 1..3000),
+            line in 0usize..1000,
+            cr in any::<bool>(),
+            strict in any::<bool>(),
+            max_line in prop_oneof![Just(768usize), Just(1000), 700usize..2000],
+        ) {
+            let mut fast = DotDecoder::new().with_max_line(max_line);
+            fast.line = line;
+            fast.state = if cr { State::Cr } else { State::Mid };
+            let mut exact = fast.clone();
+            if fast.clean(&run, strict) {
+                exact.check_exact(&run, strict, None);
+                prop_assert_eq!(exact.error, None);
+                prop_assert_eq!(exact.line, fast.line);
+            }
+        }
     }
 }

@@ -19,13 +19,6 @@ pub(crate) fn crlf_dot() -> &'static Finder<'static> {
     FINDER.get_or_init(|| Finder::new(b"\r\n."))
 }
 
-/// The searcher for `LF "."`: after CRLF normalisation every LF ends a line,
-/// so an encoder stuffs the dot after any of them.
-pub(crate) fn lf_dot() -> &'static Finder<'static> {
-    static FINDER: OnceLock<Finder<'static>> = OnceLock::new();
-    FINDER.get_or_init(|| Finder::new(b"\n."))
-}
-
 /// Whether any adjacent pair `(a, b)` of `s` breaks the CRLF pairing: a CR
 /// not followed by LF, or an LF not preceded by CR. The first octet's
 /// predecessor and the last octet's successor are the caller's business.
@@ -89,7 +82,9 @@ pub(crate) fn unpaired_blocks(s: &[u8]) -> bool {
     let mut at: usize = 0;
     while at.saturating_add(1) < s.len() {
         let end = at.saturating_add(BLOCK).min(s.len());
-        let pairs = s.get(at..end.saturating_add(1).min(s.len())).unwrap_or_default();
+        let pairs = s
+            .get(at..end.saturating_add(1).min(s.len()))
+            .unwrap_or_default();
         if unpaired(pairs, false) {
             return true;
         }
