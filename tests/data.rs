@@ -494,7 +494,7 @@ fn octet() -> impl Strategy<Value = u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
     // Any content → encode (in any pieces) → decode = the CRLF-normalised
     // content (RFC 5321 §4.5.2), with nothing left over.

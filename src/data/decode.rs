@@ -82,9 +82,10 @@ enum State {
 /// The decoder never copies and never holds content: each chunk is split
 /// off the buffer (`split_to(..).freeze()`), and the buffer is drained on
 /// every call that does not end the message, whatever the peer sends. Its
-/// whole state is a few counters. Chunks end at each stuffed dot and at
-/// the end of the buffer; their concatenation does not depend on how the
-/// input was split.
+/// whole state is a few counters. Chunks end at each stuffed dot, at the
+/// end of the buffer and every 64 KiB (so that the search and the checks of
+/// one run share the cache); their concatenation does not depend on how
+/// the input was split.
 ///
 /// Once the message must be rejected (bare CR / LF / NUL under
 /// [`BarePolicy::Reject`], an overlong line, the size cap), no more content
