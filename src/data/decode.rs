@@ -1,6 +1,6 @@
 //! Server side of DATA: dot-unstuffing and the end-of-data search.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use memchr::{memchr, memrchr};
 
 use super::scan;
@@ -35,7 +35,8 @@ pub enum BarePolicy {
 /// One step of [`DotDecoder::decode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
-    /// Unstuffed message content, a slice of the receive buffer. Call
+    /// Unstuffed message content, a slice of the receive buffer (only the
+    /// lone CR of a `CRLF "." CR` that is not the end is a static). Call
     /// `decode` again.
     Content(Bytes),
     /// The buffer is drained; append more received bytes and call again.
@@ -162,8 +163,8 @@ impl DotDecoder {
     }
 
     /// Whether the terminator has been consumed.
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
+    pub const fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
     }
 
     /// Consumes message content from the front of `buf`; see the type's
@@ -180,12 +181,12 @@ impl DotDecoder {
             match self.state {
                 State::Done => return self.end(),
                 State::LineStart if first == b'.' => {
-                    let _ = buf.split_to(1);
+                    buf.advance(1);
                     self.state = State::Dot;
                     continue;
                 }
                 State::Dot if first == b'\r' => {
-                    let _ = buf.split_to(1);
+                    buf.advance(1);
                     self.state = State::DotCr;
                     continue;
                 }
@@ -195,7 +196,7 @@ impl DotDecoder {
                     self.state = State::Mid;
                 }
                 State::DotCr if first == b'\n' => {
-                    let _ = buf.split_to(1);
+                    buf.advance(1);
                     self.state = State::Done;
                     return self.end();
                 }
@@ -213,11 +214,10 @@ impl DotDecoder {
             let end = self.region_end(buf);
             // The region is never empty: `first` is in it unless it is a
             // line-start dot, which the match above consumed.
-            let keep = self.take(buf.get(..end).unwrap_or_default());
-            let chunk = buf.split_to(end);
-            if keep {
-                return Decoded::Content(chunk.freeze());
+            if self.take(buf.get(..end).unwrap_or_default()) {
+                return Decoded::Content(buf.split_to(end).freeze());
             }
+            buf.advance(end);
         }
     }
 
