@@ -4,6 +4,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 /// One step of [`ChunkDecoder::decode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub enum Chunk {
     /// Chunk octets, a slice of the receive buffer. Call `decode` again.
     Content(Bytes),

@@ -34,6 +34,7 @@ pub enum BarePolicy {
 
 /// One step of [`DotDecoder::decode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub enum Decoded {
     /// Unstuffed message content, a slice of the receive buffer (only the
     /// lone CR of a `CRLF "." CR` that is not the end is a static). Call
