@@ -494,7 +494,7 @@ fn octet() -> impl Strategy<Value = u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
     // Any content → encode (in any pieces) → decode = the CRLF-normalised
     // content (RFC 5321 §4.5.2), with nothing left over.
@@ -596,5 +596,60 @@ proptest! {
         let mut left = buf.to_vec();
         left.extend_from_slice(rest);
         prop_assert_eq!(&left[..], &data[n..]);
+    }
+}
+
+/// Lines of any length around the limit, a few with a dot, a bare CR / LF
+/// or a NUL somewhere: the long-run paths of the decoder.
+fn long_lines() -> impl Strategy<Value = Vec<u8>> {
+    let line = (
+        0usize..1300,
+        prop_oneof![8 => Just(None), 1 => (0usize..1300, prop_oneof![Just(b'\r'), Just(b'\n'), Just(0u8), Just(b'.')]).prop_map(Some)],
+        any::<bool>(),
+    );
+    prop::collection::vec(line, 0..40).prop_map(|lines| {
+        let mut out = Vec::new();
+        for (len, special, dot) in lines {
+            let start = out.len();
+            if dot {
+                out.extend_from_slice(b"..");
+            }
+            out.extend(std::iter::repeat(b'x').take(len));
+            if let Some((at, b)) = special {
+                if let Some(slot) = out.get_mut(start + at.min(len)) {
+                    *slot = b;
+                }
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    // Long runs (the vectorised path) agree with the model under any split.
+    #[test]
+    fn long_lines_match_model(
+        body in long_lines(),
+        pieces in prop::collection::vec(1usize..5000, 1..4),
+        strict in any::<bool>(),
+        max_line in prop_oneof![Just(768usize), Just(1000), Just(1001), Just(2000), 0usize..800],
+        max_size in prop_oneof![4 => Just(u64::MAX), 1 => 0u64..40000],
+    ) {
+        let wire = [body.as_slice(), b".\r\nQUIT\r\n"].concat();
+        let decoder = DotDecoder::new()
+            .with_policy(if strict { BarePolicy::Reject } else { BarePolicy::Allow })
+            .with_max_line(max_line)
+            .with_max_size(max_size);
+        let (content, end, consumed) = model(&wire, strict, max_line, max_size).expect("terminated");
+        for out in [run(decoder.clone(), &wire, &[]), run(decoder.clone(), &wire, &pieces)] {
+            prop_assert_eq!(out.end, Some(end));
+            prop_assert_eq!(&out.leftover, &wire[consumed..].to_vec());
+            if end.is_ok() {
+                prop_assert_eq!(&out.content, &content);
+            }
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! Server side of BDAT: counted chunks (RFC 3030 §2).
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 /// One step of [`ChunkDecoder::decode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub enum Chunk {
     /// Chunk octets, a slice of the receive buffer. Call `decode` again.
     Content(Bytes),
@@ -65,10 +66,10 @@ impl ChunkDecoder {
             }
             let take = usize::try_from(self.remaining).map_or(buf.len(), |r| r.min(buf.len()));
             self.remaining = self.remaining.saturating_sub(take as u64);
-            let piece = buf.split_to(take);
             if !self.discard {
-                return Chunk::Content(piece.freeze());
+                return Chunk::Content(buf.split_to(take).freeze());
             }
+            buf.advance(take);
         }
     }
 }

@@ -1,10 +1,14 @@
 //! Server side of DATA: dot-unstuffing and the end-of-data search.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use memchr::{memchr, memrchr};
 
 use super::scan;
 use super::ContentError;
+
+/// The longest chunk handed out: the run is searched, then checked, so it
+/// should fit in L2.
+const MAX_RUN: usize = 64 << 10;
 
 /// What a [`DotDecoder`] does with the octets attackers use to smuggle a
 /// second message past a relay: bare CR and bare LF (RFC 5321 §2.3.8:
@@ -30,8 +34,10 @@ pub enum BarePolicy {
 
 /// One step of [`DotDecoder::decode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub enum Decoded {
-    /// Unstuffed message content, a slice of the receive buffer. Call
+    /// Unstuffed message content, a slice of the receive buffer (only the
+    /// lone CR of a `CRLF "." CR` that is not the end is a static). Call
     /// `decode` again.
     Content(Bytes),
     /// The buffer is drained; append more received bytes and call again.
@@ -78,9 +84,10 @@ enum State {
 /// The decoder never copies and never holds content: each chunk is split
 /// off the buffer (`split_to(..).freeze()`), and the buffer is drained on
 /// every call that does not end the message, whatever the peer sends. Its
-/// whole state is a few counters. Chunks end at each stuffed dot and at
-/// the end of the buffer; their concatenation does not depend on how the
-/// input was split.
+/// whole state is a few counters. Chunks end at each stuffed dot, at the
+/// end of the buffer and every 64 KiB (so that the search and the checks of
+/// one run share the cache); their concatenation does not depend on how
+/// the input was split.
 ///
 /// Once the message must be rejected (bare CR / LF / NUL under
 /// [`BarePolicy::Reject`], an overlong line, the size cap), no more content
@@ -157,8 +164,8 @@ impl DotDecoder {
     }
 
     /// Whether the terminator has been consumed.
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
+    pub const fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
     }
 
     /// Consumes message content from the front of `buf`; see the type's
@@ -175,12 +182,12 @@ impl DotDecoder {
             match self.state {
                 State::Done => return self.end(),
                 State::LineStart if first == b'.' => {
-                    let _ = buf.split_to(1);
+                    buf.advance(1);
                     self.state = State::Dot;
                     continue;
                 }
                 State::Dot if first == b'\r' => {
-                    let _ = buf.split_to(1);
+                    buf.advance(1);
                     self.state = State::DotCr;
                     continue;
                 }
@@ -190,7 +197,7 @@ impl DotDecoder {
                     self.state = State::Mid;
                 }
                 State::DotCr if first == b'\n' => {
-                    let _ = buf.split_to(1);
+                    buf.advance(1);
                     self.state = State::Done;
                     return self.end();
                 }
@@ -208,11 +215,10 @@ impl DotDecoder {
             let end = self.region_end(buf);
             // The region is never empty: `first` is in it unless it is a
             // line-start dot, which the match above consumed.
-            let keep = self.take(buf.get(..end).unwrap_or_default());
-            let chunk = buf.split_to(end);
-            if keep {
-                return Decoded::Content(chunk.freeze());
+            if self.take(buf.get(..end).unwrap_or_default()) {
+                return Decoded::Content(buf.split_to(end).freeze());
             }
+            buf.advance(end);
         }
     }
 
@@ -222,9 +228,12 @@ impl DotDecoder {
         if self.state == State::Cr && buf.starts_with(b"\n.") {
             return 1;
         }
+        // A bounded window keeps the search and the checks in cache; a
+        // `CRLF "."` across its edge is caught by the state.
+        let window = buf.get(..MAX_RUN).unwrap_or(buf);
         scan::crlf_dot()
-            .find(buf)
-            .map_or(buf.len(), |at| at.saturating_add(2))
+            .find(window)
+            .map_or(window.len(), |at| at.saturating_add(2))
     }
 
     fn fail(&mut self, error: ContentError) {
@@ -264,6 +273,14 @@ impl DotDecoder {
         let strict = self.policy == BarePolicy::Reject;
         let room = self.max_size.saturating_sub(self.size);
         let too_big = usize::try_from(room).ok().filter(|&at| at < run.len());
+        if too_big.is_none() && self.clean(run, strict) {
+            return;
+        }
+        self.check_exact(run, strict, too_big);
+    }
+
+    /// The exact path of [`check`](Self::check), block by block.
+    fn check_exact(&mut self, run: &[u8], strict: bool, too_big: Option<usize>) {
         // Every line wholly inside a block this size is short enough.
         let block = (self.max_line / 2).clamp(1, scan::BLOCK);
         let mut at: usize = 0;
@@ -310,6 +327,33 @@ impl DotDecoder {
             }
             at = next;
         }
+    }
+
+    /// The fast path of [`check`](Self::check): one vectorised pass that
+    /// proves a run clean, or `false` (nothing updated) to take the exact
+    /// path. With an LF in every [`scan::WINDOW`] octets, no line inside the
+    /// run is longer than two windows, and the line the run continues ends
+    /// within one, so a limit of three windows or more cannot be exceeded
+    /// while the carried line stays short.
+    fn clean(&mut self, run: &[u8], strict: bool) -> bool {
+        const W: usize = scan::WINDOW;
+        if self.max_line < 3 * W || self.line.saturating_add(W + 1) > self.max_line {
+            return false;
+        }
+        if strict && bare_at(self.state == State::Cr, run.first().copied()).is_some() {
+            return false;
+        }
+        let (bare, lf_everywhere) = scan::pairs_and_lines(run);
+        if (strict && bare) || !lf_everywhere {
+            return false;
+        }
+        // The last LF is within the last two windows, if the run has one.
+        let tail = run.get(run.len().saturating_sub(2 * W)..).unwrap_or(run);
+        self.line = match memrchr(b'\n', tail) {
+            Some(last) => tail.len().saturating_sub(last).saturating_sub(1),
+            None => self.line.saturating_add(run.len()),
+        };
+        true
     }
 
     /// Line-length bookkeeping for one block of at most `max_line / 2`
@@ -378,5 +422,52 @@ fn next_state(state: State, region: &[u8]) -> State {
         [.., b'\r'] => State::Cr,
         [] => state,
         _ => State::Mid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn octet() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            1 => Just(b'\r'),
+            1 => Just(b'\n'),
+            1 => Just(0u8),
+            60 => Just(b'x'),
+        ]
+    }
+
+    #[test]
+    fn clean_text_takes_the_fast_path() {
+        let run = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n".repeat(200);
+        let mut decoder = DotDecoder::new();
+        assert!(decoder.clean(&run, true));
+        assert_eq!(decoder.line, 0);
+        assert!(!DotDecoder::new().clean(b"a\nb", true));
+    }
+
+    proptest! {
+        // Whenever the fast path calls a run clean, the exact path agrees
+        // and leaves the same line count.
+        #[test]
+        fn fast_path_agrees_with_exact_path(
+            run in prop::collection::vec(octet(), 1..3000),
+            line in 0usize..1000,
+            cr in any::<bool>(),
+            strict in any::<bool>(),
+            max_line in prop_oneof![Just(768usize), Just(1000), 700usize..2000],
+        ) {
+            let mut fast = DotDecoder::new().with_max_line(max_line);
+            fast.line = line;
+            fast.state = if cr { State::Cr } else { State::Mid };
+            let mut exact = fast.clone();
+            if fast.clean(&run, strict) {
+                exact.check_exact(&run, strict, None);
+                prop_assert_eq!(exact.error, None);
+                prop_assert_eq!(exact.line, fast.line);
+            }
+        }
     }
 }

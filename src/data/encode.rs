@@ -63,10 +63,12 @@ impl DotEncoder {
                 (State::LineStart | State::AfterCr, b'.') => out.put_u8(b'.'),
                 _ => {}
             }
-            // Up to just before the next line-start dot, or all of it.
-            let end = scan::lf_dot()
+            // Up to just before the next dot after a CRLF, or all of it. A
+            // dot after a bare CR or LF is in a run that is not canonical,
+            // which `normalise` stuffs.
+            let end = scan::crlf_dot()
                 .find(rest)
-                .map_or(rest.len(), |at| at.saturating_add(1));
+                .map_or(rest.len(), |at| at.saturating_add(2));
             let (run, tail) = rest.split_at(end.min(rest.len()));
             if self.is_canonical(run) {
                 out.put_slice(run);

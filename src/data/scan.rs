@@ -19,13 +19,6 @@ pub(crate) fn crlf_dot() -> &'static Finder<'static> {
     FINDER.get_or_init(|| Finder::new(b"\r\n."))
 }
 
-/// The searcher for `LF "."`: after CRLF normalisation every LF ends a line,
-/// so an encoder stuffs the dot after any of them.
-pub(crate) fn lf_dot() -> &'static Finder<'static> {
-    static FINDER: OnceLock<Finder<'static>> = OnceLock::new();
-    FINDER.get_or_init(|| Finder::new(b"\n."))
-}
-
 /// Whether any adjacent pair `(a, b)` of `s` breaks the CRLF pairing: a CR
 /// not followed by LF, or an LF not preceded by CR. The first octet's
 /// predecessor and the last octet's successor are the caller's business.
@@ -35,12 +28,58 @@ pub(crate) fn unpaired(s: &[u8], nul: bool) -> bool {
     let Some(next) = s.get(1..) else {
         return false;
     };
-    let nul = if nul { 0xff } else { 0 };
-    let mut acc = 0u8;
-    for (&a, &b) in s.iter().zip(next) {
-        acc |= (u8::from(a == b'\r') ^ u8::from(b == b'\n')) | (u8::from(b == 0) & nul);
+    let mut bad = false;
+    if nul {
+        let mut least = u8::MAX;
+        for (&a, &b) in s.iter().zip(next) {
+            bad |= (a == b'\r') != (b == b'\n');
+            least = least.min(b);
+        }
+        bad |= least == 0;
+    } else {
+        for (&a, &b) in s.iter().zip(next) {
+            bad |= (a == b'\r') != (b == b'\n');
+        }
     }
-    acc != 0
+    bad
+}
+
+/// The window of the line-length fast check: see [`pairs_and_lines`].
+pub(crate) const WINDOW: usize = 256;
+
+/// One pass over `s` for the DATA checks: whether any adjacent pair breaks
+/// the CRLF pairing or has a NUL second (as [`unpaired`] with `nul`), and
+/// whether every full window of [`WINDOW`] second octets (positions
+/// `1 + k·WINDOW ..`) holds an LF, which bounds every line inside `s`.
+/// Stops at the first broken pair.
+pub(crate) fn pairs_and_lines(s: &[u8]) -> (bool, bool) {
+    let mut lf_everywhere = true;
+    let mut at: usize = 0;
+    while let Some(window) = s.get(at..at.saturating_add(WINDOW + 1).min(s.len())) {
+        let Some(next) = window.get(1..) else {
+            break;
+        };
+        // `bool` accumulators vectorise without the masking that `u8`
+        // conversions cost.
+        let mut bad = false;
+        let mut lf = false;
+        // A running minimum finds a NUL in one instruction per vector.
+        let mut least = u8::MAX;
+        for (&a, &b) in window.iter().zip(next) {
+            let is_lf = b == b'\n';
+            bad |= (a == b'\r') != is_lf;
+            lf |= is_lf;
+            least = least.min(b);
+        }
+        if bad || least == 0 {
+            return (true, lf_everywhere);
+        }
+        if next.len() == WINDOW {
+            lf_everywhere &= lf;
+        }
+        at = at.saturating_add(WINDOW);
+    }
+    (false, lf_everywhere)
 }
 
 /// [`unpaired`] over a slice of any length, a block at a time (with one
@@ -71,5 +110,5 @@ pub(crate) fn any_8bit(s: &[u8]) -> bool {
 #[inline]
 pub(crate) fn any_nul(s: &[u8]) -> bool {
     s.chunks(BLOCK)
-        .any(|c| c.iter().fold(0u8, |acc, &b| acc | u8::from(b == 0)) != 0)
+        .any(|c| c.iter().fold(false, |acc, &b| acc | (b == 0)))
 }

@@ -1,0 +1,80 @@
+//! DATA framing under arbitrary bytes: the decoder never panics, drains its
+//! buffer, gives the same result whole and split, and the encoder's output
+//! always decodes back to the CRLF-normalised input.
+#![no_main]
+
+use bytes::BytesMut;
+use esmtp::data::{BarePolicy, Decoded, DotDecoder, DotEncoder};
+use libfuzzer_sys::fuzz_target;
+
+fn run(mut decoder: DotDecoder, wire: &[u8], piece: usize) -> (Vec<u8>, Option<Decoded>, Vec<u8>) {
+    let mut buf = BytesMut::new();
+    let mut content = Vec::new();
+    let mut pieces = wire.chunks(piece.max(1));
+    loop {
+        match decoder.decode(&mut buf) {
+            Decoded::Content(chunk) => {
+                assert!(!chunk.is_empty());
+                content.extend_from_slice(&chunk);
+            }
+            Decoded::NeedMore => {
+                assert!(buf.is_empty());
+                match pieces.next() {
+                    Some(piece) => buf.extend_from_slice(piece),
+                    None => return (content, None, Vec::new()),
+                }
+            }
+            end @ Decoded::End(_) => {
+                let mut rest = buf.to_vec();
+                rest.extend(pieces.flatten());
+                return (content, Some(end), rest);
+            }
+        }
+    }
+}
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&config, wire)) = input.split_first() else {
+        return;
+    };
+    let policy = if config & 1 == 0 {
+        BarePolicy::Reject
+    } else {
+        BarePolicy::Allow
+    };
+    let max_line = [1000, 0, 5, usize::MAX][usize::from(config >> 1 & 3)];
+    let piece = usize::from(config >> 3) + 1;
+    let decoder = DotDecoder::new()
+        .with_policy(policy)
+        .with_max_line(max_line);
+
+    let whole = run(decoder.clone(), wire, wire.len());
+    let split = run(decoder, wire, piece);
+    assert_eq!(whole.1, split.1);
+    assert_eq!(whole.2, split.2);
+    if matches!(whole.1, Some(Decoded::End(Ok(_)))) {
+        assert_eq!(whole.0, split.0);
+    }
+
+    // Any content, encoded, decodes to itself with CRLF line ends.
+    let mut encoded = Vec::new();
+    let mut encoder = DotEncoder::new();
+    for part in wire.chunks(piece) {
+        encoder.encode(part, &mut encoded);
+    }
+    encoder.finish(&mut encoded);
+    let decoder = DotDecoder::new()
+        .with_policy(BarePolicy::Allow)
+        .with_max_line(usize::MAX);
+    let (content, end, rest) = run(decoder, &encoded, piece);
+    assert!(rest.is_empty());
+    assert_eq!(end, Some(Decoded::End(Ok(content.len() as u64))));
+    // Every line ends with CRLF, and no CR stands anywhere else.
+    let lines: Vec<&[u8]> = content.split(|&b| b == b'\n').collect();
+    if let Some((last, lines)) = lines.split_last() {
+        assert!(last.is_empty());
+        for line in lines {
+            assert_eq!(line.iter().position(|&b| b == b'\r'), Some(line.len() - 1));
+        }
+    }
+});
