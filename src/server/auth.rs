@@ -5,7 +5,7 @@ use std::fmt;
 
 use base64::Engine;
 
-use super::md5::{hex, hmac_md5};
+use crate::sasl::md5::{hex, hmac_md5};
 use crate::ehlo::Mechanism;
 
 /// A secret (password or token) whose `Debug` never prints it.
