@@ -985,7 +985,10 @@ impl Client {
             }
             Expect::DataEnd | Expect::BdatLast => {
                 self.record(expect, &reply);
-                self.needs_rset = false;
+                // The final dot always ends the transaction (RFC 5321
+                // §4.1.1.4); a refused BDAT leaves it indeterminate until
+                // RSET (RFC 3030 §2).
+                self.needs_rset = expect == Expect::BdatLast && !positive;
                 self.finish_tx();
             }
             Expect::Discard => {
