@@ -21,7 +21,9 @@ use esmtp::server::{self, Credentials};
 use esmtp::values::{EnhancedStatusCode, ReplyCode};
 
 fn deliver_one(pair: &mut Pair, content: &'static [u8]) {
-    pair.client.submit(envelope(&["b@example.org"]), content).unwrap();
+    pair.client
+        .submit(envelope(&["b@example.org"]), content)
+        .unwrap();
     pair.client.quit();
     pair.run();
 }
@@ -30,7 +32,10 @@ fn deliver_one(pair: &mut Pair, content: &'static [u8]) {
 fn delivers_pipelined_rfc2920() {
     let mut p = Pair::new(client_config(), server_config());
     p.client
-        .submit(envelope(&["b@example.org", "c@example.org"]), &b"Hi\r\n"[..])
+        .submit(
+            envelope(&["b@example.org", "c@example.org"]),
+            &b"Hi\r\n"[..],
+        )
         .unwrap();
     p.client.quit();
     p.run();
@@ -39,10 +44,12 @@ fn delivers_pipelined_rfc2920() {
     assert!(o[0].all_delivered());
     assert_eq!(p.stored, vec![b"Hi\r\n".to_vec()]);
     // MAIL and both RCPTs went out in one write, with the first BDAT.
-    assert!(p
-        .c2s_writes
-        .iter()
-        .any(|w| w.starts_with(b"MAIL FROM:<a@example.org>") && w.windows(4).any(|x| x == b"RCPT")));
+    assert!(
+        p.c2s_writes
+            .iter()
+            .any(|w| w.starts_with(b"MAIL FROM:<a@example.org>")
+                && w.windows(4).any(|x| x == b"RCPT"))
+    );
     assert_eq!(p.closed_reason(), Some(CloseReason::Quit));
     assert!(p.client.is_closed());
 }
@@ -53,7 +60,10 @@ fn one_command_at_a_time_without_pipelining_rfc2920() {
     s.extensions.pipelining = false;
     let mut p = Pair::new(client_config(), s);
     p.client
-        .submit(envelope(&["b@example.org", "c@example.org"]), &b"Hi\r\n"[..])
+        .submit(
+            envelope(&["b@example.org", "c@example.org"]),
+            &b"Hi\r\n"[..],
+        )
         .unwrap();
     p.client.quit();
     p.run();
@@ -61,7 +71,12 @@ fn one_command_at_a_time_without_pipelining_rfc2920() {
     for w in &p.c2s_writes {
         // Each write holds one command line (a BDAT carries its chunk).
         if !w.starts_with(b"BDAT") {
-            assert_eq!(w.windows(2).filter(|x| x == b"\r\n").count(), 1, "{:?}", String::from_utf8_lossy(w));
+            assert_eq!(
+                w.windows(2).filter(|x| x == b"\r\n").count(),
+                1,
+                "{:?}",
+                String::from_utf8_lossy(w)
+            );
         }
     }
 }
@@ -73,8 +88,13 @@ fn data_converts_to_crlf_and_stuffs_dots_rfc5321_4_5_2() {
     let mut p = Pair::new(c, server_config());
     deliver_one(&mut p, b".first\nbare lf\rbare cr\r\n..two\n.");
     assert!(p.outcomes()[0].all_delivered());
-    assert!(p.c2s_text().contains("DATA\r\n..first\r\nbare lf\r\nbare cr\r\n...two\r\n..\r\n.\r\n"));
-    assert_eq!(p.stored[0], b".first\r\nbare lf\r\nbare cr\r\n..two\r\n.\r\n");
+    assert!(p
+        .c2s_text()
+        .contains("DATA\r\n..first\r\nbare lf\r\nbare cr\r\n...two\r\n..\r\n.\r\n"));
+    assert_eq!(
+        p.stored[0],
+        b".first\r\nbare lf\r\nbare cr\r\n..two\r\n.\r\n"
+    );
 }
 
 #[test]
@@ -82,7 +102,10 @@ fn several_messages_queued_in_one_session() {
     let mut p = Pair::new(client_config(), server_config());
     for i in 0..5 {
         p.client
-            .submit(envelope(&["b@example.org"]), Bytes::from(format!("m{i}\r\n")))
+            .submit(
+                envelope(&["b@example.org"]),
+                Bytes::from(format!("m{i}\r\n")),
+            )
             .unwrap();
     }
     p.client.quit();
@@ -107,14 +130,23 @@ fn rset_after_a_transaction_with_no_recipient_rfc5321_4_1_1_5() {
         }
         _ => Decision::Accept,
     });
-    p.client.submit(envelope(&["b@example.org"]), &b"1\r\n"[..]).unwrap();
-    p.client.submit(envelope(&["c@example.org"]), &b"2\r\n"[..]).unwrap();
+    p.client
+        .submit(envelope(&["b@example.org"]), &b"1\r\n"[..])
+        .unwrap();
+    p.client
+        .submit(envelope(&["c@example.org"]), &b"2\r\n"[..])
+        .unwrap();
     p.client.quit();
     p.run();
     let o = p.outcomes();
     assert!(!o[0].all_delivered());
     assert_eq!(o[0].recipients[0].rcpt.as_ref().unwrap().code().get(), 550);
-    assert!(o[1].all_delivered(), "{}\n{}", p.c2s_text(), String::from_utf8_lossy(&p.s2c));
+    assert!(
+        o[1].all_delivered(),
+        "{}\n{}",
+        p.c2s_text(),
+        String::from_utf8_lossy(&p.s2c)
+    );
     let t = p.c2s_text();
     let rset = t.find("RSET").expect("RSET sent");
     assert!(rset < t.rfind("MAIL FROM").unwrap());
@@ -127,7 +159,13 @@ fn size_over_the_server_limit_is_refused_locally_rfc1870_6() {
     let mut p = Pair::new(client_config(), s);
     deliver_one(&mut p, b"this message is longer than ten octets\r\n");
     let o = p.outcomes();
-    assert_eq!(o[0].error, Some(MessageError::TooLarge { size: 40, limit: 10 }));
+    assert_eq!(
+        o[0].error,
+        Some(MessageError::TooLarge {
+            size: 40,
+            limit: 10
+        })
+    );
     assert!(!p.c2s_text().contains("MAIL"));
 }
 
@@ -135,7 +173,9 @@ fn size_over_the_server_limit_is_refused_locally_rfc1870_6() {
 fn size_param_declared_rfc1870() {
     let mut p = Pair::new(client_config(), server_config());
     deliver_one(&mut p, b"a\nb\n");
-    assert!(p.c2s_text().contains("MAIL FROM:<a@example.org> SIZE=6\r\n"));
+    assert!(p
+        .c2s_text()
+        .contains("MAIL FROM:<a@example.org> SIZE=6\r\n"));
 }
 
 #[test]
@@ -155,7 +195,10 @@ fn eight_bit_content_fails_without_8bitmime_rfc6152_3() {
     s.extensions.smtputf8 = false;
     let mut p = Pair::new(client_config(), s);
     deliver_one(&mut p, "caf\u{e9}\r\n".as_bytes());
-    assert_eq!(p.outcomes()[0].error, Some(MessageError::EightBitUnsupported));
+    assert_eq!(
+        p.outcomes()[0].error,
+        Some(MessageError::EightBitUnsupported)
+    );
     assert!(!p.c2s_text().contains("MAIL"));
 }
 
@@ -210,7 +253,10 @@ fn smtputf8_missing_fails_before_sending() {
         .unwrap();
     p.client.quit();
     p.run();
-    assert_eq!(p.outcomes()[0].error, Some(MessageError::SmtpUtf8Unsupported));
+    assert_eq!(
+        p.outcomes()[0].error,
+        Some(MessageError::SmtpUtf8Unsupported)
+    );
     assert!(!p.c2s_text().contains("MAIL"));
 }
 
@@ -306,10 +352,7 @@ fn enhanced_status_codes_parsed_once_advertised_rfc2034() {
     let mut p = Pair::new(client_config(), server_config());
     deliver_one(&mut p, b"x\r\n");
     let o = p.outcomes();
-    assert_eq!(
-        o[0].mail[0].enhanced(),
-        EnhancedStatusCode::new(2, 1, 0)
-    );
+    assert_eq!(o[0].mail[0].enhanced(), EnhancedStatusCode::new(2, 1, 0));
 }
 
 #[test]
@@ -336,8 +379,12 @@ fn limits_mailmax_respected_rfc9422() {
     let mut s = server_config();
     s.limits.transactions = Some(1);
     let mut p = Pair::new(client_config(), s);
-    p.client.submit(envelope(&["b@x.org"]), &b"1\r\n"[..]).unwrap();
-    p.client.submit(envelope(&["b@x.org"]), &b"2\r\n"[..]).unwrap();
+    p.client
+        .submit(envelope(&["b@x.org"]), &b"1\r\n"[..])
+        .unwrap();
+    p.client
+        .submit(envelope(&["b@x.org"]), &b"2\r\n"[..])
+        .unwrap();
     p.client.quit();
     p.run();
     let o = p.outcomes();
@@ -436,7 +483,10 @@ fn auth_each_mechanism_after_tls_rfc4954() {
     for (creds, mech) in [
         (ClientCredentials::password("u", "secret"), Mechanism::Plain),
         (ClientCredentials::password("u", "secret"), Mechanism::Login),
-        (ClientCredentials::password("u", "secret"), Mechanism::CramMd5),
+        (
+            ClientCredentials::password("u", "secret"),
+            Mechanism::CramMd5,
+        ),
         (ClientCredentials::oauth("u", "tok"), Mechanism::XOAuth2),
         (ClientCredentials::oauth("u", "tok"), Mechanism::OAuthBearer),
     ] {
@@ -444,9 +494,10 @@ fn auth_each_mechanism_after_tls_rfc4954() {
         deliver_one(&mut p, b"x\r\n");
         assert!(p.client.is_authenticated(), "{mech:?}");
         assert!(p.outcomes()[0].all_delivered(), "{mech:?}");
-        assert!(p.client_events.iter().any(
-            |e| matches!(e, Event::Authenticated { mechanism } if *mechanism == mech)
-        ));
+        assert!(p
+            .client_events
+            .iter()
+            .any(|e| matches!(e, Event::Authenticated { mechanism } if *mechanism == mech)));
     }
 }
 
@@ -536,13 +587,14 @@ fn lmtp_one_reply_per_accepted_recipient_rfc2033_4_2() {
 
 #[test]
 fn lmtp_with_bdat() {
-    let mut p = Pair::new(client_config().lmtp(), server_config().lmtp()).with_policy(|e| match e {
-        server::Event::MessageEnd { .. } => Decision::Lmtp(vec![
-            Reply::single(ReplyCode::new(250).unwrap(), None, "a").unwrap(),
-            Reply::single(ReplyCode::new(250).unwrap(), None, "b").unwrap(),
-        ]),
-        _ => Decision::Accept,
-    });
+    let mut p =
+        Pair::new(client_config().lmtp(), server_config().lmtp()).with_policy(|e| match e {
+            server::Event::MessageEnd { .. } => Decision::Lmtp(vec![
+                Reply::single(ReplyCode::new(250).unwrap(), None, "a").unwrap(),
+                Reply::single(ReplyCode::new(250).unwrap(), None, "b").unwrap(),
+            ]),
+            _ => Decision::Accept,
+        });
     p.client
         .submit(envelope(&["b@x.org", "c@x.org"]), &b"x\r\n"[..])
         .unwrap();
@@ -558,23 +610,26 @@ fn service_closing_421_mid_transaction_reports_every_message_rfc5321_3_8() {
         server::Event::Rcpt { .. } => Decision::Shutdown,
         _ => Decision::Accept,
     });
-    p.client.submit(envelope(&["b@x.org"]), &b"1\r\n"[..]).unwrap();
-    p.client.submit(envelope(&["c@x.org"]), &b"2\r\n"[..]).unwrap();
+    p.client
+        .submit(envelope(&["b@x.org"]), &b"1\r\n"[..])
+        .unwrap();
+    p.client
+        .submit(envelope(&["c@x.org"]), &b"2\r\n"[..])
+        .unwrap();
     p.run();
     let o = p.outcomes();
     assert_eq!(o.len(), 2);
     for m in &o {
-        assert!(matches!(&m.error, Some(MessageError::SessionEnded(Some(r))) if r.code().get() == 421));
+        assert!(
+            matches!(&m.error, Some(MessageError::SessionEnded(Some(r))) if r.code().get() == 421)
+        );
     }
     assert_eq!(p.closed_reason(), Some(CloseReason::ServiceClosing));
 }
 
 #[test]
 fn greeting_timeout_rfc5321_4_5_3_2_1() {
-    let mut p = Pair::new(
-        client_config(),
-        server_config(),
-    );
+    let mut p = Pair::new(client_config(), server_config());
     // A server that never greets: only the client runs.
     let mut c = esmtp::client::Client::new(client_config());
     let id = c.submit(envelope(&["b@x.org"]), &b"x\r\n"[..]).unwrap();
@@ -585,7 +640,9 @@ fn greeting_timeout_rfc5321_4_5_3_2_1() {
     c.handle_timeout(deadline);
     assert!(c.is_closed());
     let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
-    assert!(matches!(&events[0], Event::Message(m) if m.id == id && m.error == Some(MessageError::Timeout)));
+    assert!(
+        matches!(&events[0], Event::Message(m) if m.id == id && m.error == Some(MessageError::Timeout))
+    );
     p.run();
 }
 
@@ -597,7 +654,9 @@ fn data_termination_timeout_is_ten_minutes_rfc5321_4_5_3_2_6() {
         server::Event::MessageEnd { .. } => Decision::Hold,
         _ => Decision::Accept,
     });
-    p.client.submit(envelope(&["b@x.org"]), &b"x\r\n"[..]).unwrap();
+    p.client
+        .submit(envelope(&["b@x.org"]), &b"x\r\n"[..])
+        .unwrap();
     p.run();
     assert_eq!(
         p.client.poll_timeout(p.now).unwrap() - p.now,
@@ -659,7 +718,10 @@ fn noop_vrfy_help_replies_as_events_rfc5321_4_1_1() {
         })
         .collect();
     use esmtp::command::Verb;
-    assert_eq!(verbs, vec![(Verb::Noop, 250), (Verb::Vrfy, 252), (Verb::Help, 214)]);
+    assert_eq!(
+        verbs,
+        vec![(Verb::Noop, 250), (Verb::Vrfy, 252), (Verb::Help, 214)]
+    );
     assert!(p.client.vrfy("a\r\nRSET").is_err());
 }
 
@@ -687,10 +749,15 @@ fn peer_closed_fails_pending_messages() {
         server::Event::Mail { .. } => Decision::Hold,
         _ => Decision::Accept,
     });
-    p.client.submit(envelope(&["b@x.org"]), &b"x\r\n"[..]).unwrap();
+    p.client
+        .submit(envelope(&["b@x.org"]), &b"x\r\n"[..])
+        .unwrap();
     p.run();
     p.client.peer_closed();
     p.run();
-    assert_eq!(p.outcomes()[0].error, Some(MessageError::SessionEnded(None)));
+    assert_eq!(
+        p.outcomes()[0].error,
+        Some(MessageError::SessionEnded(None))
+    );
     assert_eq!(p.closed_reason(), Some(CloseReason::PeerClosed));
 }

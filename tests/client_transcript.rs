@@ -21,7 +21,9 @@ const GREETING: &[u8] = b"220 mx.example.org ESMTP\r\n";
 #[test]
 fn ehlo_reply_ending_in_an_empty_250_line() {
     let mut s = Script::new(plain());
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     s.client.quit();
     assert_eq!(s.feed(GREETING), "EHLO client.example\r\n");
     let w = s.feed(b"250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 \r\n");
@@ -41,7 +43,9 @@ fn old_auth_equals_line_is_understood() {
     let mut c = plain();
     c.auth = Some(AuthConfig::new(ClientCredentials::password("u", "p")));
     let mut s = Script::new(c);
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     s.feed(GREETING);
     let w = s.feed(b"250-mx.example.org\r\n250-AUTH=LOGIN PLAIN\r\n250 8BITMIME\r\n");
     assert_eq!(w, "AUTH PLAIN AHUAcA==\r\n");
@@ -67,7 +71,9 @@ fn login_exchange_rfc4954_4() {
 #[test]
 fn ehlo_500_falls_back_to_helo_rfc5321_3_2() {
     let mut s = Script::new(plain());
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     s.feed(GREETING);
     assert_eq!(s.feed(b"500 what?\r\n"), "HELO client.example\r\n");
     // No extensions: one command at a time, no parameters.
@@ -100,7 +106,10 @@ fn eight_bit_to_helo_server_fails_clearly() {
     s.feed(GREETING);
     s.feed(b"500 no\r\n");
     assert_eq!(s.feed(b"250 hi\r\n"), "QUIT\r\n");
-    assert_eq!(s.outcomes()[0].error, Some(MessageError::EightBitUnsupported));
+    assert_eq!(
+        s.outcomes()[0].error,
+        Some(MessageError::EightBitUnsupported)
+    );
 }
 
 #[test]
@@ -109,13 +118,22 @@ fn re_ehlo_after_auth_answered_503_keeps_old_capabilities() {
     c.auth = Some(AuthConfig::new(ClientCredentials::password("u", "p")));
     c.ehlo_after_auth = true;
     let mut s = Script::new(c);
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     s.feed(GREETING);
     s.feed(b"250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
     assert_eq!(s.feed(b"235 ok\r\n"), "EHLO client.example\r\n");
     let w = s.feed(b"503 5.5.1 already\r\n");
-    assert_eq!(w, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
-    assert!(s.client.capabilities().unwrap().supports(Keyword::Pipelining));
+    assert_eq!(
+        w,
+        "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n"
+    );
+    assert!(s
+        .client
+        .capabilities()
+        .unwrap()
+        .supports(Keyword::Pipelining));
 }
 
 #[test]
@@ -148,7 +166,9 @@ fn recipient_101_refused_452_goes_in_a_second_transaction_rfc5321_4_5_3_1_10() {
 #[test]
 fn replies_split_across_reads_and_several_in_one_read() {
     let mut s = Script::new(plain());
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     let mut written = String::new();
     let server = b"220 mx\r\n250-mx\r\n250 PIPELINING\r\n";
     for b in server {
@@ -168,14 +188,21 @@ fn replies_split_across_reads_and_several_in_one_read() {
 #[test]
 fn lone_dot_after_354_when_every_recipient_failed_rfc2920_3_1() {
     let mut s = Script::new(plain());
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
-    s.client.submit(envelope(&["c@example.org"]), &b"y\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.client
+        .submit(envelope(&["c@example.org"]), &b"y\r\n"[..])
+        .unwrap();
     s.feed(GREETING);
     s.feed(b"250-mx\r\n250 PIPELINING\r\n");
     assert_eq!(s.feed(b"250 ok\r\n550 no\r\n354 go\r\n"), ".\r\n");
     // No desynchronisation: the next transaction runs normally.
     let w = s.feed(b"554 no valid recipients\r\n");
-    assert_eq!(w, "MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n");
+    assert_eq!(
+        w,
+        "MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n"
+    );
     assert_eq!(s.feed(b"250 ok\r\n250 ok\r\n354 go\r\n"), "y\r\n.\r\n");
     s.feed(b"250 ok\r\n");
     let o = s.outcomes();
@@ -186,13 +213,20 @@ fn lone_dot_after_354_when_every_recipient_failed_rfc2920_3_1() {
 #[test]
 fn negative_mail_reply_does_not_desync_the_pipeline() {
     let mut s = Script::new(plain());
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
-    s.client.submit(envelope(&["c@example.org"]), &b"y\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.client
+        .submit(envelope(&["c@example.org"]), &b"y\r\n"[..])
+        .unwrap();
     s.feed(GREETING);
     s.feed(b"250-mx\r\n250 PIPELINING\r\n");
     // MAIL refused: RCPT and DATA get 503; no RSET needed.
     let w = s.feed(b"550 sender no\r\n503 need mail\r\n503 need mail\r\n");
-    assert_eq!(w, "MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n");
+    assert_eq!(
+        w,
+        "MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n"
+    );
     let o = s.outcomes();
     assert_eq!(o[0].mail[0].code().get(), 550);
 }
@@ -200,20 +234,28 @@ fn negative_mail_reply_does_not_desync_the_pipeline() {
 #[test]
 fn greeting_554_sends_quit_rfc5321_3_1() {
     let mut s = Script::new(plain());
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     assert_eq!(s.feed(b"554 no service\r\n"), "QUIT\r\n");
-    assert!(matches!(&s.outcomes()[0].error, Some(MessageError::SessionEnded(Some(r))) if r.code().get() == 554));
+    assert!(
+        matches!(&s.outcomes()[0].error, Some(MessageError::SessionEnded(Some(r))) if r.code().get() == 554)
+    );
     s.feed(b"221 bye\r\n");
-    assert!(s
-        .events
-        .iter()
-        .any(|e| matches!(e, Event::Closed { reason: CloseReason::Refused })));
+    assert!(s.events.iter().any(|e| matches!(
+        e,
+        Event::Closed {
+            reason: CloseReason::Refused
+        }
+    )));
 }
 
 #[test]
 fn greeting_421_closes_at_once() {
     let mut s = Script::new(plain());
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     assert_eq!(s.feed(b"421 busy\r\n"), "");
     assert!(s.client.is_closed());
     assert_eq!(s.outcomes().len(), 1);
@@ -224,18 +266,26 @@ fn bytes_after_starttls_220_are_discarded_rfc3207_4_2() {
     let mut c = plain();
     c.tls = TlsPolicy::Required;
     let mut s = Script::new(c);
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     s.feed(GREETING);
     assert_eq!(s.feed(b"250-mx\r\n250 STARTTLS\r\n"), "STARTTLS\r\n");
     // A man in the middle appends a reply after the 220.
-    assert_eq!(s.feed(b"220 go ahead\r\n250-injected\r\n250 PIPELINING\r\n"), "");
+    assert_eq!(
+        s.feed(b"220 go ahead\r\n250-injected\r\n250 PIPELINING\r\n"),
+        ""
+    );
     assert!(s.events.iter().any(|e| matches!(e, Event::StartTls)));
     assert_eq!(s.feed(b"250 more injected\r\n"), "");
     s.client.tls_established().unwrap();
     assert_eq!(s.drain(), "EHLO client.example\r\n");
     assert!(s.client.capabilities().is_none());
     // Without PIPELINING from the real server, MAIL goes alone.
-    assert_eq!(s.feed(b"250-mx\r\n250 8BITMIME\r\n"), "MAIL FROM:<a@example.org>\r\n");
+    assert_eq!(
+        s.feed(b"250-mx\r\n250 8BITMIME\r\n"),
+        "MAIL FROM:<a@example.org>\r\n"
+    );
 }
 
 #[test]
@@ -243,7 +293,9 @@ fn starttls_refused_under_required_policy_fails_messages() {
     let mut c = plain();
     c.tls = TlsPolicy::Required;
     let mut s = Script::new(c);
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     s.feed(GREETING);
     s.feed(b"250-mx\r\n250 STARTTLS\r\n");
     assert_eq!(s.feed(b"454 TLS not available\r\n"), "QUIT\r\n");
@@ -258,19 +310,26 @@ fn unsolicited_421_ends_the_session() {
     assert!(s.client.is_idle());
     s.feed(b"421 4.3.0 going down\r\n");
     assert!(s.client.is_closed());
-    assert!(s
-        .events
-        .iter()
-        .any(|e| matches!(e, Event::Closed { reason: CloseReason::ServiceClosing })));
+    assert!(s.events.iter().any(|e| matches!(
+        e,
+        Event::Closed {
+            reason: CloseReason::ServiceClosing
+        }
+    )));
 }
 
 #[test]
 fn garbage_reply_desynchronises_cleanly() {
     let mut s = Script::new(plain());
-    s.client.submit(envelope(&["b@example.org"]), &b"x\r\n"[..]).unwrap();
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
     s.feed(b"hello there\r\n");
     assert!(s.client.is_closed());
-    assert_eq!(s.outcomes()[0].error, Some(MessageError::SessionEnded(None)));
+    assert_eq!(
+        s.outcomes()[0].error,
+        Some(MessageError::SessionEnded(None))
+    );
 }
 
 #[test]
@@ -282,7 +341,10 @@ fn cram_md5_challenge_response_rfc2195() {
     )));
     let mut s = Script::new(c);
     s.feed(GREETING);
-    assert_eq!(s.feed(b"250-mx\r\n250 AUTH PLAIN CRAM-MD5\r\n"), "AUTH CRAM-MD5\r\n");
+    assert_eq!(
+        s.feed(b"250-mx\r\n250 AUTH PLAIN CRAM-MD5\r\n"),
+        "AUTH CRAM-MD5\r\n"
+    );
     let w = s.feed(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
     assert_eq!(w, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n");
 }

@@ -133,17 +133,18 @@ impl Exchange {
             (Mechanism::Login, ClientCredentials::Password { password, .. }) if self.step == 2 => {
                 b64(password.expose().as_bytes())
             }
-            (Mechanism::CramMd5, ClientCredentials::Password { username, password, .. })
-                if self.step == 1 =>
-            {
-                match challenge {
-                    Some(c) => {
-                        let digest = hex(&hmac_md5(password.expose().as_bytes(), c));
-                        b64(format!("{username} {digest}").as_bytes())
-                    }
-                    None => SaslResponse::Cancel,
+            (
+                Mechanism::CramMd5,
+                ClientCredentials::Password {
+                    username, password, ..
+                },
+            ) if self.step == 1 => match challenge {
+                Some(c) => {
+                    let digest = hex(&hmac_md5(password.expose().as_bytes(), c));
+                    b64(format!("{username} {digest}").as_bytes())
                 }
-            }
+                None => SaslResponse::Cancel,
+            },
             _ => SaslResponse::Cancel,
         }
     }
@@ -185,10 +186,7 @@ mod tests {
         let creds = ClientCredentials::password("tim", "tanstaaftanstaaf");
         let mut x = Exchange::new(Mechanism::CramMd5);
         assert!(x.initial(&creds, 512).is_none());
-        let r = x.respond(
-            &creds,
-            Some(b"<1896.697170952@postoffice.reston.mci.net>"),
-        );
+        let r = x.respond(&creds, Some(b"<1896.697170952@postoffice.reston.mci.net>"));
         assert_eq!(
             r,
             SaslResponse::Data("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw".into())
@@ -201,6 +199,9 @@ mod tests {
         let mut x = Exchange::new(Mechanism::Plain);
         assert!(x.initial(&creds, 512).is_none());
         // Then sent after the empty 334.
-        assert!(matches!(x.respond(&creds, Some(b"")), SaslResponse::Data(_)));
+        assert!(matches!(
+            x.respond(&creds, Some(b"")),
+            SaslResponse::Data(_)
+        ));
     }
 }

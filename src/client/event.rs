@@ -25,7 +25,8 @@ pub enum Event {
     /// The server's greeting (RFC 5321 §3.1), whatever its code.
     Greeting(Reply<'static>),
     /// The capabilities from an EHLO or LHLO reply (after each one:
-    /// again after STARTTLS). After a fallback to HELO: an empty set.
+    /// again after STARTTLS). None comes after a fallback to HELO: no
+    /// extension is then used.
     Capabilities(Capabilities<'static>),
     /// The server accepted STARTTLS: perform the TLS handshake now, then
     /// call [`super::Client::tls_established`] (or `tls_failed`). Bytes
@@ -261,4 +262,3 @@ pub enum ApiError {
 pub(crate) fn is_closing(reply: &Reply<'_>) -> bool {
     reply.code().get() == 421
 }
-

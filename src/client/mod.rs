@@ -95,7 +95,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-pub use config::{AuthConfig, ClientConfig, ClientCredentials, ParamPolicy, TlsPolicy, Timeouts};
+pub use config::{AuthConfig, ClientConfig, ClientCredentials, ParamPolicy, Timeouts, TlsPolicy};
 pub use event::{
     ApiError, AuthError, CloseReason, Event, MessageError, MessageId, MessageOutcome,
     RecipientOutcome,
@@ -153,7 +153,11 @@ impl Envelope {
     }
 
     /// Adds a recipient with parameters.
-    pub fn to_with(mut self, to: impl Into<ForwardPath<'static>>, params: RcptParams<'static>) -> Self {
+    pub fn to_with(
+        mut self,
+        to: impl Into<ForwardPath<'static>>,
+        params: RcptParams<'static>,
+    ) -> Self {
         self.recipients.push(Recipient {
             to: to.into(),
             params,
@@ -237,7 +241,7 @@ enum Expect {
     Bdat,
     BdatLast,
     Simple(Verb),
-    Reverse,
+    Reverse(Verb),
     Quit,
 }
 
@@ -245,14 +249,17 @@ impl Expect {
     /// Commands that may be followed by more commands before their reply
     /// (RFC 2920 §3.1: everything else ends a group).
     fn pipelinable(self) -> bool {
-        matches!(self, Expect::Rset | Expect::Mail | Expect::Rcpt(_) | Expect::Bdat)
+        matches!(
+            self,
+            Expect::Rset | Expect::Mail | Expect::Rcpt(_) | Expect::Bdat
+        )
     }
 }
 
 #[derive(Debug)]
 enum Job {
     Message(Box<Message>),
-    Command(Command<'static>),
+    Command(Box<Command<'static>>),
     Quit,
 }
 
@@ -534,7 +541,7 @@ impl Client {
 
     fn request(&mut self, cmd: Command<'static>) -> Result<(), ApiError> {
         self.accepting()?;
-        self.jobs.push_back(Job::Command(cmd));
+        self.jobs.push_back(Job::Command(Box::new(cmd)));
         self.pump();
         Ok(())
     }
@@ -760,7 +767,9 @@ impl Client {
     fn reply_options(&self) -> ReplyParseOptions {
         let context = match self.inflight.front() {
             Some(Expect::Greeting) => ReplyContext::Greeting,
-            Some(Expect::Ehlo | Expect::Helo | Expect::Lhlo | Expect::ReEhlo) => ReplyContext::Hello,
+            Some(Expect::Ehlo | Expect::Helo | Expect::Lhlo | Expect::ReEhlo) => {
+                ReplyContext::Hello
+            }
             _ => ReplyContext::Command,
         };
         let enhanced = self
@@ -882,14 +891,13 @@ impl Client {
                 _ => CloseReason::Quit,
             }),
             Expect::Simple(verb) => self.events.push_back(Event::CommandReply { verb, reply }),
-            Expect::Reverse => {
+            Expect::Reverse(verb) => {
                 if code == 250 {
                     let leftover = self.rx.split().freeze();
                     self.events.push_back(Event::Reversed { leftover });
                     self.fail_all(MessageError::SessionEnded(None));
                     self.close(CloseReason::Reversed);
                 } else {
-                    let verb = if self.inflight.is_empty() { Verb::Atrn } else { Verb::Turn };
                     self.events.push_back(Event::CommandReply { verb, reply });
                 }
             }
@@ -938,7 +946,6 @@ impl Client {
     fn tx_reply(&mut self, expect: Expect, reply: Reply<'static>) {
         let positive = reply.code().is_positive();
         let code = reply.code().get();
-        let lmtp = self.config.lmtp;
         let Some(cur) = self.current.as_mut() else {
             return;
         };
@@ -997,7 +1004,11 @@ impl Client {
             }
             Expect::LmtpEnd(_) => {
                 self.record(expect, &reply);
-                if !self.inflight.iter().any(|e| matches!(e, Expect::LmtpEnd(_))) {
+                if !self
+                    .inflight
+                    .iter()
+                    .any(|e| matches!(e, Expect::LmtpEnd(_)))
+                {
                     self.needs_rset = false;
                     self.finish_tx();
                 }
@@ -1007,7 +1018,6 @@ impl Client {
                     cur.tx.bdat_failed = true;
                     self.record(expect, &reply);
                 }
-                let _ = lmtp;
                 self.maybe_finish_failed_bdat();
             }
             _ => {}
@@ -1203,8 +1213,8 @@ impl Client {
             match job {
                 Job::Quit => return self.send_quit(CloseReason::Quit),
                 Job::Command(cmd) => {
-                    let expect = match cmd {
-                        Command::Atrn(_) | Command::Turn => Expect::Reverse,
+                    let expect = match *cmd {
+                        Command::Atrn(_) | Command::Turn => Expect::Reverse(cmd.verb()),
                         _ => Expect::Simple(cmd.verb()),
                     };
                     self.write(&cmd, expect);
@@ -1302,9 +1312,8 @@ impl Client {
             ContentKind::SevenBit => p.body.filter(|_| has(Keyword::EightBitMime)),
         };
         // RFC 6531 §3.4: SMTPUTF8 when an address needs it.
-        let utf8 = p.smtputf8
-            || !env.from.is_ascii()
-            || env.recipients.iter().any(|r| !r.to.is_ascii());
+        let utf8 =
+            p.smtputf8 || !env.from.is_ascii() || env.recipients.iter().any(|r| !r.to.is_ascii());
         if utf8 && !has(Keyword::SmtpUtf8) {
             return Err(MessageError::SmtpUtf8Unsupported);
         }
@@ -1326,7 +1335,10 @@ impl Client {
             .recipients
             .iter()
             .any(|r| r.params.notify.is_some() || r.params.orcpt.is_some());
-        let strip_dsn = check(p.ret.is_some() || p.envid.is_some() || rcpt_dsn, Keyword::Dsn)?;
+        let strip_dsn = check(
+            p.ret.is_some() || p.envid.is_some() || rcpt_dsn,
+            Keyword::Dsn,
+        )?;
         if strip_dsn {
             p.ret = None;
             p.envid = None;
@@ -1464,7 +1476,9 @@ impl Client {
                         tx.offset = end;
                         end >= b.len()
                     }
-                    Source::Stream { chunks, finished, .. } => {
+                    Source::Stream {
+                        chunks, finished, ..
+                    } => {
                         if let Some(c) = chunks.pop_front() {
                             enc.encode(&c, &mut buf);
                         }
@@ -1491,7 +1505,9 @@ impl Client {
                         tx.offset = end;
                         Some((piece, end >= b.len()))
                     }
-                    Source::Stream { chunks, finished, .. } => match chunks.pop_front() {
+                    Source::Stream {
+                        chunks, finished, ..
+                    } => match chunks.pop_front() {
                         Some(mut c) => {
                             if c.len() > chunk {
                                 let rest = c.split_off(chunk);
@@ -1609,7 +1625,9 @@ fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
 /// another control (no command injection).
 fn checked_text(s: &str) -> Result<&str, ApiError> {
     if s.is_empty() || s.bytes().any(|b| b < b' ' || b == 0x7f) {
-        Err(ApiError::InvalidArgument("empty, or holds a control character"))
+        Err(ApiError::InvalidArgument(
+            "empty, or holds a control character",
+        ))
     } else {
         Ok(s)
     }
