@@ -53,6 +53,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod command;
 pub mod data;
 pub mod ehlo;
@@ -61,6 +62,7 @@ pub mod ext;
 pub mod options;
 pub mod params;
 pub mod reply;
+mod sasl;
 pub mod server;
 pub mod values;
 

@@ -5,8 +5,8 @@ use std::fmt;
 
 use base64::Engine;
 
-use super::md5::{hex, hmac_md5};
 use crate::ehlo::Mechanism;
+use crate::sasl::md5::{hex, hmac_md5};
 
 /// A secret (password or token) whose `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]

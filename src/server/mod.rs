@@ -54,7 +54,6 @@
 mod auth;
 mod config;
 mod event;
-mod md5;
 
 use std::sync::Arc;
 use std::time::Instant;

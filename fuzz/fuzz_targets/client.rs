@@ -1,0 +1,115 @@
+//! A whole client session against arbitrary server bytes, with queued
+//! messages: no panic, no loop, and every message reported exactly once
+//! once the session is over.
+#![no_main]
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use esmtp::client::{
+    AuthConfig, Client, ClientConfig, ClientCredentials, Envelope, Event, TlsPolicy,
+};
+use esmtp::data::ContentKind;
+use esmtp::values::{Domain, Mailbox};
+use libfuzzer_sys::fuzz_target;
+
+fn mb(s: &str) -> Mailbox<'static> {
+    Mailbox::parse(s).unwrap().into_owned()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, mut input)) = data.split_first() else {
+        return;
+    };
+    let host = Domain::parse("client.example").unwrap().into_owned();
+    let mut config = ClientConfig::new(host);
+    config.lmtp = flags & 1 != 0;
+    config.pipelining = flags & 2 != 0;
+    config.chunking = flags & 4 != 0;
+    config.tls = match flags >> 3 & 3 {
+        0 => TlsPolicy::None,
+        1 => TlsPolicy::Opportunistic,
+        _ => TlsPolicy::Required,
+    };
+    if flags & 32 != 0 {
+        config.auth = Some(AuthConfig::new(if flags & 64 != 0 {
+            ClientCredentials::password("user", "pass")
+        } else {
+            ClientCredentials::oauth("user", "token")
+        }));
+    }
+    config.ehlo_after_auth = flags & 128 != 0;
+    config.chunk_size = 7;
+    let mut client = Client::new(config);
+    let mut ids = HashSet::new();
+    let env = || {
+        Envelope::new(mb("a@example.org"))
+            .to(mb("b@example.org"))
+            .to(mb("c@example.org"))
+    };
+    ids.insert(client.submit(env(), &b"Hello\r\n.\r\nbare\nlf\r"[..]).unwrap());
+    ids.insert(client.submit(env(), "caf\u{e9}\0".as_bytes()).unwrap());
+    let streamed = client
+        .submit_streaming(env(), ContentKind::SevenBit, Some(10))
+        .unwrap();
+    ids.insert(streamed);
+    let _ = client.noop();
+    client.quit();
+
+    let base = Instant::now();
+    let mut now = base;
+    let mut reported = HashSet::new();
+    let mut closed = false;
+    let mut written = 0usize;
+    // Each read: one length octet, then that many octets.
+    loop {
+        while let Some(e) = client.poll_event() {
+            match e {
+                Event::Message(m) => assert!(reported.insert(m.id), "reported twice"),
+                Event::StartTls => {
+                    if input.first().is_some_and(|b| b & 1 == 0) {
+                        client.tls_established().unwrap();
+                    } else {
+                        client.tls_failed().unwrap();
+                    }
+                }
+                Event::ContentWanted(id) => {
+                    client.push_content(id, &b"streamed\n"[..]).unwrap();
+                    client.finish_content(id).unwrap();
+                }
+                Event::Closed { .. } => closed = true,
+                _ => {}
+            }
+        }
+        while let Some(b) = client.poll_transmit() {
+            written += b.len();
+            assert!(written < 1 << 20, "runaway output");
+        }
+        if let Some(deadline) = client.poll_timeout(now) {
+            assert!(deadline >= now);
+        }
+        let Some((&n, rest)) = input.split_first() else {
+            break;
+        };
+        if n == 0xff {
+            now += Duration::from_secs(601);
+            client.handle_timeout(now);
+            input = rest;
+            continue;
+        }
+        let n = usize::from(n).min(rest.len());
+        let (read, rest) = rest.split_at(n);
+        client.receive(read);
+        input = rest;
+    }
+    client.peer_closed();
+    while let Some(e) = client.poll_event() {
+        match e {
+            Event::Message(m) => assert!(reported.insert(m.id), "reported twice"),
+            Event::Closed { .. } => closed = true,
+            _ => {}
+        }
+    }
+    assert!(closed && client.is_closed());
+    assert_eq!(reported, ids, "every message reported once");
+});

@@ -1,0 +1,221 @@
+//! What a client session is allowed to use, and its timeouts.
+
+use std::time::Duration;
+
+use crate::ehlo::Mechanism;
+use crate::options::Strictness;
+use crate::server::Secret;
+use crate::values::Host;
+
+/// Configuration of one client session. Build it once per destination and
+/// share it (`Arc<ClientConfig>`); a [`super::Client`] only reads it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The name sent in EHLO, HELO or LHLO (RFC 5321 §4.1.1.1: the
+    /// client's fully-qualified domain name, or an address literal).
+    pub hostname: Host<'static>,
+    /// Speak LMTP (RFC 2033): LHLO, and one reply per accepted recipient
+    /// after the content.
+    pub lmtp: bool,
+    /// When to use STARTTLS (RFC 3207).
+    pub tls: TlsPolicy,
+    /// Credentials for AUTH (RFC 4954); `None` never authenticates.
+    pub auth: Option<AuthConfig>,
+    /// Send EHLO again after a successful AUTH. Not required by RFC 4954
+    /// (no security layer is negotiated), but some clients do it; a `503`
+    /// answer is survived with the capabilities already known.
+    pub ehlo_after_auth: bool,
+    /// Use PIPELINING (RFC 2920) when offered.
+    pub pipelining: bool,
+    /// Use CHUNKING (RFC 3030) when offered: content goes out with BDAT.
+    pub chunking: bool,
+    /// The largest BDAT chunk (and the largest piece of DATA content
+    /// encoded at once).
+    pub chunk_size: usize,
+    /// Content with 8-bit octets to a server without 8BITMIME: `false`
+    /// (the default) fails the message before anything is sent, as no MIME
+    /// downgrade is implemented (RFC 6152 §3); `true` sends it as is, as
+    /// many MTAs do.
+    pub allow_8bit_without_8bitmime: bool,
+    /// What to do with a MAIL or RCPT parameter whose extension the server
+    /// did not offer.
+    pub unsupported_params: ParamPolicy,
+    /// Timeouts waiting for the server (RFC 5321 §4.5.3.2).
+    pub timeouts: Timeouts,
+    /// Reply syntax accepted from the server.
+    pub strictness: Strictness,
+    /// Reply octets held at most before the session gives up (a reply
+    /// larger than this cannot be a valid one).
+    pub max_buffered: usize,
+}
+
+/// When to upgrade the connection with STARTTLS (RFC 3207).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsPolicy {
+    /// Never.
+    None,
+    /// When the server offers it; carry on in clear text otherwise.
+    #[default]
+    Opportunistic,
+    /// Always: every message fails, before any MAIL is sent, on a server
+    /// that does not offer STARTTLS or refuses it.
+    Required,
+}
+
+/// What to do with a parameter (DSN, DELIVERBY, MT-PRIORITY, FUTURERELEASE,
+/// RRVS) the server did not advertise. REQUIRETLS and SMTPUTF8 are never
+/// stripped: a message that needs them fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParamPolicy {
+    /// Fail the message before anything is sent for it.
+    #[default]
+    Fail,
+    /// Send the message without the parameter (RFC 3461 §4.1 describes the
+    /// same for DSN: the relay then behaves as a non-DSN one).
+    Strip,
+}
+
+/// Credentials for AUTH and which mechanism to use.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// The credentials.
+    pub credentials: ClientCredentials,
+    /// Use this mechanism only; `None` picks the strongest one that both
+    /// the server offers and the credentials allow.
+    pub mechanism: Option<Mechanism>,
+}
+
+impl AuthConfig {
+    /// Authenticate with `credentials`, picking the mechanism.
+    pub fn new(credentials: ClientCredentials) -> Self {
+        Self {
+            credentials,
+            mechanism: None,
+        }
+    }
+
+    /// The same, with this mechanism only.
+    pub fn with_mechanism(mut self, mechanism: Mechanism) -> Self {
+        self.mechanism = Some(mechanism);
+        self
+    }
+}
+
+/// What the client authenticates with.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ClientCredentials {
+    /// A user name and password: CRAM-MD5 (RFC 2195), PLAIN (RFC 4616) or
+    /// LOGIN, in that order of preference.
+    Password {
+        /// Act as this identity (PLAIN only), when different.
+        authzid: Option<String>,
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+    /// An OAuth 2.0 bearer token: OAUTHBEARER (RFC 7628) or XOAUTH2.
+    OAuth {
+        /// The user.
+        username: String,
+        /// The token.
+        token: Secret,
+    },
+}
+
+impl ClientCredentials {
+    /// Password credentials.
+    pub fn password(username: impl Into<String>, password: impl Into<String>) -> Self {
+        ClientCredentials::Password {
+            authzid: None,
+            username: username.into(),
+            password: Secret::new(password),
+        }
+    }
+
+    /// Bearer-token credentials.
+    pub fn oauth(username: impl Into<String>, token: impl Into<String>) -> Self {
+        ClientCredentials::OAuth {
+            username: username.into(),
+            token: Secret::new(token),
+        }
+    }
+
+    /// The mechanisms these credentials can drive, strongest first.
+    pub fn mechanisms(&self) -> &'static [Mechanism] {
+        match self {
+            ClientCredentials::Password { .. } => {
+                &[Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
+            }
+            ClientCredentials::OAuth { .. } => &[Mechanism::OAuthBearer, Mechanism::XOAuth2],
+        }
+    }
+}
+
+/// Client timeouts (RFC 5321 §4.5.3.2). Each runs while the client waits
+/// for the named reply.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// The 220 greeting (§4.5.3.2.1: 5 minutes).
+    pub greeting: Duration,
+    /// Replies to commands other than the ones below: EHLO, RSET, AUTH,
+    /// NOOP… (5 minutes, as for MAIL).
+    pub command: Duration,
+    /// The reply to MAIL (§4.5.3.2.2: 5 minutes).
+    pub mail: Duration,
+    /// The reply to each RCPT (§4.5.3.2.3: 5 minutes).
+    pub rcpt: Duration,
+    /// The 354 after DATA (§4.5.3.2.4: 2 minutes).
+    pub data_init: Duration,
+    /// Each non-final BDAT reply; also the wait for the caller's next
+    /// content chunk once it was asked for (§4.5.3.2.5: 3 minutes).
+    pub data_block: Duration,
+    /// The reply after the final `.` or `BDAT … LAST` (§4.5.3.2.6: 10
+    /// minutes).
+    pub data_termination: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            greeting: Duration::from_secs(300),
+            command: Duration::from_secs(300),
+            mail: Duration::from_secs(300),
+            rcpt: Duration::from_secs(300),
+            data_init: Duration::from_secs(120),
+            data_block: Duration::from_secs(180),
+            data_termination: Duration::from_secs(600),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// A configuration with RFC defaults for a client called `hostname`.
+    pub fn new(hostname: impl Into<Host<'static>>) -> Self {
+        Self {
+            hostname: hostname.into(),
+            lmtp: false,
+            tls: TlsPolicy::Opportunistic,
+            auth: None,
+            ehlo_after_auth: false,
+            pipelining: true,
+            chunking: true,
+            chunk_size: 64 * 1024,
+            allow_8bit_without_8bitmime: false,
+            unsupported_params: ParamPolicy::Fail,
+            timeouts: Timeouts::default(),
+            strictness: Strictness::Lenient,
+            max_buffered: 256 * 1024,
+        }
+    }
+
+    /// The same configuration in LMTP mode (RFC 2033).
+    pub fn lmtp(mut self) -> Self {
+        self.lmtp = true;
+        self
+    }
+}

@@ -1,0 +1,264 @@
+//! What a client session reports to the application.
+
+use bytes::Bytes;
+
+use crate::command::Verb;
+use crate::ehlo::{Capabilities, Keyword, Mechanism};
+use crate::reply::Reply;
+
+/// Identifies a submitted message in the events about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(pub(crate) u64);
+
+impl MessageId {
+    /// The number, unique within one session, in submission order.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// Something the application should see. Only [`Event::StartTls`] needs an
+/// answer ([`super::Client::tls_established`] or `tls_failed`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server's greeting (RFC 5321 §3.1), whatever its code.
+    Greeting(Reply<'static>),
+    /// The capabilities from an EHLO or LHLO reply (after each one:
+    /// again after STARTTLS). None comes after a fallback to HELO: no
+    /// extension is then used.
+    Capabilities(Capabilities<'static>),
+    /// The server accepted STARTTLS: perform the TLS handshake now, then
+    /// call [`super::Client::tls_established`] (or `tls_failed`). Bytes
+    /// received after the `220` were discarded (RFC 3207 §4.2, response
+    /// injection).
+    StartTls,
+    /// AUTH succeeded (`235`).
+    Authenticated {
+        /// The mechanism used.
+        mechanism: Mechanism,
+    },
+    /// AUTH failed; the messages queued fail with
+    /// [`MessageError::Auth`] and the session quits.
+    AuthFailed {
+        /// The mechanism tried (`None`: no usable mechanism was offered).
+        mechanism: Option<Mechanism>,
+        /// What the reply means.
+        error: AuthError,
+        /// The server's reply, if there was one.
+        reply: Option<Reply<'static>>,
+    },
+    /// The content of a message submitted with
+    /// [`super::Client::submit_streaming`] is wanted now: push it with
+    /// [`super::Client::push_content`].
+    ContentWanted(MessageId),
+    /// A message is done with: delivered, refused, or failed locally.
+    Message(MessageOutcome),
+    /// The reply to NOOP, VRFY, EXPN, HELP or ETRN asked for by the
+    /// application (in the order asked).
+    CommandReply {
+        /// The command.
+        verb: Verb,
+        /// The reply.
+        reply: Reply<'static>,
+    },
+    /// TURN or ATRN succeeded: the connection now runs the other way.
+    /// Create a [`crate::server::Server`] and feed it `leftover` (bytes
+    /// already received after the `250`) before anything else (RFC 2645
+    /// §5.3).
+    Reversed {
+        /// Input received after the reply.
+        leftover: Bytes,
+    },
+    /// The session is over; close the connection.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// What an AUTH failure means (RFC 4954 §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// `535 5.7.8`: the credentials were rejected.
+    InvalidCredentials,
+    /// `534 5.7.9`: the mechanism is too weak for this server.
+    MechanismTooWeak,
+    /// `538 5.7.11`: the mechanism needs an encrypted connection.
+    EncryptionRequired,
+    /// `454 4.7.0`: a temporary failure; try again later.
+    Temporary,
+    /// No mechanism both sides allow, or the server does not offer AUTH.
+    NoMechanism,
+    /// Another reply, or a challenge that could not be answered.
+    Other,
+}
+
+impl AuthError {
+    pub(crate) fn from_code(code: u16) -> Self {
+        match code {
+            535 => AuthError::InvalidCredentials,
+            534 => AuthError::MechanismTooWeak,
+            538 => AuthError::EncryptionRequired,
+            454 => AuthError::Temporary,
+            _ => AuthError::Other,
+        }
+    }
+}
+
+/// The result of one message.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MessageOutcome {
+    /// The message.
+    pub id: MessageId,
+    /// The reply to each MAIL sent for it: usually one; more when its
+    /// recipients were split across transactions (LIMITS RCPTMAX, or a
+    /// `452` for too many recipients, RFC 5321 §4.5.3.1.10).
+    pub mail: Vec<Reply<'static>>,
+    /// One entry per envelope recipient, in envelope order.
+    pub recipients: Vec<RecipientOutcome>,
+    /// Why the message did not get (all the way) through, when the reason
+    /// is not a server reply alone: refused locally before anything was
+    /// sent, or the session ended.
+    pub error: Option<MessageError>,
+}
+
+impl MessageOutcome {
+    /// True when every recipient got a positive content reply.
+    pub fn all_delivered(&self) -> bool {
+        self.error.is_none() && self.recipients.iter().all(RecipientOutcome::delivered)
+    }
+
+    /// The envelope indices of the recipients the message was delivered to.
+    pub fn delivered(&self) -> impl Iterator<Item = usize> + '_ {
+        self.recipients
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.delivered())
+            .map(|(i, _)| i)
+    }
+}
+
+/// What happened for one recipient.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RecipientOutcome {
+    /// The reply to its RCPT; `None` when none was sent or none came.
+    pub rcpt: Option<Reply<'static>>,
+    /// The reply after the content that covers this recipient: the single
+    /// reply in SMTP, its own in LMTP (RFC 2033 §4.2). `None` when the
+    /// content was not sent or not answered.
+    pub content: Option<Reply<'static>>,
+}
+
+impl RecipientOutcome {
+    /// The recipient was accepted and so was the content.
+    pub fn delivered(&self) -> bool {
+        let ok = |r: &Option<Reply<'static>>| r.as_ref().is_some_and(|r| r.code().is_positive());
+        ok(&self.rcpt) && ok(&self.content)
+    }
+}
+
+/// Why a message failed without (only) a server reply to say so.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessageError {
+    /// Larger than the server's SIZE limit (RFC 1870 §6); nothing was sent.
+    #[error("message of {size} octets exceeds the server's limit of {limit}")]
+    TooLarge {
+        /// The message size.
+        size: u64,
+        /// The server's limit.
+        limit: u64,
+    },
+    /// 8-bit content and no 8BITMIME (RFC 6152); no MIME downgrade is
+    /// implemented, so nothing was sent.
+    #[error("8-bit content but the server does not offer 8BITMIME")]
+    EightBitUnsupported,
+    /// Binary content (NUL or over-long lines) and no BINARYMIME with
+    /// CHUNKING (RFC 3030 §3); nothing was sent.
+    #[error("binary content but the server does not offer BINARYMIME and CHUNKING")]
+    BinaryUnsupported,
+    /// An address or the caller needs SMTPUTF8 (RFC 6531 §3.4) and the
+    /// server does not offer it; nothing was sent.
+    #[error("the message needs SMTPUTF8, which the server does not offer")]
+    SmtpUtf8Unsupported,
+    /// A parameter's extension is not offered and the policy is
+    /// [`super::ParamPolicy::Fail`]; nothing was sent.
+    #[error("the server does not offer {0:?}")]
+    ExtensionUnsupported(Keyword),
+    /// REQUIRETLS (RFC 8689 §4.1) without TLS or without the server
+    /// offering it; nothing was sent.
+    #[error("REQUIRETLS needs a TLS session to a server that offers it")]
+    RequireTls,
+    /// [`super::TlsPolicy::Required`] and no TLS session could be had.
+    #[error("TLS is required but could not be established")]
+    TlsRequired,
+    /// Authentication failed or was impossible.
+    #[error("authentication failed: {0:?}")]
+    Auth(AuthError),
+    /// The server's LIMITS MAILMAX (RFC 9422 §4.1) was reached: submit it
+    /// on a new session.
+    #[error("the server's limit of transactions per session was reached")]
+    SessionLimit,
+    /// Streamed content cannot be sent twice, so recipients over the
+    /// server's limit could not get a second transaction.
+    #[error("too many recipients for a streamed message")]
+    TooManyRecipients,
+    /// The session ended first (`421`, greeting refused, EHLO refused,
+    /// peer closed, desynchronised); the reply is the one that ended it.
+    #[error("the session ended before the message was done")]
+    SessionEnded(Option<Reply<'static>>),
+    /// A reply did not come in time (RFC 5321 §4.5.3.2).
+    #[error("timed out waiting for the server")]
+    Timeout,
+}
+
+/// Why the session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// QUIT was sent and answered (or the server closed after it).
+    Quit,
+    /// The server sent `421` (RFC 5321 §3.8).
+    ServiceClosing,
+    /// The greeting was not `220`.
+    Refused,
+    /// The peer closed the connection.
+    PeerClosed,
+    /// A reply did not come in time.
+    Timeout,
+    /// The server's bytes could not be parsed as replies, or came
+    /// unasked: the stream cannot be trusted any more.
+    Desynchronised,
+    /// The TLS handshake failed.
+    TlsFailed,
+    /// The roles were reversed (TURN, ATRN).
+    Reversed,
+}
+
+/// Misuse of the client API by the application (never caused by the peer).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No message with this id is waiting for content.
+    #[error("no streamed message with this id is waiting for content")]
+    UnknownMessage,
+    /// The session is closing or closed.
+    #[error("the session is closing")]
+    Closing,
+    /// No STARTTLS handshake is in progress.
+    #[error("no TLS handshake is in progress")]
+    NoTlsHandshake,
+    /// An argument cannot be written as a command (CR, LF or a control
+    /// character in it, or no recipient).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+}
+
+/// Reply codes that make the client end a session.
+pub(crate) fn is_closing(reply: &Reply<'_>) -> bool {
+    reply.code().get() == 421
+}

@@ -1,0 +1,3 @@
+//! SASL helpers shared by both sides.
+
+pub(crate) mod md5;
