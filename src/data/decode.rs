@@ -343,8 +343,11 @@ impl DotDecoder {
         if strict && bare_at(self.state == State::Cr, run.first().copied()).is_some() {
             return false;
         }
+        // The scan stops at the first broken pair, so after one its line
+        // verdict covers only part of the run: leave such runs (rare, and
+        // rejected anyway under the strict policy) to the exact path.
         let (bare, lf_everywhere) = scan::pairs_and_lines(run);
-        if (strict && bare) || !lf_everywhere {
+        if bare || !lf_everywhere {
             return false;
         }
         // The last LF is within the last two windows, if the run has one.
@@ -448,7 +451,21 @@ mod tests {
         assert!(!DotDecoder::new().clean(b"a\nb", true));
     }
 
+    /// A run that breaks the CRLF pairing early and holds an overlong line
+    /// later (found by CI's proptest run).
+    #[test]
+    fn broken_pair_then_long_line_is_not_clean() {
+        let mut run = b"xx\rxx".to_vec();
+        run.extend_from_slice(&[b'x'; 400]);
+        run.extend_from_slice(b"\nxx");
+        let mut fast = DotDecoder::new().with_max_line(768);
+        fast.line = 504;
+        fast.state = State::Cr;
+        assert!(!fast.clean(&run, false));
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
         // Whenever the fast path calls a run clean, the exact path agrees
         // and leaves the same line count.
         #[test]
