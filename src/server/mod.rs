@@ -411,6 +411,13 @@ impl Server {
         }
     }
 
+    /// Input octets held in the receive buffer (for tests of the memory
+    /// bound; never more than [`Limits::max_buffered`]).
+    #[doc(hidden)]
+    pub fn buffered_len(&self) -> usize {
+        self.rx.len()
+    }
+
     /// True once the session is over (after [`Event::Closed`]).
     pub fn is_closed(&self) -> bool {
         matches!(self.core.phase, Phase::Closed)
