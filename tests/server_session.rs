@@ -474,7 +474,7 @@ fn syntax_errors_501_and_bad_mailbox_553_rfc5321_4_3_2() {
     assert_eq!(codes(&out), ["553"]);
     assert!(out.starts_with("553 5.1.7 "), "{out}");
     let out = d.send(b"RCPT\r\n");
-    assert!(out.starts_with("501 5.5.2 "), "{out}");
+    assert!(out.starts_with("501 5.5.4 "), "{out}");
 }
 
 #[test]
