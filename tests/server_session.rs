@@ -626,3 +626,23 @@ fn without_enhancedstatuscodes_replies_carry_none_rfc2034_3() {
         ]
     );
 }
+
+#[test]
+fn refused_session_stays_refused_after_an_overlong_line_rfc5321_3_1() {
+    let mut cfg = config();
+    cfg.ask_on_connect = true;
+    let mut d = Driver::manual(cfg);
+    assert!(matches!(d.event(), Some(Event::Connect)));
+    d.server.deny().unwrap();
+    d.take();
+    d.auto = true;
+    let mut line = b"EHLO ".to_vec();
+    line.resize(6000, b'a');
+    line.extend_from_slice(b"\r\nEHLO c\r\n");
+    let out = d.send_in(&line, 1000);
+    assert_eq!(
+        out,
+        "500 5.5.6 Line too long\r\n503 5.5.1 Bad sequence of commands\r\n"
+    );
+    assert_eq!(d.count("Hello"), 0);
+}

@@ -144,8 +144,11 @@ enum Phase {
     /// The connection was refused; only QUIT is served (RFC 5321 §3.1).
     Refused,
     Command,
-    /// Discarding the rest of an overlong line.
-    SkipLine,
+    /// Discarding the rest of an overlong line, then back to `Command`
+    /// (or to `Refused` when `refused`).
+    SkipLine {
+        refused: bool,
+    },
     Data(DotDecoder),
     Chunk {
         decoder: ChunkDecoder,
@@ -382,7 +385,7 @@ impl Server {
     pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
         let timeout = match self.core.phase {
             _ if self.core.pending.is_some() => None,
-            Phase::Command | Phase::SkipLine | Phase::Auth(_) | Phase::Refused => {
+            Phase::Command | Phase::SkipLine { .. } | Phase::Auth(_) | Phase::Refused => {
                 Some(self.core.config.timeouts.command)
             }
             Phase::Data(_) | Phase::Chunk { .. } => Some(self.core.config.timeouts.data),
@@ -593,17 +596,19 @@ impl Server {
                     Step::Blocked
                 }
             }
-            Phase::SkipLine => match memchr::memchr(b'\n', &self.rx) {
-                Some(i) => {
-                    self.rx.advance(i + 1);
-                    core.phase = Phase::Command;
+            Phase::SkipLine { refused } => {
+                let refused = *refused;
+                if skip_line(&mut self.rx) {
+                    core.phase = if refused {
+                        Phase::Refused
+                    } else {
+                        Phase::Command
+                    };
                     Step::Continue
-                }
-                None => {
-                    self.rx.clear();
+                } else {
                     Step::Blocked
                 }
-            },
+            }
             Phase::Data(decoder) => match decoder.decode(&mut self.rx) {
                 Decoded::Content(chunk) if chunk.is_empty() => Step::Continue,
                 Decoded::Content(chunk) => Step::Event(Event::Content(chunk)),
@@ -648,8 +653,11 @@ impl Server {
         match Command::parse(&self.rx, &opts) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
-                self.rx.clear();
-                core.phase = Phase::SkipLine;
+                // Only the overlong line goes: commands pipelined after it
+                // are still answered.
+                if !skip_line(&mut self.rx) {
+                    core.phase = Phase::SkipLine { refused: false };
+                }
                 core.error(LINE_TOO_LONG);
                 Step::Continue
             }
@@ -685,7 +693,9 @@ impl Server {
         match Command::parse(&self.rx, &opts) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
-                self.rx.clear();
+                if !skip_line(&mut self.rx) {
+                    self.core.phase = Phase::SkipLine { refused: true };
+                }
                 self.core.error(LINE_TOO_LONG);
                 Step::Continue
             }
@@ -713,8 +723,11 @@ impl Server {
         match SaslResponse::parse_line(&self.rx, limit) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
-                self.rx.clear();
-                core.phase = Phase::SkipLine;
+                core.phase = if skip_line(&mut self.rx) {
+                    Phase::Command
+                } else {
+                    Phase::SkipLine { refused: false }
+                };
                 core.auth_failure(AUTH_LINE_TOO_LONG);
                 Step::Continue
             }
@@ -1636,6 +1649,21 @@ impl Core {
         self.session.auth_failures += 1;
         if self.session.auth_failures >= self.config.limits.auth_attempts {
             self.close_with(TOO_MANY_AUTH, CloseReason::TooManyErrors);
+        }
+    }
+}
+
+/// Drops input up to and including the next LF; whether one was found
+/// (otherwise everything buffered is dropped and the line goes on).
+fn skip_line(rx: &mut BytesMut) -> bool {
+    match memchr::memchr(b'\n', rx) {
+        Some(i) => {
+            rx.advance(i.saturating_add(1));
+            true
+        }
+        None => {
+            rx.clear();
+            false
         }
     }
 }
