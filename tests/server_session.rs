@@ -646,3 +646,26 @@ fn refused_session_stays_refused_after_an_overlong_line_rfc5321_3_1() {
     );
     assert_eq!(d.count("Hello"), 0);
 }
+
+#[test]
+fn application_421_closes_the_session_rfc5321_3_8() {
+    let mut d = Driver::manual(config());
+    d.take();
+    d.server
+        .receive(b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nNOOP\r\n");
+    assert!(matches!(d.event(), Some(Event::Hello { .. })));
+    d.server.accept().unwrap();
+    assert!(matches!(d.event(), Some(Event::Mail { .. })));
+    d.server
+        .respond(&reply(421, Some((4, 3, 2)), "going down"))
+        .unwrap();
+    assert!(matches!(
+        d.event(),
+        Some(Event::Closed {
+            reason: CloseReason::Shutdown
+        })
+    ));
+    let out = d.take();
+    assert!(out.ends_with("421 4.3.2 going down\r\n"), "{out}");
+    assert!(!out.contains("250 2.0.0 OK"), "NOOP after 421 answered: {out}");
+}

@@ -515,8 +515,8 @@ impl Server {
     }
 
     /// Answers the pending event with `reply`: a 2xx reply accepts, a 4xx
-    /// or 5xx reply refuses. For an LMTP message the same reply goes to
-    /// every recipient.
+    /// or 5xx reply refuses; a `421` also ends the session (RFC 5321 §3.8).
+    /// For an LMTP message the same reply goes to every recipient.
     pub fn respond(&mut self, reply: &Reply<'_>) -> Result<(), ApiError> {
         let pending = self.core.pending.ok_or(ApiError::NoPendingDecision)?;
         if reply.code().is_intermediate() {
@@ -527,6 +527,13 @@ impl Server {
             self.core.accept(pending, Some(reply));
         } else {
             self.core.deny(pending, Answer::Reply(reply));
+        }
+        // 421 announces that the server closes the channel (RFC 5321
+        // §3.8): nothing after it may be read.
+        if reply.code().get() == 421 && !self.is_closing() {
+            self.core.abort_content(AbortReason::Disconnected);
+            self.core.transaction = None;
+            self.core.phase = Phase::Closing(CloseReason::Shutdown);
         }
         Ok(())
     }
