@@ -669,3 +669,20 @@ fn application_421_closes_the_session_rfc5321_3_8() {
     assert!(out.ends_with("421 4.3.2 going down\r\n"), "{out}");
     assert!(!out.contains("250 2.0.0 OK"), "NOOP after 421 answered: {out}");
 }
+
+#[test]
+fn help_lists_only_commands_served_rfc5321_4_1_1_8() {
+    let mut d = Driver::new(config());
+    let out = d.send(b"HELP\r\n");
+    assert_eq!(
+        out,
+        "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY EXPN BDAT\r\n"
+    );
+    let mut cfg = config();
+    cfg.extensions.starttls = true;
+    cfg.extensions.etrn = true;
+    let mut d = Driver::new(cfg);
+    let out = d.send(b"HELP\r\n");
+    assert!(out.contains(" STARTTLS") && out.contains(" ETRN"), "{out}");
+    assert!(!out.contains("AUTH") && !out.contains("TURN"), "{out}");
+}

@@ -1277,22 +1277,38 @@ impl Core {
         })
     }
 
+    /// A one-line 214 naming the commands this session serves (RFC 5321
+    /// §4.1.1.8), so it never lists what would be refused.
     fn help(&mut self) {
-        let lines: &[&str] = if self.config.lmtp {
-            &["Commands: LHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY"]
-        } else {
-            &["Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY EXPN STARTTLS AUTH"]
-        };
-        for (i, line) in lines.iter().enumerate() {
-            let sep = if i + 1 == lines.len() { " " } else { "-" };
-            self.tx.extend_from_slice(b"214");
-            self.tx.extend_from_slice(sep.as_bytes());
-            if self.enhanced() {
-                self.tx.extend_from_slice(b"2.0.0 ");
-            }
-            self.tx.extend_from_slice(line.as_bytes());
-            self.tx.extend_from_slice(b"\r\n");
+        let ext = &self.config.extensions;
+        let lmtp = self.config.lmtp;
+        let mut line = String::from("Commands:");
+        let hello: &[&str] = if lmtp { &["LHLO"] } else { &["EHLO", "HELO"] };
+        let optional = [
+            ("BDAT", ext.chunking),
+            ("STARTTLS", ext.starttls && !self.session.tls),
+            ("AUTH", self.auth_offered()),
+            ("ETRN", ext.etrn && !lmtp),
+            ("ATRN", ext.atrn && !lmtp),
+            ("TURN", ext.turn && !lmtp),
+        ];
+        let verbs = hello
+            .iter()
+            .copied()
+            .chain([
+                "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "HELP", "VRFY", "EXPN",
+            ])
+            .chain(optional.iter().filter(|(_, on)| *on).map(|(v, _)| *v));
+        for verb in verbs {
+            line.push(' ');
+            line.push_str(verb);
         }
+        self.tx.extend_from_slice(b"214 ");
+        if self.enhanced() {
+            self.tx.extend_from_slice(b"2.0.0 ");
+        }
+        self.tx.extend_from_slice(line.as_bytes());
+        self.tx.extend_from_slice(b"\r\n");
     }
 
     fn mail(
