@@ -322,6 +322,10 @@ impl Server {
         }
         if self.rx.len().saturating_add(data.len()) > self.core.config.limits.max_buffered {
             self.rx.clear();
+            // The 421 is the last reply: a decision still owed can no
+            // longer be answered after it.
+            self.core.pending = None;
+            self.core.abort_content(AbortReason::Disconnected);
             self.core.close_with(OVERRUN, CloseReason::Overrun);
             return;
         }
@@ -374,7 +378,9 @@ impl Server {
         if self.core.tx.is_empty() {
             None
         } else {
-            Some(self.core.tx.split().freeze())
+            // Taking the buffer whole leaves nothing shared behind: an idle
+            // session holds no heap for replies already handed out.
+            Some(std::mem::take(&mut self.core.tx).freeze())
         }
     }
 
