@@ -686,3 +686,16 @@ fn help_lists_only_commands_served_rfc5321_4_1_1_8() {
     assert!(out.contains(" STARTTLS") && out.contains(" ETRN"), "{out}");
     assert!(!out.contains("AUTH") && !out.contains("TURN"), "{out}");
 }
+
+#[test]
+fn stale_deadline_after_input_does_not_fire_rfc5321_4_5_3_2() {
+    let mut d = ehlo(config());
+    let t0 = Instant::now();
+    let deadline = d.server.poll_timeout(t0).unwrap();
+    // Input arrives just before the deadline; the driver's old timer fires.
+    assert_eq!(d.send(b"NOOP\r\n"), "250 2.0.0 OK\r\n");
+    d.server.handle_timeout(deadline);
+    d.pump();
+    assert_eq!(d.take(), "");
+    assert!(!d.server.is_closed());
+}

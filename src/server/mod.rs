@@ -411,7 +411,13 @@ impl Server {
 
     /// Tells the session the time; past the deadline it sends `421 4.4.2`
     /// and closes (RFC 5321 §4.5.3.2).
+    ///
+    /// A deadline from before the latest input no longer applies: ask
+    /// [`Server::poll_timeout`] again after every `receive`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.core.timer.rearm {
+            return;
+        }
         if let Some(deadline) = self.core.timer.deadline {
             if now >= deadline && self.core.pending.is_none() && !self.is_closing() {
                 self.core.abort_content(AbortReason::Disconnected);
