@@ -64,7 +64,9 @@ const ENVELOPE: &[u8] = b"EHLO client.example.org\r\nMAIL FROM:<sender@example.o
 
 fn transaction(c: &mut Criterion) {
     let cfg = config();
-    let mut input = b"EHLO client.example.org\r\nMAIL FROM:<sender@example.org> SIZE=10240 BODY=8BITMIME\r\n".to_vec();
+    let mut input =
+        b"EHLO client.example.org\r\nMAIL FROM:<sender@example.org> SIZE=10240 BODY=8BITMIME\r\n"
+            .to_vec();
     for r in 0..3 {
         input.extend_from_slice(
             format!("RCPT TO:<rcpt{r}@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;rcpt{r}@example.net\r\n")

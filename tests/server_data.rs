@@ -51,7 +51,10 @@ fn several_transactions_in_one_read_rfc2920_3_1() {
     let out = d.send(&input);
     assert_eq!(
         codes(&out),
-        ["250", "250", "354", "250", "250", "250", "354", "250", "250", "250", "354", "250", "221"]
+        [
+            "250", "250", "354", "250", "250", "250", "354", "250", "250", "250", "354", "250",
+            "221"
+        ]
     );
     assert_eq!(
         d.contents(),
@@ -75,10 +78,9 @@ fn data_ends_only_at_crlf_dot_crlf_and_unstuffs_rfc5321_4_5_2() {
         d.contents(),
         [b".leading dot\r\n. \r\n..\r\nmid.dle\r\n".to_vec()]
     );
-    assert!(d
-        .log
-        .iter()
-        .any(|l| matches!(l, support::Logged::Event(s) if s == "MessageEnd { size: 31, recipients: 1 }")));
+    assert!(d.log.iter().any(
+        |l| matches!(l, support::Logged::Event(s) if s == "MessageEnd { size: 31, recipients: 1 }")
+    ));
 }
 
 #[test]
@@ -130,10 +132,7 @@ fn end_of_message_decided_later_holds_next_command_rfc5321_4_2_5() {
     assert!(!d.take().contains("250 2.0.0 OK"));
     d.server.deny().unwrap();
     assert!(d.event().is_none());
-    assert_eq!(
-        d.take(),
-        "554 5.6.0 Message rejected\r\n250 2.0.0 OK\r\n"
-    );
+    assert_eq!(d.take(), "554 5.6.0 Message rejected\r\n250 2.0.0 OK\r\n");
 }
 
 #[test]
@@ -185,10 +184,7 @@ fn data_line_over_limit_rejected_at_end_rfc5321_4_5_3_1_6() {
     d.send(ENVELOPE);
     let mut body = vec![b'x'; 998];
     body.extend_from_slice(b"\r\n.\r\n");
-    assert_eq!(
-        d.send(&body),
-        "250 2.0.0 Message accepted for delivery\r\n"
-    );
+    assert_eq!(d.send(&body), "250 2.0.0 Message accepted for delivery\r\n");
 }
 
 #[test]
@@ -258,13 +254,7 @@ fn size_is_advertised_rfc1870_4() {
 
 /// RFC 5321 §2.3.8 / §4.1.1.4; CVE-2023-51764 and relatives: each variant
 /// of a fake terminator, a smuggled transaction, then the real terminator.
-const SMUGGLE: [&[u8]; 5] = [
-    b"\n.\n",
-    b"\n.\r\n",
-    b"\r\n.\n",
-    b"\r.\r\n",
-    b"\r\n\0.\r\n",
-];
+const SMUGGLE: [&[u8]; 5] = [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\r\n\0.\r\n"];
 
 fn smuggling_input(fake: &[u8]) -> Vec<u8> {
     let mut input = Vec::from(ENVELOPE);

@@ -54,10 +54,7 @@ fn bdat_split_anywhere_gives_the_same_result_rfc3030_2() {
 fn rejected_bdat_without_mail_still_consumes_its_chunk_rfc3030_2() {
     let mut d = ehlo(config());
     let out = d.send(b"BDAT 10\r\nNOOP\r\nXXXXNOOP\r\n");
-    assert_eq!(
-        out,
-        "503 5.5.1 Need MAIL command first\r\n250 2.0.0 OK\r\n"
-    );
+    assert_eq!(out, "503 5.5.1 Need MAIL command first\r\n250 2.0.0 OK\r\n");
     assert!(d.contents().is_empty());
 }
 
@@ -120,7 +117,10 @@ fn rcpt_after_bdat_503_rfc3030_2() {
     let mut input = ENVELOPE.to_vec();
     input.extend_from_slice(b"BDAT 3\r\nabcRCPT TO:<x@y.example>\r\n");
     let out = d.send(&input);
-    assert!(out.ends_with("503 5.5.1 Bad sequence of commands\r\n"), "{out}");
+    assert!(
+        out.ends_with("503 5.5.1 Bad sequence of commands\r\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -189,8 +189,14 @@ fn lmtp() -> ServerConfig {
 #[test]
 fn lmtp_lhlo_and_no_helo_ehlo_rfc2033_4_1() {
     let mut d = Driver::new(lmtp());
-    assert_eq!(d.send(b"HELO c\r\n"), "500 5.5.1 Command not recognized\r\n");
-    assert_eq!(d.send(b"EHLO c\r\n"), "500 5.5.1 Command not recognized\r\n");
+    assert_eq!(
+        d.send(b"HELO c\r\n"),
+        "500 5.5.1 Command not recognized\r\n"
+    );
+    assert_eq!(
+        d.send(b"EHLO c\r\n"),
+        "500 5.5.1 Command not recognized\r\n"
+    );
     let caps = d.send(b"LHLO c\r\n");
     assert!(caps.starts_with("250-mx.example.org\r\n"), "{caps}");
     assert!(caps.contains("PIPELINING"), "{caps}");
@@ -200,7 +206,10 @@ fn lmtp_lhlo_and_no_helo_ehlo_rfc2033_4_1() {
 #[test]
 fn smtp_rejects_lhlo_rfc2033_4_1() {
     let mut d = Driver::new(config());
-    assert_eq!(d.send(b"LHLO c\r\n"), "500 5.5.1 Command not recognized\r\n");
+    assert_eq!(
+        d.send(b"LHLO c\r\n"),
+        "500 5.5.1 Command not recognized\r\n"
+    );
 }
 
 /// LHLO, MAIL, three RCPT of which the middle one is refused, then `tail`;
@@ -230,7 +239,10 @@ fn lmtp_until_end(tail: &[u8]) -> Driver {
 #[test]
 fn lmtp_one_reply_per_accepted_recipient_after_data_rfc2033_4_2() {
     let mut d = lmtp_until_end(b"DATA\r\nhi\r\n.\r\nNOOP\r\n");
-    assert!(d.server.respond_lmtp(&[reply(250, (2, 0, 0), "x")]).is_err());
+    assert!(d
+        .server
+        .respond_lmtp(&[reply(250, (2, 0, 0), "x")])
+        .is_err());
     d.server
         .respond_lmtp(&[
             reply(250, (2, 1, 5), "x delivered"),
@@ -296,7 +308,10 @@ fn lmtp_bdat_last_without_recipients_gets_no_reply_rfc2033_4_3() {
 fn lmtp_data_without_recipients_503_rfc2033_4_2() {
     let mut d = ehlo(lmtp());
     let out = d.send(b"MAIL FROM:<a@b.example>\r\nDATA\r\n");
-    assert!(out.ends_with("503 5.5.1 Need RCPT command first\r\n"), "{out}");
+    assert!(
+        out.ends_with("503 5.5.1 Need RCPT command first\r\n"),
+        "{out}"
+    );
 }
 
 // ---- Parameters ----
@@ -403,7 +418,10 @@ fn futurerelease_rfc4865_3() {
     cfg.extensions.future_release = Some((86400, max_date));
     let mut d = Driver::new(cfg);
     let caps = d.send(b"EHLO c\r\n");
-    assert!(caps.contains("FUTURERELEASE 86400 2030-01-01T00:00:00Z"), "{caps}");
+    assert!(
+        caps.contains("FUTURERELEASE 86400 2030-01-01T00:00:00Z"),
+        "{caps}"
+    );
     assert_eq!(
         d.send(b"MAIL FROM:<a@b.example> HOLDFOR=3600\r\n"),
         "250 2.1.0 Sender OK\r\n"
@@ -421,7 +439,8 @@ fn rrvs_rfc7293_3() {
     cfg.extensions.rrvs = true;
     let mut d = Driver::new(cfg);
     assert!(d.send(b"EHLO c\r\n").contains("RRVS"));
-    let out = d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example> RRVS=2014-04-03T23:01:00Z\r\n");
+    let out =
+        d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example> RRVS=2014-04-03T23:01:00Z\r\n");
     assert_eq!(codes(&out), ["250", "250"]);
 }
 
@@ -432,7 +451,11 @@ fn limits_advertised_rfc9422_3() {
     cfg.limits.transactions = Some(5);
     let mut d = Driver::new(cfg);
     let caps = d.send(b"EHLO c\r\n");
-    assert!(caps.contains("LIMITS RCPTMAX=50 MAILMAX=5") || caps.contains("LIMITS MAILMAX=5 RCPTMAX=50"), "{caps}");
+    assert!(
+        caps.contains("LIMITS RCPTMAX=50 MAILMAX=5")
+            || caps.contains("LIMITS MAILMAX=5 RCPTMAX=50"),
+        "{caps}"
+    );
 }
 
 #[test]

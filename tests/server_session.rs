@@ -129,7 +129,8 @@ fn helo_gets_one_line_and_no_extensions_rfc5321_4_1_1_1() {
 fn hello_denied_keeps_client_unidentified_rfc5321_4_1_4() {
     let mut d = Driver::manual(config());
     d.take();
-    d.server.receive(b"EHLO bad.example\r\nMAIL FROM:<a@b.example>\r\n");
+    d.server
+        .receive(b"EHLO bad.example\r\nMAIL FROM:<a@b.example>\r\n");
     assert!(matches!(d.event(), Some(Event::Hello { .. })));
     d.server.deny().unwrap();
     assert!(d.event().is_none());
@@ -279,7 +280,8 @@ fn etrn_decided_by_application_rfc1985() {
     cfg.extensions.etrn = true;
     let mut d = Driver::manual(cfg);
     d.take();
-    d.server.receive(b"ETRN example.org\r\nETRN @example.com\r\n");
+    d.server
+        .receive(b"ETRN example.org\r\nETRN @example.com\r\n");
     assert!(matches!(d.event(), Some(Event::Etrn(_))));
     d.server.accept().unwrap();
     assert!(matches!(d.event(), Some(Event::Etrn(_))));
@@ -371,9 +373,8 @@ fn turn_refused_502_unless_enabled_rfc821_3_8() {
 #[test]
 fn send_soml_saml_502_unless_enabled_rfc821_3_4() {
     let mut d = ehlo(config());
-    let out = d.send(
-        b"SEND FROM:<a@b.example>\r\nSOML FROM:<a@b.example>\r\nSAML FROM:<a@b.example>\r\n",
-    );
+    let out = d
+        .send(b"SEND FROM:<a@b.example>\r\nSOML FROM:<a@b.example>\r\nSAML FROM:<a@b.example>\r\n");
     assert_eq!(codes(&out), ["502", "502", "502"]);
     assert_eq!(d.count("Mail"), 0);
 }
@@ -548,7 +549,10 @@ fn input_rearms_the_timer_rfc5321_4_5_3_2() {
     let mut d = ehlo(config());
     let t0 = Instant::now();
     let first = d.server.poll_timeout(t0).unwrap();
-    assert_eq!(d.server.poll_timeout(t0 + Duration::from_secs(10)), Some(first));
+    assert_eq!(
+        d.server.poll_timeout(t0 + Duration::from_secs(10)),
+        Some(first)
+    );
     d.send(b"NOOP\r\n");
     let t1 = t0 + Duration::from_secs(100);
     assert_eq!(
@@ -667,7 +671,10 @@ fn application_421_closes_the_session_rfc5321_3_8() {
     ));
     let out = d.take();
     assert!(out.ends_with("421 4.3.2 going down\r\n"), "{out}");
-    assert!(!out.contains("250 2.0.0 OK"), "NOOP after 421 answered: {out}");
+    assert!(
+        !out.contains("250 2.0.0 OK"),
+        "NOOP after 421 answered: {out}"
+    );
 }
 
 #[test]

@@ -45,7 +45,10 @@ fn run(input: &[u8], cuts: &[usize]) -> Driver {
 }
 
 fn line() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(prop_oneof![Just(b'.'), Just(b'a'), Just(b' '), Just(b'\t')], 0..12)
+    proptest::collection::vec(
+        prop_oneof![Just(b'.'), Just(b'a'), Just(b' '), Just(b'\t')],
+        0..12,
+    )
 }
 
 proptest! {

@@ -57,7 +57,10 @@ fn starttls_220_then_event_after_the_reply_rfc3207_4() {
 #[test]
 fn starttls_injection_never_executed_rfc3207_5_cve_2011_0411() {
     let mut d = ehlo(tls_config());
-    let out = start_tls(&mut d, b"MAIL FROM:<evil@x.example>\r\nRCPT TO:<v@y.example>\r\n");
+    let out = start_tls(
+        &mut d,
+        b"MAIL FROM:<evil@x.example>\r\nRCPT TO:<v@y.example>\r\n",
+    );
     assert_eq!(out, "220 2.0.0 Ready to start TLS\r\n");
     // More plaintext arriving before the handshake completes is dropped too.
     assert_eq!(d.send(b"RSET\r\n"), "");
@@ -123,7 +126,10 @@ fn requiretls_only_after_tls_rfc8689_4() {
 fn starttls_in_transaction_503_rfc3207_4() {
     let mut d = ehlo(tls_config());
     let out = d.send(b"MAIL FROM:<a@b.example>\r\nSTARTTLS\r\n");
-    assert!(out.ends_with("503 5.5.1 Bad sequence of commands\r\n"), "{out}");
+    assert!(
+        out.ends_with("503 5.5.1 Bad sequence of commands\r\n"),
+        "{out}"
+    );
     assert_eq!(d.count("StartTls"), 0);
 }
 
@@ -207,7 +213,10 @@ fn auth_star_cancels_501_rfc4954_4() {
 fn auth_bad_base64_501_5_5_2_rfc4954_4() {
     let mut d = ehlo(auth_config());
     d.send(b"AUTH PLAIN\r\n");
-    assert_eq!(d.send(b"!!!notbase64\r\n"), "501 5.5.2 Invalid base64 data\r\n");
+    assert_eq!(
+        d.send(b"!!!notbase64\r\n"),
+        "501 5.5.2 Invalid base64 data\r\n"
+    );
     let out = d.send(b"AUTH PLAIN ###\r\n");
     assert!(out.starts_with("501 5.5.2 "), "{out}");
 }
@@ -274,7 +283,10 @@ fn auth_login_two_challenges() {
     d.send(b"EHLO c\r\n");
     d.auto = false;
     assert_eq!(d.send(b"AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
-    assert_eq!(d.send(format!("{}\r\n", b64(b"tim")).as_bytes()), "334 UGFzc3dvcmQ6\r\n");
+    assert_eq!(
+        d.send(format!("{}\r\n", b64(b"tim")).as_bytes()),
+        "334 UGFzc3dvcmQ6\r\n"
+    );
     d.server
         .receive(format!("{}\r\n", b64(b"hunter2")).as_bytes());
     match d.event() {
@@ -307,7 +319,10 @@ fn auth_cram_md5_challenge_from_the_machine_rfc2195_2() {
         .decode(challenge_b64)
         .unwrap();
     let text = String::from_utf8(challenge.clone()).unwrap();
-    assert!(text.starts_with("<1896.") && text.ends_with("@mx.example.org>"), "{text}");
+    assert!(
+        text.starts_with("<1896.") && text.ends_with("@mx.example.org>"),
+        "{text}"
+    );
     let digest = hex(&md5::hmac_md5(b"tanstaaftanstaaf", &challenge));
     d.server
         .receive(format!("{}\r\n", b64(format!("tim {digest}").as_bytes())).as_bytes());
@@ -340,8 +355,7 @@ fn auth_xoauth2_and_oauthbearer_rfc7628_3_1() {
     d.send(b"EHLO c\r\n");
     d.auto = false;
     let x = b64(b"user=someone@example.com\x01auth=Bearer tok3n\x01\x01");
-    d.server
-        .receive(format!("AUTH XOAUTH2 {x}\r\n").as_bytes());
+    d.server.receive(format!("AUTH XOAUTH2 {x}\r\n").as_bytes());
     match d.event() {
         Some(Event::Auth(c)) => {
             assert_eq!(c.mechanism(), Mechanism::XOAuth2);
@@ -363,7 +377,9 @@ fn auth_xoauth2_and_oauthbearer_rfc7628_3_1() {
         e => panic!("{e:?}"),
     }
     d.server.accept().unwrap();
-    assert!(d.take().ends_with("235 2.7.0 Authentication successful\r\n"));
+    assert!(d
+        .take()
+        .ends_with("235 2.7.0 Authentication successful\r\n"));
 }
 
 #[test]
@@ -394,14 +410,8 @@ fn too_many_auth_failures_421_rfc4954_4() {
         d.server.deny().unwrap();
     }
     let out = d.take();
-    assert_eq!(
-        codes(&out),
-        ["535", "535", "535", "421"],
-        "{out}"
-    );
-    assert!(out.ends_with(
-        "421 4.7.0 Too many authentication failures, closing connection\r\n"
-    ));
+    assert_eq!(codes(&out), ["535", "535", "535", "421"], "{out}");
+    assert!(out.ends_with("421 4.7.0 Too many authentication failures, closing connection\r\n"));
     assert!(matches!(
         d.event(),
         Some(Event::Closed {

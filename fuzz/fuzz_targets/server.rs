@@ -108,8 +108,12 @@ impl Checker {
                     Event::MessageEnd { .. } => {
                         self.message_ends += 1;
                         // Each end of message needs its own DATA or BDAT.
-                        let commands = count_ci(&self.input, b"DATA") + count_ci(&self.input, b"BDAT");
-                        assert!(self.message_ends <= commands, "MessageEnd without DATA/BDAT");
+                        let commands =
+                            count_ci(&self.input, b"DATA") + count_ci(&self.input, b"BDAT");
+                        assert!(
+                            self.message_ends <= commands,
+                            "MessageEnd without DATA/BDAT"
+                        );
                     }
                     // Reversed (TURN/ATRN) hands the connection over: it is
                     // the last event, like Closed.
@@ -127,7 +131,13 @@ impl Checker {
                         _ => {
                             if let (true, Event::MessageEnd { recipients, .. }) = (lmtp, &event) {
                                 let replies: Vec<_> = (0..*recipients)
-                                    .map(|i| if i % 2 == 0 { reply(250, 2) } else { reply(550, 5) })
+                                    .map(|i| {
+                                        if i % 2 == 0 {
+                                            reply(250, 2)
+                                        } else {
+                                            reply(550, 5)
+                                        }
+                                    })
                                     .collect();
                                 s.respond_lmtp(&replies).unwrap();
                             } else {
@@ -166,7 +176,10 @@ fn check_wire(wire: &[u8]) {
             .position(|w| w == b"\r\n")
             .expect("every transmitted line ends in CRLF");
         let line = &rest[..end];
-        assert!(line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit), "{line:?}");
+        assert!(
+            line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit),
+            "{line:?}"
+        );
         assert!(!line.contains(&b'\r') && !line.contains(&b'\n'), "{line:?}");
         let code = [line[0], line[1], line[2]];
         if let Some(prev) = open {

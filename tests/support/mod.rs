@@ -205,7 +205,11 @@ pub fn config() -> ServerConfig {
 /// greeting and EHLO reply are already taken.
 pub fn ehlo(config: ServerConfig) -> Driver {
     let mut d = Driver::new(config);
-    let hello = if d.server.config().lmtp { "LHLO" } else { "EHLO" };
+    let hello = if d.server.config().lmtp {
+        "LHLO"
+    } else {
+        "EHLO"
+    };
     let out = d.send(format!("{hello} client.example\r\n").as_bytes());
     assert!(out.contains("250 "), "greeting/EHLO failed: {out}");
     d
@@ -223,7 +227,10 @@ pub fn assert_well_formed(wire: &[u8]) {
             .unwrap_or_else(|| panic!("unterminated line: {:?}", String::from_utf8_lossy(rest)));
         let line = &rest[..end];
         assert!(line.len() >= 3, "short line {line:?}");
-        assert!(line[..3].iter().all(u8::is_ascii_digit), "bad code {line:?}");
+        assert!(
+            line[..3].iter().all(u8::is_ascii_digit),
+            "bad code {line:?}"
+        );
         assert!(
             !line.iter().any(|&b| b == b'\r' || b == b'\n'),
             "CR/LF in a line {line:?}"
