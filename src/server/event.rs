@@ -118,7 +118,8 @@ pub enum Event {
     StartTls,
     /// TURN or ATRN succeeded: the connection now runs the other way.
     /// `leftover` holds the bytes already received after the command; feed
-    /// them to a client machine (RFC 2645 §5.3).
+    /// them to a client machine (RFC 2645 §5.3). This is the session's last
+    /// event: no [`Event::Closed`] follows.
     Reversed {
         /// Input received after the command.
         leftover: Bytes,

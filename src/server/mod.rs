@@ -143,8 +143,11 @@ enum Phase {
     /// The connection was refused; only QUIT is served (RFC 5321 §3.1).
     Refused,
     Command,
-    /// Discarding the rest of an overlong line.
-    SkipLine,
+    /// Discarding the rest of an overlong line, then back to `Command`
+    /// (or to `Refused` when `refused`).
+    SkipLine {
+        refused: bool,
+    },
     Data(DotDecoder),
     Chunk {
         decoder: ChunkDecoder,
@@ -318,6 +321,10 @@ impl Server {
         }
         if self.rx.len().saturating_add(data.len()) > self.core.config.limits.max_buffered {
             self.rx.clear();
+            // The 421 is the last reply: a decision still owed can no
+            // longer be answered after it.
+            self.core.pending = None;
+            self.core.abort_content(AbortReason::Disconnected);
             self.core.close_with(OVERRUN, CloseReason::Overrun);
             return;
         }
@@ -370,7 +377,9 @@ impl Server {
         if self.core.tx.is_empty() {
             None
         } else {
-            Some(self.core.tx.split().freeze())
+            // Taking the buffer whole leaves nothing shared behind: an idle
+            // session holds no heap for replies already handed out.
+            Some(std::mem::take(&mut self.core.tx).freeze())
         }
     }
 
@@ -381,7 +390,7 @@ impl Server {
     pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
         let timeout = match self.core.phase {
             _ if self.core.pending.is_some() => None,
-            Phase::Command | Phase::SkipLine | Phase::Auth(_) | Phase::Refused => {
+            Phase::Command | Phase::SkipLine { .. } | Phase::Auth(_) | Phase::Refused => {
                 Some(self.core.config.timeouts.command)
             }
             Phase::Data(_) | Phase::Chunk { .. } => Some(self.core.config.timeouts.data),
@@ -401,13 +410,26 @@ impl Server {
 
     /// Tells the session the time; past the deadline it sends `421 4.4.2`
     /// and closes (RFC 5321 §4.5.3.2).
+    ///
+    /// A deadline from before the latest input no longer applies: ask
+    /// [`Server::poll_timeout`] again after every `receive`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.core.timer.rearm {
+            return;
+        }
         if let Some(deadline) = self.core.timer.deadline {
             if now >= deadline && self.core.pending.is_none() && !self.is_closing() {
                 self.core.abort_content(AbortReason::Disconnected);
                 self.core.close_with(TIMEOUT, CloseReason::Timeout);
             }
         }
+    }
+
+    /// Input octets held in the receive buffer (for tests of the memory
+    /// bound; never more than [`Limits::max_buffered`]).
+    #[doc(hidden)]
+    pub fn buffered_len(&self) -> usize {
+        self.rx.len()
     }
 
     /// True once the session is over (after [`Event::Closed`]).
@@ -504,8 +526,8 @@ impl Server {
     }
 
     /// Answers the pending event with `reply`: a 2xx reply accepts, a 4xx
-    /// or 5xx reply refuses. For an LMTP message the same reply goes to
-    /// every recipient.
+    /// or 5xx reply refuses; a `421` also ends the session (RFC 5321 §3.8).
+    /// For an LMTP message the same reply goes to every recipient.
     pub fn respond(&mut self, reply: &Reply<'_>) -> Result<(), ApiError> {
         let pending = self.core.pending.ok_or(ApiError::NoPendingDecision)?;
         if reply.code().is_intermediate() {
@@ -516,6 +538,13 @@ impl Server {
             self.core.accept(pending, Some(reply));
         } else {
             self.core.deny(pending, Answer::Reply(reply));
+        }
+        // 421 announces that the server closes the channel (RFC 5321
+        // §3.8): nothing after it may be read.
+        if reply.code().get() == 421 && !self.is_closing() {
+            self.core.abort_content(AbortReason::Disconnected);
+            self.core.transaction = None;
+            self.core.phase = Phase::Closing(CloseReason::Shutdown);
         }
         Ok(())
     }
@@ -585,17 +614,19 @@ impl Server {
                     Step::Blocked
                 }
             }
-            Phase::SkipLine => match memchr::memchr(b'\n', &self.rx) {
-                Some(i) => {
-                    self.rx.advance(i + 1);
-                    core.phase = Phase::Command;
+            Phase::SkipLine { refused } => {
+                let refused = *refused;
+                if skip_line(&mut self.rx) {
+                    core.phase = if refused {
+                        Phase::Refused
+                    } else {
+                        Phase::Command
+                    };
                     Step::Continue
-                }
-                None => {
-                    self.rx.clear();
+                } else {
                     Step::Blocked
                 }
-            },
+            }
             Phase::Data(decoder) => match decoder.decode(&mut self.rx) {
                 Decoded::Content(chunk) if chunk.is_empty() => Step::Continue,
                 Decoded::Content(chunk) => Step::Event(Event::Content(chunk)),
@@ -640,8 +671,11 @@ impl Server {
         match Command::parse(&self.rx, &opts) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
-                self.rx.clear();
-                core.phase = Phase::SkipLine;
+                // Only the overlong line goes: commands pipelined after it
+                // are still answered.
+                if !skip_line(&mut self.rx) {
+                    core.phase = Phase::SkipLine { refused: false };
+                }
                 core.error(LINE_TOO_LONG);
                 Step::Continue
             }
@@ -677,7 +711,9 @@ impl Server {
         match Command::parse(&self.rx, &opts) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
-                self.rx.clear();
+                if !skip_line(&mut self.rx) {
+                    self.core.phase = Phase::SkipLine { refused: true };
+                }
                 self.core.error(LINE_TOO_LONG);
                 Step::Continue
             }
@@ -705,8 +741,11 @@ impl Server {
         match SaslResponse::parse_line(&self.rx, limit) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
-                self.rx.clear();
-                core.phase = Phase::SkipLine;
+                core.phase = if skip_line(&mut self.rx) {
+                    Phase::Command
+                } else {
+                    Phase::SkipLine { refused: false }
+                };
                 core.auth_failure(AUTH_LINE_TOO_LONG);
                 Step::Continue
             }
@@ -1249,22 +1288,38 @@ impl Core {
         })
     }
 
+    /// A one-line 214 naming the commands this session serves (RFC 5321
+    /// §4.1.1.8), so it never lists what would be refused.
     fn help(&mut self) {
-        let lines: &[&str] = if self.config.lmtp {
-            &["Commands: LHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY"]
-        } else {
-            &["Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY EXPN STARTTLS AUTH"]
-        };
-        for (i, line) in lines.iter().enumerate() {
-            let sep = if i + 1 == lines.len() { " " } else { "-" };
-            self.tx.extend_from_slice(b"214");
-            self.tx.extend_from_slice(sep.as_bytes());
-            if self.enhanced() {
-                self.tx.extend_from_slice(b"2.0.0 ");
-            }
-            self.tx.extend_from_slice(line.as_bytes());
-            self.tx.extend_from_slice(b"\r\n");
+        let ext = &self.config.extensions;
+        let lmtp = self.config.lmtp;
+        let mut line = String::from("Commands:");
+        let hello: &[&str] = if lmtp { &["LHLO"] } else { &["EHLO", "HELO"] };
+        let optional = [
+            ("BDAT", ext.chunking),
+            ("STARTTLS", ext.starttls && !self.session.tls),
+            ("AUTH", self.auth_offered()),
+            ("ETRN", ext.etrn && !lmtp),
+            ("ATRN", ext.atrn && !lmtp),
+            ("TURN", ext.turn && !lmtp),
+        ];
+        let verbs = hello
+            .iter()
+            .copied()
+            .chain([
+                "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "HELP", "VRFY", "EXPN",
+            ])
+            .chain(optional.iter().filter(|(_, on)| *on).map(|(v, _)| *v));
+        for verb in verbs {
+            line.push(' ');
+            line.push_str(verb);
         }
+        self.tx.extend_from_slice(b"214 ");
+        if self.enhanced() {
+            self.tx.extend_from_slice(b"2.0.0 ");
+        }
+        self.tx.extend_from_slice(line.as_bytes());
+        self.tx.extend_from_slice(b"\r\n");
     }
 
     fn mail(
@@ -1628,6 +1683,21 @@ impl Core {
         self.session.auth_failures += 1;
         if self.session.auth_failures >= self.config.limits.auth_attempts {
             self.close_with(TOO_MANY_AUTH, CloseReason::TooManyErrors);
+        }
+    }
+}
+
+/// Drops input up to and including the next LF; whether one was found
+/// (otherwise everything buffered is dropped and the line goes on).
+fn skip_line(rx: &mut BytesMut) -> bool {
+    match memchr::memchr(b'\n', rx) {
+        Some(i) => {
+            rx.advance(i.saturating_add(1));
+            true
+        }
+        None => {
+            rx.clear();
+            false
         }
     }
 }

@@ -1,0 +1,168 @@
+//! The server machine end to end: whole pipelined transactions per second,
+//! and DATA content throughput through the whole machine beside smtp-proto
+//! 0.2.5's `DataReceiver` and a memcpy of the same bytes, in the same run
+//! (see /work/shared/reference/benchmarking.md for the fairness rules).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use esmtp::server::{Event, Server, ServerConfig};
+
+const READ: usize = 16 * 1024;
+
+fn config() -> Arc<ServerConfig> {
+    let mut cfg = ServerConfig::new("mx.example.org");
+    cfg.limits.message_size = None;
+    // Room for the 10 MiB body in one read.
+    cfg.limits.max_buffered = 16 * 1024 * 1024;
+    Arc::new(cfg)
+}
+
+/// Runs the machine until it needs input, accepting every decision; the
+/// content octets seen.
+fn drain(s: &mut Server) -> usize {
+    let mut content = 0;
+    loop {
+        while let Some(e) = s.poll_event() {
+            match e {
+                Event::Content(c) => content += c.len(),
+                e if e.needs_decision() => s.accept().unwrap(),
+                _ => {}
+            }
+        }
+        let mut any = false;
+        while let Some(out) = s.poll_transmit() {
+            black_box(out);
+            any = true;
+        }
+        if !any {
+            return content;
+        }
+    }
+}
+
+/// `n` octets of 78-octet lines (76 + CRLF), 1% of them dot-stuffed; the
+/// first line is not, as smtp-proto's receiver does not unstuff it.
+fn body(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 80);
+    let mut i = 0usize;
+    while out.len() < n {
+        if i % 100 == 50 {
+            out.push(b'.');
+            out.extend_from_slice(&[b'y'; 75]);
+        } else {
+            out.extend_from_slice(&[b'x'; 76]);
+        }
+        out.extend_from_slice(b"\r\n");
+        i += 1;
+    }
+    out
+}
+
+const ENVELOPE: &[u8] = b"EHLO client.example.org\r\nMAIL FROM:<sender@example.org>\r\nRCPT TO:<rcpt@example.net>\r\nDATA\r\n";
+
+fn transaction(c: &mut Criterion) {
+    let cfg = config();
+    let mut input =
+        b"EHLO client.example.org\r\nMAIL FROM:<sender@example.org> SIZE=10240 BODY=8BITMIME\r\n"
+            .to_vec();
+    for r in 0..3 {
+        input.extend_from_slice(
+            format!("RCPT TO:<rcpt{r}@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;rcpt{r}@example.net\r\n")
+                .as_bytes(),
+        );
+    }
+    input.extend_from_slice(b"DATA\r\n");
+    input.extend_from_slice(&body(10 * 1024));
+    input.extend_from_slice(b".\r\nQUIT\r\n");
+    let mut g = c.benchmark_group("server/transaction");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("pipelined EHLO MAIL 3xRCPT DATA 10KB QUIT", |b| {
+        b.iter(|| {
+            let mut s = Server::new(Arc::clone(&cfg));
+            s.receive(black_box(&input));
+            let n = drain(&mut s);
+            assert!(s.is_closed() && n > 10_000);
+            n
+        })
+    });
+    g.finish();
+}
+
+fn data(c: &mut Criterion) {
+    let cfg = config();
+    let body = body(10 * 1024 * 1024);
+    let mut terminated = body.clone();
+    terminated.extend_from_slice(b".\r\n");
+    let mut g = c.benchmark_group("server/data 10 MiB");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+
+    let start = || {
+        let mut s = Server::new(Arc::clone(&cfg));
+        s.receive(ENVELOPE);
+        drain(&mut s);
+        s
+    };
+    g.bench_function("esmtp Server, one buffer", |b| {
+        b.iter(|| {
+            let mut s = start();
+            s.receive(black_box(&terminated));
+            drain(&mut s)
+        })
+    });
+    g.bench_function("esmtp Server, 16 KiB reads", |b| {
+        b.iter(|| {
+            let mut s = start();
+            let mut n = 0;
+            for read in black_box(&terminated).chunks(READ) {
+                s.receive(read);
+                n += drain(&mut s);
+            }
+            n
+        })
+    });
+
+    let mut out = Vec::with_capacity(terminated.len());
+    g.bench_function("smtp-proto DataReceiver, one buffer", |b| {
+        b.iter(|| {
+            out.clear();
+            let mut r = smtp_proto::request::receiver::DataReceiver::new();
+            let done = r.ingest(&mut black_box(&terminated).iter(), &mut out);
+            assert!(done);
+            out.len()
+        })
+    });
+    g.bench_function("smtp-proto DataReceiver, 16 KiB reads", |b| {
+        b.iter(|| {
+            out.clear();
+            let mut r = smtp_proto::request::receiver::DataReceiver::new();
+            let mut done = false;
+            for read in black_box(&terminated).chunks(READ) {
+                done = r.ingest(&mut read.iter(), &mut out);
+            }
+            assert!(done);
+            out.len()
+        })
+    });
+    g.bench_function("memcpy, one buffer", |b| {
+        b.iter(|| {
+            out.clear();
+            out.extend_from_slice(black_box(&terminated));
+            out.len()
+        })
+    });
+    g.bench_function("memcpy, 16 KiB reads", |b| {
+        b.iter(|| {
+            out.clear();
+            for read in black_box(&terminated).chunks(READ) {
+                out.extend_from_slice(read);
+            }
+            out.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, transaction, data);
+criterion_main!(benches);

@@ -1,0 +1,247 @@
+//! A whole server session driven by fuzz bytes: the client's input, how it
+//! is split into reads, and every application decision come from the
+//! input. Invariants: no panic; the transmitted bytes are well-formed reply
+//! lines; no more `MessageEnd` events than DATA/BDAT commands sent; the
+//! receive buffer never exceeds its limit; exactly one `Closed` (or
+//! `Reversed`).
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use esmtp::data::BarePolicy;
+use esmtp::ehlo::Mechanism;
+use esmtp::reply::Reply;
+use esmtp::server::{Event, Server, ServerConfig};
+use esmtp::values::{EnhancedStatusCode, ReplyCode};
+use esmtp::Strictness;
+use libfuzzer_sys::fuzz_target;
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let (b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(*b)
+    }
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let n = n.min(self.0.len());
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+}
+
+fn config(bits: u8) -> ServerConfig {
+    let mut cfg = ServerConfig::new("mx.example.org");
+    if bits & 1 != 0 {
+        cfg = cfg.lmtp();
+    }
+    cfg.extensions.starttls = bits & 2 != 0;
+    if bits & 4 != 0 {
+        cfg.extensions.auth = vec![
+            Mechanism::Plain,
+            Mechanism::Login,
+            Mechanism::CramMd5,
+            Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+        ];
+        cfg.extensions.auth_requires_tls = bits & 2 != 0;
+    }
+    if bits & 8 != 0 {
+        cfg.limits.command_line = 64;
+        cfg.limits.auth_line = 64;
+        cfg.limits.data_line = 80;
+        cfg.limits.message_size = Some(200);
+        cfg.limits.max_buffered = 512;
+        cfg.limits.recipients = 3;
+        cfg.limits.transactions = Some(3);
+        cfg.limits.errors = 5;
+    }
+    if bits & 16 != 0 {
+        cfg.bare_line_endings = BarePolicy::Allow;
+    }
+    cfg.ask_on_connect = bits & 32 != 0;
+    if bits & 64 != 0 {
+        cfg.strictness = Strictness::Strict;
+    }
+    if bits & 128 != 0 {
+        let e = &mut cfg.extensions;
+        e.vrfy = true;
+        e.expn = true;
+        e.etrn = true;
+        e.atrn = true;
+        e.turn = true;
+        e.send = true;
+        e.rrvs = true;
+        e.requiretls = true;
+        e.deliver_by = Some(60);
+        e.mt_priority = Some(None);
+        cfg.private_verbs = vec!["XCLIENT".into()];
+    }
+    cfg
+}
+
+fn reply(code: u16, class: u8) -> Reply<'static> {
+    Reply::single(
+        ReplyCode::new(code).unwrap(),
+        EnhancedStatusCode::new(class, 0, 0),
+        "fuzz",
+    )
+    .unwrap()
+}
+
+struct Checker {
+    wire: Vec<u8>,
+    input: Vec<u8>,
+    message_ends: usize,
+    closed: usize,
+    max_buffered: usize,
+}
+
+impl Checker {
+    fn drain(&mut self, s: &mut Server, c: &mut Cursor<'_>) {
+        loop {
+            while let Some(event) = s.poll_event() {
+                assert!(s.buffered_len() <= self.max_buffered);
+                match &event {
+                    Event::MessageEnd { .. } => {
+                        self.message_ends += 1;
+                        // Each end of message needs its own DATA or BDAT.
+                        let commands =
+                            count_ci(&self.input, b"DATA") + count_ci(&self.input, b"BDAT");
+                        assert!(
+                            self.message_ends <= commands,
+                            "MessageEnd without DATA/BDAT"
+                        );
+                    }
+                    // Reversed (TURN/ATRN) hands the connection over: it is
+                    // the last event, like Closed.
+                    Event::Closed { .. } | Event::Reversed { .. } => self.closed += 1,
+                    _ => {}
+                }
+                assert!(self.closed <= 1, "two final events");
+                if event.needs_decision() {
+                    let lmtp = s.config().lmtp;
+                    match c.byte().unwrap_or(0) % 6 {
+                        0 | 1 => s.accept().unwrap(),
+                        2 => s.deny().unwrap(),
+                        3 => s.respond(&reply(250, 2)).unwrap(),
+                        4 => s.respond(&reply(421, 4)).unwrap(),
+                        _ => {
+                            if let (true, Event::MessageEnd { recipients, .. }) = (lmtp, &event) {
+                                let replies: Vec<_> = (0..*recipients)
+                                    .map(|i| {
+                                        if i % 2 == 0 {
+                                            reply(250, 2)
+                                        } else {
+                                            reply(550, 5)
+                                        }
+                                    })
+                                    .collect();
+                                s.respond_lmtp(&replies).unwrap();
+                            } else {
+                                s.respond(&reply(550, 5)).unwrap();
+                            }
+                        }
+                    }
+                }
+            }
+            let mut any = false;
+            while let Some(bytes) = s.poll_transmit() {
+                assert!(!bytes.is_empty());
+                self.wire.extend_from_slice(&bytes);
+                any = true;
+            }
+            if !any {
+                break;
+            }
+        }
+        assert!(s.buffered_len() <= self.max_buffered);
+    }
+}
+
+fn count_ci(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len())
+        .filter(|w| w.eq_ignore_ascii_case(needle))
+        .count()
+}
+
+fn check_wire(wire: &[u8]) {
+    let mut open: Option<[u8; 3]> = None;
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("every transmitted line ends in CRLF");
+        let line = &rest[..end];
+        assert!(
+            line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit),
+            "{line:?}"
+        );
+        assert!(!line.contains(&b'\r') && !line.contains(&b'\n'), "{line:?}");
+        let code = [line[0], line[1], line[2]];
+        if let Some(prev) = open {
+            assert_eq!(prev, code, "multi-line reply changed code");
+        }
+        open = match line.get(3) {
+            None | Some(b' ') => None,
+            Some(b'-') => Some(code),
+            Some(_) => panic!("bad separator {line:?}"),
+        };
+        rest = &rest[end + 2..];
+    }
+    assert!(open.is_none(), "multi-line reply left open");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut c = Cursor(data);
+    let Some(bits) = c.byte() else { return };
+    let cfg = config(bits);
+    let max_buffered = cfg.limits.max_buffered;
+    let mut s = Server::new(cfg);
+    s.set_nonce(7);
+    let mut k = Checker {
+        wire: Vec::new(),
+        input: Vec::new(),
+        message_ends: 0,
+        closed: 0,
+        max_buffered,
+    };
+    let start = Instant::now();
+    let mut now = start;
+    k.drain(&mut s, &mut c);
+    while let Some(op) = c.byte() {
+        match op % 16 {
+            0..=11 => {
+                let n = usize::from(c.byte().unwrap_or(0)) + 1;
+                let read = c.take(n);
+                k.input.extend_from_slice(read);
+                s.receive(read);
+            }
+            12 => {
+                let _ = s.poll_timeout(now);
+                now += Duration::from_secs(u64::from(c.byte().unwrap_or(0)) * 4);
+                s.handle_timeout(now);
+            }
+            13 => {
+                let _ = s.tls_established();
+            }
+            14 => {
+                let _ = s.tls_failed();
+            }
+            _ => {
+                if c.byte().unwrap_or(0) == 0 {
+                    s.peer_closed();
+                }
+            }
+        }
+        k.drain(&mut s, &mut c);
+    }
+    s.peer_closed();
+    k.drain(&mut s, &mut c);
+    assert!(s.is_closed(), "peer_closed ends the session");
+    assert_eq!(k.closed, 1, "exactly one Closed or Reversed");
+    check_wire(&k.wire);
+});
