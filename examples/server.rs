@@ -190,10 +190,12 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     }
     loop {
         while let Some(event) = session.poll_event() {
+            // Content goes through a 64 KiB buffered file writer, cheap
+            // enough to run on the worker; fsync and rename at the end of
+            // a message block, so the runtime moves other tasks off this
+            // worker meanwhile.
             let end = matches!(event, esmtp::server::Event::MessageEnd { .. });
             let next = if end {
-                // fsync and rename block: let the runtime move other
-                // tasks off this worker meanwhile.
                 tokio::task::block_in_place(|| handler.on_event(session, event))
             } else {
                 handler.on_event(session, event)

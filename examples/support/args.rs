@@ -58,7 +58,9 @@ impl Default for Args {
 
 /// What parsing produced: arguments to run with, or a request for help.
 pub enum Parsed {
+    /// Start the server with these arguments.
     Run(Args),
+    /// `--help`: print the usage and exit.
     Help,
 }
 

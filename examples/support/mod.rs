@@ -21,9 +21,8 @@ use args::Args;
 use maildir::Maildir;
 
 /// Size of the buffer each connection reads into. The session's own limit
-/// ([`esmtp::server::Limits::max_buffered`], 256 KiB by default) stays
-/// well above it: after the events are drained, the session holds at most
-/// one incomplete line, so one more read always fits.
+/// ([`esmtp::server::Limits::max_buffered`], 256 KiB by default) is kept
+/// above it plus the longest line (see [`Shared::new`]).
 pub const READ_BUFFER: usize = 64 * 1024;
 
 /// How long a STARTTLS handshake may take.
@@ -89,6 +88,15 @@ impl Shared {
         if let Some(max) = args.max_size {
             config.limits.message_size = Some(max);
         }
+        // The drivers read only once the events are drained, when the
+        // session holds at most one incomplete line: one more read on top
+        // of the longest line must fit, or a fast client would get 421.
+        let limits = &mut config.limits;
+        let longest = limits
+            .command_line
+            .max(limits.auth_line)
+            .max(limits.data_line);
+        limits.max_buffered = limits.max_buffered.max(READ_BUFFER + longest);
         Ok(Arc::new(Shared {
             config: Arc::new(config),
             maildir,

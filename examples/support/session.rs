@@ -69,11 +69,10 @@ impl Handler {
     /// session is never left waiting.
     pub fn on_event(&mut self, session: &mut Server, event: Event) -> Next {
         match event {
-            Event::Hello { verb, host } => {
+            Event::Hello { host, .. } => {
                 self.helo = host.to_string();
                 self.transaction = None;
                 let _ = session.accept();
-                let _ = verb;
             }
             Event::Mail { from, params, .. } => {
                 // A MAIL event always opens a new transaction: RSET and a
