@@ -1177,3 +1177,61 @@ with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='blk.esmtp.test'
     );
     server.assert_tmp_empty();
 }
+
+/// CVE-2011-0411: commands pipelined after STARTTLS, in the clear, must
+/// not run inside the TLS session (RFC 3207 §4.2: the server discards
+/// them). Both drivers hand every byte to the machine, which drops them.
+#[test]
+fn starttls_discards_commands_pipelined_in_the_clear_both_drivers() {
+    let dir = TempDir::new("server-cert");
+    let host = common::unique_host_name("inject");
+    let Some((cert, key)) = ExampleServer::cert(&dir, &host) else {
+        return;
+    };
+    let script = r#"
+import socket, ssl, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)
+f = s.makefile('rb')
+assert f.readline().startswith(b'220')
+s.sendall(b'EHLO inject.esmtp.test\r\nSTARTTLS\r\nMAIL FROM:<evil@sender.test>\r\n')
+while not f.readline().startswith(b'250 '):
+    pass
+print('STARTTLS', f.readline().decode().strip())
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+t.sendall(b'EHLO inject.esmtp.test\r\nRCPT TO:<b@rcpt.test>\r\nQUIT\r\n')
+data = b''
+while True:
+    chunk = t.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+for line in data.decode().splitlines()[-2:]:
+    print('TLS', line)
+"#;
+    for driver in [Driver::Tokio, Driver::Blocking] {
+        let server = ExampleServer::start(driver, &["--tls-cert", &cert, "--tls-key", &key]);
+        let port = server.port().to_string();
+        let Some(out) = python(script, &[&port]) else {
+            return;
+        };
+        assert_eq!(
+            printed(&out, "STARTTLS"),
+            ["220 2.0.0 Ready to start TLS"],
+            "{driver:?}"
+        );
+        // The MAIL sent in the clear was not run: RCPT needs MAIL first.
+        let tls = printed(&out, "TLS");
+        assert_eq!(
+            tls,
+            [
+                "503 5.5.1 Need MAIL command first".to_owned(),
+                format!("221 2.0.0 {} closing connection", server.host)
+            ],
+            "{driver:?}"
+        );
+        assert!(server.delivered().is_empty());
+    }
+}
