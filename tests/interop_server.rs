@@ -1,0 +1,1237 @@
+//! Interop tests of the example servers (`examples/server.rs` on tokio,
+//! `examples/server_blocking.rs` on std::net threads) with real clients:
+//! Python smtplib, swaks, msmtp, curl and Postfix's smtp-source. Each test
+//! starts its own server on a kernel-chosen loopback port (`--listen
+//! 127.0.0.1:0`; the port is read from the `listening on` line) with its
+//! own temporary Maildir, and checks the delivered files byte for byte: the
+//! prepended `Return-Path:`, `Delivered-To:` and `Received:` fields
+//! (RFC 5321 §4.4) and the content exactly as sent, after unstuffing.
+//!
+//! The example binaries are built once per test run with `cargo build
+//! --example …` (a no-op when `cargo test` already built them).
+
+mod common;
+
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::smtp::SmtpConn;
+use common::{clients, show, TempDir};
+
+/// How long a server may take to print its `listening on` line.
+const STARTUP: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------------
+// Building and running the example servers
+// ---------------------------------------------------------------------
+
+/// Which driver.
+#[derive(Clone, Copy, Debug)]
+enum Driver {
+    Tokio,
+    Blocking,
+}
+
+impl Driver {
+    fn example(self) -> &'static str {
+        match self {
+            Driver::Tokio => "server",
+            Driver::Blocking => "server_blocking",
+        }
+    }
+}
+
+/// The directory holding the example binaries (`target/<profile>/examples`),
+/// after building both examples once for this test process.
+///
+/// The test executable lives in `target/<profile>/deps/`. `cargo test`
+/// builds examples too, but `cargo test --test interop_server` does not,
+/// so cargo is run here; the environment cargo gives a running test
+/// (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`, …) is removed first, otherwise
+/// build scripts that watch those variables (ring's does) would rebuild.
+fn examples_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable is in target/<profile>/deps")
+            .to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.arg("build")
+            .args(["--example", "server", "--example", "server_blocking"])
+            .arg("--manifest-path")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        if let Some(target_dir) = profile_dir.parent() {
+            cmd.env("CARGO_TARGET_DIR", target_dir);
+        }
+        for (key, _) in std::env::vars_os() {
+            let Some(key) = key.to_str() else { continue };
+            let injected = key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_MANIFEST_")
+                || key.starts_with("CARGO_BIN_")
+                || matches!(
+                    key,
+                    "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                        | "OUT_DIR"
+                );
+            if injected {
+                cmd.env_remove(key);
+            }
+        }
+        let out = clients::run(&mut cmd, None, Duration::from_secs(900)).expect("run cargo build");
+        out.assert_success("cargo build --example server --example server_blocking");
+        profile_dir.join("examples")
+    })
+}
+
+/// A running example server, stopped (SIGTERM, then SIGKILL) on drop. It
+/// runs under `timeout(1)` in its own process group, like the harness's
+/// peers, so a killed test cannot leak it.
+struct ExampleServer {
+    child: Option<Child>,
+    pgid: u32,
+    port: u16,
+    host: String,
+    dir: TempDir,
+    maildir: PathBuf,
+}
+
+impl ExampleServer {
+    /// Starts `driver` with `--listen 127.0.0.1:0 --maildir … --hostname …`
+    /// and `extra` arguments.
+    fn start(driver: Driver, extra: &[&str]) -> ExampleServer {
+        let bin = examples_dir().join(driver.example());
+        let dir = TempDir::new(driver.example());
+        let host = common::unique_host_name(driver.example());
+        let maildir = dir.path().join("maildir");
+        let stdout = dir.path().join("stdout.log");
+        let stderr = dir.path().join("stderr.log");
+        let child = Command::new("timeout")
+            .args(["--kill-after=5", "600s"])
+            .arg(&bin)
+            .args(["--listen", "127.0.0.1:0", "--hostname", &host, "--maildir"])
+            .arg(&maildir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout).expect("create stdout log"))
+            .stderr(File::create(&stderr).expect("create stderr log"))
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+        let pgid = child.id();
+        let mut server = ExampleServer {
+            child: Some(child),
+            pgid,
+            port: 0,
+            host,
+            dir,
+            maildir,
+        };
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let out = std::fs::read_to_string(&stdout).unwrap_or_default();
+            if let Some(addr) = out
+                .lines()
+                .find_map(|l| l.strip_prefix("listening on "))
+                .and_then(|a| a.trim().parse::<SocketAddr>().ok())
+            {
+                server.port = addr.port();
+                return server;
+            }
+            let exited = server
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok())
+                .flatten();
+            if exited.is_some() || Instant::now() >= deadline {
+                panic!(
+                    "{} did not start ({exited:?}); stderr:\n{}",
+                    bin.display(),
+                    server.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's log (stderr).
+    fn stderr(&self) -> String {
+        common::read_log_tail(&self.dir.path().join("stderr.log"))
+    }
+
+    /// A scratch path in this test's temporary directory.
+    fn scratch(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a self-signed certificate for this server's host name.
+    fn cert(dir: &TempDir, host: &str) -> Option<(String, String)> {
+        let (cert, key) = common::self_signed_cert(dir.path(), host)?;
+        Some((
+            cert.to_string_lossy().into_owned(),
+            key.to_string_lossy().into_owned(),
+        ))
+    }
+
+    /// Files in `sub` (`new` or `tmp`) as (name, content), in delivery
+    /// order (by the counter in the unique name).
+    fn files(&self, sub: &str) -> Vec<(String, Vec<u8>)> {
+        let dir = self.maildir.join(sub);
+        let mut files: Vec<(u64, String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+            .map(|entry| {
+                let entry = entry.expect("dir entry");
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let content = std::fs::read(entry.path()).expect("read message");
+                (delivery_counter(&name), name, content)
+            })
+            .collect();
+        files.sort();
+        files.into_iter().map(|(_, n, c)| (n, c)).collect()
+    }
+
+    /// The delivered messages, in order.
+    fn delivered(&self) -> Vec<Vec<u8>> {
+        self.files("new").into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Asserts nothing is left half-written in `tmp/`.
+    fn assert_tmp_empty(&self) {
+        let tmp = self.files("tmp");
+        assert!(
+            tmp.is_empty(),
+            "files left in tmp/: {:?}",
+            tmp.iter().map(|(n, _)| n).collect::<Vec<_>>()
+        );
+    }
+
+    /// Sends a signal to the server's process group.
+    fn signal(&self, signal: &str) {
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -s {signal} -- -{} 2>/dev/null", self.pgid))
+            .status();
+    }
+
+    /// Waits up to `timeout` for the server to exit; its exit status.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        if self.child.is_none() {
+            return;
+        }
+        self.signal("TERM");
+        if self.wait_exit(Duration::from_secs(5)).is_none() {
+            self.signal("KILL");
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("server log:\n{}", self.stderr());
+        }
+    }
+}
+
+/// `Q<counter>` from a Maildir unique name `SECS.MusecPpidQcounterRrand.host`.
+fn delivery_counter(name: &str) -> u64 {
+    name.split('.')
+        .nth(1)
+        .and_then(|part| part.split_once('Q'))
+        .and_then(|(_, rest)| rest.split_once('R'))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+// ---------------------------------------------------------------------
+// Checking a delivered file
+// ---------------------------------------------------------------------
+
+/// What a delivered file must hold.
+struct Expect<'a> {
+    from: &'a str,
+    to: &'a [&'a str],
+    helo: &'a str,
+    /// The `with` protocol (RFC 3848, RFC 6531).
+    proto: &'a str,
+    content: &'a [u8],
+}
+
+/// Checks the prepended trace fields and the content byte for byte;
+/// returns the delivery id from the `Received:` field.
+///
+/// ```text
+/// Return-Path: <from>
+/// Delivered-To: <to>            (one per recipient, in RCPT order)
+/// Received: from HELO ([127.0.0.1])
+///         by HOST with PROTO id ID
+///         for <to>; DATE        (the for clause only with one recipient)
+/// ```
+#[track_caller]
+fn check_delivery(file: &[u8], host: &str, e: &Expect<'_>) -> String {
+    let mut head = format!("Return-Path: <{}>\r\n", e.from);
+    for to in e.to {
+        head.push_str(&format!("Delivered-To: <{to}>\r\n"));
+    }
+    head.push_str(&format!(
+        "Received: from {} ([127.0.0.1])\r\n\tby {host} with {} id ",
+        e.helo, e.proto
+    ));
+    let rest = file
+        .strip_prefix(head.as_bytes())
+        .unwrap_or_else(|| panic!("file does not start with\n{head}\ngot\n{}", show(file)));
+    let id_len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase())
+        .count();
+    assert!(id_len >= 8, "no id in {}", show(file));
+    let id = String::from_utf8_lossy(&rest[..id_len]).into_owned();
+    let mut rest = &rest[id_len..];
+    if let [only] = e.to {
+        let clause = format!("\r\n\tfor <{only}>");
+        rest = rest
+            .strip_prefix(clause.as_bytes())
+            .unwrap_or_else(|| panic!("no `for <{only}>` clause in {}", show(file)));
+    }
+    let rest = rest
+        .strip_prefix(b"; ")
+        .unwrap_or_else(|| panic!("no `; date` in {}", show(file)));
+    let eol = rest
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or_else(|| panic!("unterminated Received: in {}", show(file)));
+    check_rfc5322_date(&String::from_utf8_lossy(&rest[..eol]));
+    let content = &rest[eol + 2..];
+    assert_eq!(
+        show(content),
+        show(e.content),
+        "content differs from what the client sent"
+    );
+    id
+}
+
+/// `Sun, 22 Nov 2026 12:00:04 +0000` (RFC 5322 §3.3, as the server writes it).
+#[track_caller]
+fn check_rfc5322_date(date: &str) {
+    let parts: Vec<&str> = date.split(' ').collect();
+    let ok = parts.len() == 6
+        && ["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"].contains(&parts[0])
+        && parts[1].len() == 2
+        && parts[1].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
+        && [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ]
+        .contains(&parts[2])
+        && parts[3].parse::<u16>().is_ok_and(|y| y >= 2024)
+        && parts[4].len() == 8
+        && parts[4]
+            .split(':')
+            .all(|f| f.len() == 2 && f.parse::<u8>().is_ok())
+        && parts[5] == "+0000";
+    assert!(ok, "not an RFC 5322 date: {date:?}");
+}
+
+/// The text of every reply line a client transcript shows (swaks marks
+/// server lines with `<-  ` or `<~  ` under TLS).
+fn swaks_replies(out: &clients::ClientOutput) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("<-  ").or_else(|| l.strip_prefix("<~  ")))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `curl -sS --max-time 20 URL ARGS… -T -` with `message` on stdin (the
+/// harness's `clients::curl` has no URL path, which curl uses as the EHLO
+/// name); `None` = skip.
+fn curl(url: &str, args: &[&str], message: &[u8]) -> Option<clients::ClientOutput> {
+    let program = common::require_program("curl")?;
+    let out = clients::run(
+        Command::new(program)
+            .args(["-sS", "--max-time", "20", url])
+            .args(args)
+            .args(["-T", "-"]),
+        Some(message),
+        common::CLIENT_TIMEOUT,
+    )
+    .expect("run curl");
+    Some(out)
+}
+
+/// Runs a Python smtplib script (`sys.argv[1]` = port); `None` = skip.
+fn python(script: &str, args: &[&str]) -> Option<clients::ClientOutput> {
+    let out = clients::python_script(script, args)?;
+    out.assert_success("python smtplib script");
+    Some(out)
+}
+
+/// Lines `KEY value` printed by a script, for `KEY`.
+fn printed(out: &clients::ClientOutput, key: &str) -> Vec<String> {
+    let prefix = format!("{key} ");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+// ---------------------------------------------------------------------
+// Python smtplib
+// ---------------------------------------------------------------------
+
+/// Content with a leading dot (stuffed by the client, RFC 5321 §4.5.2),
+/// 8-bit text (RFC 6152) and a long line.
+const EIGHT_BIT: &[u8] = b"Subject: plain\r\nFrom: <a@sender.test>\r\n\r\n.leading dot\r\n..two dots\r\ncaf\xc3\xa9 \xe2\x82\xac\r\n\tindented  \r\n";
+
+#[test]
+fn smtplib_plain_two_recipients_8bitmime_exact_bytes() {
+    let server = ExampleServer::start(Driver::Tokio, &[]);
+    let port = server.port().to_string();
+    // Step by step, to see the 250 text of the end of data.
+    let script = r#"
+import smtplib, sys
+body = bytes.fromhex(sys.argv[2])
+with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='client.esmtp.test', timeout=20) as s:
+    code, _ = s.ehlo()
+    assert code == 250
+    assert s.has_extn('8bitmime') and s.has_extn('pipelining') and s.has_extn('chunking')
+    assert s.has_extn('smtputf8') and s.has_extn('dsn') and s.has_extn('enhancedstatuscodes')
+    assert s.mail('a@sender.test', ['BODY=8BITMIME'])[0] == 250
+    assert s.rcpt('b@rcpt.test')[0] == 250
+    assert s.rcpt('c@rcpt.test', ['NOTIFY=SUCCESS,FAILURE'])[0] == 250
+    code, text = s.data(body)
+    print('DATA', code, text.decode())
+    # A second message, one recipient, in the same session.
+    s.sendmail('', ['d@rcpt.test'], b'Subject: two\r\n\r\nsecond\r\n')
+"#;
+    let hex: String = EIGHT_BIT.iter().map(|b| format!("{b:02x}")).collect();
+    let Some(out) = python(script, &[&port, &hex]) else {
+        return;
+    };
+    let data = printed(&out, "DATA");
+    assert_eq!(data.len(), 1, "{}", out.describe());
+    let text = data[0]
+        .strip_prefix("250 2.0.0 Message accepted for delivery as ")
+        .unwrap_or_else(|| panic!("end of data: {data:?}"));
+
+    let files = server.delivered();
+    assert_eq!(files.len(), 2);
+    let id = check_delivery(
+        &files[0],
+        &server.host,
+        &Expect {
+            from: "a@sender.test",
+            to: &["b@rcpt.test", "c@rcpt.test"],
+            helo: "client.esmtp.test",
+            proto: "ESMTP",
+            content: EIGHT_BIT,
+        },
+    );
+    assert_eq!(id, text, "the 250 reply names the Received: id");
+    check_delivery(
+        &files[1],
+        &server.host,
+        &Expect {
+            from: "",
+            to: &["d@rcpt.test"],
+            helo: "client.esmtp.test",
+            proto: "ESMTP",
+            content: b"Subject: two\r\n\r\nsecond\r\n",
+        },
+    );
+    server.assert_tmp_empty();
+}
+
+/// AUTH in the clear is allowed only because no certificate is configured
+/// (the example sets `auth_requires_tls = false` then).
+#[test]
+fn smtplib_auth_plain_login_cram_md5() {
+    let server = ExampleServer::start(
+        Driver::Tokio,
+        &["--user", "alice:s3cret pw", "--user", "bob:x"],
+    );
+    let port = server.port().to_string();
+    let script = r#"
+import smtplib, sys
+port = int(sys.argv[1])
+for mech in ['PLAIN', 'LOGIN', 'CRAM-MD5']:
+    with smtplib.SMTP('127.0.0.1', port, local_hostname='auth.esmtp.test', timeout=20) as s:
+        s.ehlo()
+        assert mech in s.esmtp_features['auth'].split(), s.esmtp_features
+        s.user, s.password = 'alice', 's3cret pw'
+        code, text = s.auth(mech, getattr(s, 'auth_' + mech.lower().replace('-', '_')))
+        print('AUTH', mech, code)
+        s.sendmail('alice@sender.test', ['r@rcpt.test'], ('Subject: ' + mech + '\r\n\r\nvia ' + mech + '\r\n').encode())
+# Refused (RFC 4954 §6: 535 5.7.8): a wrong password, an unknown user,
+# PLAIN acting as someone else (RFC 4616 §2). The third failure in one
+# session ends it with 421.
+import base64
+def plain(authz, user, pw):
+    return 'PLAIN ' + base64.b64encode(f'{authz}\0{user}\0{pw}'.encode()).decode()
+with smtplib.SMTP('127.0.0.1', port, local_hostname='auth.esmtp.test', timeout=20) as s:
+    s.ehlo()
+    for authz, user, pw in [('', 'alice', 'wrong'), ('', 'mallory', 's3cret pw'), ('bob', 'alice', 's3cret pw')]:
+        code, text = s.docmd('AUTH', plain(authz, user, pw))
+        print('BAD', code, text.decode())
+    code, text = s.getreply()
+    print('AFTER', code, text.decode())
+"#;
+    let Some(out) = python(script, &[&port]) else {
+        return;
+    };
+    assert_eq!(
+        printed(&out, "AUTH"),
+        ["PLAIN 235", "LOGIN 235", "CRAM-MD5 235"],
+        "{}",
+        out.describe()
+    );
+    let bad = printed(&out, "BAD");
+    assert_eq!(bad.len(), 3, "{}", out.describe());
+    assert!(bad.iter().all(|b| b.starts_with("535 5.7.8")), "{bad:?}");
+    let after = printed(&out, "AFTER");
+    assert!(after[0].starts_with("421 4.7.0"), "{after:?}");
+    let files = server.delivered();
+    assert_eq!(files.len(), 3);
+    for (file, mech) in files.iter().zip(["PLAIN", "LOGIN", "CRAM-MD5"]) {
+        check_delivery(
+            file,
+            &server.host,
+            &Expect {
+                from: "alice@sender.test",
+                to: &["r@rcpt.test"],
+                helo: "auth.esmtp.test",
+                // RFC 3848 §2: ESMTPA, authenticated.
+                proto: "ESMTPA",
+                content: format!("Subject: {mech}\r\n\r\nvia {mech}\r\n").as_bytes(),
+            },
+        );
+    }
+}
+
+#[test]
+fn smtplib_starttls_then_auth_under_tls() {
+    let dir = TempDir::new("server-cert");
+    let host = common::unique_host_name("tls");
+    let Some((cert, key)) = ExampleServer::cert(&dir, &host) else {
+        return;
+    };
+    let server = ExampleServer::start(
+        Driver::Tokio,
+        &["--tls-cert", &cert, "--tls-key", &key, "--user", "alice:pw"],
+    );
+    let port = server.port().to_string();
+    let script = r#"
+import smtplib, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+port = int(sys.argv[1])
+with smtplib.SMTP('127.0.0.1', port, local_hostname='tls.esmtp.test', timeout=20) as s:
+    s.ehlo()
+    print('CLEAR', 'starttls' in s.esmtp_features, 'auth' in s.esmtp_features, 'requiretls' in s.esmtp_features)
+    s.starttls(context=ctx)
+    s.ehlo()
+    print('TLS', 'starttls' in s.esmtp_features, s.esmtp_features.get('auth', '').strip(), 'requiretls' in s.esmtp_features)
+    s.sendmail('a@sender.test', ['b@rcpt.test'], b'Subject: tls\r\n\r\nover tls\r\n', ['REQUIRETLS'])
+    s.login('alice', 'pw')
+    s.sendmail('alice@sender.test', ['b@rcpt.test'], b'Subject: tls+auth\r\n\r\nover tls, authenticated\r\n')
+"#;
+    let Some(out) = python(script, &[&port]) else {
+        return;
+    };
+    // RFC 3207 §4.2 and RFC 4954 §4: AUTH only after STARTTLS here;
+    // RFC 8689 §4: REQUIRETLS only under TLS.
+    assert_eq!(
+        printed(&out, "CLEAR"),
+        ["True False False"],
+        "{}",
+        out.describe()
+    );
+    assert_eq!(printed(&out, "TLS"), ["False PLAIN LOGIN CRAM-MD5 True"]);
+    let files = server.delivered();
+    assert_eq!(files.len(), 2);
+    check_delivery(
+        &files[0],
+        &server.host,
+        &Expect {
+            from: "a@sender.test",
+            to: &["b@rcpt.test"],
+            helo: "tls.esmtp.test",
+            proto: "ESMTPS",
+            content: b"Subject: tls\r\n\r\nover tls\r\n",
+        },
+    );
+    check_delivery(
+        &files[1],
+        &server.host,
+        &Expect {
+            from: "alice@sender.test",
+            to: &["b@rcpt.test"],
+            helo: "tls.esmtp.test",
+            proto: "ESMTPSA",
+            content: b"Subject: tls+auth\r\n\r\nover tls, authenticated\r\n",
+        },
+    );
+}
+
+#[test]
+fn smtplib_send_message_smtputf8() {
+    let server = ExampleServer::start(Driver::Tokio, &[]);
+    let port = server.port().to_string();
+    // send_message adds SMTPUTF8 and BODY=8BITMIME itself for non-ASCII
+    // addresses (RFC 6531 §3.4); the script prints the exact bytes it
+    // flattens the message to, the same way send_message does.
+    let script = r#"
+import smtplib, sys, email.generator, io
+from email.message import EmailMessage
+msg = EmailMessage()
+msg['From'] = 'jörg@sender.test'
+msg['To'] = 'élève@rcpt.test'
+msg['Subject'] = 'Grüße'
+msg.set_content('Ünïcödé body\n')
+with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='utf8.esmtp.test', timeout=20) as s:
+    s.ehlo()
+    assert s.has_extn('smtputf8')
+    s.send_message(msg)
+buf = io.BytesIO()
+email.generator.BytesGenerator(buf, policy=msg.policy.clone(utf8=True)).flatten(msg, linesep='\r\n')
+print('BODY', buf.getvalue().hex())
+"#;
+    let Some(out) = python(script, &[&port]) else {
+        return;
+    };
+    let body = unhex(&printed(&out, "BODY")[0]);
+    let files = server.delivered();
+    assert_eq!(files.len(), 1);
+    check_delivery(
+        &files[0],
+        &server.host,
+        &Expect {
+            from: "jörg@sender.test",
+            to: &["élève@rcpt.test"],
+            helo: "utf8.esmtp.test",
+            proto: "UTF8SMTP",
+            content: &body,
+        },
+    );
+    assert!(String::from_utf8_lossy(&body).contains("From: jörg@sender.test\r\n"));
+}
+
+// ---------------------------------------------------------------------
+// swaks, msmtp, curl
+// ---------------------------------------------------------------------
+
+/// What swaks, msmtp and curl send, with LF line ends: the clients turn
+/// them into CRLF (and stuff the dot).
+const LF_MESSAGE: &[u8] = b"Subject: client\nFrom: <a@sender.test>\n\n.dot line\nbody line\n";
+/// swaks ends DATA with CRLF `.` CRLF after the data as given, so a final
+/// line end of its own would add an empty line.
+const SWAKS_DATA: &[u8] = b"Subject: client\nFrom: <a@sender.test>\n\n.dot line\nbody line";
+const CRLF_MESSAGE: &[u8] =
+    b"Subject: client\r\nFrom: <a@sender.test>\r\n\r\n.dot line\r\nbody line\r\n";
+
+#[test]
+fn swaks_pipeline_tls_and_auth() {
+    let dir = TempDir::new("server-cert");
+    let host = common::unique_host_name("swaks");
+    let Some((cert, key)) = ExampleServer::cert(&dir, &host) else {
+        return;
+    };
+    let server = ExampleServer::start(
+        Driver::Tokio,
+        &["--tls-cert", &cert, "--tls-key", &key, "--user", "sam:pa55"],
+    );
+    let data = server.scratch("message.txt");
+    std::fs::write(&data, SWAKS_DATA).expect("write message");
+    let data = data.to_string_lossy().into_owned();
+    let common_args = [
+        "--helo",
+        "swaks.esmtp.test",
+        "--from",
+        "a@sender.test",
+        "--to",
+        "b@rcpt.test",
+        "--data",
+        &data,
+    ];
+    let runs: [(&[&str], &str); 3] = [
+        (&["--pipeline"], "ESMTP"),
+        (&["--tls"], "ESMTPS"),
+        (
+            &[
+                "--tls",
+                "--pipeline",
+                "--auth",
+                "CRAM-MD5",
+                "--auth-user",
+                "sam",
+                "--auth-password",
+                "pa55",
+            ],
+            "ESMTPSA",
+        ),
+    ];
+    for (extra, _) in runs {
+        let args: Vec<&str> = common_args.iter().chain(extra).copied().collect();
+        let Some(out) = clients::swaks(server.port(), &args) else {
+            return;
+        };
+        out.assert_success(&format!("swaks {extra:?}"));
+        let replies = swaks_replies(&out);
+        assert!(
+            replies
+                .iter()
+                .any(|r| r.starts_with("250 2.0.0 Message accepted")),
+            "{}",
+            out.describe()
+        );
+    }
+    let files = server.delivered();
+    assert_eq!(files.len(), 3);
+    for (file, (_, proto)) in files.iter().zip(runs) {
+        check_delivery(
+            file,
+            &server.host,
+            &Expect {
+                from: "a@sender.test",
+                to: &["b@rcpt.test"],
+                helo: "swaks.esmtp.test",
+                proto,
+                content: CRLF_MESSAGE,
+            },
+        );
+    }
+}
+
+#[test]
+fn msmtp_and_curl_plain_starttls_and_auth() {
+    let dir = TempDir::new("server-cert");
+    let host = common::unique_host_name("clients");
+    let Some((cert, key)) = ExampleServer::cert(&dir, &host) else {
+        return;
+    };
+    let server = ExampleServer::start(
+        Driver::Tokio,
+        &["--tls-cert", &cert, "--tls-key", &key, "--user", "mo:pw"],
+    );
+    let port = server.port();
+    let Some(out) = clients::msmtp(
+        port,
+        &[
+            "--domain=msmtp.esmtp.test",
+            "--from=a@sender.test",
+            "b@rcpt.test",
+        ],
+        LF_MESSAGE,
+    ) else {
+        return;
+    };
+    out.assert_success("msmtp");
+    let Some(out) = clients::msmtp(
+        port,
+        &[
+            "--domain=msmtp.esmtp.test",
+            "--tls=on",
+            "--tls-starttls=on",
+            "--tls-certcheck=off",
+            "--auth=plain",
+            "--user=mo",
+            "--passwordeval=echo pw",
+            "--from=a@sender.test",
+            "b@rcpt.test",
+        ],
+        LF_MESSAGE,
+    ) else {
+        return;
+    };
+    out.assert_success("msmtp --tls --auth");
+    // curl says EHLO with the URL's path, or its own name without one.
+    let url = format!("smtp://127.0.0.1:{port}/curl.esmtp.test");
+    for extra in [
+        &[][..],
+        &[
+            "--ssl-reqd",
+            "-k",
+            "--user",
+            "mo:pw",
+            "--login-options",
+            "AUTH=LOGIN",
+        ][..],
+    ] {
+        // curl sends the upload as is unless told: without --crlf the
+        // bare LFs are refused (RFC 5321 §2.3.8).
+        let mut args = vec![
+            "--crlf",
+            "--mail-from",
+            "a@sender.test",
+            "--mail-rcpt",
+            "b@rcpt.test",
+        ];
+        args.extend_from_slice(extra);
+        let Some(out) = curl(&url, &args, LF_MESSAGE) else {
+            return;
+        };
+        out.assert_success(&format!("curl {extra:?}"));
+    }
+    let files = server.delivered();
+    assert_eq!(files.len(), 4);
+    for (file, (helo, proto)) in files.iter().zip([
+        ("msmtp.esmtp.test", "ESMTP"),
+        ("msmtp.esmtp.test", "ESMTPSA"),
+        ("curl.esmtp.test", "ESMTP"),
+        ("curl.esmtp.test", "ESMTPSA"),
+    ]) {
+        check_delivery(
+            file,
+            &server.host,
+            &Expect {
+                from: "a@sender.test",
+                to: &["b@rcpt.test"],
+                helo,
+                proto,
+                content: CRLF_MESSAGE,
+            },
+        );
+    }
+}
+
+// ---------------------------------------------------------------------
+// Postfix smtp-source: many concurrent sessions
+// ---------------------------------------------------------------------
+
+#[test]
+fn smtp_source_5000_messages_each_delivered_once() {
+    let Some(source) = common::require_program("smtp-source") else {
+        return;
+    };
+    let server = ExampleServer::start(Driver::Tokio, &[]);
+    // 10 parallel sessions, 5000 messages, several per connection (-d);
+    // -N numbers the recipients so each message can be told apart.
+    let started = Instant::now();
+    let out = clients::run(
+        Command::new(source).args([
+            "-s",
+            "10",
+            "-m",
+            "5000",
+            "-N",
+            "-M",
+            "source.esmtp.test",
+            "-f",
+            "s@sender.test",
+            "-t",
+            "r@rcpt.test",
+            "-d",
+            &format!("127.0.0.1:{}", server.port()),
+        ]),
+        None,
+        Duration::from_secs(120),
+    )
+    .expect("run smtp-source");
+    out.assert_success("smtp-source");
+    eprintln!("smtp-source: 5000 messages in {:?}", started.elapsed());
+
+    let files = server.delivered();
+    assert_eq!(files.len(), 5000, "messages delivered");
+    let mut seen = vec![false; 5001];
+    for file in &files {
+        // `-N` prefixes a sequence number 1..=5000 to the local part.
+        let text = String::from_utf8_lossy(file);
+        let n: usize = text
+            .strip_prefix("Return-Path: <s@sender.test>\r\nDelivered-To: <")
+            .and_then(|r| r.split_once("r@rcpt.test>\r\n"))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected file {}", show(file)));
+        assert!(
+            (1..=5000).contains(&n) && !seen[n],
+            "recipient {n} twice or out of range"
+        );
+        seen[n] = true;
+        let rcpt = format!("{n}r@rcpt.test");
+        // smtp-source says HELO: plain SMTP. Its content: own headers,
+        // then "La de da de da N." lines.
+        let content_start = text
+            .find("From: <s@sender.test>\r\n")
+            .expect("smtp-source content");
+        check_delivery(
+            file,
+            &server.host,
+            &Expect {
+                from: "s@sender.test",
+                to: &[&rcpt],
+                helo: "source.esmtp.test",
+                proto: "SMTP",
+                content: &file[content_start..],
+            },
+        );
+        assert!(text.ends_with("\r\n\r\nLa de da de da 1.\r\nLa de da de da 2.\r\nLa de da de da 3.\r\nLa de da de da 4.\r\n"), "{}", show(file));
+    }
+    server.assert_tmp_empty();
+}
+
+// ---------------------------------------------------------------------
+// LMTP
+// ---------------------------------------------------------------------
+
+#[test]
+fn lmtp_swaks_one_reply_per_recipient() {
+    let server = ExampleServer::start(Driver::Tokio, &["--lmtp"]);
+    let data = server.scratch("message.txt");
+    std::fs::write(&data, SWAKS_DATA).expect("write message");
+    let data = data.to_string_lossy().into_owned();
+    let Some(out) = clients::swaks(
+        server.port(),
+        &[
+            "--protocol",
+            "LMTP",
+            "--helo",
+            "lmtp.esmtp.test",
+            "--from",
+            "a@sender.test",
+            "--to",
+            "b@rcpt.test,c@rcpt.test",
+            "--data",
+            &data,
+        ],
+    ) else {
+        return;
+    };
+    out.assert_success("swaks --protocol LMTP");
+    // RFC 2033 §4.2: after the final dot, one reply per accepted recipient.
+    let per_rcpt: Vec<String> = swaks_replies(&out)
+        .into_iter()
+        .filter(|r| r.contains("Message accepted"))
+        .collect();
+    assert_eq!(per_rcpt.len(), 2, "{}", out.describe());
+    assert!(
+        per_rcpt[0].starts_with("250 2.0.0 <b@rcpt.test> "),
+        "{per_rcpt:?}"
+    );
+    assert!(
+        per_rcpt[1].starts_with("250 2.0.0 <c@rcpt.test> "),
+        "{per_rcpt:?}"
+    );
+    let files = server.delivered();
+    assert_eq!(files.len(), 1, "one file for both recipients");
+    check_delivery(
+        &files[0],
+        &server.host,
+        &Expect {
+            from: "a@sender.test",
+            to: &["b@rcpt.test", "c@rcpt.test"],
+            helo: "lmtp.esmtp.test",
+            proto: "LMTP",
+            content: CRLF_MESSAGE,
+        },
+    );
+}
+
+// ---------------------------------------------------------------------
+// Raw sessions: BDAT, refusals, aborts, shutdown
+// ---------------------------------------------------------------------
+
+#[test]
+fn bdat_delivers_raw_and_refused_or_aborted_messages_leave_nothing() {
+    let server = ExampleServer::start(Driver::Tokio, &["--max-size", "2000"]);
+    let mut conn = SmtpConn::connect(server.port());
+    let ehlo = conn.expect("EHLO raw.esmtp.test", 250);
+    assert!(ehlo.lines.iter().any(|l| l == "SIZE 2000"), "{ehlo:?}");
+    assert!(ehlo.lines.iter().any(|l| l == "BINARYMIME"), "{ehlo:?}");
+
+    // RFC 3030: BINARYMIME content goes by count, no stuffing, any octet.
+    let binary: &[u8] = b"Subject: bin\r\n\r\n\x00\x01.\r\n.\r\nbare\nlf\rcr\xff";
+    conn.expect("MAIL FROM:<a@sender.test> BODY=BINARYMIME", 250);
+    conn.expect("RCPT TO:<b@rcpt.test>", 250);
+    conn.send(format!("BDAT {}\r\n", 10).as_bytes());
+    conn.send(&binary[..10]);
+    assert_eq!(conn.read_reply().code, 250);
+    conn.send(format!("BDAT {} LAST\r\n", binary.len() - 10).as_bytes());
+    conn.send(&binary[10..]);
+    let reply = conn.read_reply();
+    assert_eq!(reply.code, 250, "{reply:?}");
+
+    // Refused content (RFC 5321 §2.3.8: bare LF) and an oversized message
+    // (RFC 1870: 552) leave no file behind.
+    conn.expect("MAIL FROM:<a@sender.test>", 250);
+    conn.expect("RCPT TO:<b@rcpt.test>", 250);
+    conn.expect("DATA", 354);
+    conn.send(b"Subject: bare\r\n\r\nbare\nlf\r\n.\r\n");
+    let reply = conn.read_reply();
+    assert_eq!(reply.code / 100, 5, "{reply:?}");
+    conn.expect("MAIL FROM:<a@sender.test>", 250);
+    conn.expect("RCPT TO:<b@rcpt.test>", 250);
+    conn.expect("DATA", 354);
+    for _ in 0..40 {
+        conn.send(&[b'x'; 98]);
+        conn.send(b"\r\n");
+    }
+    conn.send(b".\r\n");
+    let reply = conn.read_reply();
+    assert_eq!(reply.code, 552, "{reply:?}");
+    // A BDAT transfer abandoned with RSET (RFC 3030 §2).
+    conn.expect("MAIL FROM:<a@sender.test>", 250);
+    conn.expect("RCPT TO:<b@rcpt.test>", 250);
+    conn.send(b"BDAT 5\r\nhello");
+    assert_eq!(conn.read_reply().code, 250);
+    conn.expect("RSET", 250);
+    // An empty message is still a message.
+    conn.expect("MAIL FROM:<> SIZE=0", 250);
+    conn.expect("RCPT TO:<Postmaster>", 250);
+    conn.expect("DATA", 354);
+    conn.send(b".\r\n");
+    assert_eq!(conn.read_reply().code, 250);
+    // And a connection dropped in the middle of DATA.
+    conn.expect("MAIL FROM:<a@sender.test>", 250);
+    conn.expect("RCPT TO:<b@rcpt.test>", 250);
+    conn.expect("DATA", 354);
+    conn.send(b"Subject: cut\r\n\r\nhalf a mess");
+    drop(conn);
+
+    // The server notices the drop asynchronously: wait until its log says so.
+    let closed = common::poll_until(Duration::from_secs(10), || {
+        server.stderr().contains("closed: PeerClosed").then_some(())
+    });
+    assert!(closed.is_some(), "{}", server.stderr());
+    server.assert_tmp_empty();
+    let files = server.delivered();
+    assert_eq!(files.len(), 2, "only the BDAT and the empty message");
+    check_delivery(
+        &files[0],
+        &server.host,
+        &Expect {
+            from: "a@sender.test",
+            to: &["b@rcpt.test"],
+            helo: "raw.esmtp.test",
+            proto: "ESMTP",
+            content: binary,
+        },
+    );
+    check_delivery(
+        &files[1],
+        &server.host,
+        &Expect {
+            from: "",
+            to: &["Postmaster"],
+            helo: "raw.esmtp.test",
+            proto: "ESMTP",
+            content: b"",
+        },
+    );
+}
+
+#[test]
+fn sigint_ends_open_sessions_with_421_and_exits() {
+    let mut server = ExampleServer::start(Driver::Tokio, &[]);
+    let mut conn = SmtpConn::connect(server.port());
+    conn.expect("EHLO sig.esmtp.test", 250);
+    conn.expect("MAIL FROM:<a@sender.test>", 250);
+    conn.expect("RCPT TO:<b@rcpt.test>", 250);
+    conn.expect("DATA", 354);
+    conn.send(b"Subject: interrupted\r\n\r\npartial\r\n");
+    // Let the server read the partial content before the signal.
+    std::thread::sleep(Duration::from_millis(200));
+    server.signal("INT");
+    let reply = conn.read_reply();
+    assert_eq!(reply.code, 421, "{reply:?}");
+    assert!(conn.closed_by_peer());
+    let status = server.wait_exit(Duration::from_secs(15));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit status {status:?}"
+    );
+    assert!(server.delivered().is_empty());
+    server.assert_tmp_empty();
+    // The listener is gone.
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, server.port()));
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err());
+}
+
+// ---------------------------------------------------------------------
+// The blocking driver
+// ---------------------------------------------------------------------
+
+#[test]
+fn blocking_server_smtplib_and_swaks_tls() {
+    let dir = TempDir::new("server-cert");
+    let host = common::unique_host_name("blocking");
+    let Some((cert, key)) = ExampleServer::cert(&dir, &host) else {
+        return;
+    };
+    let server = ExampleServer::start(
+        Driver::Blocking,
+        &["--tls-cert", &cert, "--tls-key", &key, "--user", "bo:pw"],
+    );
+    let port = server.port().to_string();
+    let script = r#"
+import smtplib, ssl, sys
+body = bytes.fromhex(sys.argv[2])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='blk.esmtp.test', timeout=20) as s:
+    s.sendmail('a@sender.test', ['b@rcpt.test', 'c@rcpt.test'], body, ['BODY=8BITMIME'])
+with smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='blk.esmtp.test', timeout=20) as s:
+    s.starttls(context=ctx)
+    s.login('bo', 'pw')
+    s.sendmail('bo@sender.test', ['b@rcpt.test'], body)
+"#;
+    let hex: String = EIGHT_BIT.iter().map(|b| format!("{b:02x}")).collect();
+    let Some(_) = python(script, &[&port, &hex]) else {
+        return;
+    };
+    let data = server.scratch("message.txt");
+    std::fs::write(&data, SWAKS_DATA).expect("write message");
+    let data = data.to_string_lossy().into_owned();
+    let Some(out) = clients::swaks(
+        server.port(),
+        &[
+            "--tls",
+            "--pipeline",
+            "--helo",
+            "blk.esmtp.test",
+            "--from",
+            "a@sender.test",
+            "--to",
+            "b@rcpt.test",
+            "--data",
+            &data,
+        ],
+    ) else {
+        return;
+    };
+    out.assert_success("swaks --tls");
+
+    let files = server.delivered();
+    assert_eq!(files.len(), 3);
+    check_delivery(
+        &files[0],
+        &server.host,
+        &Expect {
+            from: "a@sender.test",
+            to: &["b@rcpt.test", "c@rcpt.test"],
+            helo: "blk.esmtp.test",
+            proto: "ESMTP",
+            content: EIGHT_BIT,
+        },
+    );
+    check_delivery(
+        &files[1],
+        &server.host,
+        &Expect {
+            from: "bo@sender.test",
+            to: &["b@rcpt.test"],
+            helo: "blk.esmtp.test",
+            proto: "ESMTPSA",
+            content: EIGHT_BIT,
+        },
+    );
+    check_delivery(
+        &files[2],
+        &server.host,
+        &Expect {
+            from: "a@sender.test",
+            to: &["b@rcpt.test"],
+            helo: "blk.esmtp.test",
+            proto: "ESMTPS",
+            content: CRLF_MESSAGE,
+        },
+    );
+    server.assert_tmp_empty();
+}
+
+/// CVE-2011-0411: commands pipelined after STARTTLS, in the clear, must
+/// not run inside the TLS session (RFC 3207 §4.2: the server discards
+/// them). Both drivers hand every byte to the machine, which drops them.
+#[test]
+fn starttls_discards_commands_pipelined_in_the_clear_both_drivers() {
+    let dir = TempDir::new("server-cert");
+    let host = common::unique_host_name("inject");
+    let Some((cert, key)) = ExampleServer::cert(&dir, &host) else {
+        return;
+    };
+    let script = r#"
+import socket, ssl, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)
+f = s.makefile('rb')
+assert f.readline().startswith(b'220')
+s.sendall(b'EHLO inject.esmtp.test\r\nSTARTTLS\r\nMAIL FROM:<evil@sender.test>\r\n')
+while not f.readline().startswith(b'250 '):
+    pass
+print('STARTTLS', f.readline().decode().strip())
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+t.sendall(b'EHLO inject.esmtp.test\r\nRCPT TO:<b@rcpt.test>\r\nQUIT\r\n')
+data = b''
+while True:
+    chunk = t.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+for line in data.decode().splitlines()[-2:]:
+    print('TLS', line)
+"#;
+    for driver in [Driver::Tokio, Driver::Blocking] {
+        let server = ExampleServer::start(driver, &["--tls-cert", &cert, "--tls-key", &key]);
+        let port = server.port().to_string();
+        let Some(out) = python(script, &[&port]) else {
+            return;
+        };
+        assert_eq!(
+            printed(&out, "STARTTLS"),
+            ["220 2.0.0 Ready to start TLS"],
+            "{driver:?}"
+        );
+        // The MAIL sent in the clear was not run: RCPT needs MAIL first.
+        let tls = printed(&out, "TLS");
+        assert_eq!(
+            tls,
+            [
+                "503 5.5.1 Need MAIL command first".to_owned(),
+                format!("221 2.0.0 {} closing connection", server.host)
+            ],
+            "{driver:?}"
+        );
+        assert!(server.delivered().is_empty());
+    }
+}
