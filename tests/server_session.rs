@@ -225,8 +225,24 @@ fn vrfy_252_by_default_rfc5321_3_5_3() {
 fn expn_252_by_default_rfc5321_3_5_3() {
     let mut d = Driver::new(config());
     let out = d.send(b"EXPN staff\r\n");
-    assert_eq!(codes(&out), ["252"]);
-    assert!(out.starts_with("252 2.5.0 "));
+    assert_eq!(
+        out,
+        "252 2.5.0 Cannot EXPN list, but will accept message and attempt delivery\r\n"
+    );
+}
+
+#[test]
+fn shutdown_sends_421_with_the_callers_text_rfc5321_3_8() {
+    let mut d = Driver::new(config());
+    d.take();
+    d.server.shutdown("maintenance\r\nRSET");
+    d.pump();
+    assert_eq!(
+        d.take(),
+        "421 4.3.0 mx.example.org maintenance  RSET\r\n",
+        "CR and LF from the caller become spaces"
+    );
+    assert!(d.server.is_closed());
 }
 
 #[test]

@@ -207,6 +207,14 @@ const CANNOT_VRFY: MandatedReply = r(
     0,
     "Cannot VRFY user, but will accept message and attempt delivery",
 );
+const CANNOT_EXPN: MandatedReply = r(
+    252,
+    2,
+    5,
+    0,
+    "Cannot EXPN list, but will accept message and attempt delivery",
+);
+const NEED_EHLO_FOR_AUTH: MandatedReply = r(503, 5, 5, 1, "AUTH requires EHLO");
 const ETRN_OK: MandatedReply = r(250, 2, 0, 0, "Queuing started");
 const BAD_SEQUENCE: MandatedReply = r(503, 5, 5, 1, "Bad sequence of commands");
 const NEED_HELLO: MandatedReply = r(503, 5, 5, 1, "Send HELO/EHLO first");
@@ -341,15 +349,18 @@ impl Server {
         }
     }
 
-    /// Ends the session with `421` (e.g. the server is shutting down).
+    /// Ends the session with `421 4.3.0 <hostname> <text>` (e.g. the server
+    /// is shutting down, RFC 5321 §3.8). Controls in `text` become spaces,
+    /// so it cannot add lines to the reply.
     pub fn shutdown(&mut self, text: &str) {
-        let _ = text;
         self.core.pending = None;
         self.core.abort_content(AbortReason::Disconnected);
-        self.core.close_with(
-            r(421, 4, 3, 0, "Service shutting down, closing connection"),
-            CloseReason::Shutdown,
-        );
+        if !matches!(self.core.phase, Phase::Closing(_) | Phase::Closed) {
+            let esc = if self.core.enhanced() { "4.3.0 " } else { "" };
+            let line = format!("421 {esc}{} {text}\r\n", self.core.config.hostname);
+            self.core.tx.extend_from_slice(sanitize(&line).as_bytes());
+            self.core.phase = Phase::Closing(CloseReason::Shutdown);
+        }
     }
 
     /// The next event, or `None` when more input or a decision is needed.
@@ -1199,7 +1210,7 @@ impl Core {
                         utf8,
                     })
                 } else {
-                    self.reply(CANNOT_VRFY);
+                    self.reply(CANNOT_EXPN);
                     Step::Continue
                 }
             }
@@ -1603,7 +1614,7 @@ impl Core {
             return self.error_step(TLS_FIRST);
         }
         if !self.ehlo_done() {
-            return self.error_step(NEED_HELLO);
+            return self.error_step(NEED_EHLO_FOR_AUTH);
         }
         if self.session.authenticated {
             return self.error_step(ALREADY_AUTH);
