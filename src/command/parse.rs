@@ -9,8 +9,7 @@ use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
 use crate::options::ParseOptions;
 use crate::params::{MailParams, RcptParams};
 use crate::values::{
-    parse_forward_path, parse_reverse_path, strip_prefix_ignore_case, Domain, DomainRules, Host,
-    PathRules, MAX_PATH_LEN,
+    parse_forward_path, parse_reverse_path, Domain, DomainRules, Host, PathRules, MAX_PATH_LEN,
 };
 
 const fn args(detail: &'static str) -> SyntaxError {
@@ -64,57 +63,61 @@ impl<'a> Command<'a> {
             .iter()
             .rposition(|&b| b != b' ' && b != b'\t')
             .map_or(0, |i| i + 1);
-        let line = &line[..end];
-        check_characters(line, opts.utf8)?;
-        let (verb, rest) = match memchr::memchr(b' ', line) {
-            Some(i) => (&line[..i], Some(&line[i + 1..])),
+        let line = check_characters(&line[..end], opts.utf8)?;
+        // Split at an ASCII SP: both sides are UTF-8.
+        let (verb, rest) = match memchr::memchr(b' ', line.as_bytes()) {
+            Some(i) => (
+                line.get(..i).unwrap_or_default(),
+                Some(line.get(i + 1..).unwrap_or_default()),
+            ),
             None => (line, None),
         };
         let p = Parser { opts, rest };
         match verb.len() {
             4 => p.four(verb),
-            8 if verb.eq_ignore_ascii_case(b"STARTTLS") => p.no_args(Command::StartTls),
+            8 if verb.eq_ignore_ascii_case("STARTTLS") => p.no_args(Command::StartTls),
             _ => p.other(verb),
         }
     }
 }
 
 /// Controls are never part of a command; 8-bit octets only with SMTPUTF8
-/// (RFC 5321 §2.4: "500 syntax error - invalid character").
-fn check_characters(line: &[u8], utf8: bool) -> Result<(), SyntaxError> {
-    // Branch-free reductions so the compiler vectorises them.
-    let ctl = line
-        .iter()
-        .fold(false, |acc, &b| acc | (b < 0x20) | (b == 0x7f));
+/// (RFC 5321 §2.4: "500 syntax error - invalid character"). The line is
+/// checked as UTF-8 once, here: every later part is a slice of the
+/// returned text, cut beside ASCII delimiters, never checked again.
+#[inline]
+fn check_characters(line: &[u8], utf8: bool) -> Result<&str, SyntaxError> {
+    // Branch-free reductions, in one pass, so the compiler vectorises it.
+    let (ctl, high) = line.iter().fold((false, 0u8), |(ctl, high), &b| {
+        (ctl | (b < 0x20) | (b == 0x7f), high | b)
+    });
     if ctl {
         return Err(SyntaxError::new(
             SyntaxErrorKind::Character,
             "control character in command",
         ));
     }
-    let high = line.iter().fold(false, |acc, &b| acc | (b >= 0x80));
-    if high {
-        if !utf8 {
-            return Err(SyntaxError::new(
-                SyntaxErrorKind::Character,
-                "8-bit character without SMTPUTF8",
-            ));
-        }
-        if std::str::from_utf8(line).is_err() {
-            return Err(SyntaxError::new(
-                SyntaxErrorKind::Character,
-                "invalid UTF-8 in command",
-            ));
-        }
+    if high >= 0x80 && !utf8 {
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::Character,
+            "8-bit character without SMTPUTF8",
+        ));
     }
-    Ok(())
+    std::str::from_utf8(line)
+        .map_err(|_| SyntaxError::new(SyntaxErrorKind::Character, "invalid UTF-8 in command"))
 }
 
-fn to_str(b: &[u8]) -> Result<&str, SyntaxError> {
-    // The line was checked: ASCII, or UTF-8 as a whole (and the split
-    // points below are ASCII octets, so the parts are UTF-8 too).
-    std::str::from_utf8(b)
-        .map_err(|_| SyntaxError::new(SyntaxErrorKind::Character, "invalid UTF-8"))
+/// Splits `s` at its first `needle` (an ASCII octet): the parts on either
+/// side are UTF-8.
+#[inline]
+fn split_once_byte(s: &str, needle: u8) -> (&str, Option<&str>) {
+    match memchr::memchr(needle, s.as_bytes()) {
+        Some(i) => (
+            s.get(..i).unwrap_or_default(),
+            Some(s.get(i + 1..).unwrap_or_default()),
+        ),
+        None => (s, None),
+    }
 }
 
 const fn word(v: &[u8; 4]) -> u32 {
@@ -124,7 +127,7 @@ const fn word(v: &[u8; 4]) -> u32 {
 struct Parser<'o, 'a> {
     opts: &'o ParseOptions,
     /// Everything after the verb and one SP, if there was a SP.
-    rest: Option<&'a [u8]>,
+    rest: Option<&'a str>,
 }
 
 impl<'a> Parser<'_, 'a> {
@@ -132,11 +135,15 @@ impl<'a> Parser<'_, 'a> {
         self.opts.lenient_mode()
     }
 
-    fn four(self, verb: &'a [u8]) -> Result<Command<'a>, SyntaxError> {
-        let w = u32::from_le_bytes([verb[0], verb[1], verb[2], verb[3]]) | 0x2020_2020;
+    fn four(self, verb: &'a str) -> Result<Command<'a>, SyntaxError> {
+        let v = verb.as_bytes();
+        let w = match v {
+            [a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020,
+            _ => return self.other(verb),
+        };
         // `| 0x20` folds ASCII case; the exact match below guards against
         // octets that fold onto letters (e.g. '@' | 0x20 == '`').
-        if !verb.iter().all(u8::is_ascii_alphanumeric) {
+        if !v.iter().all(u8::is_ascii_alphanumeric) {
             return self.other(verb);
         }
         const MAIL: u32 = word(b"mail");
@@ -207,10 +214,10 @@ impl<'a> Parser<'_, 'a> {
     /// Private and unknown verbs are kept verbatim so that the application
     /// can serve them (RFC 5321 §4.1.5); anything not shaped like a
     /// keyword is not a command at all.
-    fn other(self, verb: &'a [u8]) -> Result<Command<'a>, SyntaxError> {
-        let keyword = !verb.is_empty()
-            && verb[0].is_ascii_alphanumeric()
-            && verb.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+    fn other(self, verb: &'a str) -> Result<Command<'a>, SyntaxError> {
+        let v = verb.as_bytes();
+        let keyword = v.first().is_some_and(u8::is_ascii_alphanumeric)
+            && v.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
         if !keyword {
             return Err(SyntaxError::new(
                 SyntaxErrorKind::Command,
@@ -218,12 +225,12 @@ impl<'a> Parser<'_, 'a> {
             ));
         }
         Ok(Command::Other {
-            verb: Cow::Borrowed(to_str(verb)?),
-            args: self.rest.map(to_str).transpose()?.map(Cow::Borrowed),
+            verb: Cow::Borrowed(verb),
+            args: self.rest.map(Cow::Borrowed),
         })
     }
 
-    fn required(&self, what: &'static str) -> Result<&'a [u8], SyntaxError> {
+    fn required(&self, what: &'static str) -> Result<&'a str, SyntaxError> {
         match self.rest {
             Some(r) if !r.is_empty() => Ok(r),
             _ => Err(args(what)),
@@ -235,17 +242,14 @@ impl<'a> Parser<'_, 'a> {
     fn hello(self) -> Result<Host<'a>, SyntaxError> {
         let mut arg = self.required("domain or address literal required")?;
         if self.lenient() {
-            arg = trim_spaces(arg);
-            if let Some(i) = memchr::memchr(b' ', arg) {
-                arg = &arg[..i];
-            }
+            arg = split_once_byte(arg.trim_matches(' '), b' ').0;
         }
         let rules = DomainRules {
             // RFC 6531 §3.7.1: the EHLO argument is ASCII.
             utf8: false,
             underscore: self.lenient(),
         };
-        Host::parse_with(arg, rules)
+        Host::parse_str(arg, rules)
     }
 
     fn path_rules(&self) -> PathRules {
@@ -265,43 +269,49 @@ impl<'a> Parser<'_, 'a> {
     /// Strict: exactly `KEYWORD:` then the path (RFC 5321 §3.3: "spaces
     /// are not permitted on either side of the colon"); lenient: spaces
     /// around, and a path without brackets.
-    fn path_and_params(&self, keyword: &[u8]) -> Result<(&'a [u8], &'a [u8]), SyntaxError> {
+    fn path_and_params(&self, keyword: &str) -> Result<(&'a str, &'a str), SyntaxError> {
         let rest = self.rest.ok_or(args("missing path"))?;
         let rest = if self.lenient() {
-            let r = strip_prefix_ignore_case(trim_spaces(rest), keyword)
+            let r = strip_prefix_str(rest.trim_matches(' '), keyword)
                 .ok_or(args("expected FROM: or TO:"))?;
-            let r = trim_spaces(r)
-                .strip_prefix(b":")
+            let r = r
+                .trim_matches(' ')
+                .strip_prefix(':')
                 .ok_or(args("expected ':' after FROM or TO"))?;
-            trim_spaces(r)
+            r.trim_matches(' ')
         } else {
-            let r = strip_prefix_ignore_case(rest, keyword)
-                .and_then(|r| r.strip_prefix(b":"))
+            let r = strip_prefix_str(rest, keyword)
+                .and_then(|r| r.strip_prefix(':'))
                 .ok_or(args("expected FROM:<path> or TO:<path>"))?;
-            if r.first() == Some(&b' ') {
+            if r.starts_with(' ') {
                 return Err(args("space after the colon"));
             }
             r
         };
-        let path_end = if rest.first() == Some(&b'<') {
-            closing_bracket(rest).ok_or(args("path without closing '>'"))? + 1
+        let b = rest.as_bytes();
+        let path_end = if b.first() == Some(&b'<') {
+            closing_bracket(b).ok_or(args("path without closing '>'"))? + 1
         } else {
-            memchr::memchr(b' ', rest).unwrap_or(rest.len())
+            memchr::memchr(b' ', b).unwrap_or(b.len())
         };
-        let (path, after) = rest.split_at(path_end);
-        let params = match after {
-            [] => after,
-            [b' ', params @ ..] if self.lenient() => trim_spaces(params),
-            [b' ', params @ ..] if params.first().is_some_and(|&b| b != b' ') => params,
+        // `path_end` follows '>' or sits on ' ' (or the end): a boundary.
+        let (path, after) = match (rest.get(..path_end), rest.get(path_end..)) {
+            (Some(p), Some(a)) => (p, a),
+            _ => return Err(args("expected SP before parameters")),
+        };
+        let params = match after.strip_prefix(' ') {
+            None if after.is_empty() => after,
+            Some(params) if self.lenient() => params.trim_matches(' '),
+            Some(params) if params.as_bytes().first().is_some_and(|&b| b != b' ') => params,
             _ => return Err(args("expected SP before parameters")),
         };
         Ok((path, params))
     }
 
     fn mail(&self) -> Result<(crate::values::ReversePath<'a>, MailParams<'a>), SyntaxError> {
-        let (path, params) = self.path_and_params(b"FROM")?;
+        let (path, params) = self.path_and_params("FROM")?;
         let from = parse_reverse_path(path, self.path_rules())?;
-        let params = MailParams::parse(params, self.opts)?;
+        let params = MailParams::parse_str(params, self.opts)?;
         Ok((from, params))
     }
 
@@ -311,9 +321,9 @@ impl<'a> Parser<'_, 'a> {
     }
 
     fn rcpt(self) -> Result<Command<'a>, SyntaxError> {
-        let (path, params) = self.path_and_params(b"TO")?;
+        let (path, params) = self.path_and_params("TO")?;
         let to = parse_forward_path(path, self.path_rules())?;
-        let params = RcptParams::parse(params, self.opts)?;
+        let params = RcptParams::parse_str(params, self.opts)?;
         Ok(Command::Rcpt { to, params })
     }
 
@@ -321,14 +331,11 @@ impl<'a> Parser<'_, 'a> {
     /// (catalog §9 item 15).
     fn bdat(self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("BDAT requires a chunk size")?;
-        let (size, last) = match memchr::memchr(b' ', rest) {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
-        let size = parse_u64(size).ok_or(args("invalid BDAT chunk size"))?;
+        let (size, last) = split_once_byte(rest, b' ');
+        let size = parse_u64(size.as_bytes()).ok_or(args("invalid BDAT chunk size"))?;
         let last = match last {
             None => false,
-            Some(l) if l.eq_ignore_ascii_case(b"LAST") => true,
+            Some(l) if l.eq_ignore_ascii_case("LAST") => true,
             Some(_) => return Err(args("expected LAST after the chunk size")),
         };
         Ok(Command::Bdat { size, last })
@@ -338,7 +345,7 @@ impl<'a> Parser<'_, 'a> {
     fn text(self) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         match self.rest {
             None => Ok(None),
-            Some(r) => Ok(Some(Cow::Borrowed(to_str(r)?))),
+            Some(r) => Ok(Some(Cow::Borrowed(r))),
         }
     }
 
@@ -346,36 +353,29 @@ impl<'a> Parser<'_, 'a> {
     /// Quoted-string (RFC 5321 §4.1.1.6); lenient: any text.
     fn vrfy(self) -> Result<(Cow<'a, str>, Utf8Reply), SyntaxError> {
         let rest = self.required("VRFY and EXPN require an argument")?;
-        let (target, utf8) = match rest.iter().rposition(|&b| b == b' ') {
-            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"SMTPUTF8") => {
-                (&rest[..i], Utf8Reply::SmtpUtf8)
-            }
-            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"UTF8REPLY") => {
-                (&rest[..i], Utf8Reply::Utf8Reply)
-            }
+        let (target, utf8) = match rest.rsplit_once(' ') {
+            Some((t, w)) if w.eq_ignore_ascii_case("SMTPUTF8") => (t, Utf8Reply::SmtpUtf8),
+            Some((t, w)) if w.eq_ignore_ascii_case("UTF8REPLY") => (t, Utf8Reply::Utf8Reply),
             _ => (rest, Utf8Reply::No),
         };
         if target.is_empty() {
             return Err(args("VRFY and EXPN require an argument"));
         }
-        if !self.lenient() && !is_smtp_string(target) {
+        if !self.lenient() && !is_smtp_string(target.as_bytes()) {
             return Err(args("argument is not an atom or a quoted string"));
         }
-        Ok((Cow::Borrowed(to_str(target)?), utf8))
+        Ok((Cow::Borrowed(target), utf8))
     }
 
     /// `AUTH mechanism [SP initial-response]` (RFC 4954 §4).
     fn auth(self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("AUTH requires a mechanism")?;
-        let (mech, initial) = match memchr::memchr(b' ', rest) {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
-        let mechanism = Mechanism::parse(mech)?;
+        let (mech, initial) = split_once_byte(rest, b' ');
+        let mechanism = Mechanism::parse(mech.as_bytes())?;
         let initial = match initial {
             None => None,
-            Some(b"=") => Some(SaslResponse::Empty),
-            Some(r) => Some(super::sasl::parse_base64(r)?),
+            Some("=") => Some(SaslResponse::Empty),
+            Some(r) => Some(super::sasl::parse_base64(r.as_bytes())?),
         };
         Ok(Command::Auth { mechanism, initial })
     }
@@ -385,15 +385,15 @@ impl<'a> Parser<'_, 'a> {
     fn etrn(self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("ETRN requires a node name")?;
         let rules = DomainRules::default();
-        Ok(Command::Etrn(match rest {
-            [b'@', d @ ..] => Etrn::Subdomains(Domain::parse_with(d, rules)?),
-            [b'#', q @ ..] => {
-                if q.is_empty() || !q.iter().all(|&b| b.is_ascii_graphic()) {
-                    return Err(args("invalid ETRN queue name"));
-                }
-                Etrn::Queue(Cow::Borrowed(to_str(q)?))
+        Ok(Command::Etrn(if let Some(d) = rest.strip_prefix('@') {
+            Etrn::Subdomains(Domain::parse_str(d, rules)?)
+        } else if let Some(q) = rest.strip_prefix('#') {
+            if q.is_empty() || !q.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(args("invalid ETRN queue name"));
             }
-            d => Etrn::Domain(Domain::parse_with(d, rules)?),
+            Etrn::Queue(Cow::Borrowed(q))
+        } else {
+            Etrn::Domain(Domain::parse_str(rest, rules)?)
         }))
     }
 
@@ -404,9 +404,9 @@ impl<'a> Parser<'_, 'a> {
             return Ok(Command::Atrn(Vec::new()));
         };
         let mut domains = Vec::new();
-        for d in rest.split(|&b| b == b',') {
-            let domain = Domain::parse_with(d, DomainRules::default())?;
-            if !d.contains(&b'.') {
+        for d in rest.split(',') {
+            let domain = Domain::parse_str(d, DomainRules::default())?;
+            if !d.contains('.') {
                 return Err(args("ATRN domain needs at least one dot"));
             }
             domains.push(domain);
@@ -417,29 +417,33 @@ impl<'a> Parser<'_, 'a> {
     /// `BURL absolute-URI [SP LAST]` (RFC 4468 §3.2).
     fn burl(self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("BURL requires a URL")?;
-        let (url, last) = match memchr::memchr(b' ', rest) {
-            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"LAST") => (&rest[..i], true),
-            Some(_) => return Err(args("expected LAST after the URL")),
-            None => (rest, false),
+        let (url, last) = match split_once_byte(rest, b' ') {
+            (url, Some(l)) if l.eq_ignore_ascii_case("LAST") => (url, true),
+            (_, Some(_)) => return Err(args("expected LAST after the URL")),
+            (url, None) => (url, false),
         };
-        let scheme_ok = url
+        let u = url.as_bytes();
+        let scheme_ok = u
             .iter()
             .position(|&b| b == b':')
-            .is_some_and(|i| i > 0 && url[0].is_ascii_alphabetic());
-        if !scheme_ok || !url.iter().all(|&b| b.is_ascii_graphic()) {
+            .is_some_and(|i| i > 0 && u.first().is_some_and(u8::is_ascii_alphabetic));
+        if !scheme_ok || !u.iter().all(|&b| b.is_ascii_graphic()) {
             return Err(args("invalid BURL URL"));
         }
         Ok(Command::Burl {
-            url: Cow::Borrowed(to_str(url)?),
+            url: Cow::Borrowed(url),
             last,
         })
     }
 }
 
-fn trim_spaces(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
-    let end = b.iter().rposition(|&c| c != b' ').map_or(start, |i| i + 1);
-    &b[start..end]
+/// `s` without `prefix` (ASCII, matched in any case).
+#[inline]
+fn strip_prefix_str<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
+    match (s.get(..prefix.len()), s.get(prefix.len()..)) {
+        (Some(head), Some(tail)) if head.eq_ignore_ascii_case(prefix) => Some(tail),
+        _ => None,
+    }
 }
 
 /// The index of the `>` that closes a path starting with `<`, skipping

@@ -255,6 +255,23 @@ impl<'a> Orcpt<'a> {
         Ok(Orcpt { addr_type, address })
     }
 
+    /// [`Orcpt::parse`] of a value whose every octet is an `xchar` (the
+    /// parameter scan has seen to it): the common `rfc822;address` is
+    /// borrowed as is, since an xtext without `+` decodes to itself.
+    /// `None` for anything else, which [`Orcpt::parse`] then reads.
+    #[inline]
+    pub(crate) fn parse_xchars(value: &'a str) -> Option<Self> {
+        let (ty, address) = value.split_once(';')?;
+        if ty.eq_ignore_ascii_case("rfc822") && !address.is_empty() {
+            Some(Orcpt {
+                addr_type: AddrType::Rfc822,
+                address: Cow::Borrowed(address),
+            })
+        } else {
+            None
+        }
+    }
+
     /// The address type.
     pub fn addr_type(&self) -> &AddrType<'a> {
         &self.addr_type
