@@ -11,6 +11,7 @@ use crate::params::{MailParams, RcptParams};
 use crate::values::{
     parse_forward_path, parse_reverse_path, Domain, DomainRules, Host, PathRules, MAX_PATH_LEN,
 };
+use crate::values::{ForwardPath, ReversePath};
 
 const fn args(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::Arguments, detail)
@@ -46,38 +47,177 @@ impl<'a> Command<'a> {
     /// line is [`DecodeError::Syntax`] with the reply it deserves.
     pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<(Self, usize), DecodeError> {
         let (line, used) = frame_line(input, opts.max_line, opts.lenient_mode())?;
-        match Self::parse_line(line, opts) {
-            Ok(cmd) => Ok((cmd, used)),
-            Err(error) => Err(DecodeError::Syntax {
-                error,
-                consumed: used,
-            }),
-        }
+        parse_framed(line, used, opts)
     }
 
     /// Parses one command line given without its CRLF.
     pub fn parse_line(line: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
-        // RFC 5321 §4.1.1: "SMTP receivers SHOULD tolerate trailing white
-        // space before the terminating <CRLF>".
-        let end = line
-            .iter()
-            .rposition(|&b| b != b' ' && b != b'\t')
-            .map_or(0, |i| i + 1);
-        let line = check_characters(&line[..end], opts.utf8)?;
-        // Split at an ASCII SP: both sides are UTF-8.
-        let (verb, rest) = match memchr::memchr(b' ', line.as_bytes()) {
-            Some(i) => (
-                line.get(..i).unwrap_or_default(),
-                Some(line.get(i + 1..).unwrap_or_default()),
-            ),
-            None => (line, None),
-        };
-        let p = Parser { opts, rest };
-        match verb.len() {
-            4 => p.four(verb),
-            8 if verb.eq_ignore_ascii_case("STARTTLS") => p.no_args(Command::StartTls),
-            _ => p.other(verb),
+        match parse_framed(line, 0, opts) {
+            Ok((cmd, _)) => Ok(cmd),
+            Err(DecodeError::Syntax { error, .. }) => Err(error),
+            // `parse_framed` reports nothing else.
+            Err(_) => Err(SyntaxError::new(
+                SyntaxErrorKind::Command,
+                "not a command line",
+            )),
         }
+    }
+}
+
+/// Parses a line without its CRLF; `used` is what it took of the input.
+///
+/// Every command is built in the tail expression of its arm, so it is
+/// written straight into the caller's result: a `Command` is large (MAIL
+/// parameters), and moving a finished one from temporary to result would
+/// cost a copy of the whole enum.
+#[inline(always)]
+fn parse_framed<'a>(
+    line: &'a [u8],
+    used: usize,
+    opts: &ParseOptions,
+) -> Result<(Command<'a>, usize), DecodeError> {
+    let fail = |error| DecodeError::Syntax {
+        error,
+        consumed: used,
+    };
+    macro_rules! tri {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return Err(fail(e)),
+            }
+        };
+    }
+    // RFC 5321 §4.1.1: "SMTP receivers SHOULD tolerate trailing white
+    // space before the terminating <CRLF>".
+    let end = line
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
+    let line = tri!(check_characters(&line[..end], opts.utf8));
+    // Split at an ASCII SP: both sides are UTF-8.
+    let (verb, rest) = split_once_byte(line, b' ');
+    let p = Parser { opts, rest };
+    let w = match verb_word(verb) {
+        Some(w) => w,
+        None if verb.eq_ignore_ascii_case("STARTTLS") => {
+            tri!(p.no_args());
+            return Ok((Command::StartTls, used));
+        }
+        None => return Ok((tri!(p.other(verb)), used)),
+    };
+    const MAIL: u32 = word(b"mail");
+    const RCPT: u32 = word(b"rcpt");
+    const DATA: u32 = word(b"data");
+    const BDAT: u32 = word(b"bdat");
+    const EHLO: u32 = word(b"ehlo");
+    const HELO: u32 = word(b"helo");
+    const LHLO: u32 = word(b"lhlo");
+    const RSET: u32 = word(b"rset");
+    const QUIT: u32 = word(b"quit");
+    const NOOP: u32 = word(b"noop");
+    const VRFY: u32 = word(b"vrfy");
+    const EXPN: u32 = word(b"expn");
+    const HELP: u32 = word(b"help");
+    const AUTH: u32 = word(b"auth");
+    const ETRN: u32 = word(b"etrn");
+    const ATRN: u32 = word(b"atrn");
+    const TURN: u32 = word(b"turn");
+    const SEND: u32 = word(b"send");
+    const SOML: u32 = word(b"soml");
+    const SAML: u32 = word(b"saml");
+    const BURL: u32 = word(b"burl");
+    const VERB: u32 = word(b"verb");
+    const ONEX: u32 = word(b"onex");
+    let send = |mode| {
+        let (from, params) = p.mail()?;
+        Ok(Command::Send { mode, from, params })
+    };
+    match w {
+        MAIL => {
+            let (from, params) = tri!(p.mail_path("FROM"));
+            let mut out = Ok((
+                Command::Mail {
+                    from,
+                    params: MailParams::default(),
+                },
+                used,
+            ));
+            // Filled where it lies: MailParams is large (320 octets).
+            if let Ok((Command::Mail { params: mp, .. }, _)) = &mut out {
+                tri!(mp.fill_str(params, opts));
+            }
+            out
+        }
+        RCPT => {
+            let (to, params) = tri!(p.rcpt_path());
+            let mut rp = RcptParams::default();
+            tri!(rp.fill_str(params, opts));
+            Ok((Command::Rcpt { to, params: rp }, used))
+        }
+        DATA => {
+            tri!(p.no_args());
+            Ok((Command::Data, used))
+        }
+        RSET => {
+            tri!(p.no_args());
+            Ok((Command::Rset, used))
+        }
+        QUIT => {
+            tri!(p.no_args());
+            Ok((Command::Quit, used))
+        }
+        TURN => {
+            tri!(p.no_args());
+            Ok((Command::Turn, used))
+        }
+        VERB => {
+            tri!(p.no_args());
+            Ok((Command::Verb, used))
+        }
+        ONEX => {
+            tri!(p.no_args());
+            Ok((Command::Onex, used))
+        }
+        EHLO => Ok((Command::Ehlo(tri!(p.hello())), used)),
+        HELO => Ok((Command::Helo(tri!(p.hello())), used)),
+        LHLO => Ok((Command::Lhlo(tri!(p.hello())), used)),
+        BDAT => {
+            let (size, last) = tri!(p.bdat());
+            Ok((Command::Bdat { size, last }, used))
+        }
+        NOOP => Ok((Command::Noop(tri!(p.text())), used)),
+        HELP => Ok((Command::Help(tri!(p.text())), used)),
+        VRFY => {
+            let (target, utf8) = tri!(p.vrfy());
+            Ok((Command::Vrfy { target, utf8 }, used))
+        }
+        EXPN => {
+            let (target, utf8) = tri!(p.vrfy());
+            Ok((Command::Expn { target, utf8 }, used))
+        }
+        AUTH => Ok((tri!(p.auth()), used)),
+        ETRN => Ok((tri!(p.etrn()), used)),
+        ATRN => Ok((tri!(p.atrn()), used)),
+        SEND => Ok((tri!(send(SendMode::Send)), used)),
+        SOML => Ok((tri!(send(SendMode::Soml)), used)),
+        SAML => Ok((tri!(send(SendMode::Saml)), used)),
+        BURL => Ok((tri!(p.burl()), used)),
+        _ => Ok((tri!(p.other(verb)), used)),
+    }
+}
+
+/// A four-letter alphanumeric verb, case folded into one integer so that
+/// dispatch is a single `match`; `None` for anything else.
+#[inline(always)]
+fn verb_word(verb: &str) -> Option<u32> {
+    match verb.as_bytes() {
+        // `| 0x20` folds ASCII case; the alphanumeric check guards against
+        // octets that fold onto letters (e.g. '@' | 0x20 == '`').
+        v @ [a, b, c, d] if v.iter().all(u8::is_ascii_alphanumeric) => {
+            Some(u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020)
+        }
+        _ => None,
     }
 }
 
@@ -135,78 +275,12 @@ impl<'a> Parser<'_, 'a> {
         self.opts.lenient_mode()
     }
 
-    fn four(self, verb: &'a str) -> Result<Command<'a>, SyntaxError> {
-        let v = verb.as_bytes();
-        let w = match v {
-            [a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020,
-            _ => return self.other(verb),
-        };
-        // `| 0x20` folds ASCII case; the exact match below guards against
-        // octets that fold onto letters (e.g. '@' | 0x20 == '`').
-        if !v.iter().all(u8::is_ascii_alphanumeric) {
-            return self.other(verb);
-        }
-        const MAIL: u32 = word(b"mail");
-        const RCPT: u32 = word(b"rcpt");
-        const DATA: u32 = word(b"data");
-        const BDAT: u32 = word(b"bdat");
-        const EHLO: u32 = word(b"ehlo");
-        const HELO: u32 = word(b"helo");
-        const LHLO: u32 = word(b"lhlo");
-        const RSET: u32 = word(b"rset");
-        const QUIT: u32 = word(b"quit");
-        const NOOP: u32 = word(b"noop");
-        const VRFY: u32 = word(b"vrfy");
-        const EXPN: u32 = word(b"expn");
-        const HELP: u32 = word(b"help");
-        const AUTH: u32 = word(b"auth");
-        const ETRN: u32 = word(b"etrn");
-        const ATRN: u32 = word(b"atrn");
-        const TURN: u32 = word(b"turn");
-        const SEND: u32 = word(b"send");
-        const SOML: u32 = word(b"soml");
-        const SAML: u32 = word(b"saml");
-        const BURL: u32 = word(b"burl");
-        const VERB: u32 = word(b"verb");
-        const ONEX: u32 = word(b"onex");
-        match w {
-            MAIL => self
-                .mail()
-                .map(|(from, params)| Command::Mail { from, params }),
-            RCPT => self.rcpt(),
-            DATA => self.no_args(Command::Data),
-            BDAT => self.bdat(),
-            EHLO => self.hello().map(Command::Ehlo),
-            HELO => self.hello().map(Command::Helo),
-            LHLO => self.hello().map(Command::Lhlo),
-            RSET => self.no_args(Command::Rset),
-            QUIT => self.no_args(Command::Quit),
-            NOOP => self.text().map(Command::Noop),
-            HELP => self.text().map(Command::Help),
-            VRFY => self
-                .vrfy()
-                .map(|(target, utf8)| Command::Vrfy { target, utf8 }),
-            EXPN => self
-                .vrfy()
-                .map(|(target, utf8)| Command::Expn { target, utf8 }),
-            AUTH => self.auth(),
-            ETRN => self.etrn(),
-            ATRN => self.atrn(),
-            TURN => self.no_args(Command::Turn),
-            SEND => self.send(SendMode::Send),
-            SOML => self.send(SendMode::Soml),
-            SAML => self.send(SendMode::Saml),
-            BURL => self.burl(),
-            VERB => self.no_args(Command::Verb),
-            ONEX => self.no_args(Command::Onex),
-            _ => self.other(verb),
-        }
-    }
-
-    fn no_args(self, cmd: Command<'a>) -> Result<Command<'a>, SyntaxError> {
+    /// A command without arguments.
+    #[inline(always)]
+    fn no_args(&self) -> Result<(), SyntaxError> {
         // RFC 5321 §4.3.2: parameters to DATA, RSET, QUIT deserve 501.
         match self.rest {
-            None => Ok(cmd),
+            None => Ok(()),
             Some(_) => Err(args("this command takes no arguments")),
         }
     }
@@ -214,7 +288,7 @@ impl<'a> Parser<'_, 'a> {
     /// Private and unknown verbs are kept verbatim so that the application
     /// can serve them (RFC 5321 §4.1.5); anything not shaped like a
     /// keyword is not a command at all.
-    fn other(self, verb: &'a str) -> Result<Command<'a>, SyntaxError> {
+    fn other(&self, verb: &'a str) -> Result<Command<'a>, SyntaxError> {
         let v = verb.as_bytes();
         let keyword = v.first().is_some_and(u8::is_ascii_alphanumeric)
             && v.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
@@ -239,7 +313,7 @@ impl<'a> Parser<'_, 'a> {
 
     /// HELO/EHLO/LHLO argument. Lenient mode drops text after the domain
     /// (RFC 5321 §4.1.1.1 tells servers to expect it) and tolerates `_`.
-    fn hello(self) -> Result<Host<'a>, SyntaxError> {
+    fn hello(&self) -> Result<Host<'a>, SyntaxError> {
         let mut arg = self.required("domain or address literal required")?;
         if self.lenient() {
             arg = split_once_byte(arg.trim_matches(' '), b' ').0;
@@ -308,28 +382,33 @@ impl<'a> Parser<'_, 'a> {
         Ok((path, params))
     }
 
-    fn mail(&self) -> Result<(crate::values::ReversePath<'a>, MailParams<'a>), SyntaxError> {
-        let (path, params) = self.path_and_params("FROM")?;
-        let from = parse_reverse_path(path, self.path_rules())?;
-        let params = MailParams::parse_str(params, self.opts)?;
-        Ok((from, params))
+    /// The reverse path of MAIL (or SEND, SOML, SAML) and the unparsed
+    /// parameters after it.
+    #[inline]
+    fn mail_path(&self, keyword: &str) -> Result<(ReversePath<'a>, &'a str), SyntaxError> {
+        let (path, params) = self.path_and_params(keyword)?;
+        Ok((parse_reverse_path(path, self.path_rules())?, params))
     }
 
-    fn send(self, mode: SendMode) -> Result<Command<'a>, SyntaxError> {
-        let (from, params) = self.mail()?;
-        Ok(Command::Send { mode, from, params })
+    /// The reverse path and parameters of MAIL, SEND, SOML and SAML.
+    #[inline(always)]
+    fn mail(&self) -> Result<(ReversePath<'a>, MailParams<'a>), SyntaxError> {
+        let (from, params) = self.mail_path("FROM")?;
+        let mut p = MailParams::default();
+        p.fill_str(params, self.opts)?;
+        Ok((from, p))
     }
 
-    fn rcpt(self) -> Result<Command<'a>, SyntaxError> {
+    /// The forward path of RCPT and the unparsed parameters after it.
+    #[inline]
+    fn rcpt_path(&self) -> Result<(ForwardPath<'a>, &'a str), SyntaxError> {
         let (path, params) = self.path_and_params("TO")?;
-        let to = parse_forward_path(path, self.path_rules())?;
-        let params = RcptParams::parse_str(params, self.opts)?;
-        Ok(Command::Rcpt { to, params })
+        Ok((parse_forward_path(path, self.path_rules())?, params))
     }
 
     /// `BDAT chunk-size [SP LAST]`, the size with checked arithmetic
     /// (catalog §9 item 15).
-    fn bdat(self) -> Result<Command<'a>, SyntaxError> {
+    fn bdat(&self) -> Result<(u64, bool), SyntaxError> {
         let rest = self.required("BDAT requires a chunk size")?;
         let (size, last) = split_once_byte(rest, b' ');
         let size = parse_u64(size.as_bytes()).ok_or(args("invalid BDAT chunk size"))?;
@@ -338,11 +417,11 @@ impl<'a> Parser<'_, 'a> {
             Some(l) if l.eq_ignore_ascii_case("LAST") => true,
             Some(_) => return Err(args("expected LAST after the chunk size")),
         };
-        Ok(Command::Bdat { size, last })
+        Ok((size, last))
     }
 
     /// HELP and NOOP take optional free text.
-    fn text(self) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+    fn text(&self) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         match self.rest {
             None => Ok(None),
             Some(r) => Ok(Some(Cow::Borrowed(r))),
@@ -351,7 +430,7 @@ impl<'a> Parser<'_, 'a> {
 
     /// `VRFY String [SP SMTPUTF8]`. Strict: String is an Atom or a
     /// Quoted-string (RFC 5321 §4.1.1.6); lenient: any text.
-    fn vrfy(self) -> Result<(Cow<'a, str>, Utf8Reply), SyntaxError> {
+    fn vrfy(&self) -> Result<(Cow<'a, str>, Utf8Reply), SyntaxError> {
         let rest = self.required("VRFY and EXPN require an argument")?;
         let (target, utf8) = match rest.rsplit_once(' ') {
             Some((t, w)) if w.eq_ignore_ascii_case("SMTPUTF8") => (t, Utf8Reply::SmtpUtf8),
@@ -368,7 +447,7 @@ impl<'a> Parser<'_, 'a> {
     }
 
     /// `AUTH mechanism [SP initial-response]` (RFC 4954 §4).
-    fn auth(self) -> Result<Command<'a>, SyntaxError> {
+    fn auth(&self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("AUTH requires a mechanism")?;
         let (mech, initial) = split_once_byte(rest, b' ');
         let mechanism = Mechanism::parse(mech.as_bytes())?;
@@ -382,7 +461,7 @@ impl<'a> Parser<'_, 'a> {
 
     /// `ETRN [option-char] node-name` (RFC 1985 §5); bare ETRN is a 500
     /// per §7 but reported here as missing arguments.
-    fn etrn(self) -> Result<Command<'a>, SyntaxError> {
+    fn etrn(&self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("ETRN requires a node name")?;
         let rules = DomainRules::default();
         Ok(Command::Etrn(if let Some(d) = rest.strip_prefix('@') {
@@ -399,7 +478,7 @@ impl<'a> Parser<'_, 'a> {
 
     /// `ATRN [SP domain *("," domain)]`, each domain with at least one dot
     /// (RFC 2645 §5.2.2, catalog §9 item 32).
-    fn atrn(self) -> Result<Command<'a>, SyntaxError> {
+    fn atrn(&self) -> Result<Command<'a>, SyntaxError> {
         let Some(rest) = self.rest else {
             return Ok(Command::Atrn(Vec::new()));
         };
@@ -415,7 +494,7 @@ impl<'a> Parser<'_, 'a> {
     }
 
     /// `BURL absolute-URI [SP LAST]` (RFC 4468 §3.2).
-    fn burl(self) -> Result<Command<'a>, SyntaxError> {
+    fn burl(&self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("BURL requires a URL")?;
         let (url, last) = match split_once_byte(rest, b' ') {
             (url, Some(l)) if l.eq_ignore_ascii_case("LAST") => (url, true),
@@ -448,7 +527,15 @@ fn strip_prefix_str<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
 
 /// The index of the `>` that closes a path starting with `<`, skipping
 /// quoted strings (a quoted local part may hold `>` and SP).
+#[inline]
 fn closing_bracket(s: &[u8]) -> Option<usize> {
+    // Usually no quote comes before the '>': one vectorised search.
+    let tail = s.get(1..)?;
+    match memchr::memchr2(b'>', b'"', tail) {
+        Some(i) if tail.get(i) == Some(&b'>') => return Some(i + 1),
+        None => return None,
+        Some(_) => {}
+    }
     let mut quoted = false;
     let mut i = 1;
     while i < s.len() {

@@ -67,6 +67,23 @@ pub fn parse_envid<'a>(value: &'a [u8], opts: &ParseOptions) -> Result<XText<'a>
     XText::decode(value, opts.lenient_mode())
 }
 
+/// Up to 8 octets, ASCII-uppercased and packed little-endian, with the
+/// length in the top octet so that "DELAY" and "DELAY\0" differ; longer
+/// input packs to `u64::MAX`, which no keyword packs to.
+#[inline]
+const fn pack_upper8(s: &[u8]) -> u64 {
+    if s.len() > 7 {
+        return u64::MAX;
+    }
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < s.len() {
+        w |= (s[i].to_ascii_uppercase() as u64) << (8 * i);
+        i += 1;
+    }
+    w | ((s.len() as u64) << 56)
+}
+
 /// `NOTIFY=` (RFC 3461 §4.1): `NEVER`, or a non-empty set of `SUCCESS`,
 /// `FAILURE` and `DELAY`. The set with no member is `NEVER`, so "NEVER
 /// MUST appear by itself" holds by construction.
@@ -107,11 +124,14 @@ impl Notify {
         let lenient = opts.lenient_mode();
         let mut n = Notify::NEVER;
         for element in value.split(|&b| b == b',') {
-            let slot = if element.eq_ignore_ascii_case(b"SUCCESS") {
+            // One integer compare per keyword: the element, uppercased
+            // and packed, against each word.
+            let word = pack_upper8(element);
+            let slot = if word == pack_upper8(b"SUCCESS") {
                 &mut n.success
-            } else if element.eq_ignore_ascii_case(b"FAILURE") {
+            } else if word == pack_upper8(b"FAILURE") {
                 &mut n.failure
-            } else if element.eq_ignore_ascii_case(b"DELAY") {
+            } else if word == pack_upper8(b"DELAY") {
                 &mut n.delay
             } else if element.is_empty() {
                 if lenient {

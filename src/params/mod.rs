@@ -553,20 +553,32 @@ impl<'a> MailParams<'a> {
     }
 
     /// [`MailParams::parse`] for text already checked as UTF-8 (a command
-    /// line): values are borrowed without a second UTF-8 check.
+    /// line), into an empty value that already sits where it is wanted
+    /// (in a `Command`), so the large struct is never moved; values are
+    /// borrowed without a second UTF-8 check.
     #[inline]
-    pub(crate) fn parse_str(input: &'a str, opts: &ParseOptions) -> Result<Self, SyntaxError> {
-        Self::parse_in(Src::text(input), opts)
+    pub(crate) fn fill_str(
+        &mut self,
+        input: &'a str,
+        opts: &ParseOptions,
+    ) -> Result<(), SyntaxError> {
+        self.fill(Src::text(input), opts)
     }
 
     #[inline]
     fn parse_in(src: Src<'a>, opts: &ParseOptions) -> Result<Self, SyntaxError> {
         let mut p = MailParams::default();
+        p.fill(src, opts)?;
+        Ok(p)
+    }
+
+    #[inline]
+    fn fill(&mut self, src: Src<'a>, opts: &ParseOptions) -> Result<(), SyntaxError> {
         let mut rest = src.bytes;
         while let Some(raw) = next_param(&mut rest, opts)? {
-            p.apply(raw, src, opts)?;
+            self.apply(raw, src, opts)?;
         }
-        Ok(p)
+        Ok(())
     }
 
     #[inline]
@@ -750,20 +762,32 @@ impl<'a> RcptParams<'a> {
     }
 
     /// [`RcptParams::parse`] for text already checked as UTF-8 (a command
-    /// line): values are borrowed without a second UTF-8 check.
+    /// line), into an empty value that already sits where it is wanted
+    /// (in a `Command`), so the large struct is never moved; values are
+    /// borrowed without a second UTF-8 check.
     #[inline]
-    pub(crate) fn parse_str(input: &'a str, opts: &ParseOptions) -> Result<Self, SyntaxError> {
-        Self::parse_in(Src::text(input), opts)
+    pub(crate) fn fill_str(
+        &mut self,
+        input: &'a str,
+        opts: &ParseOptions,
+    ) -> Result<(), SyntaxError> {
+        self.fill(Src::text(input), opts)
     }
 
     #[inline]
     fn parse_in(src: Src<'a>, opts: &ParseOptions) -> Result<Self, SyntaxError> {
         let mut p = RcptParams::default();
+        p.fill(src, opts)?;
+        Ok(p)
+    }
+
+    #[inline]
+    fn fill(&mut self, src: Src<'a>, opts: &ParseOptions) -> Result<(), SyntaxError> {
         let mut rest = src.bytes;
         while let Some(raw) = next_param(&mut rest, opts)? {
-            p.apply(raw, src, opts)?;
+            self.apply(raw, src, opts)?;
         }
-        Ok(p)
+        Ok(())
     }
 
     #[inline]
