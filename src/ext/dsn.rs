@@ -394,6 +394,37 @@ mod tests {
     }
 
     #[test]
+    fn orcpt_xchar_path_matches_parse_rfc3461_4_2() {
+        for v in [
+            "rfc822;a@b.org",
+            "RFC822;Bob@Example.COM",
+            "rfc822;",
+            ";a@b",
+            "utf-8;a@b",
+            "x-type;abc",
+            "rfc822",
+            "rfc822;a;b",
+        ] {
+            if let Some(fast) = Orcpt::parse_xchars(v) {
+                assert_eq!(Ok(fast), Orcpt::parse(v.as_bytes(), &STRICT), "{v}");
+            }
+        }
+        assert!(Orcpt::parse_xchars("rfc822;a@b.org").is_some());
+        assert!(Orcpt::parse_xchars("rfc822;").is_none());
+    }
+
+    #[test]
+    fn notify_words_pack_apart() {
+        // Packing keeps the length: a prefix or an extension of a word is
+        // not the word (RFC 3461 §4.1 lists whole keywords).
+        for v in ["SUCCES", "SUCCESSS", "DELA", "DELAYY", "FAILURE\0"] {
+            assert!(Notify::parse(v.as_bytes(), &LENIENT).is_err(), "{v}");
+        }
+        assert_eq!(pack_upper8(b"delay"), pack_upper8(b"DELAY"));
+        assert_ne!(pack_upper8(b"DELAY"), pack_upper8(b"DELAY\0"));
+    }
+
+    #[test]
     fn orcpt_rfc3461_4_2_and_rfc6533_3() {
         // RFC 3461 §6.2 example.
         let o = Orcpt::parse(b"rfc822;Bob@Example.COM", &STRICT).unwrap();

@@ -413,6 +413,37 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// The one-pass check accepts exactly what the label-by-label
+        /// validation accepts (which also names the fault).
+        #[test]
+        fn one_pass_check_matches_validate(
+            s in "[a-zA-Z0-9._é-]{0,70}",
+            utf8: bool,
+            underscore: bool,
+        ) {
+            let rules = DomainRules { utf8, underscore };
+            proptest::prop_assert_eq!(
+                is_valid(s.as_bytes(), rules),
+                validate(s.as_bytes(), rules).is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn one_pass_check_label_limits_rfc1035_2_3_4() {
+        let rules = DomainRules::default();
+        let ok = format!("{}.{}", "a".repeat(63), "b".repeat(63));
+        assert!(is_valid(ok.as_bytes(), rules));
+        let long = format!("{}.b", "a".repeat(64));
+        assert!(!is_valid(long.as_bytes(), rules));
+        let long_last = format!("b.{}", "a".repeat(64));
+        assert!(!is_valid(long_last.as_bytes(), rules));
+        for bad in ["-a", "a-", "a.-b", "a-.b", ".a", "a.", "a..b", "a_b", ""] {
+            assert!(!is_valid(bad.as_bytes(), rules), "{bad}");
+        }
+    }
+
     #[test]
     fn ipv4_literals_rfc5321_4_1_3() {
         assert_eq!(

@@ -440,6 +440,32 @@ mod tests {
         assert!(!Mailbox::parse("用户@x.org").unwrap().is_ascii());
     }
 
+    proptest::proptest! {
+        /// The one-pass path for `dot-string@domain` gives the same value
+        /// or error as the general parser, on any text.
+        #[test]
+        fn str_fast_path_matches_general_parser(
+            s in "[a-z.@\"\\ \\[\\]0-9é_-]{0,40}",
+            utf8: bool,
+        ) {
+            proptest::prop_assert_eq!(
+                Mailbox::parse_str(&s, utf8),
+                Mailbox::parse_bytes(s.as_bytes(), utf8)
+            );
+        }
+
+        /// The one-pass dot-string check agrees with `Atom *("." Atom)`
+        /// checked atom by atom.
+        #[test]
+        fn dot_string_matches_atom_split(s in "[a-z.!é@ -]{0,20}", utf8: bool) {
+            let by_atoms = !s.is_empty()
+                && s.split('.').all(|a| {
+                    !a.is_empty() && a.bytes().all(|c| is_atext(c) || (utf8 && c >= 0x80))
+                });
+            proptest::prop_assert_eq!(is_dot_string_with(s.as_bytes(), utf8), by_atoms);
+        }
+    }
+
     #[test]
     fn local_part_new_rejects_controls() {
         assert!(LocalPart::new("a b").is_ok());
