@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use esmtp::command::Command;
 use esmtp::ParseOptions;
 
@@ -107,4 +107,43 @@ fn commands(c: &mut Criterion) {
 }
 
 criterion_group!(benches, commands);
-criterion_main!(benches);
+
+/// `CALLGRIND=esmtp|smtp-proto [REPS=n] [ONLY=VERB]`: parse the corpus `REPS`
+/// times with one parser and exit, for instruction counts under
+/// `valgrind --tool=callgrind` (repeatable on a busy machine, unlike
+/// times). Two runs with different `REPS` cancel the set-up cost; see
+/// BENCHMARKS.md.
+fn callgrind(which: &str) {
+    let reps: usize = std::env::var("REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let lines: Vec<Vec<u8>> = corpus(10_000)
+        .into_iter()
+        .filter(|l| l.starts_with(only.as_bytes()))
+        .collect();
+    let opts = ParseOptions::strict();
+    for _ in 0..reps {
+        for l in &lines {
+            match which {
+                "esmtp" => {
+                    black_box(Command::parse(black_box(l), &opts).ok());
+                }
+                _ => {
+                    black_box(smtp_proto::Request::parse(&mut black_box(l).iter()).ok());
+                }
+            }
+        }
+    }
+    eprintln!("parsed {} lines {reps} times", lines.len());
+}
+
+fn main() {
+    if let Ok(which) = std::env::var("CALLGRIND") {
+        callgrind(&which);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -9,9 +9,9 @@ use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
 use crate::options::ParseOptions;
 use crate::params::{MailParams, RcptParams};
 use crate::values::{
-    parse_forward_path, parse_reverse_path, strip_prefix_ignore_case, Domain, DomainRules, Host,
-    PathRules, MAX_PATH_LEN,
+    parse_forward_path, parse_reverse_path, Domain, DomainRules, Host, PathRules, MAX_PATH_LEN,
 };
+use crate::values::{ForwardPath, ReversePath};
 
 const fn args(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::Arguments, detail)
@@ -47,74 +47,217 @@ impl<'a> Command<'a> {
     /// line is [`DecodeError::Syntax`] with the reply it deserves.
     pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<(Self, usize), DecodeError> {
         let (line, used) = frame_line(input, opts.max_line, opts.lenient_mode())?;
-        match Self::parse_line(line, opts) {
-            Ok(cmd) => Ok((cmd, used)),
-            Err(error) => Err(DecodeError::Syntax {
-                error,
-                consumed: used,
-            }),
-        }
+        parse_framed(line, used, opts)
     }
 
     /// Parses one command line given without its CRLF.
     pub fn parse_line(line: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
-        // RFC 5321 §4.1.1: "SMTP receivers SHOULD tolerate trailing white
-        // space before the terminating <CRLF>".
-        let end = line
-            .iter()
-            .rposition(|&b| b != b' ' && b != b'\t')
-            .map_or(0, |i| i + 1);
-        let line = &line[..end];
-        check_characters(line, opts.utf8)?;
-        let (verb, rest) = match memchr::memchr(b' ', line) {
-            Some(i) => (&line[..i], Some(&line[i + 1..])),
-            None => (line, None),
-        };
-        let p = Parser { opts, rest };
-        match verb.len() {
-            4 => p.four(verb),
-            8 if verb.eq_ignore_ascii_case(b"STARTTLS") => p.no_args(Command::StartTls),
-            _ => p.other(verb),
+        match parse_framed(line, 0, opts) {
+            Ok((cmd, _)) => Ok(cmd),
+            Err(DecodeError::Syntax { error, .. }) => Err(error),
+            // `parse_framed` reports nothing else.
+            Err(_) => Err(SyntaxError::new(
+                SyntaxErrorKind::Command,
+                "not a command line",
+            )),
         }
     }
 }
 
-/// Controls are never part of a command; 8-bit octets only with SMTPUTF8
-/// (RFC 5321 §2.4: "500 syntax error - invalid character").
-fn check_characters(line: &[u8], utf8: bool) -> Result<(), SyntaxError> {
-    // Branch-free reductions so the compiler vectorises them.
-    let ctl = line
+/// Parses a line without its CRLF; `used` is what it took of the input.
+///
+/// Every command is built in the tail expression of its arm, so it is
+/// written straight into the caller's result: a `Command` is large (MAIL
+/// parameters), and moving a finished one from temporary to result would
+/// cost a copy of the whole enum.
+#[inline(always)]
+fn parse_framed<'a>(
+    line: &'a [u8],
+    used: usize,
+    opts: &ParseOptions,
+) -> Result<(Command<'a>, usize), DecodeError> {
+    let fail = |error| DecodeError::Syntax {
+        error,
+        consumed: used,
+    };
+    macro_rules! tri {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return Err(fail(e)),
+            }
+        };
+    }
+    // RFC 5321 §4.1.1: "SMTP receivers SHOULD tolerate trailing white
+    // space before the terminating <CRLF>".
+    let end = line
         .iter()
-        .fold(false, |acc, &b| acc | (b < 0x20) | (b == 0x7f));
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
+    let line = tri!(check_characters(&line[..end], opts.utf8));
+    // Split at an ASCII SP: both sides are UTF-8.
+    let (verb, rest) = split_once_byte(line, b' ');
+    let p = Parser { opts, rest };
+    let w = match verb_word(verb) {
+        Some(w) => w,
+        None if verb.eq_ignore_ascii_case("STARTTLS") => {
+            tri!(p.no_args());
+            return Ok((Command::StartTls, used));
+        }
+        None => return Ok((tri!(p.other(verb)), used)),
+    };
+    const MAIL: u32 = word(b"mail");
+    const RCPT: u32 = word(b"rcpt");
+    const DATA: u32 = word(b"data");
+    const BDAT: u32 = word(b"bdat");
+    const EHLO: u32 = word(b"ehlo");
+    const HELO: u32 = word(b"helo");
+    const LHLO: u32 = word(b"lhlo");
+    const RSET: u32 = word(b"rset");
+    const QUIT: u32 = word(b"quit");
+    const NOOP: u32 = word(b"noop");
+    const VRFY: u32 = word(b"vrfy");
+    const EXPN: u32 = word(b"expn");
+    const HELP: u32 = word(b"help");
+    const AUTH: u32 = word(b"auth");
+    const ETRN: u32 = word(b"etrn");
+    const ATRN: u32 = word(b"atrn");
+    const TURN: u32 = word(b"turn");
+    const SEND: u32 = word(b"send");
+    const SOML: u32 = word(b"soml");
+    const SAML: u32 = word(b"saml");
+    const BURL: u32 = word(b"burl");
+    const VERB: u32 = word(b"verb");
+    const ONEX: u32 = word(b"onex");
+    let send = |mode| {
+        let (from, params) = p.mail()?;
+        Ok(Command::Send { mode, from, params })
+    };
+    match w {
+        MAIL => {
+            let (from, params) = tri!(p.mail_path("FROM"));
+            let mut out = Ok((
+                Command::Mail {
+                    from,
+                    params: MailParams::default(),
+                },
+                used,
+            ));
+            // Filled where it lies: MailParams is large (320 octets).
+            if let Ok((Command::Mail { params: mp, .. }, _)) = &mut out {
+                tri!(mp.fill_str(params, opts));
+            }
+            out
+        }
+        RCPT => {
+            let (to, params) = tri!(p.rcpt_path());
+            let mut rp = RcptParams::default();
+            tri!(rp.fill_str(params, opts));
+            Ok((Command::Rcpt { to, params: rp }, used))
+        }
+        DATA => {
+            tri!(p.no_args());
+            Ok((Command::Data, used))
+        }
+        RSET => {
+            tri!(p.no_args());
+            Ok((Command::Rset, used))
+        }
+        QUIT => {
+            tri!(p.no_args());
+            Ok((Command::Quit, used))
+        }
+        TURN => {
+            tri!(p.no_args());
+            Ok((Command::Turn, used))
+        }
+        VERB => {
+            tri!(p.no_args());
+            Ok((Command::Verb, used))
+        }
+        ONEX => {
+            tri!(p.no_args());
+            Ok((Command::Onex, used))
+        }
+        EHLO => Ok((Command::Ehlo(tri!(p.hello())), used)),
+        HELO => Ok((Command::Helo(tri!(p.hello())), used)),
+        LHLO => Ok((Command::Lhlo(tri!(p.hello())), used)),
+        BDAT => {
+            let (size, last) = tri!(p.bdat());
+            Ok((Command::Bdat { size, last }, used))
+        }
+        NOOP => Ok((Command::Noop(tri!(p.text())), used)),
+        HELP => Ok((Command::Help(tri!(p.text())), used)),
+        VRFY => {
+            let (target, utf8) = tri!(p.vrfy());
+            Ok((Command::Vrfy { target, utf8 }, used))
+        }
+        EXPN => {
+            let (target, utf8) = tri!(p.vrfy());
+            Ok((Command::Expn { target, utf8 }, used))
+        }
+        AUTH => Ok((tri!(p.auth()), used)),
+        ETRN => Ok((tri!(p.etrn()), used)),
+        ATRN => Ok((tri!(p.atrn()), used)),
+        SEND => Ok((tri!(send(SendMode::Send)), used)),
+        SOML => Ok((tri!(send(SendMode::Soml)), used)),
+        SAML => Ok((tri!(send(SendMode::Saml)), used)),
+        BURL => Ok((tri!(p.burl()), used)),
+        _ => Ok((tri!(p.other(verb)), used)),
+    }
+}
+
+/// A four-letter alphanumeric verb, case folded into one integer so that
+/// dispatch is a single `match`; `None` for anything else.
+#[inline(always)]
+fn verb_word(verb: &str) -> Option<u32> {
+    match verb.as_bytes() {
+        // `| 0x20` folds ASCII case; the alphanumeric check guards against
+        // octets that fold onto letters (e.g. '@' | 0x20 == '`').
+        v @ [a, b, c, d] if v.iter().all(u8::is_ascii_alphanumeric) => {
+            Some(u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020)
+        }
+        _ => None,
+    }
+}
+
+/// Controls are never part of a command; 8-bit octets only with SMTPUTF8
+/// (RFC 5321 §2.4: "500 syntax error - invalid character"). The line is
+/// checked as UTF-8 once, here: every later part is a slice of the
+/// returned text, cut beside ASCII delimiters, never checked again.
+#[inline]
+fn check_characters(line: &[u8], utf8: bool) -> Result<&str, SyntaxError> {
+    // Branch-free reductions, in one pass, so the compiler vectorises it.
+    let (ctl, high) = line.iter().fold((false, 0u8), |(ctl, high), &b| {
+        (ctl | (b < 0x20) | (b == 0x7f), high | b)
+    });
     if ctl {
         return Err(SyntaxError::new(
             SyntaxErrorKind::Character,
             "control character in command",
         ));
     }
-    let high = line.iter().fold(false, |acc, &b| acc | (b >= 0x80));
-    if high {
-        if !utf8 {
-            return Err(SyntaxError::new(
-                SyntaxErrorKind::Character,
-                "8-bit character without SMTPUTF8",
-            ));
-        }
-        if std::str::from_utf8(line).is_err() {
-            return Err(SyntaxError::new(
-                SyntaxErrorKind::Character,
-                "invalid UTF-8 in command",
-            ));
-        }
+    if high >= 0x80 && !utf8 {
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::Character,
+            "8-bit character without SMTPUTF8",
+        ));
     }
-    Ok(())
+    std::str::from_utf8(line)
+        .map_err(|_| SyntaxError::new(SyntaxErrorKind::Character, "invalid UTF-8 in command"))
 }
 
-fn to_str(b: &[u8]) -> Result<&str, SyntaxError> {
-    // The line was checked: ASCII, or UTF-8 as a whole (and the split
-    // points below are ASCII octets, so the parts are UTF-8 too).
-    std::str::from_utf8(b)
-        .map_err(|_| SyntaxError::new(SyntaxErrorKind::Character, "invalid UTF-8"))
+/// Splits `s` at its first `needle` (an ASCII octet): the parts on either
+/// side are UTF-8.
+#[inline]
+fn split_once_byte(s: &str, needle: u8) -> (&str, Option<&str>) {
+    match memchr::memchr(needle, s.as_bytes()) {
+        Some(i) => (
+            s.get(..i).unwrap_or_default(),
+            Some(s.get(i + 1..).unwrap_or_default()),
+        ),
+        None => (s, None),
+    }
 }
 
 const fn word(v: &[u8; 4]) -> u32 {
@@ -124,7 +267,7 @@ const fn word(v: &[u8; 4]) -> u32 {
 struct Parser<'o, 'a> {
     opts: &'o ParseOptions,
     /// Everything after the verb and one SP, if there was a SP.
-    rest: Option<&'a [u8]>,
+    rest: Option<&'a str>,
 }
 
 impl<'a> Parser<'_, 'a> {
@@ -132,74 +275,12 @@ impl<'a> Parser<'_, 'a> {
         self.opts.lenient_mode()
     }
 
-    fn four(self, verb: &'a [u8]) -> Result<Command<'a>, SyntaxError> {
-        let w = u32::from_le_bytes([verb[0], verb[1], verb[2], verb[3]]) | 0x2020_2020;
-        // `| 0x20` folds ASCII case; the exact match below guards against
-        // octets that fold onto letters (e.g. '@' | 0x20 == '`').
-        if !verb.iter().all(u8::is_ascii_alphanumeric) {
-            return self.other(verb);
-        }
-        const MAIL: u32 = word(b"mail");
-        const RCPT: u32 = word(b"rcpt");
-        const DATA: u32 = word(b"data");
-        const BDAT: u32 = word(b"bdat");
-        const EHLO: u32 = word(b"ehlo");
-        const HELO: u32 = word(b"helo");
-        const LHLO: u32 = word(b"lhlo");
-        const RSET: u32 = word(b"rset");
-        const QUIT: u32 = word(b"quit");
-        const NOOP: u32 = word(b"noop");
-        const VRFY: u32 = word(b"vrfy");
-        const EXPN: u32 = word(b"expn");
-        const HELP: u32 = word(b"help");
-        const AUTH: u32 = word(b"auth");
-        const ETRN: u32 = word(b"etrn");
-        const ATRN: u32 = word(b"atrn");
-        const TURN: u32 = word(b"turn");
-        const SEND: u32 = word(b"send");
-        const SOML: u32 = word(b"soml");
-        const SAML: u32 = word(b"saml");
-        const BURL: u32 = word(b"burl");
-        const VERB: u32 = word(b"verb");
-        const ONEX: u32 = word(b"onex");
-        match w {
-            MAIL => self
-                .mail()
-                .map(|(from, params)| Command::Mail { from, params }),
-            RCPT => self.rcpt(),
-            DATA => self.no_args(Command::Data),
-            BDAT => self.bdat(),
-            EHLO => self.hello().map(Command::Ehlo),
-            HELO => self.hello().map(Command::Helo),
-            LHLO => self.hello().map(Command::Lhlo),
-            RSET => self.no_args(Command::Rset),
-            QUIT => self.no_args(Command::Quit),
-            NOOP => self.text().map(Command::Noop),
-            HELP => self.text().map(Command::Help),
-            VRFY => self
-                .vrfy()
-                .map(|(target, utf8)| Command::Vrfy { target, utf8 }),
-            EXPN => self
-                .vrfy()
-                .map(|(target, utf8)| Command::Expn { target, utf8 }),
-            AUTH => self.auth(),
-            ETRN => self.etrn(),
-            ATRN => self.atrn(),
-            TURN => self.no_args(Command::Turn),
-            SEND => self.send(SendMode::Send),
-            SOML => self.send(SendMode::Soml),
-            SAML => self.send(SendMode::Saml),
-            BURL => self.burl(),
-            VERB => self.no_args(Command::Verb),
-            ONEX => self.no_args(Command::Onex),
-            _ => self.other(verb),
-        }
-    }
-
-    fn no_args(self, cmd: Command<'a>) -> Result<Command<'a>, SyntaxError> {
+    /// A command without arguments.
+    #[inline(always)]
+    fn no_args(&self) -> Result<(), SyntaxError> {
         // RFC 5321 §4.3.2: parameters to DATA, RSET, QUIT deserve 501.
         match self.rest {
-            None => Ok(cmd),
+            None => Ok(()),
             Some(_) => Err(args("this command takes no arguments")),
         }
     }
@@ -207,10 +288,10 @@ impl<'a> Parser<'_, 'a> {
     /// Private and unknown verbs are kept verbatim so that the application
     /// can serve them (RFC 5321 §4.1.5); anything not shaped like a
     /// keyword is not a command at all.
-    fn other(self, verb: &'a [u8]) -> Result<Command<'a>, SyntaxError> {
-        let keyword = !verb.is_empty()
-            && verb[0].is_ascii_alphanumeric()
-            && verb.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+    fn other(&self, verb: &'a str) -> Result<Command<'a>, SyntaxError> {
+        let v = verb.as_bytes();
+        let keyword = v.first().is_some_and(u8::is_ascii_alphanumeric)
+            && v.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
         if !keyword {
             return Err(SyntaxError::new(
                 SyntaxErrorKind::Command,
@@ -218,12 +299,12 @@ impl<'a> Parser<'_, 'a> {
             ));
         }
         Ok(Command::Other {
-            verb: Cow::Borrowed(to_str(verb)?),
-            args: self.rest.map(to_str).transpose()?.map(Cow::Borrowed),
+            verb: Cow::Borrowed(verb),
+            args: self.rest.map(Cow::Borrowed),
         })
     }
 
-    fn required(&self, what: &'static str) -> Result<&'a [u8], SyntaxError> {
+    fn required(&self, what: &'static str) -> Result<&'a str, SyntaxError> {
         match self.rest {
             Some(r) if !r.is_empty() => Ok(r),
             _ => Err(args(what)),
@@ -232,20 +313,17 @@ impl<'a> Parser<'_, 'a> {
 
     /// HELO/EHLO/LHLO argument. Lenient mode drops text after the domain
     /// (RFC 5321 §4.1.1.1 tells servers to expect it) and tolerates `_`.
-    fn hello(self) -> Result<Host<'a>, SyntaxError> {
+    fn hello(&self) -> Result<Host<'a>, SyntaxError> {
         let mut arg = self.required("domain or address literal required")?;
         if self.lenient() {
-            arg = trim_spaces(arg);
-            if let Some(i) = memchr::memchr(b' ', arg) {
-                arg = &arg[..i];
-            }
+            arg = split_once_byte(arg.trim_matches(' '), b' ').0;
         }
         let rules = DomainRules {
             // RFC 6531 §3.7.1: the EHLO argument is ASCII.
             utf8: false,
             underscore: self.lenient(),
         };
-        Host::parse_with(arg, rules)
+        Host::parse_str(arg, rules)
     }
 
     fn path_rules(&self) -> PathRules {
@@ -265,148 +343,149 @@ impl<'a> Parser<'_, 'a> {
     /// Strict: exactly `KEYWORD:` then the path (RFC 5321 §3.3: "spaces
     /// are not permitted on either side of the colon"); lenient: spaces
     /// around, and a path without brackets.
-    fn path_and_params(&self, keyword: &[u8]) -> Result<(&'a [u8], &'a [u8]), SyntaxError> {
+    fn path_and_params(&self, keyword: &str) -> Result<(&'a str, &'a str), SyntaxError> {
         let rest = self.rest.ok_or(args("missing path"))?;
         let rest = if self.lenient() {
-            let r = strip_prefix_ignore_case(trim_spaces(rest), keyword)
+            let r = strip_prefix_str(rest.trim_matches(' '), keyword)
                 .ok_or(args("expected FROM: or TO:"))?;
-            let r = trim_spaces(r)
-                .strip_prefix(b":")
+            let r = r
+                .trim_matches(' ')
+                .strip_prefix(':')
                 .ok_or(args("expected ':' after FROM or TO"))?;
-            trim_spaces(r)
+            r.trim_matches(' ')
         } else {
-            let r = strip_prefix_ignore_case(rest, keyword)
-                .and_then(|r| r.strip_prefix(b":"))
+            let r = strip_prefix_str(rest, keyword)
+                .and_then(|r| r.strip_prefix(':'))
                 .ok_or(args("expected FROM:<path> or TO:<path>"))?;
-            if r.first() == Some(&b' ') {
+            if r.starts_with(' ') {
                 return Err(args("space after the colon"));
             }
             r
         };
-        let path_end = if rest.first() == Some(&b'<') {
-            closing_bracket(rest).ok_or(args("path without closing '>'"))? + 1
+        let b = rest.as_bytes();
+        let path_end = if b.first() == Some(&b'<') {
+            closing_bracket(b).ok_or(args("path without closing '>'"))? + 1
         } else {
-            memchr::memchr(b' ', rest).unwrap_or(rest.len())
+            memchr::memchr(b' ', b).unwrap_or(b.len())
         };
-        let (path, after) = rest.split_at(path_end);
-        let params = match after {
-            [] => after,
-            [b' ', params @ ..] if self.lenient() => trim_spaces(params),
-            [b' ', params @ ..] if params.first().is_some_and(|&b| b != b' ') => params,
+        // `path_end` follows '>' or sits on ' ' (or the end): a boundary.
+        let (path, after) = match (rest.get(..path_end), rest.get(path_end..)) {
+            (Some(p), Some(a)) => (p, a),
+            _ => return Err(args("expected SP before parameters")),
+        };
+        let params = match after.strip_prefix(' ') {
+            None if after.is_empty() => after,
+            Some(params) if self.lenient() => params.trim_matches(' '),
+            Some(params) if params.as_bytes().first().is_some_and(|&b| b != b' ') => params,
             _ => return Err(args("expected SP before parameters")),
         };
         Ok((path, params))
     }
 
-    fn mail(&self) -> Result<(crate::values::ReversePath<'a>, MailParams<'a>), SyntaxError> {
-        let (path, params) = self.path_and_params(b"FROM")?;
-        let from = parse_reverse_path(path, self.path_rules())?;
-        let params = MailParams::parse(params, self.opts)?;
-        Ok((from, params))
+    /// The reverse path of MAIL (or SEND, SOML, SAML) and the unparsed
+    /// parameters after it.
+    #[inline]
+    fn mail_path(&self, keyword: &str) -> Result<(ReversePath<'a>, &'a str), SyntaxError> {
+        let (path, params) = self.path_and_params(keyword)?;
+        Ok((parse_reverse_path(path, self.path_rules())?, params))
     }
 
-    fn send(self, mode: SendMode) -> Result<Command<'a>, SyntaxError> {
-        let (from, params) = self.mail()?;
-        Ok(Command::Send { mode, from, params })
+    /// The reverse path and parameters of MAIL, SEND, SOML and SAML.
+    #[inline(always)]
+    fn mail(&self) -> Result<(ReversePath<'a>, MailParams<'a>), SyntaxError> {
+        let (from, params) = self.mail_path("FROM")?;
+        let mut p = MailParams::default();
+        p.fill_str(params, self.opts)?;
+        Ok((from, p))
     }
 
-    fn rcpt(self) -> Result<Command<'a>, SyntaxError> {
-        let (path, params) = self.path_and_params(b"TO")?;
-        let to = parse_forward_path(path, self.path_rules())?;
-        let params = RcptParams::parse(params, self.opts)?;
-        Ok(Command::Rcpt { to, params })
+    /// The forward path of RCPT and the unparsed parameters after it.
+    #[inline]
+    fn rcpt_path(&self) -> Result<(ForwardPath<'a>, &'a str), SyntaxError> {
+        let (path, params) = self.path_and_params("TO")?;
+        Ok((parse_forward_path(path, self.path_rules())?, params))
     }
 
     /// `BDAT chunk-size [SP LAST]`, the size with checked arithmetic
     /// (catalog §9 item 15).
-    fn bdat(self) -> Result<Command<'a>, SyntaxError> {
+    fn bdat(&self) -> Result<(u64, bool), SyntaxError> {
         let rest = self.required("BDAT requires a chunk size")?;
-        let (size, last) = match memchr::memchr(b' ', rest) {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
-        let size = parse_u64(size).ok_or(args("invalid BDAT chunk size"))?;
+        let (size, last) = split_once_byte(rest, b' ');
+        let size = parse_u64(size.as_bytes()).ok_or(args("invalid BDAT chunk size"))?;
         let last = match last {
             None => false,
-            Some(l) if l.eq_ignore_ascii_case(b"LAST") => true,
+            Some(l) if l.eq_ignore_ascii_case("LAST") => true,
             Some(_) => return Err(args("expected LAST after the chunk size")),
         };
-        Ok(Command::Bdat { size, last })
+        Ok((size, last))
     }
 
     /// HELP and NOOP take optional free text.
-    fn text(self) -> Result<Option<Cow<'a, str>>, SyntaxError> {
+    fn text(&self) -> Result<Option<Cow<'a, str>>, SyntaxError> {
         match self.rest {
             None => Ok(None),
-            Some(r) => Ok(Some(Cow::Borrowed(to_str(r)?))),
+            Some(r) => Ok(Some(Cow::Borrowed(r))),
         }
     }
 
     /// `VRFY String [SP SMTPUTF8]`. Strict: String is an Atom or a
     /// Quoted-string (RFC 5321 §4.1.1.6); lenient: any text.
-    fn vrfy(self) -> Result<(Cow<'a, str>, Utf8Reply), SyntaxError> {
+    fn vrfy(&self) -> Result<(Cow<'a, str>, Utf8Reply), SyntaxError> {
         let rest = self.required("VRFY and EXPN require an argument")?;
-        let (target, utf8) = match rest.iter().rposition(|&b| b == b' ') {
-            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"SMTPUTF8") => {
-                (&rest[..i], Utf8Reply::SmtpUtf8)
-            }
-            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"UTF8REPLY") => {
-                (&rest[..i], Utf8Reply::Utf8Reply)
-            }
+        let (target, utf8) = match rest.rsplit_once(' ') {
+            Some((t, w)) if w.eq_ignore_ascii_case("SMTPUTF8") => (t, Utf8Reply::SmtpUtf8),
+            Some((t, w)) if w.eq_ignore_ascii_case("UTF8REPLY") => (t, Utf8Reply::Utf8Reply),
             _ => (rest, Utf8Reply::No),
         };
         if target.is_empty() {
             return Err(args("VRFY and EXPN require an argument"));
         }
-        if !self.lenient() && !is_smtp_string(target) {
+        if !self.lenient() && !is_smtp_string(target.as_bytes()) {
             return Err(args("argument is not an atom or a quoted string"));
         }
-        Ok((Cow::Borrowed(to_str(target)?), utf8))
+        Ok((Cow::Borrowed(target), utf8))
     }
 
     /// `AUTH mechanism [SP initial-response]` (RFC 4954 §4).
-    fn auth(self) -> Result<Command<'a>, SyntaxError> {
+    fn auth(&self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("AUTH requires a mechanism")?;
-        let (mech, initial) = match memchr::memchr(b' ', rest) {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
-        let mechanism = Mechanism::parse(mech)?;
+        let (mech, initial) = split_once_byte(rest, b' ');
+        let mechanism = Mechanism::parse(mech.as_bytes())?;
         let initial = match initial {
             None => None,
-            Some(b"=") => Some(SaslResponse::Empty),
-            Some(r) => Some(super::sasl::parse_base64(r)?),
+            Some("=") => Some(SaslResponse::Empty),
+            Some(r) => Some(super::sasl::parse_base64(r.as_bytes())?),
         };
         Ok(Command::Auth { mechanism, initial })
     }
 
     /// `ETRN [option-char] node-name` (RFC 1985 §5); bare ETRN is a 500
     /// per §7 but reported here as missing arguments.
-    fn etrn(self) -> Result<Command<'a>, SyntaxError> {
+    fn etrn(&self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("ETRN requires a node name")?;
         let rules = DomainRules::default();
-        Ok(Command::Etrn(match rest {
-            [b'@', d @ ..] => Etrn::Subdomains(Domain::parse_with(d, rules)?),
-            [b'#', q @ ..] => {
-                if q.is_empty() || !q.iter().all(|&b| b.is_ascii_graphic()) {
-                    return Err(args("invalid ETRN queue name"));
-                }
-                Etrn::Queue(Cow::Borrowed(to_str(q)?))
+        Ok(Command::Etrn(if let Some(d) = rest.strip_prefix('@') {
+            Etrn::Subdomains(Domain::parse_str(d, rules)?)
+        } else if let Some(q) = rest.strip_prefix('#') {
+            if q.is_empty() || !q.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(args("invalid ETRN queue name"));
             }
-            d => Etrn::Domain(Domain::parse_with(d, rules)?),
+            Etrn::Queue(Cow::Borrowed(q))
+        } else {
+            Etrn::Domain(Domain::parse_str(rest, rules)?)
         }))
     }
 
     /// `ATRN [SP domain *("," domain)]`, each domain with at least one dot
     /// (RFC 2645 §5.2.2, catalog §9 item 32).
-    fn atrn(self) -> Result<Command<'a>, SyntaxError> {
+    fn atrn(&self) -> Result<Command<'a>, SyntaxError> {
         let Some(rest) = self.rest else {
             return Ok(Command::Atrn(Vec::new()));
         };
         let mut domains = Vec::new();
-        for d in rest.split(|&b| b == b',') {
-            let domain = Domain::parse_with(d, DomainRules::default())?;
-            if !d.contains(&b'.') {
+        for d in rest.split(',') {
+            let domain = Domain::parse_str(d, DomainRules::default())?;
+            if !d.contains('.') {
                 return Err(args("ATRN domain needs at least one dot"));
             }
             domains.push(domain);
@@ -415,36 +494,48 @@ impl<'a> Parser<'_, 'a> {
     }
 
     /// `BURL absolute-URI [SP LAST]` (RFC 4468 §3.2).
-    fn burl(self) -> Result<Command<'a>, SyntaxError> {
+    fn burl(&self) -> Result<Command<'a>, SyntaxError> {
         let rest = self.required("BURL requires a URL")?;
-        let (url, last) = match memchr::memchr(b' ', rest) {
-            Some(i) if rest[i + 1..].eq_ignore_ascii_case(b"LAST") => (&rest[..i], true),
-            Some(_) => return Err(args("expected LAST after the URL")),
-            None => (rest, false),
+        let (url, last) = match split_once_byte(rest, b' ') {
+            (url, Some(l)) if l.eq_ignore_ascii_case("LAST") => (url, true),
+            (_, Some(_)) => return Err(args("expected LAST after the URL")),
+            (url, None) => (url, false),
         };
-        let scheme_ok = url
+        let u = url.as_bytes();
+        let scheme_ok = u
             .iter()
             .position(|&b| b == b':')
-            .is_some_and(|i| i > 0 && url[0].is_ascii_alphabetic());
-        if !scheme_ok || !url.iter().all(|&b| b.is_ascii_graphic()) {
+            .is_some_and(|i| i > 0 && u.first().is_some_and(u8::is_ascii_alphabetic));
+        if !scheme_ok || !u.iter().all(|&b| b.is_ascii_graphic()) {
             return Err(args("invalid BURL URL"));
         }
         Ok(Command::Burl {
-            url: Cow::Borrowed(to_str(url)?),
+            url: Cow::Borrowed(url),
             last,
         })
     }
 }
 
-fn trim_spaces(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
-    let end = b.iter().rposition(|&c| c != b' ').map_or(start, |i| i + 1);
-    &b[start..end]
+/// `s` without `prefix` (ASCII, matched in any case).
+#[inline]
+fn strip_prefix_str<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
+    match (s.get(..prefix.len()), s.get(prefix.len()..)) {
+        (Some(head), Some(tail)) if head.eq_ignore_ascii_case(prefix) => Some(tail),
+        _ => None,
+    }
 }
 
 /// The index of the `>` that closes a path starting with `<`, skipping
 /// quoted strings (a quoted local part may hold `>` and SP).
+#[inline]
 fn closing_bracket(s: &[u8]) -> Option<usize> {
+    // Usually no quote comes before the '>': one vectorised search.
+    let tail = s.get(1..)?;
+    match memchr::memchr2(b'>', b'"', tail) {
+        Some(i) if tail.get(i) == Some(&b'>') => return Some(i + 1),
+        None => return None,
+        Some(_) => {}
+    }
     let mut quoted = false;
     let mut i = 1;
     while i < s.len() {

@@ -67,6 +67,23 @@ pub fn parse_envid<'a>(value: &'a [u8], opts: &ParseOptions) -> Result<XText<'a>
     XText::decode(value, opts.lenient_mode())
 }
 
+/// Up to 8 octets, ASCII-uppercased and packed little-endian, with the
+/// length in the top octet so that "DELAY" and "DELAY\0" differ; longer
+/// input packs to `u64::MAX`, which no keyword packs to.
+#[inline]
+const fn pack_upper8(s: &[u8]) -> u64 {
+    if s.len() > 7 {
+        return u64::MAX;
+    }
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < s.len() {
+        w |= (s[i].to_ascii_uppercase() as u64) << (8 * i);
+        i += 1;
+    }
+    w | ((s.len() as u64) << 56)
+}
+
 /// `NOTIFY=` (RFC 3461 §4.1): `NEVER`, or a non-empty set of `SUCCESS`,
 /// `FAILURE` and `DELAY`. The set with no member is `NEVER`, so "NEVER
 /// MUST appear by itself" holds by construction.
@@ -107,11 +124,14 @@ impl Notify {
         let lenient = opts.lenient_mode();
         let mut n = Notify::NEVER;
         for element in value.split(|&b| b == b',') {
-            let slot = if element.eq_ignore_ascii_case(b"SUCCESS") {
+            // One integer compare per keyword: the element, uppercased
+            // and packed, against each word.
+            let word = pack_upper8(element);
+            let slot = if word == pack_upper8(b"SUCCESS") {
                 &mut n.success
-            } else if element.eq_ignore_ascii_case(b"FAILURE") {
+            } else if word == pack_upper8(b"FAILURE") {
                 &mut n.failure
-            } else if element.eq_ignore_ascii_case(b"DELAY") {
+            } else if word == pack_upper8(b"DELAY") {
                 &mut n.delay
             } else if element.is_empty() {
                 if lenient {
@@ -255,6 +275,23 @@ impl<'a> Orcpt<'a> {
         Ok(Orcpt { addr_type, address })
     }
 
+    /// [`Orcpt::parse`] of a value whose every octet is an `xchar` (the
+    /// parameter scan has seen to it): the common `rfc822;address` is
+    /// borrowed as is, since an xtext without `+` decodes to itself.
+    /// `None` for anything else, which [`Orcpt::parse`] then reads.
+    #[inline]
+    pub(crate) fn parse_xchars(value: &'a str) -> Option<Self> {
+        let (ty, address) = value.split_once(';')?;
+        if ty.eq_ignore_ascii_case("rfc822") && !address.is_empty() {
+            Some(Orcpt {
+                addr_type: AddrType::Rfc822,
+                address: Cow::Borrowed(address),
+            })
+        } else {
+            None
+        }
+    }
+
     /// The address type.
     pub fn addr_type(&self) -> &AddrType<'a> {
         &self.addr_type
@@ -354,6 +391,37 @@ mod tests {
             .write_to(o)),
             "SUCCESS,FAILURE,DELAY"
         );
+    }
+
+    #[test]
+    fn orcpt_xchar_path_matches_parse_rfc3461_4_2() {
+        for v in [
+            "rfc822;a@b.org",
+            "RFC822;Bob@Example.COM",
+            "rfc822;",
+            ";a@b",
+            "utf-8;a@b",
+            "x-type;abc",
+            "rfc822",
+            "rfc822;a;b",
+        ] {
+            if let Some(fast) = Orcpt::parse_xchars(v) {
+                assert_eq!(Ok(fast), Orcpt::parse(v.as_bytes(), &STRICT), "{v}");
+            }
+        }
+        assert!(Orcpt::parse_xchars("rfc822;a@b.org").is_some());
+        assert!(Orcpt::parse_xchars("rfc822;").is_none());
+    }
+
+    #[test]
+    fn notify_words_pack_apart() {
+        // Packing keeps the length: a prefix or an extension of a word is
+        // not the word (RFC 3461 §4.1 lists whole keywords).
+        for v in ["SUCCES", "SUCCESSS", "DELA", "DELAYY", "FAILURE\0"] {
+            assert!(Notify::parse(v.as_bytes(), &LENIENT).is_err(), "{v}");
+        }
+        assert_eq!(pack_upper8(b"delay"), pack_upper8(b"DELAY"));
+        assert_ne!(pack_upper8(b"DELAY"), pack_upper8(b"DELAY\0"));
     }
 
     #[test]

@@ -332,12 +332,50 @@ fn check_eq(raw: &RawParam<'_>, allow: bool) -> Result<(), SyntaxError> {
     Ok(())
 }
 
+/// The input of a parameter list: octets, and the same octets as text
+/// when the caller has already checked them as UTF-8 (a command line).
+#[derive(Clone, Copy)]
+struct Src<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Src<'a> {
+    fn bytes(bytes: &'a [u8]) -> Self {
+        Src { bytes, text: None }
+    }
+
+    fn text(text: &'a str) -> Self {
+        Src {
+            bytes: text.as_bytes(),
+            text: Some(text),
+        }
+    }
+
+    /// `part` (a sub-slice of `bytes` cut beside ASCII delimiters) as
+    /// text: sliced out of the checked text by its offset, or checked now.
+    #[inline]
+    fn str_of(self, part: &'a [u8]) -> Option<&'a str> {
+        match self.text {
+            Some(t) => {
+                let off = (part.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+                t.get(off..off.checked_add(part.len())?)
+            }
+            None => std::str::from_utf8(part).ok(),
+        }
+    }
+}
+
 /// An xtext value kept decoded; borrowed without a pass of its own when
 /// the scan saw neither `+` nor 8-bit (every octet is then an `xchar`).
-fn xtext_value<'a>(raw: &RawParam<'a>, opts: &ParseOptions) -> Result<XText<'a>, SyntaxError> {
+fn xtext_value<'a>(
+    raw: &RawParam<'a>,
+    src: Src<'a>,
+    opts: &ParseOptions,
+) -> Result<XText<'a>, SyntaxError> {
     let v = need(raw.value)?;
     if raw.class == 0 {
-        if let Ok(s) = std::str::from_utf8(v) {
+        if let Some(s) = src.str_of(v) {
             return Ok(XText::new(s));
         }
     }
@@ -377,6 +415,7 @@ fn set<T>(
 /// Keeps an unknown parameter; repeats are errors, case-insensitively.
 fn push_other<'a>(
     other: &mut Vec<Param<'a>>,
+    src: Src<'a>,
     k: &'a [u8],
     v: Option<&'a [u8]>,
 ) -> Result<(), SyntaxError> {
@@ -386,7 +425,7 @@ fn push_other<'a>(
     {
         return Err(bad_value("duplicate parameter"));
     }
-    let utf8 = |b: &'a [u8]| std::str::from_utf8(b).map_err(|_| bad_char("invalid UTF-8"));
+    let utf8 = |b: &'a [u8]| src.str_of(b).ok_or(bad_char("invalid UTF-8"));
     other.push(Param {
         keyword: Cow::Borrowed(utf8(k)?),
         value: v.map(utf8).transpose()?.map(Cow::Borrowed),
@@ -510,21 +549,50 @@ impl<'a> MailParams<'a> {
     /// Parses the parameter list. `input` is everything after the
     /// reverse-path and its single SP (may be empty).
     pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
+        Self::parse_in(Src::bytes(input), opts)
+    }
+
+    /// [`MailParams::parse`] for text already checked as UTF-8 (a command
+    /// line), into an empty value that already sits where it is wanted
+    /// (in a `Command`), so the large struct is never moved; values are
+    /// borrowed without a second UTF-8 check.
+    #[inline]
+    pub(crate) fn fill_str(
+        &mut self,
+        input: &'a str,
+        opts: &ParseOptions,
+    ) -> Result<(), SyntaxError> {
+        self.fill(Src::text(input), opts)
+    }
+
+    #[inline]
+    fn parse_in(src: Src<'a>, opts: &ParseOptions) -> Result<Self, SyntaxError> {
         let mut p = MailParams::default();
-        let mut rest = input;
-        while let Some(raw) = next_param(&mut rest, opts)? {
-            p.apply(raw, opts)?;
-        }
+        p.fill(src, opts)?;
         Ok(p)
     }
 
     #[inline]
-    fn apply(&mut self, raw: RawParam<'a>, opts: &ParseOptions) -> Result<(), SyntaxError> {
+    fn fill(&mut self, src: Src<'a>, opts: &ParseOptions) -> Result<(), SyntaxError> {
+        let mut rest = src.bytes;
+        while let Some(raw) = next_param(&mut rest, opts)? {
+            self.apply(raw, src, opts)?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn apply(
+        &mut self,
+        raw: RawParam<'a>,
+        src: Src<'a>,
+        opts: &ParseOptions,
+    ) -> Result<(), SyntaxError> {
         let (k, v) = (raw.keyword, raw.value);
         let kw = mail_keyword(k);
         let Some(kw) = kw else {
             check_eq(&raw, opts.lenient_mode())?;
-            return push_other(&mut self.other, k, v);
+            return push_other(&mut self.other, src, k, v);
         };
         check_eq(&raw, kw == MailKw::Mtrk)?;
         match kw {
@@ -532,7 +600,7 @@ impl<'a> MailParams<'a> {
             MailKw::Body => set(&mut self.body, || Body::parse(need(v)?)),
             MailKw::Smtputf8 => flag(&mut self.smtputf8, v),
             MailKw::Ret => set(&mut self.ret, || Ret::parse(need(v)?)),
-            MailKw::Envid => set(&mut self.envid, || xtext_value(&raw, opts)),
+            MailKw::Envid => set(&mut self.envid, || xtext_value(&raw, src, opts)),
             MailKw::Auth => set(&mut self.auth, || AuthParam::parse(need(v)?, opts)),
             MailKw::By => set(&mut self.by, || By::parse(need(v)?)),
             MailKw::MtPriority => set(&mut self.mt_priority, || MtPriority::parse(need(v)?)),
@@ -547,7 +615,7 @@ impl<'a> MailParams<'a> {
             }),
             MailKw::Conperm => flag(&mut self.conperm, v),
             MailKw::Transid => set(&mut self.transid, || TransId::parse(need(v)?)),
-            MailKw::AltAddress => set(&mut self.alt_address, || xtext_value(&raw, opts)),
+            MailKw::AltAddress => set(&mut self.alt_address, || xtext_value(&raw, src, opts)),
         }
     }
 
@@ -690,28 +758,67 @@ impl<'a> RcptParams<'a> {
     /// Parses the parameter list. `input` is everything after the
     /// forward-path and its single SP (may be empty).
     pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
+        Self::parse_in(Src::bytes(input), opts)
+    }
+
+    /// [`RcptParams::parse`] for text already checked as UTF-8 (a command
+    /// line), into an empty value that already sits where it is wanted
+    /// (in a `Command`), so the large struct is never moved; values are
+    /// borrowed without a second UTF-8 check.
+    #[inline]
+    pub(crate) fn fill_str(
+        &mut self,
+        input: &'a str,
+        opts: &ParseOptions,
+    ) -> Result<(), SyntaxError> {
+        self.fill(Src::text(input), opts)
+    }
+
+    #[inline]
+    fn parse_in(src: Src<'a>, opts: &ParseOptions) -> Result<Self, SyntaxError> {
         let mut p = RcptParams::default();
-        let mut rest = input;
-        while let Some(raw) = next_param(&mut rest, opts)? {
-            p.apply(raw, opts)?;
-        }
+        p.fill(src, opts)?;
         Ok(p)
     }
 
     #[inline]
-    fn apply(&mut self, raw: RawParam<'a>, opts: &ParseOptions) -> Result<(), SyntaxError> {
+    fn fill(&mut self, src: Src<'a>, opts: &ParseOptions) -> Result<(), SyntaxError> {
+        let mut rest = src.bytes;
+        while let Some(raw) = next_param(&mut rest, opts)? {
+            self.apply(raw, src, opts)?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn apply(
+        &mut self,
+        raw: RawParam<'a>,
+        src: Src<'a>,
+        opts: &ParseOptions,
+    ) -> Result<(), SyntaxError> {
         let (k, v) = (raw.keyword, raw.value);
         let Some(kw) = rcpt_keyword(k) else {
             check_eq(&raw, opts.lenient_mode())?;
-            return push_other(&mut self.other, k, v);
+            return push_other(&mut self.other, src, k, v);
         };
         check_eq(&raw, false)?;
         match kw {
             RcptKw::Notify => set(&mut self.notify, || Notify::parse(need(v)?, opts)),
-            RcptKw::Orcpt => set(&mut self.orcpt, || Orcpt::parse(need(v)?, opts)),
+            RcptKw::Orcpt => set(&mut self.orcpt, || {
+                let v = need(v)?;
+                // Every octet an xchar (the scan saw no '+', '=', 8-bit or
+                // control): the common `rfc822;addr` needs no second look.
+                if raw.class == 0 {
+                    if let Some(o) = src.str_of(v).and_then(Orcpt::parse_xchars) {
+                        return Ok(o);
+                    }
+                }
+                Orcpt::parse(v, opts)
+            }),
             RcptKw::Rrvs => set(&mut self.rrvs, || Rrvs::parse(need(v)?)),
             RcptKw::Conneg => flag(&mut self.conneg, v),
-            RcptKw::AltAddress => set(&mut self.alt_address, || xtext_value(&raw, opts)),
+            RcptKw::AltAddress => set(&mut self.alt_address, || xtext_value(&raw, src, opts)),
         }
     }
 

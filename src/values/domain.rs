@@ -34,15 +34,29 @@ pub(crate) struct DomainRules {
 impl<'a> Domain<'a> {
     /// Validates `bytes` as a domain.
     pub(crate) fn parse_with(bytes: &'a [u8], rules: DomainRules) -> Result<Self, SyntaxError> {
-        validate(bytes, rules)?;
+        if !is_valid(bytes, rules) {
+            validate(bytes, rules)?;
+        }
         let s = std::str::from_utf8(bytes).map_err(|_| err("domain is not valid UTF-8"))?;
+        Ok(Domain(Cow::Borrowed(s)))
+    }
+
+    /// [`Domain::parse_with`] for text already known to be UTF-8: one
+    /// pass, no second UTF-8 check.
+    #[inline]
+    pub(crate) fn parse_str(s: &'a str, rules: DomainRules) -> Result<Self, SyntaxError> {
+        if is_valid(s.as_bytes(), rules) {
+            return Ok(Domain(Cow::Borrowed(s)));
+        }
+        // The slow path names the first fault exactly as it always did.
+        validate(s.as_bytes(), rules)?;
         Ok(Domain(Cow::Borrowed(s)))
     }
 
     /// Validates `s` as an ASCII (LDH) or internationalised domain.
     pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
-        Self::parse_with(
-            s.as_bytes(),
+        Self::parse_str(
+            s,
             DomainRules {
                 utf8: true,
                 underscore: false,
@@ -74,6 +88,70 @@ impl<'a> Domain<'a> {
     pub fn borrow(&self) -> Domain<'_> {
         Domain(Cow::Borrowed(&self.0))
     }
+}
+
+/// Octet classes for the one-pass domain check.
+const LETDIG: u8 = 1;
+const HYPHEN: u8 = 2;
+const DOT: u8 = 4;
+const HIGH: u8 = 8;
+const UNDERSCORE: u8 = 16;
+
+const fn domain_class(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' => LETDIG,
+        b'-' => HYPHEN,
+        b'.' => DOT,
+        b'_' => UNDERSCORE,
+        0x80..=0xff => HIGH,
+        _ => 0,
+    }
+}
+
+static DOMAIN_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = domain_class(i as u8);
+        i += 1;
+    }
+    t
+};
+
+/// Whether [`validate`] accepts `bytes`, in a single pass that tracks the
+/// current label's length and its first and last octet. Only the yes/no
+/// answer: the error of a rejected domain comes from [`validate`].
+#[inline]
+fn is_valid(bytes: &[u8], rules: DomainRules) -> bool {
+    if bytes.is_empty() || bytes.len() > MAX_DOMAIN_LEN {
+        return false;
+    }
+    // Octets allowed inside a label besides LDH.
+    let extra =
+        (if rules.utf8 { HIGH } else { 0 }) | (if rules.underscore { UNDERSCORE } else { 0 });
+    let inner = LETDIG | HYPHEN | extra;
+    let mut label_start = 0;
+    // The class of the previous octet; DOT before the first one, so a
+    // leading '.' or '-' is caught like one after a dot.
+    let mut prev = DOT;
+    for (i, &b) in bytes.iter().enumerate() {
+        let c = DOMAIN_CLASS[b as usize];
+        if c & inner != 0 {
+            // Let-dig (or an allowed extra) must start a label.
+            if c == HYPHEN && prev == DOT {
+                return false;
+            }
+        } else if c == DOT {
+            if prev & (DOT | HYPHEN) != 0 || i - label_start > MAX_LABEL_LEN {
+                return false;
+            }
+            label_start = i + 1;
+        } else {
+            return false;
+        }
+        prev = c;
+    }
+    prev & (DOT | HYPHEN) == 0 && bytes.len() - label_start <= MAX_LABEL_LEN
 }
 
 fn validate(bytes: &[u8], rules: DomainRules) -> Result<(), SyntaxError> {
@@ -333,6 +411,37 @@ mod tests {
                 .kind(),
             SyntaxErrorKind::Character
         );
+    }
+
+    proptest::proptest! {
+        /// The one-pass check accepts exactly what the label-by-label
+        /// validation accepts (which also names the fault).
+        #[test]
+        fn one_pass_check_matches_validate(
+            s in "[a-zA-Z0-9._é-]{0,70}",
+            utf8: bool,
+            underscore: bool,
+        ) {
+            let rules = DomainRules { utf8, underscore };
+            proptest::prop_assert_eq!(
+                is_valid(s.as_bytes(), rules),
+                validate(s.as_bytes(), rules).is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn one_pass_check_label_limits_rfc1035_2_3_4() {
+        let rules = DomainRules::default();
+        let ok = format!("{}.{}", "a".repeat(63), "b".repeat(63));
+        assert!(is_valid(ok.as_bytes(), rules));
+        let long = format!("{}.b", "a".repeat(64));
+        assert!(!is_valid(long.as_bytes(), rules));
+        let long_last = format!("b.{}", "a".repeat(64));
+        assert!(!is_valid(long_last.as_bytes(), rules));
+        for bad in ["-a", "a-", "a.-b", "a-.b", ".a", "a.", "a..b", "a_b", ""] {
+            assert!(!is_valid(bad.as_bytes(), rules), "{bad}");
+        }
     }
 
     #[test]

@@ -163,11 +163,37 @@ fn is_dot_string(b: &[u8]) -> bool {
 }
 
 /// `Atom *("." Atom)`, with UTF-8 atext when allowed.
+#[inline]
 fn is_dot_string_with(b: &[u8], utf8: bool) -> bool {
-    !b.is_empty()
-        && b.split(|&c| c == b'.').all(|atom| {
-            !atom.is_empty() && atom.iter().all(|&c| is_atext(c) || (utf8 && c >= 0x80))
-        })
+    dot_string_len(b, utf8) == Some(b.len())
+}
+
+/// The length of the `Dot-string` at the start of `b`, in one pass: it
+/// ends at the first octet that is neither atext nor `.` (nor UTF-8 when
+/// allowed). `None` unless that prefix is a valid `Atom *("." Atom)`.
+#[inline]
+fn dot_string_len(b: &[u8], utf8: bool) -> Option<usize> {
+    // After a dot (and at the start) an atom must begin.
+    let mut after_dot = true;
+    let mut n = b.len();
+    for (i, &c) in b.iter().enumerate() {
+        if is_atext(c) || (utf8 && c >= 0x80) {
+            after_dot = false;
+        } else if c == b'.' {
+            if after_dot {
+                return None;
+            }
+            after_dot = true;
+        } else {
+            n = i;
+            break;
+        }
+    }
+    if after_dot {
+        None
+    } else {
+        Some(n)
+    }
 }
 
 /// The part after `@`: a domain or an address literal.
@@ -212,10 +238,20 @@ impl Host<'_> {
         }
     }
 
+    /// [`Host::parse_with`] for text already known to be UTF-8.
+    #[inline]
+    pub(crate) fn parse_str(s: &str, rules: DomainRules) -> Result<Host<'_>, SyntaxError> {
+        if s.as_bytes().first() == Some(&b'[') {
+            AddressLiteral::parse(s.as_bytes()).map(Host::Literal)
+        } else {
+            Domain::parse_str(s, rules).map(Host::Domain)
+        }
+    }
+
     /// Parses a domain or a bracketed address literal.
     pub fn parse(s: &str) -> Result<Host<'_>, SyntaxError> {
-        Self::parse_with(
-            s.as_bytes(),
+        Self::parse_str(
+            s,
             DomainRules {
                 utf8: true,
                 underscore: false,
@@ -265,9 +301,37 @@ impl<'a> Mailbox<'a> {
 
     /// Parses the wire form (`local@domain`, local part possibly quoted).
     pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
-        Self::parse_bytes(s.as_bytes(), true)
+        Self::parse_str(s, true)
     }
 
+    /// [`Mailbox::parse_bytes`] for text already known to be UTF-8. The
+    /// common `dot-string@domain` takes one pass over each part and no
+    /// UTF-8 re-check; anything else (quoted local parts, errors) takes
+    /// the general path, so the result is always the same.
+    #[inline]
+    pub(crate) fn parse_str(s: &'a str, utf8: bool) -> Result<Self, SyntaxError> {
+        let b = s.as_bytes();
+        if let Some(n) = dot_string_len(b, utf8) {
+            if b.get(n) == Some(&b'@') {
+                // `n` and `n + 1` sit beside an ASCII '@': char boundaries.
+                if let (Some(local), Some(rest)) = (s.get(..n), s.get(n + 1..)) {
+                    if rest.as_bytes().first() != Some(&b'[') {
+                        let rules = DomainRules {
+                            utf8,
+                            underscore: false,
+                        };
+                        return Ok(Mailbox {
+                            local: LocalPart(Cow::Borrowed(local)),
+                            host: Host::Domain(Domain::parse_str(rest, rules)?),
+                        });
+                    }
+                }
+            }
+        }
+        Self::parse_bytes(b, utf8)
+    }
+
+    /// Parses the wire form from octets (UTF-8 checked part by part).
     pub(crate) fn parse_bytes(bytes: &'a [u8], utf8: bool) -> Result<Self, SyntaxError> {
         let (local, n) = LocalPart::parse_prefix(bytes, utf8)?;
         let rest = match bytes.get(n) {
@@ -374,6 +438,32 @@ mod tests {
             SyntaxErrorKind::Character
         );
         assert!(!Mailbox::parse("用户@x.org").unwrap().is_ascii());
+    }
+
+    proptest::proptest! {
+        /// The one-pass path for `dot-string@domain` gives the same value
+        /// or error as the general parser, on any text.
+        #[test]
+        fn str_fast_path_matches_general_parser(
+            s in "[a-z.@\"\\ \\[\\]0-9é_-]{0,40}",
+            utf8: bool,
+        ) {
+            proptest::prop_assert_eq!(
+                Mailbox::parse_str(&s, utf8),
+                Mailbox::parse_bytes(s.as_bytes(), utf8)
+            );
+        }
+
+        /// The one-pass dot-string check agrees with `Atom *("." Atom)`
+        /// checked atom by atom.
+        #[test]
+        fn dot_string_matches_atom_split(s in "[a-z.!é@ -]{0,20}", utf8: bool) {
+            let by_atoms = !s.is_empty()
+                && s.split('.').all(|a| {
+                    !a.is_empty() && a.bytes().all(|c| is_atext(c) || (utf8 && c >= 0x80))
+                });
+            proptest::prop_assert_eq!(is_dot_string_with(s.as_bytes(), utf8), by_atoms);
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use path::{ForwardPath, ReversePath, MAX_PATH_LEN};
 pub use reply_code::{EnhancedStatusCode, ReplyClass, ReplyCode};
 pub use xtext::XText;
 
-pub(crate) use domain::{strip_prefix_ignore_case, DomainRules};
+pub(crate) use domain::DomainRules;
 pub(crate) use path::{parse_forward_path, parse_reverse_path, PathRules};
 pub(crate) use reply_code::push_decimal;
 pub(crate) use xtext::{decode_utf8_addr, encode_utf8_addr, encode_xtext};

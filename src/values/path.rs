@@ -142,14 +142,16 @@ pub(crate) struct PathRules {
 
 /// A parsed path argument: `None` for `<>`.
 pub(crate) fn parse_path<'a>(
-    input: &'a [u8],
+    input: &'a str,
     rules: PathRules,
 ) -> Result<Option<Mailbox<'a>>, SyntaxError> {
     if input.len() > rules.max_len {
         return Err(err("path too long"));
     }
-    let inner = match input {
-        [b'<', inner @ .., b'>'] => inner,
+    let bytes = input.as_bytes();
+    // The brackets are ASCII, so the slices below fall on char boundaries.
+    let inner = match bytes {
+        [b'<', .., b'>'] => input.get(1..input.len() - 1).unwrap_or_default(),
         [b'<', ..] => return Err(err("path without closing '>'")),
         _ if rules.bare && !input.is_empty() => input,
         _ => return Err(err("path without angle brackets")),
@@ -157,8 +159,13 @@ pub(crate) fn parse_path<'a>(
     if inner.is_empty() {
         return Ok(None);
     }
-    let mailbox = strip_source_route(inner, rules.utf8)?;
-    let mailbox = Mailbox::parse_bytes(mailbox, rules.utf8)?;
+    let mailbox = if inner.as_bytes().first() == Some(&b'@') {
+        let rest = strip_source_route(inner.as_bytes(), rules.utf8)?;
+        inner.get(inner.len() - rest.len()..).unwrap_or_default()
+    } else {
+        inner
+    };
+    let mailbox = Mailbox::parse_str(mailbox, rules.utf8)?;
     if rules.local_limit && mailbox.local.wire_len() > MAX_LOCAL_PART_LEN {
         return Err(err("local part longer than 64 octets"));
     }
@@ -193,7 +200,7 @@ fn strip_source_route(inner: &[u8], utf8: bool) -> Result<&[u8], SyntaxError> {
 
 /// Parses a MAIL FROM path.
 pub(crate) fn parse_reverse_path<'a>(
-    input: &'a [u8],
+    input: &'a str,
     rules: PathRules,
 ) -> Result<ReversePath<'a>, SyntaxError> {
     parse_path(input, rules)
@@ -203,13 +210,14 @@ pub(crate) fn parse_reverse_path<'a>(
 
 /// Parses a RCPT TO path.
 pub(crate) fn parse_forward_path<'a>(
-    input: &'a [u8],
+    input: &'a str,
     rules: PathRules,
 ) -> Result<ForwardPath<'a>, SyntaxError> {
-    let inner = input.strip_prefix(b"<").and_then(|s| s.strip_suffix(b">"));
+    let bytes = input.as_bytes();
+    let inner = bytes.strip_prefix(b"<").and_then(|s| s.strip_suffix(b">"));
     let bare_postmaster = match inner {
         Some(s) => s.eq_ignore_ascii_case(b"postmaster"),
-        None => rules.bare && input.eq_ignore_ascii_case(b"postmaster"),
+        None => rules.bare && bytes.eq_ignore_ascii_case(b"postmaster"),
     };
     if bare_postmaster {
         return Ok(ForwardPath::Postmaster);
@@ -227,14 +235,14 @@ pub(crate) fn parse_forward_path<'a>(
 impl<'a> ReversePath<'a> {
     /// Parses `<>` or `<mailbox>` (strict syntax, UTF-8 allowed).
     pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
-        parse_reverse_path(s.as_bytes(), PathRules::api())
+        parse_reverse_path(s, PathRules::api())
     }
 }
 
 impl<'a> ForwardPath<'a> {
     /// Parses `<Postmaster>` or `<mailbox>` (strict syntax, UTF-8 allowed).
     pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
-        parse_forward_path(s.as_bytes(), PathRules::api())
+        parse_forward_path(s, PathRules::api())
     }
 }
 
