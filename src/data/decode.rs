@@ -465,7 +465,6 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2048))]
         // Whenever the fast path calls a run clean, the exact path agrees
         // and leaves the same line count.
         #[test]
