@@ -576,7 +576,7 @@ impl Session {
     /// Records a local failure (connection lost, TLS handshake failed):
     /// the session ends as if the server had closed.
     pub fn io_failed(&mut self, what: String) {
-        if self.io_error.is_none() && !self.client.is_closed() {
+        if self.io_error.is_none() {
             self.io_error = Some(what);
         }
         self.client.peer_closed();
@@ -672,6 +672,9 @@ impl Session {
                 Some(CloseReason::TlsFailed) => "the TLS handshake failed".to_owned(),
                 _ => "the session ended before the message was done".to_owned(),
             },
+            MessageError::TlsRequired if self.closed == Some(CloseReason::TlsFailed) => {
+                "the TLS handshake failed; nothing sent".to_owned()
+            }
             MessageError::TlsRequired => {
                 "STARTTLS is required but the server does not offer it or refused it".to_owned()
             }
