@@ -800,3 +800,76 @@ fn utf8_address_without_smtputf8_sends_nothing_rfc6531_3_4() {
     let lines = server.join().expect("server thread");
     assert_eq!(lines, ["EHLO localhost", "QUIT"]);
 }
+
+// ---- implicit TLS (RFC 8314) ----
+
+/// A TLS terminator on loopback in front of `backend` (one connection):
+/// what `--tls` talks to, since none of the peers does implicit TLS on
+/// its own. Returns the port and the certificate to trust.
+fn tls_front(backend: u16, dir: &Path) -> Option<(u16, PathBuf, std::thread::JoinHandle<()>)> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (cert, key) = common::self_signed_cert(dir, "localhost")?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .expect("read cert")
+        .collect::<Result<_, _>>()
+        .expect("parse cert");
+    let key = PrivateKeyDer::from_pem_file(&key).expect("read key");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server cert");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = listener.local_addr().expect("local_addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let serve = async {
+                let (tcp, _) = listener.accept().await?;
+                let mut tls = acceptor.accept(tcp).await?;
+                let mut plain =
+                    tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, backend)).await?;
+                tokio::io::copy_bidirectional(&mut tls, &mut plain).await?;
+                Ok::<(), std::io::Error>(())
+            };
+            // Bounded: the test never waits on a stuck proxy.
+            let _ = tokio::time::timeout(CLIENT_TIMEOUT, serve).await;
+        });
+    });
+    Some((port, cert, handle))
+}
+
+#[test]
+fn implicit_tls_from_the_first_byte_rfc8314_3() {
+    let Some(server) = Aiosmtpd::start() else {
+        return;
+    };
+    let content: &[u8] = b"Subject: implicit\r\n\r\nwrapped\r\n";
+    for (n, driver) in [Driver::Tokio, Driver::Blocking].into_iter().enumerate() {
+        let dir = common::TempDir::new("tls-front");
+        let Some((port, cert, proxy)) = tls_front(server.port(), dir.path()) else {
+            return;
+        };
+        let cert = cert.to_str().expect("UTF-8 path").to_owned();
+        let args = with(
+            base_args(port, "a@sender.test", &["b@rcpt.test"]),
+            &["--tls", "--ca", &cert],
+        );
+        // `--server 127.0.0.1:PORT` checks the name "127.0.0.1"; the
+        // certificate, pinned with --ca, is accepted as is.
+        let out = run(driver, &args, content);
+        assert_exit(&out, 0);
+        proxy.join().expect("proxy thread");
+        let msgs = server.wait_for_messages(n + 1, WAIT);
+        assert_eq!(msgs[n].content, content);
+    }
+}
