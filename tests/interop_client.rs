@@ -511,7 +511,12 @@ fn smtp_sink_dump_has_envelope_and_content() {
         ),
         &["--helo", "client.esmtp.test"],
     );
-    let out = run(Driver::Blocking, &args, TRICKY);
+    // The message from FILE this time, not standard input.
+    let dir = common::TempDir::new("send-file");
+    let file = dir.path().join("message.eml");
+    std::fs::write(&file, TRICKY).expect("write message file");
+    let args = with(args, &[file.to_str().expect("UTF-8 path")]);
+    let out = run(Driver::Blocking, &args, b"");
     assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(text.contains("<b@rcpt.test>: 250 2.1.5 Ok"), "{text}");
@@ -871,5 +876,57 @@ fn implicit_tls_from_the_first_byte_rfc8314_3() {
         proxy.join().expect("proxy thread");
         let msgs = server.wait_for_messages(n + 1, WAIT);
         assert_eq!(msgs[n].content, content);
+    }
+}
+
+// ---- the command line ----
+
+#[test]
+fn command_line_errors_exit_2_with_usage() {
+    let cases: [&[&str]; 6] = [
+        &["--from", "a@sender.test", "--to", "b@rcpt.test"],
+        &["--server", "127.0.0.1:25", "--to", "b@rcpt.test"],
+        &["--server", "127.0.0.1:25", "--from", "a@sender.test"],
+        &[
+            "--server",
+            "127.0.0.1:25",
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@x.test",
+            "--tls",
+            "--starttls",
+        ],
+        &[
+            "--server",
+            "127.0.0.1:25",
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@x.test",
+            "--user",
+            "nocolon",
+        ],
+        &[
+            "--server",
+            "127.0.0.1:25",
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@x.test",
+            "--bogus",
+        ],
+    ];
+    for driver in [Driver::Tokio, Driver::Blocking] {
+        for case in cases {
+            let args: Vec<String> = case.iter().map(|s| (*s).to_owned()).collect();
+            let out = run(driver, &args, b"");
+            assert_exit(&out, 2);
+            assert!(
+                stderr(&out).contains("usage: send"),
+                "{case:?}: {}",
+                out.describe()
+            );
+        }
     }
 }
