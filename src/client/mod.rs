@@ -79,8 +79,9 @@
 //! (or MAIL, RCPT and the BDAT chunks); every other command waits for its
 //! reply. Replies are matched to commands by count, in order. Content is
 //! converted to CRLF and dot-stuffed for DATA ([`crate::data::DotEncoder`]),
-//! or sent raw in BDAT chunks, a piece at a time: the whole message is
-//! never copied at once.
+//! or converted to CRLF and sent in BDAT chunks (BINARYMIME content goes
+//! as is, RFC 3030 §3), a piece at a time: the whole message is never
+//! copied at once.
 //!
 //! The session never panics on server input and never buffers more than
 //! [`ClientConfig::max_buffered`] octets of it.
@@ -426,7 +427,8 @@ impl Client {
     }
 
     /// Queues a message whose content is all here. The content is sent as
-    /// given: line ends are converted to CRLF and dots stuffed for DATA.
+    /// given, except that every line end becomes CRLF (RFC 5321 §2.3.8;
+    /// not for BINARYMIME) and dots are stuffed for DATA.
     pub fn submit(
         &mut self,
         envelope: Envelope,
