@@ -232,6 +232,23 @@ fn bdat_chunks_of_the_configured_size_rfc3030_2() {
 }
 
 #[test]
+fn bdat_text_gets_crlf_line_ends_like_data_rfc5321_2_3_8() {
+    // Only BINARYMIME goes out as is (RFC 3030 §3): a strict server
+    // refuses a bare LF inside BDAT as inside DATA. The chunk of 4 splits
+    // a bare CR from the next octet.
+    let mut c = client_config();
+    c.chunk_size = 4;
+    let mut p = Pair::new(c, server_config());
+    deliver_one(&mut p, b"a\nb\rc\r\nd\r\n");
+    assert!(p.outcomes()[0].all_delivered());
+    let t = p.c2s_text();
+    assert!(t.contains("BDAT 6\r\na\r\nb\r\nBDAT 4\r\nc\r\nd"), "{t}");
+    assert_eq!(p.stored[0], b"a\r\nb\r\nc\r\nd\r\n");
+    // SIZE= (RFC 1870 §3) counts the CRLF form, which is what was sent.
+    assert!(t.contains("SIZE=12"), "{t}");
+}
+
+#[test]
 fn smtputf8_when_an_address_needs_it_rfc6531_3_4() {
     let mut p = Pair::new(client_config(), server_config());
     p.client
@@ -691,12 +708,8 @@ fn streamed_content_with_push_and_finish() {
         p.client.quit();
         p.run();
         assert!(p.outcomes()[0].all_delivered());
-        let want: &[u8] = if chunking {
-            b"line one\n.dot line\r\n"
-        } else {
-            b"line one\r\n.dot line\r\n"
-        };
-        assert_eq!(p.stored[0], want);
+        // Text content has CRLF line ends over BDAT as over DATA.
+        assert_eq!(p.stored[0], b"line one\r\n.dot line\r\n");
         assert!(p.client.push_content(id, &b"late"[..]).is_err());
     }
 }

@@ -79,8 +79,9 @@
 //! (or MAIL, RCPT and the BDAT chunks); every other command waits for its
 //! reply. Replies are matched to commands by count, in order. Content is
 //! converted to CRLF and dot-stuffed for DATA ([`crate::data::DotEncoder`]),
-//! or sent raw in BDAT chunks, a piece at a time: the whole message is
-//! never copied at once.
+//! or converted to CRLF and sent in BDAT chunks (BINARYMIME content goes
+//! as is, RFC 3030 §3), a piece at a time: the whole message is never
+//! copied at once.
 //!
 //! The session never panics on server input and never buffers more than
 //! [`ClientConfig::max_buffered`] octets of it.
@@ -322,6 +323,8 @@ struct Tx {
     offset: usize,
     /// A BDAT chunk was refused: send no more.
     bdat_failed: bool,
+    /// Line-end state of text content sent with BDAT.
+    line_ends: LineEnds,
 }
 
 #[derive(Debug)]
@@ -424,7 +427,8 @@ impl Client {
     }
 
     /// Queues a message whose content is all here. The content is sent as
-    /// given: line ends are converted to CRLF and dots stuffed for DATA.
+    /// given, except that every line end becomes CRLF (RFC 5321 §2.3.8;
+    /// not for BINARYMIME) and dots are stuffed for DATA.
     pub fn submit(
         &mut self,
         envelope: Envelope,
@@ -1373,6 +1377,7 @@ impl Client {
             content: ContentPhase::NotStarted,
             offset: 0,
             bdat_failed: false,
+            line_ends: LineEnds::default(),
         })
     }
 
@@ -1498,29 +1503,46 @@ impl Client {
                 self.push_bytes(buf.freeze());
             }
             ContentPhase::Bdat if can_send && !tx.bdat_failed => {
-                let piece = match &mut cur.msg.source {
-                    Source::Whole(b) => {
-                        let end = tx.offset.saturating_add(chunk).min(b.len());
-                        let piece = b.slice(tx.offset.min(end)..end);
-                        tx.offset = end;
-                        Some((piece, end >= b.len()))
-                    }
-                    Source::Stream {
-                        chunks, finished, ..
-                    } => match chunks.pop_front() {
-                        Some(mut c) => {
-                            if c.len() > chunk {
-                                let rest = c.split_off(chunk);
-                                chunks.push_front(rest);
-                            }
-                            Some((c, false))
+                // Text content must reach the server in canonical form
+                // (RFC 5321 §2.3.8, RFC 3030 §3: only BINARYMIME is sent as
+                // is): bare CR and bare LF become CRLF, as for DATA, which
+                // also keeps `SIZE=` (counted that way) true.
+                let binary = tx.params.body == Some(Body::BinaryMime);
+                let (piece, last) = loop {
+                    let piece = match &mut cur.msg.source {
+                        Source::Whole(b) => {
+                            let end = tx.offset.saturating_add(chunk).min(b.len());
+                            let piece = b.slice(tx.offset.min(end)..end);
+                            tx.offset = end;
+                            Some((piece, end >= b.len()))
                         }
-                        None if *finished => Some((Bytes::new(), true)),
-                        None => None,
-                    },
-                };
-                let Some((piece, last)) = piece else {
-                    return;
+                        Source::Stream {
+                            chunks, finished, ..
+                        } => match chunks.pop_front() {
+                            Some(mut c) => {
+                                if c.len() > chunk {
+                                    let rest = c.split_off(chunk);
+                                    chunks.push_front(rest);
+                                }
+                                Some((c, false))
+                            }
+                            None if *finished => Some((Bytes::new(), true)),
+                            None => None,
+                        },
+                    };
+                    let Some((piece, last)) = piece else {
+                        return;
+                    };
+                    let piece = if binary {
+                        piece
+                    } else {
+                        tx.line_ends.normalise(piece)
+                    };
+                    // A piece that was only the LF of a split CRLF: take
+                    // the next one rather than send an empty chunk.
+                    if !piece.is_empty() || last {
+                        break (piece, last);
+                    }
                 };
                 let cmd = Command::Bdat {
                     size: piece.len() as u64,
@@ -1598,6 +1620,45 @@ impl Client {
     }
 }
 
+/// Turns every bare CR and bare LF into CRLF, streaming (a CRLF may be
+/// split between two pieces). Content already canonical is passed on
+/// without a copy.
+#[derive(Debug, Default)]
+struct LineEnds {
+    /// The last piece ended with a CR, already written as CRLF: an LF
+    /// first in the next piece belongs to it.
+    after_cr: bool,
+}
+
+impl LineEnds {
+    fn normalise(&mut self, piece: Bytes) -> Bytes {
+        let skip_lf = self.after_cr && piece.first() == Some(&b'\n');
+        let body = if skip_lf { piece.slice(1..) } else { piece };
+        if body.is_empty() {
+            // An empty piece changes nothing; an LF-only piece ends the pair.
+            if skip_lf {
+                self.after_cr = false;
+            }
+            return body;
+        }
+        self.after_cr = body.last() == Some(&b'\r');
+        if crlf_len(&body) == body.len() as u64 && !self.after_cr {
+            return body;
+        }
+        let mut out = Vec::with_capacity(body.len().saturating_add(body.len() / 16));
+        let mut rest: &[u8] = &body;
+        while let Some(at) = memchr::memchr2(b'\r', b'\n', rest) {
+            let (text, tail) = rest.split_at(at);
+            out.extend_from_slice(text);
+            out.extend_from_slice(b"\r\n");
+            let crlf = tail.starts_with(b"\r\n");
+            rest = tail.get(if crlf { 2 } else { 1 }..).unwrap_or_default();
+        }
+        out.extend_from_slice(rest);
+        Bytes::from(out)
+    }
+}
+
 /// The size of content once its line ends are CRLF (RFC 1870 §3 counts
 /// the message as transmitted, without dot-stuffing).
 fn crlf_len(content: &[u8]) -> u64 {
@@ -1636,6 +1697,31 @@ fn checked_text(s: &str) -> Result<&str, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn normalised(pieces: &[&[u8]]) -> Vec<u8> {
+        let mut n = LineEnds::default();
+        let mut out = Vec::new();
+        for p in pieces {
+            out.extend_from_slice(&n.normalise(Bytes::copy_from_slice(p)));
+        }
+        out
+    }
+
+    #[test]
+    fn line_ends_become_crlf_across_pieces_rfc5321_2_3_8() {
+        assert_eq!(normalised(&[b"a\nb\rc\r\nd"]), b"a\r\nb\r\nc\r\nd");
+        assert_eq!(normalised(&[b"a\r", b"\nb"]), b"a\r\nb");
+        assert_eq!(normalised(&[b"a\r", b"\n", b"\nb"]), b"a\r\n\r\nb");
+        assert_eq!(normalised(&[b"a\r", b"", b"\nb"]), b"a\r\nb");
+        assert_eq!(normalised(&[b"a\r", b"\r\n"]), b"a\r\n\r\n");
+        assert_eq!(normalised(&[b"\n\n"]), b"\r\n\r\n");
+        // Every split of the same content gives the same bytes.
+        let whole: &[u8] = b"x\ry\n\r\nz\r\r\n\n.";
+        for at in 0..=whole.len() {
+            let (a, b) = whole.split_at(at);
+            assert_eq!(normalised(&[a, b]), normalised(&[whole]), "split at {at}");
+        }
+    }
 
     #[test]
     fn crlf_len_counts_bare_cr_and_lf() {

@@ -14,13 +14,16 @@ in --dir:
            rcpt_to <path>          (one line per recipient, in order)
            rcpt_option <i> <param> (parameters of recipient i, 0-based)
            smtp_utf8 <True|False>
+           auth_login <name>       (only after a successful AUTH)
          values are UTF-8 (undecodable bytes as surrogate escapes).
 
 N.env is written last, and both files are renamed into place, so a reader
 that sees N.env sees both files complete.
 
 Options: --host (must be loopback), --port, --dir, --hostname,
--u/--smtputf8 (advertise and accept SMTPUTF8).
+-u/--smtputf8 (advertise and accept SMTPUTF8), --auth NAME:PASSWORD (offer
+AUTH PLAIN and LOGIN in clear text and accept only these credentials;
+without it AUTH is not usable, as before).
 """
 
 import argparse
@@ -28,7 +31,7 @@ import asyncio
 import os
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 
 def write_atomic(path, data):
@@ -69,6 +72,11 @@ class Recorder:
             for opt in opts if isinstance(opts, list) else [opts]:
                 add("rcpt_option", "%d %s" % (i, opt))
         add("smtp_utf8", envelope.smtp_utf8)
+        if getattr(session, "authenticated", False):
+            login = getattr(session, "login_data", None)
+            if isinstance(login, bytes):
+                login = login.decode("utf-8", "surrogateescape")
+            add("auth_login", login)
         text = "\n".join(lines) + "\n"
         write_atomic(base + ".env", text.encode("utf-8", "surrogateescape"))
         return "250 2.0.0 OK recorded as %d" % self.seq
@@ -81,6 +89,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--hostname", default="aiosmtpd.esmtp.test")
     parser.add_argument("-u", "--smtputf8", action="store_true")
+    parser.add_argument("--auth", default=None, metavar="NAME:PASSWORD")
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         sys.exit("refusing to listen on a non-loopback address")
@@ -89,6 +98,21 @@ def main():
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
 
+    auth_options = {}
+    if args.auth is not None:
+        name, _, password = args.auth.partition(":")
+        expected = (name.encode("utf-8"), password.encode("utf-8"))
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            login = getattr(auth_data, "login", None)
+            secret = getattr(auth_data, "password", None)
+            if (login, secret) == expected:
+                return AuthResult(success=True, auth_data=auth_data)
+            return AuthResult(success=False, handled=False)
+
+        # Loopback tests have no TLS: allow AUTH in clear text.
+        auth_options = dict(authenticator=authenticator, auth_require_tls=False)
+
     def factory():
         return SMTP(
             handler,
@@ -96,6 +120,7 @@ def main():
             enable_SMTPUTF8=args.smtputf8,
             decode_data=False,
             loop=loop,
+            **auth_options
         )
 
     server = loop.run_until_complete(
