@@ -686,6 +686,79 @@ fn data_termination_timeout_is_ten_minutes_rfc5321_4_5_3_2_6() {
     assert_eq!(p.closed_reason(), Some(CloseReason::Timeout));
 }
 
+/// RFC 5321 §4.5.3.2.2–3: MAIL and RCPT replies get 5 minutes each, timed
+/// per command (§4.5.3.2: "per-command timeouts rather than ... the entire
+/// mail transaction").
+#[test]
+fn mail_and_rcpt_timeouts_rfc5321_4_5_3_2() {
+    for held in ["Mail", "Rcpt"] {
+        let mut c = client_config();
+        c.pipelining = false;
+        let mut p = Pair::new(c, server_config()).with_policy(move |e| match e {
+            server::Event::Mail { .. } if held == "Mail" => Decision::Hold,
+            server::Event::Rcpt { .. } if held == "Rcpt" => Decision::Hold,
+            _ => Decision::Accept,
+        });
+        p.client
+            .submit(envelope(&["b@x.org"]), &b"x\r\n"[..])
+            .unwrap();
+        p.run();
+        assert_eq!(
+            p.client.poll_timeout(p.now).unwrap() - p.now,
+            Duration::from_secs(300),
+            "{held}"
+        );
+        p.advance(Duration::from_secs(299));
+        assert!(p.outcomes().is_empty(), "{held}");
+        p.advance(Duration::from_secs(1));
+        assert_eq!(p.outcomes()[0].error, Some(MessageError::Timeout), "{held}");
+        assert_eq!(p.closed_reason(), Some(CloseReason::Timeout), "{held}");
+    }
+}
+
+/// RFC 5321 §4.5.3.2.4: the 354 to DATA gets 2 minutes.
+#[test]
+fn data_initiation_timeout_rfc5321_4_5_3_2_4() {
+    let mut c = client_config();
+    c.pipelining = false;
+    c.chunking = false;
+    let mut client = esmtp::client::Client::new(c);
+    client
+        .submit(envelope(&["b@x.org"]), &b"x\r\n"[..])
+        .unwrap();
+    let now = std::time::Instant::now();
+    let mut sent = Vec::new();
+    for reply in [
+        &b"220 mx ESMTP\r\n"[..],
+        b"250 mx\r\n",
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+    ] {
+        client.receive(reply);
+        while client.poll_event().is_some() {}
+        while let Some(b) = client.poll_transmit() {
+            sent.extend_from_slice(&b);
+        }
+    }
+    assert!(
+        sent.ends_with(b"DATA\r\n"),
+        "{}",
+        String::from_utf8_lossy(&sent)
+    );
+    let deadline = client.poll_timeout(now).unwrap();
+    assert_eq!(deadline - now, Duration::from_secs(120));
+    client.handle_timeout(deadline - Duration::from_secs(1));
+    assert!(!client.is_closed());
+    client.handle_timeout(deadline);
+    let mut timed_out = false;
+    while let Some(e) = client.poll_event() {
+        if let Event::Message(m) = e {
+            timed_out = m.error == Some(MessageError::Timeout);
+        }
+    }
+    assert!(timed_out);
+}
+
 #[test]
 fn streamed_content_with_push_and_finish() {
     for chunking in [true, false] {
