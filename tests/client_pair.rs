@@ -847,3 +847,41 @@ fn peer_closed_fails_pending_messages() {
     );
     assert_eq!(p.closed_reason(), Some(CloseReason::PeerClosed));
 }
+
+/// A failed handshake ends the session under its messages, under any TLS
+/// policy (RFC 3207 §4.1: the client should close the connection).
+#[test]
+fn tls_failure_ends_the_session_rfc3207_4_1() {
+    let mut c = client_config();
+    c.tls = esmtp::client::TlsPolicy::Opportunistic;
+    let mut client = esmtp::client::Client::new(c);
+    client
+        .submit(envelope(&["b@x.org"]), &b"x\r\n"[..])
+        .unwrap();
+    let mut asked = false;
+    for reply in [
+        &b"220 mx ESMTP\r\n"[..],
+        b"250-mx\r\n250 STARTTLS\r\n",
+        b"220 go ahead\r\n",
+    ] {
+        client.receive(reply);
+        while let Some(e) = client.poll_event() {
+            asked |= matches!(e, Event::StartTls);
+        }
+        while client.poll_transmit().is_some() {}
+    }
+    assert!(asked);
+    client.tls_failed().unwrap();
+    let mut outcome = None;
+    let mut reason = None;
+    while let Some(e) = client.poll_event() {
+        match e {
+            Event::Message(m) => outcome = m.error,
+            Event::Closed { reason: r } => reason = Some(r),
+            _ => {}
+        }
+    }
+    assert_eq!(outcome, Some(MessageError::SessionEnded(None)));
+    assert_eq!(reason, Some(CloseReason::TlsFailed));
+    assert!(client.is_closed());
+}

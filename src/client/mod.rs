@@ -634,7 +634,10 @@ impl Client {
         if !matches!(self.phase, Phase::TlsHandshake) {
             return Err(ApiError::NoTlsHandshake);
         }
-        self.fail_all(MessageError::TlsRequired);
+        // The connection is unusable after a failed handshake, whatever the
+        // policy: the messages were not refused for lack of TLS, the
+        // session ended under them.
+        self.fail_all(MessageError::SessionEnded(None));
         self.close(CloseReason::TlsFailed);
         Ok(())
     }
