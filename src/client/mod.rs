@@ -1590,7 +1590,7 @@ impl Client {
         let more = !cur.msg.remaining.is_empty() && cur.tx.mail_ok == Some(true) && progress;
         if more && cur.msg.source.replayable() {
             let msg = cur.msg;
-            self.start_message_again(msg);
+            self.start_message(msg);
         } else {
             if more {
                 cur.msg.outcome.error = Some(MessageError::TooManyRecipients);
@@ -1598,28 +1598,6 @@ impl Client {
             self.events.push_back(Event::Message(cur.msg.outcome));
         }
         self.pump();
-    }
-
-    fn start_message_again(&mut self, mut msg: Box<Message>) {
-        if let Some(max) = self
-            .caps
-            .as_ref()
-            .and_then(|c| c.limits())
-            .and_then(|l| l.mail_max())
-        {
-            if self.transactions >= max {
-                msg.outcome.error = Some(MessageError::SessionLimit);
-                self.events.push_back(Event::Message(msg.outcome));
-                return;
-            }
-        }
-        match self.negotiate(&msg) {
-            Ok(tx) => self.begin_tx(msg, tx),
-            Err(e) => {
-                msg.outcome.error = Some(e);
-                self.events.push_back(Event::Message(msg.outcome));
-            }
-        }
     }
 }
 
