@@ -105,6 +105,57 @@ fn word8(input: &[u8], at: usize, len: usize) -> Option<u64> {
     })
 }
 
+/// Eight octets at `at`, little-endian, as they are.
+#[inline(always)]
+fn raw8(input: &[u8], at: usize) -> Option<u64> {
+    let b: [u8; 8] = input.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(b))
+}
+
+/// Whether `KEYWORD=` (given as lowercase `keyword=`, at most eight
+/// octets) starts `w` (from [`raw8`]), letters in any case. Only the
+/// letters are folded: the fold maps control octets onto `=` and digits.
+#[inline(always)]
+fn starts_with_kw(w: u64, kw: &[u8]) -> bool {
+    let n = kw.len();
+    let letters = n - 1;
+    let fold = 0x2020_2020_2020_2020u64 & (u64::MAX >> (64 - 8 * letters));
+    let mask = if n == 8 { u64::MAX } else { u64::MAX >> (64 - 8 * n) };
+    (w | fold) & mask == lower8_exact(kw)
+}
+
+/// The octets of `s` packed little-endian, unchanged.
+const fn lower8_exact(s: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let mut i = 0;
+    while i < s.len() {
+        b[i] = s[i];
+        i += 1;
+    }
+    u64::from_le_bytes(b)
+}
+
+/// One bit (the top of the octet) for each octet of `w` equal to `b`;
+/// exact up to and including the lowest one (a borrow can only flag
+/// octets above a true match).
+#[inline(always)]
+const fn has_byte(w: u64, b: u8) -> u64 {
+    let x = w ^ (0x0101_0101_0101_0101 * b as u64);
+    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
+}
+
+/// Flags the octets of `w` that are not `xchar`, exact for the lowest.
+#[inline(always)]
+const fn non_xchar(w: u64) -> u64 {
+    // Below '!' (SP and controls), 8-bit, DEL, '+', '='.
+    let below = w.wrapping_sub(0x2121_2121_2121_2121) & !w & 0x8080_8080_8080_8080;
+    below
+        | (w & 0x8080_8080_8080_8080)
+        | has_byte(w, 0x7f)
+        | has_byte(w, b'+')
+        | has_byte(w, b'=')
+}
+
 /// [`word8`] of a lowercase constant of at most eight octets.
 const fn lower8(s: &[u8]) -> u64 {
     let mut b = [0u8; 8];
@@ -204,36 +255,30 @@ fn domain(input: &[u8], start: usize) -> Option<usize> {
 
 /// Scans `xchar`s from `start` up to SP or CR; returns the index after
 /// the last one. `None` when there are none or another octet stops them.
+/// Eight octets at a time while eight remain, then one by one.
 #[inline(always)]
 fn xchars(input: &[u8], start: usize) -> Option<usize> {
     let mut i = start;
-    loop {
-        let b = *input.get(i)?;
-        if cls(b) & XCHAR != 0 {
-            i += 1;
-        } else if (b == b' ' || b == b'\r') && i > start {
-            return Some(i);
-        } else {
-            return None;
+    while let Some(w) = raw8(input, i) {
+        let bad = non_xchar(w);
+        if bad != 0 {
+            i += (bad.trailing_zeros() / 8) as usize;
+            return xchars_end(input, start, i);
         }
+        i += 8;
     }
-}
-
-/// A parameter keyword from `start`, folded with [`word8`] (so at most
-/// eight octets); returns it and the index of the `=` after it.
-#[inline(always)]
-fn keyword(input: &[u8], start: usize) -> Option<(u64, usize)> {
-    if cls(*input.get(start)?) & LETDIG == 0 {
-        return None;
-    }
-    let mut i = start + 1;
-    while cls(*input.get(i)?) & (LETDIG | HYPHEN) != 0 {
+    while cls(*input.get(i)?) & XCHAR != 0 {
         i += 1;
     }
-    if input.get(i) != Some(&b'=') || i - start > 8 {
-        return None;
+    xchars_end(input, start, i)
+}
+
+#[inline(always)]
+fn xchars_end(input: &[u8], start: usize, i: usize) -> Option<usize> {
+    match input.get(i)? {
+        b' ' | b'\r' if i > start => Some(i),
+        _ => None,
     }
-    Some((word8(input, start, i - start)?, i))
 }
 
 /// `(local, domain)` of `local@domain>` from `start`, and the index of
@@ -304,8 +349,6 @@ pub(super) fn scan<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>
 #[inline(always)]
 fn rcpt<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
     const PREFIX: u64 = lower8(b"rcpt to:");
-    const NOTIFY: u64 = lower8(b"notify");
-    const ORCPT: u64 = lower8(b"orcpt");
     const RFC822: u64 = lower8(b"rfc822;");
     // The fold is exact for the letters; SP (`input[4]`) is known, and
     // ':' is checked as such since a control octet folds onto it.
@@ -317,13 +360,14 @@ fn rcpt<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
     let mut orcpt = None;
     let mut i = gt + 1;
     while input.get(i) == Some(&b' ') {
-        let (k, eq) = keyword(input, i + 1)?;
-        let v = eq + 1;
-        if k == NOTIFY && notify.is_none() {
-            let (n, end) = notify_value(input, v)?;
+        // The keyword with its '=' compared in one go: no scan.
+        let w = raw8(input, i + 1)?;
+        if starts_with_kw(w, b"notify=") && notify.is_none() {
+            let (n, end) = notify_value(input, i + 8)?;
             notify = Some(n);
             i = end;
-        } else if k == ORCPT && orcpt.is_none() {
+        } else if starts_with_kw(w, b"orcpt=") && orcpt.is_none() {
+            let v = i + 7;
             // All xchars (so the fold is exact), then the addr-type.
             let end = xchars(input, v)?;
             if end - v < 8 || word8(input, v, 7)? != RFC822 {
@@ -361,30 +405,33 @@ fn notify_value(input: &[u8], start: usize) -> Option<(Notify, usize)> {
     const FAILURE: u64 = lower8(b"failure");
     const DELAY: u64 = lower8(b"delay");
     const NEVER: u64 = lower8(b"never");
+    const M7: u64 = u64::MAX >> 8;
+    const M5: u64 = u64::MAX >> 24;
     let mut n = Notify::NEVER;
     let mut i = start;
     loop {
-        let e = i;
-        while cls(*input.get(i)?) & LETDIG != 0 {
-            i += 1;
-        }
-        if i - e > 7 {
+        // The element is matched against each word directly; the octet
+        // after it must end it, so "SUCCESSX" is not "SUCCESS".
+        let w = word8(input, i, 8)?;
+        let (slot, len) = if w & M7 == SUCCESS {
+            (&mut n.success, 7)
+        } else if w & M7 == FAILURE {
+            (&mut n.failure, 7)
+        } else if w & M5 == DELAY {
+            (&mut n.delay, 5)
+        } else if w & M5 == NEVER
+            && i == start
+            && matches!(input.get(i + 5), Some(b' ' | b'\r'))
+        {
+            return Some((Notify::NEVER, i + 5));
+        } else {
             return None;
-        }
-        let w = word8(input, e, i - e)?;
-        let slot = match w {
-            SUCCESS => &mut n.success,
-            FAILURE => &mut n.failure,
-            DELAY => &mut n.delay,
-            NEVER if e == start && matches!(input.get(i), Some(b' ' | b'\r')) => {
-                return Some((Notify::NEVER, i));
-            }
-            _ => return None,
         };
         if *slot {
             return None;
         }
         *slot = true;
+        i += len;
         match input.get(i)? {
             b',' => i += 1,
             b' ' | b'\r' => return Some((n, i)),
@@ -398,8 +445,6 @@ fn notify_value(input: &[u8], start: usize) -> Option<(Notify, usize)> {
 #[inline(always)]
 fn mail<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
     const PREFIX: u64 = lower8(b"mail fro");
-    const SIZE: u64 = lower8(b"size");
-    const BODY: u64 = lower8(b"body");
     const BIT7: u64 = lower8(b"7bit");
     const BITMIME8: u64 = lower8(b"8bitmime");
     if word8(input, 0, 8)? != PREFIX || input.get(8..11)? != b"M:<" && input.get(8..11)? != b"m:<"
@@ -416,9 +461,9 @@ fn mail<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
     let mut body = None;
     let mut i = gt + 1;
     while input.get(i) == Some(&b' ') {
-        let (k, eq) = keyword(input, i + 1)?;
-        let v = eq + 1;
-        if k == SIZE && size.is_none() {
+        let w = raw8(input, i + 1)?;
+        let v = i + 6;
+        if starts_with_kw(w, b"size=") && size.is_none() {
             let mut n: u64 = 0;
             let mut j = v;
             while let Some(d) = input.get(j).filter(|b| b.is_ascii_digit()) {
@@ -431,7 +476,7 @@ fn mail<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
             }
             size = Some(n);
             i = j;
-        } else if k == BODY && body.is_none() {
+        } else if starts_with_kw(w, b"body=") && body.is_none() {
             let end = xchars(input, v)?;
             let b = match end - v {
                 4 if word8(input, v, 4)? == BIT7 => Body::SevenBit,
