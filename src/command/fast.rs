@@ -120,7 +120,11 @@ fn starts_with_kw(w: u64, kw: &[u8]) -> bool {
     let n = kw.len();
     let letters = n - 1;
     let fold = 0x2020_2020_2020_2020u64 & (u64::MAX >> (64 - 8 * letters));
-    let mask = if n == 8 { u64::MAX } else { u64::MAX >> (64 - 8 * n) };
+    let mask = if n == 8 {
+        u64::MAX
+    } else {
+        u64::MAX >> (64 - 8 * n)
+    };
     (w | fold) & mask == lower8_exact(kw)
 }
 
@@ -149,11 +153,7 @@ const fn has_byte(w: u64, b: u8) -> u64 {
 const fn non_xchar(w: u64) -> u64 {
     // Below '!' (SP and controls), 8-bit, DEL, '+', '='.
     let below = w.wrapping_sub(0x2121_2121_2121_2121) & !w & 0x8080_8080_8080_8080;
-    below
-        | (w & 0x8080_8080_8080_8080)
-        | has_byte(w, 0x7f)
-        | has_byte(w, b'+')
-        | has_byte(w, b'=')
+    below | (w & 0x8080_8080_8080_8080) | has_byte(w, 0x7f) | has_byte(w, b'+') | has_byte(w, b'=')
 }
 
 /// [`word8`] of a lowercase constant of at most eight octets.
@@ -381,7 +381,14 @@ pub(super) fn scan<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>
                 let end = domain(input, 5)?;
                 let used = line_end(input, end, opts)?;
                 let d = std::str::from_utf8(input.get(5..end)?).ok()?;
-                Some((if verb == EHLO { Fast::Ehlo(d) } else { Fast::Helo(d) }, used))
+                Some((
+                    if verb == EHLO {
+                        Fast::Ehlo(d)
+                    } else {
+                        Fast::Helo(d)
+                    },
+                    used,
+                ))
             }
             _ => None,
         },
@@ -464,10 +471,7 @@ fn notify_value(input: &[u8], start: usize) -> Option<(Notify, usize)> {
             (&mut n.failure, 7)
         } else if w & M5 == DELAY {
             (&mut n.delay, 5)
-        } else if w & M5 == NEVER
-            && i == start
-            && matches!(input.get(i + 5), Some(b' ' | b'\r'))
-        {
+        } else if w & M5 == NEVER && i == start && matches!(input.get(i + 5), Some(b' ' | b'\r')) {
             return Some((Notify::NEVER, i + 5));
         } else {
             return None;
@@ -492,8 +496,7 @@ fn mail<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
     const PREFIX: u64 = lower8(b"mail fro");
     const BIT7: u64 = lower8(b"7bit");
     const BITMIME8: u64 = lower8(b"8bitmime");
-    if word8(input, 0, 8)? != PREFIX || input.get(8..11)? != b"M:<" && input.get(8..11)? != b"m:<"
-    {
+    if word8(input, 0, 8)? != PREFIX || input.get(8..11)? != b"M:<" && input.get(8..11)? != b"m:<" {
         return None;
     }
     let (from, gt) = if input.get(11) == Some(&b'>') {
@@ -609,7 +612,8 @@ mod tests {
         input: &'a [u8],
         opts: &ParseOptions,
     ) -> Result<(Command<'a>, usize), crate::error::DecodeError> {
-        let (line, used) = super::super::parse::frame_line(input, opts.max_line, opts.lenient_mode())?;
+        let (line, used) =
+            super::super::parse::frame_line(input, opts.max_line, opts.lenient_mode())?;
         super::super::parse::parse_framed(line, used, opts)
     }
 
@@ -618,7 +622,12 @@ mod tests {
         for s in [Strictness::Strict, Strictness::Lenient] {
             for u in [false, true] {
                 for m in [4096, 12, 40] {
-                    v.push(ParseOptions::strict().with_strictness(s).with_utf8(u).with_max_line(m));
+                    v.push(
+                        ParseOptions::strict()
+                            .with_strictness(s)
+                            .with_utf8(u)
+                            .with_max_line(m),
+                    );
                 }
             }
         }
@@ -629,7 +638,12 @@ mod tests {
         for opts in all_opts() {
             if let Some((f, used)) = scan(line, &opts) {
                 let fast = f.build(used);
-                assert_eq!(Ok(fast), general(line, &opts), "{:?}", String::from_utf8_lossy(line));
+                assert_eq!(
+                    Ok(fast),
+                    general(line, &opts),
+                    "{:?}",
+                    String::from_utf8_lossy(line)
+                );
             }
         }
     }
@@ -723,9 +737,20 @@ mod tests {
                     let mut a = [fill; 8];
                     a[pos] = b;
                     let w = u64::from_le_bytes(a);
-                    let first = |f: &dyn Fn(u8) -> bool| a.iter().position(|&c| f(c)).map_or(8, |p| p);
-                    let tz = |m: u64| if m == 0 { 8 } else { (m.trailing_zeros() / 8) as usize };
-                    assert_eq!(tz(non_alnum(w)), first(&|c| !c.is_ascii_alphanumeric()), "{a:?}");
+                    let first =
+                        |f: &dyn Fn(u8) -> bool| a.iter().position(|&c| f(c)).map_or(8, |p| p);
+                    let tz = |m: u64| {
+                        if m == 0 {
+                            8
+                        } else {
+                            (m.trailing_zeros() / 8) as usize
+                        }
+                    };
+                    assert_eq!(
+                        tz(non_alnum(w)),
+                        first(&|c| !c.is_ascii_alphanumeric()),
+                        "{a:?}"
+                    );
                     assert_eq!(tz(non_xchar(w)), first(&|c| cls(c) & XCHAR == 0), "{a:?}");
                 }
             }
