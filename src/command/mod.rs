@@ -13,6 +13,7 @@
 //! assert_eq!(cmd.to_bytes(), b"MAIL FROM:<a@example.org> SIZE=1000\r\n");
 //! ```
 
+mod fast;
 mod parse;
 mod sasl;
 mod write;

@@ -46,6 +46,9 @@ impl<'a> Command<'a> {
     /// than `opts.max_line` is [`DecodeError::LineTooLong`]; a malformed
     /// line is [`DecodeError::Syntax`] with the reply it deserves.
     pub fn parse(input: &'a [u8], opts: &ParseOptions) -> Result<(Self, usize), DecodeError> {
+        if let Some((fast, used)) = super::fast::scan(input, opts) {
+            return Ok(fast.build(used));
+        }
         let (line, used) = frame_line(input, opts.max_line, opts.lenient_mode())?;
         parse_framed(line, used, opts)
     }
@@ -71,7 +74,7 @@ impl<'a> Command<'a> {
 /// parameters), and moving a finished one from temporary to result would
 /// cost a copy of the whole enum.
 #[inline(always)]
-fn parse_framed<'a>(
+pub(super) fn parse_framed<'a>(
     line: &'a [u8],
     used: usize,
     opts: &ParseOptions,

@@ -292,6 +292,16 @@ impl<'a> Orcpt<'a> {
         }
     }
 
+    /// `rfc822;address` of an address whose every octet is an `xchar`
+    /// (so it decodes to itself), checked by the caller.
+    #[inline(always)]
+    pub(crate) fn rfc822(address: &'a str) -> Self {
+        Orcpt {
+            addr_type: AddrType::Rfc822,
+            address: Cow::Borrowed(address),
+        }
+    }
+
     /// The address type.
     pub fn addr_type(&self) -> &AddrType<'a> {
         &self.addr_type

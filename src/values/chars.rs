@@ -13,6 +13,11 @@ macro_rules! table {
     }};
 }
 
+/// `atext` (RFC 5322 §3.2.3), for tables built at compile time.
+pub(crate) const fn atext_const(b: u8) -> bool {
+    atext(b)
+}
+
 const fn atext(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(

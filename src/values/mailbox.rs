@@ -30,6 +30,13 @@ impl<'a> LocalPart<'a> {
         Ok(LocalPart(Cow::Borrowed(text)))
     }
 
+    /// A local part from text the caller has checked to be a
+    /// `Dot-string` (the command fast path).
+    #[inline(always)]
+    pub(crate) fn from_valid(text: &'a str) -> Self {
+        LocalPart(Cow::Borrowed(text))
+    }
+
     /// The unquoted text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -1,0 +1,796 @@
+//! Fused fast paths for the command lines a server sees most: `DATA`,
+//! `RSET`, `QUIT`, `NOOP`; `EHLO`/`HELO domain`; `MAIL FROM:<mailbox>`
+//! with `SIZE` and `BODY`; `RCPT TO:<mailbox>` with `NOTIFY` and `ORCPT`.
+//!
+//! Each runs over the raw input once, with one class table: it frames the
+//! line (CRLF), checks every octet, validates the path (dot-string local
+//! part, LDH domain labels, the 64/63/255/256-octet limits) and the
+//! parameters as it goes, and returns the parts as spans. On anything
+//! else — a quote, a literal, an escape, 8-bit text, an unknown or
+//! repeated parameter, white space out of place, any error — it returns
+//! `None` and the general parser reads the line from the start, so the
+//! result (value, error kind and text) is always the general parser's.
+//! `differential` in this module's tests checks exactly that.
+
+use super::Command;
+use crate::ext::body::Body;
+use crate::ext::dsn::{Notify, Orcpt};
+use crate::options::ParseOptions;
+use crate::params::{MailParams, RcptParams};
+use crate::values::{
+    Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath, MAX_DOMAIN_LEN, MAX_LABEL_LEN,
+    MAX_LOCAL_PART_LEN, MAX_PATH_LEN,
+};
+
+/// `atext` (RFC 5321 §4.1.2).
+const ATEXT: u8 = 1;
+/// `ALPHA / DIGIT`.
+const LETDIG: u8 = 2;
+const HYPHEN: u8 = 4;
+const DOT: u8 = 8;
+/// `xchar` (RFC 3461 §4): `!`..`~` except `+` and `=`; every octet of an
+/// `esmtp-value` that needs no second look.
+const XCHAR: u8 = 16;
+
+const fn class(b: u8) -> u8 {
+    let mut c = 0;
+    if crate::values::chars::atext_const(b) {
+        c |= ATEXT;
+    }
+    if b.is_ascii_alphanumeric() {
+        c |= LETDIG;
+    }
+    if b == b'-' {
+        c |= HYPHEN;
+    }
+    if b == b'.' {
+        c |= DOT;
+    }
+    if b >= 33 && b <= 126 && b != b'+' && b != b'=' {
+        c |= XCHAR;
+    }
+    c
+}
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = class(i as u8);
+        i += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn cls(b: u8) -> u8 {
+    CLASS[b as usize]
+}
+
+/// A line the fast path understood, as spans of the input.
+pub(super) enum Fast<'a> {
+    Data,
+    Rset,
+    Quit,
+    Noop,
+    Ehlo(&'a str),
+    Helo(&'a str),
+    Mail {
+        /// `(local, domain)`, or `None` for `<>`.
+        from: Option<(&'a str, &'a str)>,
+        size: Option<u64>,
+        body: Option<Body>,
+    },
+    Rcpt {
+        local: &'a str,
+        domain: &'a str,
+        notify: Option<Notify>,
+        /// The address of `ORCPT=rfc822;address` (all `xchar`).
+        orcpt: Option<&'a str>,
+    },
+}
+
+/// Eight octets at `at`, little-endian, with the octets from `len` on
+/// cleared and ASCII letters folded to lower case by `| 0x20` on the
+/// kept ones (the callers only compare keyword characters, for which the
+/// fold is exact). `None` when fewer than eight octets follow `at`.
+#[inline(always)]
+fn word8(input: &[u8], at: usize, len: usize) -> Option<u64> {
+    let b: [u8; 8] = input.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    let w = u64::from_le_bytes(b) | 0x2020_2020_2020_2020;
+    Some(match len {
+        0 => 0,
+        1..=7 => w & (u64::MAX >> (64 - 8 * len)),
+        _ => w,
+    })
+}
+
+/// Eight octets at `at`, little-endian, as they are.
+#[inline(always)]
+fn raw8(input: &[u8], at: usize) -> Option<u64> {
+    let b: [u8; 8] = input.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(b))
+}
+
+/// Whether `KEYWORD=` (given as lowercase `keyword=`, at most eight
+/// octets) starts `w` (from [`raw8`]), letters in any case. Only the
+/// letters are folded: the fold maps control octets onto `=` and digits.
+#[inline(always)]
+fn starts_with_kw(w: u64, kw: &[u8]) -> bool {
+    let n = kw.len();
+    let letters = n - 1;
+    let fold = 0x2020_2020_2020_2020u64 & (u64::MAX >> (64 - 8 * letters));
+    let mask = if n == 8 {
+        u64::MAX
+    } else {
+        u64::MAX >> (64 - 8 * n)
+    };
+    (w | fold) & mask == lower8_exact(kw)
+}
+
+/// The octets of `s` packed little-endian, unchanged.
+const fn lower8_exact(s: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let mut i = 0;
+    while i < s.len() {
+        b[i] = s[i];
+        i += 1;
+    }
+    u64::from_le_bytes(b)
+}
+
+/// One bit (the top of the octet) for each octet of `w` equal to `b`;
+/// exact up to and including the lowest one (a borrow can only flag
+/// octets above a true match).
+#[inline(always)]
+const fn has_byte(w: u64, b: u8) -> u64 {
+    let x = w ^ (0x0101_0101_0101_0101 * b as u64);
+    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
+}
+
+/// Flags the octets of `w` that are not `xchar`, exact for the lowest.
+#[inline(always)]
+const fn non_xchar(w: u64) -> u64 {
+    // Below '!' (SP and controls), 8-bit, DEL, '+', '='.
+    let below = w.wrapping_sub(0x2121_2121_2121_2121) & !w & 0x8080_8080_8080_8080;
+    below | (w & 0x8080_8080_8080_8080) | has_byte(w, 0x7f) | has_byte(w, b'+') | has_byte(w, b'=')
+}
+
+/// [`word8`] of a lowercase constant of at most eight octets.
+const fn lower8(s: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let mut i = 0;
+    while i < s.len() {
+        b[i] = s[i] | 0x20;
+        i += 1;
+    }
+    u64::from_le_bytes(b)
+}
+
+/// Four octets folded as in [`word8`].
+#[inline(always)]
+fn word4(input: &[u8]) -> Option<u32> {
+    let b: [u8; 4] = input.get(..4)?.try_into().ok()?;
+    Some(u32::from_le_bytes(b) | 0x2020_2020)
+}
+
+const fn lower4(s: &[u8; 4]) -> u32 {
+    u32::from_le_bytes(*s) | 0x2020_2020
+}
+
+/// Checks `\r\n` at `i` (after the last octet of the line) and that the
+/// general framing would have found this line end: the `\n` lies within
+/// `max_line`. The line's last octet must not be white space, which the
+/// general parser would trim. Returns the octets used.
+#[inline(always)]
+fn line_end(input: &[u8], i: usize, opts: &ParseOptions) -> Option<usize> {
+    if input.get(i..i.checked_add(2)?)? != b"\r\n" || i + 1 >= opts.max_line {
+        return None;
+    }
+    Some(i + 2)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The top bit of each octet `b` of `w` with `m < b < n` (`m`, `n` at
+/// most 127): exact for every octet, as no step carries or borrows
+/// across octets.
+#[inline(always)]
+const fn between(w: u64, m: u8, n: u8) -> u64 {
+    let low = w & (ONES * 0x7f);
+    (ONES * (127 + n as u64)).wrapping_sub(low) & !w & (low + ONES * (127 - m as u64)) & HIGHS
+}
+
+/// The top bit of each octet of `w` that is not an ASCII letter or
+/// digit. Letters are folded first; digits are tested unfolded, since
+/// the fold maps some controls onto them.
+#[inline(always)]
+const fn non_alnum(w: u64) -> u64 {
+    let digits = between(w, b'0' - 1, b'9' + 1);
+    let letters = between(w | (ONES * 0x20), b'a' - 1, b'z' + 1);
+    !(digits | letters) & HIGHS
+}
+
+/// The index of the first octet from `i` on that is not a letter or a
+/// digit (or the end of the input), eight octets at a time.
+#[inline(always)]
+fn skip_alnum(input: &[u8], mut i: usize) -> usize {
+    while let Some(w) = raw8(input, i) {
+        let m = non_alnum(w);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while input.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+        i += 1;
+    }
+    i
+}
+
+/// Scans a dot-string local part from `i`; returns the index of the
+/// octet after it, which must be `@`.
+#[inline(always)]
+fn local_part(input: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    // A dot may not stand at `no_dot` (the start, or right after a dot).
+    let mut no_dot = start;
+    loop {
+        // Letters and digits in bulk; other atext and dots one by one.
+        i = skip_alnum(input, i);
+        let c = cls(*input.get(i)?);
+        if c & ATEXT != 0 {
+            i += 1;
+        } else if c & DOT != 0 {
+            if i == no_dot {
+                return None;
+            }
+            i += 1;
+            no_dot = i;
+        } else {
+            break;
+        }
+    }
+    // Empty, or ending in a dot.
+    if i == no_dot || i - start > MAX_LOCAL_PART_LEN || input.get(i) != Some(&b'@') {
+        return None;
+    }
+    Some(i)
+}
+
+/// Scans an LDH domain from `start` (RFC 5321 §4.1.2 `Domain`, labels of
+/// 1–63 octets, at most 255 in all); returns the index after it.
+#[inline(always)]
+fn domain(input: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    let mut label = start;
+    // The class of the previous octet; DOT at the start, so a leading '-'
+    // or '.' is caught as after a dot.
+    let mut prev = DOT;
+    loop {
+        // Letters and digits in bulk; hyphens and dots one by one.
+        let j = skip_alnum(input, i);
+        if j > i {
+            prev = LETDIG;
+            i = j;
+        }
+        let c = cls(*input.get(i)?);
+        if c & HYPHEN != 0 {
+            if prev == DOT {
+                return None;
+            }
+            prev = HYPHEN;
+        } else if c & DOT != 0 {
+            if prev != LETDIG || i - label > MAX_LABEL_LEN {
+                return None;
+            }
+            prev = DOT;
+            label = i + 1;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if prev != LETDIG || i - label > MAX_LABEL_LEN || i - start > MAX_DOMAIN_LEN {
+        return None;
+    }
+    Some(i)
+}
+
+/// Scans `xchar`s from `start` up to SP or CR; returns the index after
+/// the last one. `None` when there are none or another octet stops them.
+/// Eight octets at a time while eight remain, then one by one.
+#[inline(always)]
+fn xchars(input: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    while let Some(w) = raw8(input, i) {
+        let bad = non_xchar(w);
+        if bad != 0 {
+            i += (bad.trailing_zeros() / 8) as usize;
+            return xchars_end(input, start, i);
+        }
+        i += 8;
+    }
+    while cls(*input.get(i)?) & XCHAR != 0 {
+        i += 1;
+    }
+    xchars_end(input, start, i)
+}
+
+#[inline(always)]
+fn xchars_end(input: &[u8], start: usize, i: usize) -> Option<usize> {
+    match input.get(i)? {
+        b' ' | b'\r' if i > start => Some(i),
+        _ => None,
+    }
+}
+
+/// `(local, domain)` of `local@domain>` from `start`, and the index of
+/// the `>`.
+#[inline(always)]
+fn mailbox(input: &[u8], start: usize) -> Option<(usize, usize)> {
+    let at = local_part(input, start)?;
+    let end = domain(input, at + 1)?;
+    // The path, brackets included (RFC 5321 §4.5.3.1.3).
+    if input.get(end) != Some(&b'>') || end + 2 - start > MAX_PATH_LEN {
+        return None;
+    }
+    Some((at, end))
+}
+
+/// Text of the ASCII span `input[a..b]`.
+#[inline(always)]
+fn text(s: &str, a: usize, b: usize) -> Option<&str> {
+    s.get(a..b)
+}
+
+/// The fast path: `Some` with the line's parts and the octets used, or
+/// `None` for the general parser.
+#[inline(always)]
+pub(super) fn scan<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
+    const DATA: u32 = lower4(b"data");
+    const RSET: u32 = lower4(b"rset");
+    const QUIT: u32 = lower4(b"quit");
+    const NOOP: u32 = lower4(b"noop");
+    const EHLO: u32 = lower4(b"ehlo");
+    const HELO: u32 = lower4(b"helo");
+    const MAIL: u32 = lower4(b"mail");
+    const RCPT: u32 = lower4(b"rcpt");
+    let verb = word4(input)?;
+    // The fold is exact only for letters: the verb must be four of them.
+    if !input.get(..4)?.iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    match input.get(4)? {
+        b'\r' => {
+            let used = line_end(input, 4, opts)?;
+            let f = match verb {
+                DATA => Fast::Data,
+                RSET => Fast::Rset,
+                QUIT => Fast::Quit,
+                NOOP => Fast::Noop,
+                _ => return None,
+            };
+            Some((f, used))
+        }
+        b' ' => match verb {
+            RCPT => rcpt(input, opts),
+            MAIL => mail(input, opts),
+            EHLO | HELO => {
+                let end = domain(input, 5)?;
+                let used = line_end(input, end, opts)?;
+                let d = std::str::from_utf8(input.get(5..end)?).ok()?;
+                Some((
+                    if verb == EHLO {
+                        Fast::Ehlo(d)
+                    } else {
+                        Fast::Helo(d)
+                    },
+                    used,
+                ))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `RCPT TO:<local@domain>` then `NOTIFY=` and `ORCPT=rfc822;` in any
+/// order, each at most once.
+#[inline(always)]
+fn rcpt<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
+    const PREFIX: u64 = lower8(b"rcpt to:");
+    const RFC822: u64 = lower8(b"rfc822;");
+    // The fold is exact for the letters; SP (`input[4]`) is known, and
+    // ':' is checked as such since a control octet folds onto it.
+    if word8(input, 0, 8)? != PREFIX || input.get(7..9)? != b":<" {
+        return None;
+    }
+    let (at, gt) = mailbox(input, 9)?;
+    let mut notify = None;
+    let mut orcpt = None;
+    let mut i = gt + 1;
+    while input.get(i) == Some(&b' ') {
+        // The keyword with its '=' compared in one go: no scan.
+        let w = raw8(input, i + 1)?;
+        if starts_with_kw(w, b"notify=") && notify.is_none() {
+            let (n, end) = notify_value(input, i + 8)?;
+            notify = Some(n);
+            i = end;
+        } else if starts_with_kw(w, b"orcpt=") && orcpt.is_none() {
+            let v = i + 7;
+            // All xchars (so the fold is exact), then the addr-type.
+            let end = xchars(input, v)?;
+            if end - v < 8 || word8(input, v, 7)? != RFC822 {
+                return None;
+            }
+            orcpt = Some((v + 7, end));
+            i = end;
+        } else {
+            return None;
+        }
+    }
+    let used = line_end(input, i, opts)?;
+    // Every octet from the local part on was checked above to be ASCII.
+    let s = std::str::from_utf8(input.get(..i)?).ok()?;
+    Some((
+        Fast::Rcpt {
+            local: text(s, 9, at)?,
+            domain: text(s, at + 1, gt)?,
+            notify,
+            orcpt: match orcpt {
+                Some((a, b)) => Some(text(s, a, b)?),
+                None => None,
+            },
+        },
+        used,
+    ))
+}
+
+/// `NOTIFY=` value from `start`: `NEVER` or distinct members of
+/// `SUCCESS`, `FAILURE`, `DELAY`, comma separated; returns it and the
+/// index after it (SP or CR).
+#[inline(always)]
+fn notify_value(input: &[u8], start: usize) -> Option<(Notify, usize)> {
+    const SUCCESS: u64 = lower8(b"success");
+    const FAILURE: u64 = lower8(b"failure");
+    const DELAY: u64 = lower8(b"delay");
+    const NEVER: u64 = lower8(b"never");
+    const M7: u64 = u64::MAX >> 8;
+    const M5: u64 = u64::MAX >> 24;
+    let mut n = Notify::NEVER;
+    let mut i = start;
+    loop {
+        // The element is matched against each word directly; the octet
+        // after it must end it, so "SUCCESSX" is not "SUCCESS".
+        let w = word8(input, i, 8)?;
+        let (slot, len) = if w & M7 == SUCCESS {
+            (&mut n.success, 7)
+        } else if w & M7 == FAILURE {
+            (&mut n.failure, 7)
+        } else if w & M5 == DELAY {
+            (&mut n.delay, 5)
+        } else if w & M5 == NEVER && i == start && matches!(input.get(i + 5), Some(b' ' | b'\r')) {
+            return Some((Notify::NEVER, i + 5));
+        } else {
+            return None;
+        };
+        if *slot {
+            return None;
+        }
+        *slot = true;
+        i += len;
+        match input.get(i)? {
+            b',' => i += 1,
+            b' ' | b'\r' => return Some((n, i)),
+            _ => return None,
+        }
+    }
+}
+
+/// `MAIL FROM:<local@domain>` or `<>`, then `SIZE=` and `BODY=` (7BIT or
+/// 8BITMIME) in any order, each at most once.
+#[inline(always)]
+fn mail<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
+    const PREFIX: u64 = lower8(b"mail fro");
+    const BIT7: u64 = lower8(b"7bit");
+    const BITMIME8: u64 = lower8(b"8bitmime");
+    if word8(input, 0, 8)? != PREFIX || input.get(8..11)? != b"M:<" && input.get(8..11)? != b"m:<" {
+        return None;
+    }
+    let (from, gt) = if input.get(11) == Some(&b'>') {
+        (None, 11)
+    } else {
+        let (at, gt) = mailbox(input, 11)?;
+        (Some((at, gt)), gt)
+    };
+    let mut size = None;
+    let mut body = None;
+    let mut i = gt + 1;
+    while input.get(i) == Some(&b' ') {
+        let w = raw8(input, i + 1)?;
+        let v = i + 6;
+        if starts_with_kw(w, b"size=") && size.is_none() {
+            let mut n: u64 = 0;
+            let mut j = v;
+            while let Some(d) = input.get(j).filter(|b| b.is_ascii_digit()) {
+                n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+                j += 1;
+            }
+            // size-value = 1*20DIGIT (RFC 1870 §3).
+            if j == v || j - v > 20 {
+                return None;
+            }
+            size = Some(n);
+            i = j;
+        } else if starts_with_kw(w, b"body=") && body.is_none() {
+            let end = xchars(input, v)?;
+            let b = match end - v {
+                4 if word8(input, v, 4)? == BIT7 => Body::SevenBit,
+                8 if word8(input, v, 8)? == BITMIME8 => Body::EightBitMime,
+                _ => return None,
+            };
+            body = Some(b);
+            i = end;
+        } else {
+            return None;
+        }
+        if !matches!(input.get(i), Some(b' ' | b'\r')) {
+            return None;
+        }
+    }
+    let used = line_end(input, i, opts)?;
+    let from = match from {
+        None => None,
+        Some((at, gt)) => {
+            let s = std::str::from_utf8(input.get(..gt)?).ok()?;
+            Some((text(s, 11, at)?, text(s, at + 1, gt)?))
+        }
+    };
+    Some((Fast::Mail { from, size, body }, used))
+}
+
+impl<'a> Fast<'a> {
+    /// The command, built in the tail of each arm so that it is written
+    /// straight into the caller's result.
+    #[inline(always)]
+    pub(super) fn build(self, used: usize) -> (Command<'a>, usize) {
+        fn mb<'a>(local: &'a str, domain: &'a str) -> Mailbox<'a> {
+            Mailbox {
+                local: LocalPart::from_valid(local),
+                host: Host::Domain(Domain::from_valid(domain)),
+            }
+        }
+        match self {
+            Fast::Data => (Command::Data, used),
+            Fast::Rset => (Command::Rset, used),
+            Fast::Quit => (Command::Quit, used),
+            Fast::Noop => (Command::Noop(None), used),
+            Fast::Ehlo(d) => (Command::Ehlo(Host::Domain(Domain::from_valid(d))), used),
+            Fast::Helo(d) => (Command::Helo(Host::Domain(Domain::from_valid(d))), used),
+            Fast::Mail { from, size, body } => (
+                Command::Mail {
+                    from: match from {
+                        None => ReversePath::Null,
+                        Some((l, d)) => ReversePath::Mailbox(mb(l, d)),
+                    },
+                    params: MailParams {
+                        size,
+                        body,
+                        ..MailParams::default()
+                    },
+                },
+                used,
+            ),
+            Fast::Rcpt {
+                local,
+                domain,
+                notify,
+                orcpt,
+            } => (
+                Command::Rcpt {
+                    to: ForwardPath::Mailbox(mb(local, domain)),
+                    params: RcptParams {
+                        notify,
+                        orcpt: orcpt.map(Orcpt::rfc822),
+                        ..RcptParams::default()
+                    },
+                },
+                used,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Strictness;
+
+    fn general<'a>(
+        input: &'a [u8],
+        opts: &ParseOptions,
+    ) -> Result<(Command<'a>, usize), crate::error::DecodeError> {
+        let (line, used) =
+            super::super::parse::frame_line(input, opts.max_line, opts.lenient_mode())?;
+        super::super::parse::parse_framed(line, used, opts)
+    }
+
+    fn all_opts() -> Vec<ParseOptions> {
+        let mut v = Vec::new();
+        for s in [Strictness::Strict, Strictness::Lenient] {
+            for u in [false, true] {
+                for m in [4096, 12, 40] {
+                    v.push(
+                        ParseOptions::strict()
+                            .with_strictness(s)
+                            .with_utf8(u)
+                            .with_max_line(m),
+                    );
+                }
+            }
+        }
+        v
+    }
+
+    fn check(line: &[u8]) {
+        for opts in all_opts() {
+            if let Some((f, used)) = scan(line, &opts) {
+                let fast = f.build(used);
+                assert_eq!(
+                    Ok(fast),
+                    general(line, &opts),
+                    "{:?}",
+                    String::from_utf8_lossy(line)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_the_corpus_lines() {
+        let opts = ParseOptions::strict();
+        for l in [
+            &b"DATA\r\n"[..],
+            b"rset\r\n",
+            b"EHLO client1.example.org\r\n",
+            b"MAIL FROM:<sender@example.org> SIZE=12345 BODY=8BITMIME\r\n",
+            b"MAIL FROM:<>\r\n",
+            b"RCPT TO:<a.b@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a.b@example.net\r\n",
+            b"RCPT TO:<a@b>\r\n",
+        ] {
+            assert!(scan(l, &opts).is_some(), "{:?}", String::from_utf8_lossy(l));
+            check(l);
+        }
+    }
+
+    #[test]
+    fn fast_path_matches_general_on_edge_cases() {
+        for l in [
+            &b"DATA \r\n"[..],
+            b"DATA\n",
+            b"DATA\r",
+            b"DAT1\r\n",
+            b"EHLO -a.org\r\n",
+            b"EHLO a-.org\r\n",
+            b"EHLO a..org\r\n",
+            b"EHLO a.org.\r\n",
+            b"EHLO a.org \r\n",
+            b"RCPT TO:<.a@b>\r\n",
+            b"RCPT TO:<a.@b>\r\n",
+            b"RCPT TO:<a..b@c>\r\n",
+            b"RCPT TO:<@b>\r\n",
+            b"RCPT TO:<a@>\r\n",
+            b"RCPT TO:<a@b> \r\n",
+            b"RCPT TO:<a@b>  NOTIFY=NEVER\r\n",
+            b"RCPT TO:<a@b> NOTIFY=NEVER\r\n",
+            b"RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS\r\n",
+            b"RCPT TO:<a@b> NOTIFY=SUCCESS,SUCCESS\r\n",
+            b"RCPT TO:<a@b> NOTIFY=SUCCESS,\r\n",
+            b"RCPT TO:<a@b> NOTIFY=delay,failure\r\n",
+            b"RCPT TO:<a@b> notify=Delay ORCPT=RFC822;x\r\n",
+            b"RCPT TO:<a@b> ORCPT=rfc822;\r\n",
+            b"RCPT TO:<a@b> ORCPT=rfc822;a+2Bb\r\n",
+            b"RCPT TO:<a@b> ORCPT=rfc822;a=b\r\n",
+            b"RCPT TO:<a@b> NOTIFY=NEVER NOTIFY=NEVER\r\n",
+            b"RCPT TO:<a@b>\n",
+            b"rcpt to:<a@b>\r\n",
+            b"RCPT TO: <a@b>\r\n",
+            b"MAIL FROM:<a@b> SIZE=\r\n",
+            b"MAIL FROM:<a@b> SIZE=99999999999999999999\r\n",
+            b"MAIL FROM:<a@b> SIZE=18446744073709551615\r\n",
+            b"MAIL FROM:<a@b> SIZE=18446744073709551616\r\n",
+            b"MAIL FROM:<a@b> SIZE=1x\r\n",
+            b"MAIL FROM:<a@b> BODY=7bit SIZE=0\r\n",
+            b"MAIL FROM:<a@b> BODY=8BITMIMEX\r\n",
+            b"mail from:<> body=8bitmime\r\n",
+        ] {
+            check(l);
+        }
+        // Limits: 64-octet local part, 63-octet label, 256-octet path.
+        let l64 = "a".repeat(64);
+        let l65 = "a".repeat(65);
+        let lab63 = "b".repeat(63);
+        let lab64 = "b".repeat(64);
+        for (local, dom) in [
+            (&l64, format!("{lab63}.org")),
+            (&l65, "x.org".to_string()),
+            (&l64, format!("{lab64}.org")),
+            (&l64, format!("{lab63}.{lab63}.{lab63}.c")),
+            (&l64, format!("{lab63}.{lab63}.{lab63}.cd")),
+            (&l64, format!("{lab63}.{lab63}.{lab63}.{lab63}")),
+        ] {
+            check(format!("RCPT TO:<{local}@{dom}>\r\n").as_bytes());
+            check(format!("MAIL FROM:<{local}@{dom}>\r\n").as_bytes());
+            check(format!("EHLO {dom}\r\n").as_bytes());
+        }
+    }
+
+    /// The eight-at-a-time classifiers agree with the class table on the
+    /// first octet they flag, for every octet value in every position.
+    #[test]
+    fn word_classifiers_match_the_table() {
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                for fill in [b'a', b'Z', b'5', b'!', b'~'] {
+                    let mut a = [fill; 8];
+                    a[pos] = b;
+                    let w = u64::from_le_bytes(a);
+                    let first =
+                        |f: &dyn Fn(u8) -> bool| a.iter().position(|&c| f(c)).map_or(8, |p| p);
+                    let tz = |m: u64| {
+                        if m == 0 {
+                            8
+                        } else {
+                            (m.trailing_zeros() / 8) as usize
+                        }
+                    };
+                    assert_eq!(
+                        tz(non_alnum(w)),
+                        first(&|c| !c.is_ascii_alphanumeric()),
+                        "{a:?}"
+                    );
+                    assert_eq!(tz(non_xchar(w)), first(&|c| cls(c) & XCHAR == 0), "{a:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// The same on arbitrary words.
+        #[test]
+        fn word_classifiers_on_any_word(a: [u8; 8]) {
+            let w = u64::from_le_bytes(a);
+            let tz = |m: u64| if m == 0 { 8 } else { (m.trailing_zeros() / 8) as usize };
+            let first = |f: &dyn Fn(u8) -> bool| a.iter().position(|&c| f(c)).map_or(8, |p| p);
+            proptest::prop_assert_eq!(tz(non_alnum(w)), first(&|c| !c.is_ascii_alphanumeric()));
+            proptest::prop_assert_eq!(tz(non_xchar(w)), first(&|c| cls(c) & XCHAR == 0));
+        }
+
+        /// Whatever the fast path accepts, the general parser reads the
+        /// same way, under every option set.
+        #[test]
+        fn differential(
+            verb in "(RCPT TO:<|rcpt to:<|MAIL FROM:<|Mail From:<|EHLO |HELO |DATA|QUIT|NOOP|RSET)",
+            path in "[a-zA-Z0-9.@\\-_\"+>]{0,24}",
+            params in "( (NOTIFY|notify|ORCPT|SIZE|BODY|X)=[a-zA-Z0-9,;.@+=\\-]{0,20}){0,3}",
+            end in "(\r\n|\n| \r\n|\r|)",
+        ) {
+            check(format!("{verb}{path}{params}{end}").as_bytes());
+        }
+
+        #[test]
+        fn differential_structured(
+            verb in "(RCPT TO:<|MAIL FROM:<)",
+            local in "[a-z0-9.!#-]{0,8}",
+            domain in "[a-z0-9.-]{0,12}",
+            params in "( (NOTIFY=(SUCCESS|FAILURE|DELAY|NEVER)(,(SUCCESS|FAILURE|DELAY|NEVER)){0,2}|ORCPT=rfc822;[a-z@.+]{0,6}|SIZE=[0-9]{0,3}|BODY=(7BIT|8BITMIME|9BIT))){0,3}",
+        ) {
+            check(format!("{verb}{local}@{domain}>{params}\r\n").as_bytes());
+            check(format!("EHLO {domain}\r\n").as_bytes());
+        }
+    }
+}
