@@ -185,6 +185,33 @@ fn reads_split_off_one_allocation_complete_the_buffered_line() {
 }
 
 #[test]
+fn consumed_buffer_is_released_for_the_callers_next_read() {
+    // The read_buf loop: once the session has consumed a read (and the
+    // application dropped what it was handed), the caller's buffer is its
+    // own again and `reserve` reuses the allocation.
+    let mut d = ehlo(config());
+    let mut buf = BytesMut::with_capacity(1024);
+    let base = buf.as_ptr();
+    for _ in 0..3 {
+        buf.reserve(1024);
+        assert_eq!(buf.as_ptr(), base, "the read buffer was reallocated");
+        buf.extend_from_slice(b"NOOP\r\n");
+        d.server.receive_buf(buf.split());
+        d.pump();
+        assert_eq!(d.take(), "250 2.0.0 OK\r\n");
+    }
+    d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n");
+    buf.reserve(1024);
+    assert_eq!(buf.as_ptr(), base);
+    buf.extend_from_slice(b"content\r\n.\r\n");
+    d.server.receive_buf(buf.split());
+    d.pump();
+    assert_eq!(d.take(), "250 2.0.0 Message accepted for delivery\r\n");
+    buf.reserve(1024);
+    assert_eq!(buf.as_ptr(), base);
+}
+
+#[test]
 fn empty_buffer_changes_nothing() {
     let mut d = ehlo(config());
     d.server.receive_buf(BytesMut::new());

@@ -85,6 +85,9 @@ use crate::values::{EnhancedStatusCode, ForwardPath, ReplyCode, ReversePath};
 pub struct Server {
     /// Bytes received and not consumed yet.
     rx: BytesMut,
+    /// `rx` may share its allocation with the caller's read buffer (see
+    /// [`Server::receive_buf`]).
+    adopted: bool,
     core: Core,
 }
 
@@ -304,6 +307,7 @@ impl Server {
         }
         Server {
             rx: BytesMut::new(),
+            adopted: false,
             core,
         }
     }
@@ -347,10 +351,13 @@ impl Server {
     /// it is appended, as `receive` would.
     ///
     /// The limit counts octets not yet consumed, not `buf`'s capacity: the
-    /// session keeps the caller's allocation, spare capacity included, so
-    /// size it with that in mind.
+    /// session keeps the caller's allocation, spare capacity included, while
+    /// it holds unconsumed octets of it. Once everything is consumed it lets
+    /// go, so that after the content chunks are dropped the caller's
+    /// `BytesMut::reserve` can reuse the memory instead of allocating.
     pub fn receive_buf(&mut self, buf: BytesMut) {
         if self.admit(buf.len()) {
+            self.adopted |= buf.capacity() > 0;
             self.rx.unsplit(buf);
         }
     }
@@ -416,7 +423,14 @@ impl Server {
             match self.step() {
                 Step::Continue => continue,
                 Step::Event(e) => return Some(e),
-                Step::Blocked => return None,
+                Step::Blocked => {
+                    if self.adopted && self.rx.is_empty() {
+                        // An empty view still pins the caller's buffer.
+                        self.rx = BytesMut::new();
+                        self.adopted = false;
+                    }
+                    return None;
+                }
             }
         }
     }
