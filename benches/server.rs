@@ -114,15 +114,18 @@ fn transaction(c: &mut Criterion) {
     input.extend_from_slice(b"QUIT\r\n");
     let mut g = c.benchmark_group("server/messages");
     g.throughput(Throughput::Elements(MESSAGES as u64));
-    g.bench_function("100 smtp-source messages (1000 octets) on one connection", |b| {
-        b.iter(|| {
-            let mut s = Server::new(Arc::clone(&cfg));
-            s.receive(black_box(&input));
-            let n = drain(&mut s);
-            assert!(s.is_closed() && n > MESSAGES * 1000);
-            n
-        })
-    });
+    g.bench_function(
+        "100 smtp-source messages (1000 octets) on one connection",
+        |b| {
+            b.iter(|| {
+                let mut s = Server::new(Arc::clone(&cfg));
+                s.receive(black_box(&input));
+                let n = drain(&mut s);
+                assert!(s.is_closed() && n > MESSAGES * 1000);
+                n
+            })
+        },
+    );
     g.finish();
 }
 
