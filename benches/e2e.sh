@@ -76,7 +76,7 @@ wait_port "$SINK_PORT"
 
 ESMTP_PORT=$(free_port)
 "$SERVER_BIN" --listen "127.0.0.1:$ESMTP_PORT" --maildir "$WORK/maildir" \
-    --hostname mx.example.org --max-size 100000000 >"$WORK/server.out" 2>"$WORK/server.err" &
+    --hostname mx.example.org >"$WORK/server.out" 2>"$WORK/server.err" &
 PIDS+=($!)
 wait_port "$ESMTP_PORT"
 
