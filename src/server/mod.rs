@@ -3,7 +3,8 @@
 //! # Driving a session
 //!
 //! The application owns the connection. It feeds the bytes it reads to
-//! [`Server::receive`], takes [`Event`]s from [`Server::poll_event`] (and
+//! [`Server::receive`] (or hands its read buffer over, without a copy, to
+//! [`Server::receive_buf`]), takes [`Event`]s from [`Server::poll_event`] (and
 //! answers the ones that need a decision), writes out what
 //! [`Server::poll_transmit`] returns, and feeds the clock to
 //! [`Server::handle_timeout`]. Drain in this order — receive → events →
@@ -84,6 +85,9 @@ use crate::values::{EnhancedStatusCode, ForwardPath, ReplyCode, ReversePath};
 pub struct Server {
     /// Bytes received and not consumed yet.
     rx: BytesMut,
+    /// `rx` may share its allocation with the caller's read buffer (see
+    /// [`Server::receive_buf`]).
+    adopted: bool,
     core: Core,
 }
 
@@ -303,6 +307,7 @@ impl Server {
         }
         Server {
             rx: BytesMut::new(),
+            adopted: false,
             core,
         }
     }
@@ -321,22 +326,64 @@ impl Server {
     /// Appends bytes read from the client. Input arriving while STARTTLS
     /// is under way is discarded (CVE-2011-0411); input beyond
     /// [`Limits::max_buffered`] ends the session with `421`.
+    ///
+    /// The bytes are copied into the session's receive buffer. A driver
+    /// that reads straight into a [`BytesMut`] can hand the buffer over
+    /// instead with [`Server::receive_buf`].
     pub fn receive(&mut self, data: &[u8]) {
+        if self.admit(data.len()) {
+            self.rx.extend_from_slice(data);
+        }
+    }
+
+    /// Takes bytes read from the client without copying them, for drivers
+    /// that read into a [`BytesMut`] (tokio's `read_buf`, then
+    /// [`BytesMut::split`] to pass on what was read and keep reading into
+    /// the rest of the allocation).
+    ///
+    /// Same semantics as [`Server::receive`], and the two can be mixed:
+    /// input is discarded while STARTTLS is under way or the session is
+    /// closing, and input beyond [`Limits::max_buffered`] ends the session
+    /// with `421`. When nothing is buffered the session adopts `buf` as its
+    /// receive buffer, and [`Event::Content`] chunks are slices of it; when
+    /// `buf` continues the buffered bytes in the same allocation (it was
+    /// split off right after them) it is joined to them in place; otherwise
+    /// it is appended, as `receive` would.
+    ///
+    /// The limit counts octets not yet consumed, not `buf`'s capacity: the
+    /// session keeps the caller's allocation, spare capacity included, while
+    /// it holds unconsumed octets of it. Once everything is consumed it lets
+    /// go, so that after the content chunks are dropped the caller's
+    /// `BytesMut::reserve` can reuse the memory instead of allocating.
+    pub fn receive_buf(&mut self, buf: BytesMut) {
+        if self.admit(buf.len()) {
+            self.adopted |= buf.capacity() > 0;
+            self.rx.unsplit(buf);
+        }
+    }
+
+    /// Whether `len` more received octets may be buffered; applies the
+    /// discard and overrun rules shared by the `receive` methods.
+    fn admit(&mut self, len: usize) -> bool {
         self.core.timer.rearm = true;
         match self.core.phase {
-            Phase::TlsPending | Phase::TlsHandshake | Phase::Closing(_) | Phase::Closed => return,
+            Phase::TlsPending | Phase::TlsHandshake | Phase::Closing(_) | Phase::Closed => {
+                return false
+            }
             _ => {}
         }
-        if self.rx.len().saturating_add(data.len()) > self.core.config.limits.max_buffered {
-            self.rx.clear();
+        if self.rx.len().saturating_add(len) > self.core.config.limits.max_buffered {
+            // Dropping the buffer, not just clearing it, gives back the
+            // memory an adopted buffer may have brought.
+            self.rx = BytesMut::new();
             // The 421 is the last reply: a decision still owed can no
             // longer be answered after it.
             self.core.pending = None;
             self.core.abort_content(AbortReason::Disconnected);
             self.core.close_with(OVERRUN, CloseReason::Overrun);
-            return;
+            return false;
         }
-        self.rx.extend_from_slice(data);
+        true
     }
 
     /// The peer closed its side of the connection.
@@ -376,7 +423,14 @@ impl Server {
             match self.step() {
                 Step::Continue => continue,
                 Step::Event(e) => return Some(e),
-                Step::Blocked => return None,
+                Step::Blocked => {
+                    if self.adopted && self.rx.is_empty() {
+                        // An empty view still pins the caller's buffer.
+                        self.rx = BytesMut::new();
+                        self.adopted = false;
+                    }
+                    return None;
+                }
             }
         }
     }
