@@ -1476,7 +1476,9 @@ impl Client {
         let tx = &mut cur.tx;
         match &mut tx.content {
             ContentPhase::Data(enc) => {
-                let mut buf = BytesMut::new();
+                // Room for the piece, a stuffed dot or CR per ~32 octets and
+                // the terminator, so the encoder rarely has to grow it.
+                let mut buf = BytesMut::with_capacity(chunk + chunk / 32 + 5);
                 let done = match &mut cur.msg.source {
                     Source::Whole(b) => {
                         let end = tx.offset.saturating_add(chunk).min(b.len());
