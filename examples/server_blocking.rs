@@ -155,6 +155,10 @@ fn drive<S: Conn>(
         while let Some(event) = session.poll_event() {
             match handler.on_event(session, event) {
                 Next::Continue => {}
+                Next::Deliver(spool) => {
+                    let outcome = spool.commit();
+                    handler.delivered(session, outcome);
+                }
                 // The machine emits both only once its replies are out.
                 Next::StartTls => return Ok(Outcome::StartTls),
                 Next::Close => return Ok(Outcome::Closed),
