@@ -12,7 +12,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io;
+use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,15 +27,33 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use support::maildir::Spool;
-use support::session::{Handler, Next};
+use support::session::{Delivery, Handler, Next};
 use support::{Shared, READ_BUFFER, TLS_HANDSHAKE_TIMEOUT};
 
 /// How long open sessions get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // One core is left to the delivery thread, which spends its time in
+    // file system calls; the sessions get the others.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The server, on the runtime.
+async fn run() -> ExitCode {
     let args = support::args::from_env();
     let shared = match Shared::new(&args) {
         Ok(s) => s,
@@ -124,7 +142,7 @@ async fn shutdown_signal() {
 }
 
 /// A complete message for the delivery thread, and where its outcome goes.
-type Job = (Box<Spool>, oneshot::Sender<io::Result<PathBuf>>);
+type Job = (Box<Delivery>, oneshot::Sender<io::Result<PathBuf>>);
 
 /// The most messages one group commit takes.
 const GROUP_MAX: usize = 256;
@@ -142,10 +160,12 @@ fn spawn_delivery(shared: Arc<Shared>) -> io::Result<mpsc::Sender<Job>> {
 
 /// The delivery thread: takes whatever messages are waiting (a group),
 /// fsyncs and renames each into `new/`, then fsyncs `new/` once for the
-/// whole group before any of them is acknowledged (group commit).
+/// whole group before any of them is acknowledged (group commit). The
+/// group's log lines go out in one write.
 fn deliver(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(GROUP_MAX);
     let mut outcomes = Vec::with_capacity(GROUP_MAX);
+    let mut log = Vec::new();
     while let Ok(job) = jobs.recv() {
         group.push(job);
         while group.len() < GROUP_MAX {
@@ -154,8 +174,12 @@ fn deliver(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        for (mut spool, reply) in group.drain(..) {
-            outcomes.push((spool.finish(), reply));
+        for (mut delivery, reply) in group.drain(..) {
+            let outcome = delivery.spool.finish();
+            if let Ok(path) = &outcome {
+                delivery.log_line(path, &mut log);
+            }
+            outcomes.push((outcome, reply));
         }
         if outcomes.iter().any(|(o, _)| o.is_ok()) {
             if let Err(e) = shared.maildir.sync_new() {
@@ -167,6 +191,8 @@ fn deliver(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
                 }
             }
         }
+        let _ = io::stderr().write_all(&log);
+        log.clear();
         for (outcome, reply) in outcomes.drain(..) {
             // The session may be gone (the client hung up).
             let _ = reply.send(outcome);
@@ -270,13 +296,13 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
         while let Some(event) = session.poll_event() {
             match handler.on_event(session, event) {
                 Next::Continue => {}
-                Next::Deliver(spool) => {
+                Next::Deliver(delivery) => {
                     let (tx, rx) = oneshot::channel();
-                    match conn.deliveries.send((spool, tx)) {
+                    match conn.deliveries.send((delivery, tx)) {
                         Ok(()) => delivering = Some(rx),
-                        Err(mpsc::SendError((spool, _))) => {
+                        Err(mpsc::SendError((delivery, _))) => {
                             // Dropping the spool deletes its file.
-                            drop(spool);
+                            drop(delivery);
                             let gone = io::Error::other("delivery thread gone");
                             handler.delivered(session, Err(gone));
                         }

@@ -155,8 +155,13 @@ fn drive<S: Conn>(
         while let Some(event) = session.poll_event() {
             match handler.on_event(session, event) {
                 Next::Continue => {}
-                Next::Deliver(spool) => {
-                    let outcome = spool.commit();
+                Next::Deliver(mut delivery) => {
+                    let outcome = delivery.spool.commit();
+                    if let Ok(path) = &outcome {
+                        let mut line = Vec::new();
+                        delivery.log_line(path, &mut line);
+                        let _ = io::stderr().write_all(&line);
+                    }
                     handler.delivered(session, outcome);
                 }
                 // The machine emits both only once its replies are out.

@@ -177,7 +177,7 @@ impl Spool {
     /// the 250 goes out, RFC 5321 §6.1). Returns the final path.
     // The tokio example delivers with `finish` on its own thread instead.
     #[allow(dead_code)]
-    pub fn commit(mut self) -> io::Result<PathBuf> {
+    pub fn commit(&mut self) -> io::Result<PathBuf> {
         let path = self.finish()?;
         if let Some(dir) = path.parent() {
             File::open(dir)?.sync_all()?;

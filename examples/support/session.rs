@@ -24,12 +24,12 @@ pub enum Next {
     /// `tls_failed` on the session.
     StartTls,
     /// A message is complete: make it durable ([`Spool::commit`], or
-    /// [`Spool::finish`] plus a `Maildir::sync_new`
-    /// shared with other messages), then pass the outcome to
+    /// [`Spool::finish`] plus a `Maildir::sync_new` shared with other
+    /// messages), log it ([`Delivery::log_line`]), then pass the outcome to
     /// [`Handler::delivered`]. The session waits for that answer meanwhile
     /// (`poll_event` returns `None`); the driver should not read more
     /// input until then.
-    Deliver(Box<Spool>),
+    Deliver(Box<Delivery>),
     /// The session is over: close the connection.
     Close,
 }
@@ -45,11 +45,38 @@ struct Transaction {
     failed: bool,
 }
 
-/// A message handed to the driver for delivery ([`Next::Deliver`]).
-struct InFlight {
-    id: String,
+/// A complete message for the driver to deliver ([`Next::Deliver`]).
+pub struct Delivery {
+    /// The message.
+    pub spool: Spool,
+    /// Session number, for the log line.
+    sid: u64,
     size: u64,
     recipients: u32,
+}
+
+impl Delivery {
+    /// Appends the log line for the message delivered as `path`. The
+    /// driver writes it, so that a busy one can write a group of them at
+    /// once (a write to stderr per message costs as much as the delivery).
+    pub fn log_line(&self, path: &std::path::Path, out: &mut Vec<u8>) {
+        use std::io::Write as _;
+        // Writing into a Vec cannot fail.
+        let _ = writeln!(
+            out,
+            "[{}] delivered {} octets for {} recipient(s) as {}",
+            self.sid,
+            self.size,
+            self.recipients,
+            path.display()
+        );
+    }
+}
+
+/// The message handed to the driver for delivery ([`Next::Deliver`]),
+/// as far as the reply needs it.
+struct InFlight {
+    id: String,
     forward_paths: Vec<String>,
 }
 
@@ -180,7 +207,7 @@ impl Handler {
         session: &mut Server,
         size: u64,
         recipients: u32,
-    ) -> Option<Box<Spool>> {
+    ) -> Option<Box<Delivery>> {
         let Some(mut t) = self.transaction.take() else {
             self.refuse(session, "no transaction", Vec::new());
             return None;
@@ -199,11 +226,14 @@ impl Handler {
             Ok(spool) => {
                 self.in_flight = Some(InFlight {
                     id: spool.id().to_owned(),
-                    size,
-                    recipients,
                     forward_paths: t.forward_paths,
                 });
-                Some(Box::new(spool))
+                Some(Box::new(Delivery {
+                    spool,
+                    sid: self.sid,
+                    size,
+                    recipients,
+                }))
             }
             Err(e) => {
                 self.refuse(session, &e, t.forward_paths);
@@ -214,18 +244,13 @@ impl Handler {
 
     /// Answers the end of the message handed out with [`Next::Deliver`]:
     /// `250` once `outcome` says it is in `new/` (and durable), else `451`.
+    /// A delivery is logged by the driver, a failure here.
     pub fn delivered(&mut self, session: &mut Server, outcome: std::io::Result<PathBuf>) {
         let Some(m) = self.in_flight.take() else {
             return;
         };
         match outcome {
-            Ok(path) => {
-                self.log(format_args!(
-                    "delivered {} octets for {} recipient(s) as {}",
-                    m.size,
-                    m.recipients,
-                    path.display()
-                ));
+            Ok(_) => {
                 let text = format!("Message accepted for delivery as {}", m.id);
                 self.answer(
                     session,
