@@ -15,8 +15,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug)]
 pub struct Maildir {
     root: PathBuf,
+    tmp: PathBuf,
+    new: PathBuf,
+    /// `new/`, kept open for the fsync after renames.
+    new_dir: File,
     /// This host's name with `/` and `:` escaped, for unique names.
     host: String,
+    /// This process's id, for unique names.
+    pid: u32,
 }
 
 /// A message being received. Small messages stay in memory until
@@ -65,9 +71,14 @@ impl Maildir {
         }
         // Maildir names escape `/` and `:` in the host part.
         let host = hostname.replace('/', "\\057").replace(':', "\\072");
+        let new = root.join("new");
         Ok(Maildir {
             root: root.to_path_buf(),
+            tmp: root.join("tmp"),
+            new_dir: File::open(&new)?,
+            new,
             host,
+            pid: std::process::id(),
         })
     }
 
@@ -87,13 +98,13 @@ impl Maildir {
             "{}.M{}P{}Q{}R{:016x}.{}",
             now.as_secs(),
             now.subsec_micros(),
-            std::process::id(),
+            self.pid,
             n,
             random_u64(),
             self.host
         );
-        let tmp = self.root.join("tmp").join(&unique);
-        let new = self.root.join("new").join(&unique);
+        let tmp = self.tmp.join(&unique);
+        let new = self.new.join(&unique);
         Ok(Spool {
             file: None,
             buf: Vec::with_capacity(4096),
@@ -109,7 +120,7 @@ impl Maildir {
     // The blocking example commits message by message (Spool::commit).
     #[allow(dead_code)]
     pub fn sync_new(&self) -> io::Result<()> {
-        File::open(self.root.join("new"))?.sync_all()
+        self.new_dir.sync_all()
     }
 }
 
