@@ -1,6 +1,9 @@
 //! An SMTP (or LMTP) server on tokio that delivers into a Maildir, driving
 //! `esmtp`'s sans-IO [`Server`] machine: one task per connection, STARTTLS
-//! with tokio-rustls, AUTH PLAIN/LOGIN/CRAM-MD5 for `--user`s.
+//! with tokio-rustls, AUTH PLAIN/LOGIN/CRAM-MD5 for `--user`s. Complete
+//! messages are made durable on a delivery thread (fsync, rename into
+//! `new/`, one fsync of `new/` per group of messages) and acknowledged
+//! only after that; the sessions' workers never block on the disk.
 //!
 //! ```sh
 //! cargo run --example server -- --listen 127.0.0.1:2525 --maildir ./maildir

@@ -1,7 +1,9 @@
 //! The policy of the example servers, shared by the tokio and the blocking
-//! driver: every event of one session is answered here, synchronously, so
-//! a driver never reads while a decision is pending (and so never makes
-//! the session buffer more than one read beyond what it can parse).
+//! driver: every event of one session is answered here, synchronously,
+//! except the end of a message, which the driver delivers (at once, or on
+//! a delivery thread) and then reports with [`Handler::delivered`]. A
+//! driver never reads while a decision is pending, and so never makes the
+//! session buffer more than one read beyond what it can parse.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
