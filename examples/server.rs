@@ -1,6 +1,9 @@
 //! An SMTP (or LMTP) server on tokio that delivers into a Maildir, driving
 //! `esmtp`'s sans-IO [`Server`] machine: one task per connection, STARTTLS
-//! with tokio-rustls, AUTH PLAIN/LOGIN/CRAM-MD5 for `--user`s.
+//! with tokio-rustls, AUTH PLAIN/LOGIN/CRAM-MD5 for `--user`s. Complete
+//! messages are made durable on a delivery thread (fsync, rename into
+//! `new/`, one fsync of `new/` per group of messages) and acknowledged
+//! only after that; the sessions' workers never block on the disk.
 //!
 //! ```sh
 //! cargo run --example server -- --listen 127.0.0.1:2525 --maildir ./maildir
@@ -12,27 +15,48 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io;
+use std::io::{self, Write as _};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use bytes::{BufMut, BytesMut};
 use esmtp::server::Server;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use support::session::{Handler, Next};
+use support::session::{Delivery, Handler, Next};
 use support::{Shared, READ_BUFFER, TLS_HANDSHAKE_TIMEOUT};
 
 /// How long open sessions get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // One core is left to the delivery thread, which spends its time in
+    // file system calls; the sessions get the others.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The server, on the runtime.
+async fn run() -> ExitCode {
     let args = support::args::from_env();
     let shared = match Shared::new(&args) {
         Ok(s) => s,
@@ -52,6 +76,13 @@ async fn main() -> ExitCode {
     println!("listening on {local}");
     eprintln!("{}", shared.describe());
 
+    let deliveries = match spawn_delivery(Arc::clone(&shared)) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot start the delivery thread: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let acceptor = shared.tls.clone().map(TlsAcceptor::from);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut sessions = JoinSet::new();
@@ -64,7 +95,8 @@ async fn main() -> ExitCode {
                     let shared = Arc::clone(&shared);
                     let acceptor = acceptor.clone();
                     let stop = stop_rx.clone();
-                    sessions.spawn(serve(tcp, peer, shared, acceptor, stop));
+                    let deliveries = deliveries.clone();
+                    sessions.spawn(serve(tcp, peer, shared, acceptor, deliveries, stop));
                 }
                 // E.g. out of file descriptors: back off instead of spinning.
                 Err(e) => {
@@ -112,6 +144,65 @@ async fn shutdown_signal() {
     }
 }
 
+/// A complete message for the delivery thread, and where its outcome goes.
+type Job = (Box<Delivery>, oneshot::Sender<io::Result<PathBuf>>);
+
+/// The most messages one group commit takes.
+const GROUP_MAX: usize = 256;
+
+/// Starts the thread that makes messages durable. Sessions keep running on
+/// the runtime's workers meanwhile instead of blocking one of them in
+/// `fsync` and `rename`.
+fn spawn_delivery(shared: Arc<Shared>) -> io::Result<mpsc::Sender<Job>> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("delivery".into())
+        .spawn(move || deliver(&shared, &rx))?;
+    Ok(tx)
+}
+
+/// The delivery thread: takes whatever messages are waiting (a group),
+/// fsyncs and renames each into `new/`, then fsyncs `new/` once for the
+/// whole group before any of them is acknowledged (group commit). The
+/// group's log lines go out in one write.
+fn deliver(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
+    let mut group = Vec::with_capacity(GROUP_MAX);
+    let mut outcomes = Vec::with_capacity(GROUP_MAX);
+    let mut log = Vec::new();
+    while let Ok(job) = jobs.recv() {
+        group.push(job);
+        while group.len() < GROUP_MAX {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        for (mut delivery, reply) in group.drain(..) {
+            let outcome = delivery.spool.finish();
+            if let Ok(path) = &outcome {
+                delivery.log_line(path, &mut log);
+            }
+            outcomes.push((outcome, reply));
+        }
+        if outcomes.iter().any(|(o, _)| o.is_ok()) {
+            if let Err(e) = shared.maildir.sync_new() {
+                // The renames may not survive a crash: no 250 for them.
+                for (outcome, _) in &mut outcomes {
+                    if outcome.is_ok() {
+                        *outcome = Err(io::Error::new(e.kind(), e.to_string()));
+                    }
+                }
+            }
+        }
+        let _ = io::stderr().write_all(&log);
+        log.clear();
+        for (outcome, reply) in outcomes.drain(..) {
+            // The session may be gone (the client hung up).
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
 /// How [`drive`] ended.
 enum Outcome {
     Closed,
@@ -125,13 +216,17 @@ async fn serve(
     peer: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Option<TlsAcceptor>,
+    deliveries: mpsc::Sender<Job>,
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
     let (mut session, sid) = shared.new_session();
     let mut handler = Handler::new(Arc::clone(&shared), peer, sid);
-    let mut buf = vec![0u8; READ_BUFFER];
-    match drive(&mut tcp, &mut session, &mut handler, &mut buf, &mut stop).await {
+    let mut conn = Conn {
+        buf: BytesMut::new(),
+        deliveries,
+    };
+    match drive(&mut tcp, &mut session, &mut handler, &mut conn, &mut stop).await {
         Ok(Outcome::Closed) => return,
         Ok(Outcome::StartTls) => {}
         Err(e) => {
@@ -149,7 +244,7 @@ async fn serve(
         Ok(Ok(mut tls)) => {
             let _ = session.tls_established();
             handler.log(format_args!("TLS established"));
-            let result = drive(&mut tls, &mut session, &mut handler, &mut buf, &mut stop).await;
+            let result = drive(&mut tls, &mut session, &mut handler, &mut conn, &mut stop).await;
             match result {
                 Ok(_) => {
                     // close_notify; the peer may already be gone.
@@ -175,38 +270,53 @@ fn tls_failed(session: &mut Server, handler: &mut Handler, why: &str) {
     }
 }
 
+/// What [`drive`] keeps across a STARTTLS.
+struct Conn {
+    /// Read into, then handed to the session without a copy
+    /// (`Server::receive_buf`).
+    buf: BytesMut,
+    /// The delivery thread.
+    deliveries: mpsc::Sender<Job>,
+}
+
 /// The driver loop (see `esmtp::server`): events, then transmit, then
-/// read or time out, until the session closes or starts TLS.
+/// read or time out, until the session closes or starts TLS. While a
+/// message is being delivered the session waits for the answer and
+/// nothing more is read.
 async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut S,
     session: &mut Server,
     handler: &mut Handler,
-    buf: &mut [u8],
+    conn: &mut Conn,
     stop: &mut watch::Receiver<bool>,
 ) -> io::Result<Outcome> {
     let mut stopping = *stop.borrow();
     if stopping {
         session.shutdown("shutting down");
     }
+    let mut delivering = None;
     loop {
         while let Some(event) = session.poll_event() {
-            // Content goes through a 64 KiB buffered file writer, cheap
-            // enough to run on the worker; fsync and rename at the end of
-            // a message block, so the runtime moves other tasks off this
-            // worker meanwhile.
-            let end = matches!(event, esmtp::server::Event::MessageEnd { .. });
-            let next = if end {
-                tokio::task::block_in_place(|| handler.on_event(session, event))
-            } else {
-                handler.on_event(session, event)
-            };
-            match next {
+            match handler.on_event(session, event) {
                 Next::Continue => {}
+                Next::Deliver(delivery) => {
+                    let (tx, rx) = oneshot::channel();
+                    match conn.deliveries.send((delivery, tx)) {
+                        Ok(()) => delivering = Some(rx),
+                        Err(mpsc::SendError((delivery, _))) => {
+                            // Dropping the spool deletes its file.
+                            drop(delivery);
+                            let gone = io::Error::other("delivery thread gone");
+                            handler.delivered(session, Err(gone));
+                        }
+                    }
+                }
                 // The machine emits both only once its replies are out.
                 Next::StartTls => return Ok(Outcome::StartTls),
                 Next::Close => return Ok(Outcome::Closed),
             }
         }
+        // Replies come out as one buffer per flush: one write.
         let mut wrote = false;
         while let Some(bytes) = session.poll_transmit() {
             io.write_all(&bytes).await?;
@@ -220,6 +330,15 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
         if session.is_closed() {
             return Ok(Outcome::Closed);
         }
+        if let Some(rx) = delivering.take() {
+            // Bounded by the file system; a shutdown waits for it, so a
+            // message made durable is also acknowledged.
+            let outcome = rx
+                .await
+                .unwrap_or_else(|_| Err(io::Error::other("delivery thread gone")));
+            handler.delivered(session, outcome);
+            continue;
+        }
         let deadline = session.poll_timeout(Instant::now());
         let sleep = async {
             match deadline {
@@ -227,21 +346,34 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            read = io.read(buf) => match read {
-                Ok(0) => session.peer_closed(),
-                Ok(n) => session.receive(buf.get(..n).unwrap_or_default()),
-                Err(e) => {
-                    handler.log(format_args!("read error: {e}"));
-                    session.peer_closed();
-                }
-            },
-            () = sleep => session.handle_timeout(Instant::now()),
+        // Reuses the allocation once the session and the content chunks
+        // have let go of it; at most READ_BUFFER octets per read, which
+        // the session's max_buffered allows for (see Shared::new).
+        if conn.buf.capacity() < READ_BUFFER / 16 {
+            conn.buf.reserve(READ_BUFFER);
+        }
+        let mut room = (&mut conn.buf).limit(READ_BUFFER);
+        let read = tokio::select! {
+            read = io.read_buf(&mut room) => Some(read),
+            () = sleep => {
+                session.handle_timeout(Instant::now());
+                None
+            }
             changed = stop.changed(), if !stopping => {
                 stopping = true;
                 if changed.is_ok() {
                     session.shutdown("shutting down");
                 }
+                None
+            }
+        };
+        match read {
+            None => {}
+            Some(Ok(0)) => session.peer_closed(),
+            Some(Ok(_)) => session.receive_buf(conn.buf.split()),
+            Some(Err(e)) => {
+                handler.log(format_args!("read error: {e}"));
+                session.peer_closed();
             }
         }
     }

@@ -155,6 +155,15 @@ fn drive<S: Conn>(
         while let Some(event) = session.poll_event() {
             match handler.on_event(session, event) {
                 Next::Continue => {}
+                Next::Deliver(mut delivery) => {
+                    let outcome = delivery.spool.commit();
+                    if let Ok(path) = &outcome {
+                        let mut line = Vec::new();
+                        delivery.log_line(path, &mut line);
+                        let _ = io::stderr().write_all(&line);
+                    }
+                    handler.delivered(session, outcome);
+                }
                 // The machine emits both only once its replies are out.
                 Next::StartTls => return Ok(Outcome::StartTls),
                 Next::Close => return Ok(Outcome::Closed),

@@ -1,12 +1,12 @@
-//! Maildir delivery: each message is written to `tmp/UNIQUE` while it
-//! arrives, then fsynced and renamed to `new/UNIQUE` once complete, so a
-//! reader of `new/` never sees a partial message and a rejected or aborted
-//! one leaves nothing behind.
+//! Maildir delivery: each message is written to `tmp/UNIQUE` (while it
+//! arrives, or at the end when it is small), then fsynced and renamed to
+//! `new/UNIQUE` once complete, so a reader of `new/` never sees a partial
+//! message and a rejected or aborted one leaves nothing behind.
 
 use std::collections::hash_map::RandomState;
 use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,19 +15,37 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug)]
 pub struct Maildir {
     root: PathBuf,
+    tmp: PathBuf,
+    new: PathBuf,
+    /// `new/`, kept open for the fsync after renames.
+    new_dir: File,
     /// This host's name with `/` and `:` escaped, for unique names.
     host: String,
+    /// This process's id, for unique names.
+    pid: u32,
 }
 
-/// A message being written to `tmp/`. Dropping it without
-/// [`Spool::commit`] deletes the file.
+/// A message being received. Small messages stay in memory until
+/// [`Spool::commit`] (or [`Spool::finish`]) writes them out in one go;
+/// beyond [`SPILL`] octets the file in `tmp/` is created and written as
+/// content arrives. Dropping a spool without committing it deletes any
+/// file it created.
 pub struct Spool {
-    file: Option<BufWriter<File>>,
+    /// Created once the message outgrows [`SPILL`], or at commit.
+    file: Option<File>,
+    /// Content not written to the file yet.
+    buf: Vec<u8>,
     tmp: PathBuf,
     new: PathBuf,
     /// A short delivery id, for the `Received:` field and the reply.
     id: String,
+    /// Set once renamed into `new/`: nothing left for Drop to delete.
+    done: bool,
 }
+
+/// How much content a spool holds in memory before it starts writing to
+/// its file in `tmp/` (a typical message is written with one `write`).
+pub const SPILL: usize = 64 * 1024;
 
 /// Deliveries by this process, for unique names.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -53,9 +71,14 @@ impl Maildir {
         }
         // Maildir names escape `/` and `:` in the host part.
         let host = hostname.replace('/', "\\057").replace(':', "\\072");
+        let new = root.join("new");
         Ok(Maildir {
             root: root.to_path_buf(),
+            tmp: root.join("tmp"),
+            new_dir: File::open(&new)?,
+            new,
             host,
+            pid: std::process::id(),
         })
     }
 
@@ -75,20 +98,29 @@ impl Maildir {
             "{}.M{}P{}Q{}R{:016x}.{}",
             now.as_secs(),
             now.subsec_micros(),
-            std::process::id(),
+            self.pid,
             n,
             random_u64(),
             self.host
         );
-        let tmp = self.root.join("tmp").join(&unique);
-        let new = self.root.join("new").join(&unique);
-        let file = File::options().write(true).create_new(true).open(&tmp)?;
+        let tmp = self.tmp.join(&unique);
+        let new = self.new.join(&unique);
         Ok(Spool {
-            file: Some(BufWriter::with_capacity(64 * 1024, file)),
+            file: None,
+            buf: Vec::with_capacity(4096),
             tmp,
             new,
             id: format!("{:X}{:06X}", now.as_secs(), n & 0xFF_FFFF),
+            done: false,
         })
+    }
+
+    /// Makes the renames into `new/` so far durable (fsync of the
+    /// directory).
+    // The blocking example commits message by message (Spool::commit).
+    #[allow(dead_code)]
+    pub fn sync_new(&self) -> io::Result<()> {
+        self.new_dir.sync_all()
     }
 }
 
@@ -100,37 +132,74 @@ impl Spool {
 
     /// Appends bytes.
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(f) => f.write_all(bytes),
-            None => Err(io::Error::other("spool already closed")),
+        if self.done {
+            return Err(io::Error::other("spool already closed"));
         }
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= SPILL {
+            self.spill()?;
+        }
+        Ok(())
     }
 
-    /// Makes the message durable and visible: flush, fsync, rename into
+    /// The delivery id, and the in-memory part of the message to append
+    /// to directly (the trace fields, which name the id): like
+    /// [`Spool::write`] without the spill check, which the next `write` or
+    /// `finish` makes.
+    pub fn id_and_buffer(&mut self) -> (&str, &mut Vec<u8>) {
+        (&self.id, &mut self.buf)
+    }
+
+    /// Writes what is buffered to the file in `tmp/`, creating it first.
+    fn spill(&mut self) -> io::Result<()> {
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(
+                File::options()
+                    .write(true)
+                    .create_new(true)
+                    .open(&self.tmp)?,
+            ),
+        };
+        file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// The message's file, complete: written out, fsynced and renamed into
+    /// `new/`. The rename is durable only after [`Maildir::sync_new`];
+    /// several messages may share one (group commit). Returns the final
+    /// path.
+    pub fn finish(&mut self) -> io::Result<PathBuf> {
+        if self.done {
+            return Err(io::Error::other("spool already closed"));
+        }
+        self.spill()?;
+        if let Some(file) = self.file.take() {
+            file.sync_all()?;
+        }
+        fs::rename(&self.tmp, &self.new)?;
+        self.done = true;
+        Ok(std::mem::take(&mut self.new))
+    }
+
+    /// Makes the message durable and visible: write, fsync, rename into
     /// `new/`, fsync `new/` (so the rename itself survives a crash before
     /// the 250 goes out, RFC 5321 §6.1). Returns the final path.
-    pub fn commit(mut self) -> io::Result<PathBuf> {
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("spool already closed"))?;
-        let file = file.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.tmp, &self.new)?;
-        if let Some(dir) = self.new.parent() {
+    // The tokio example delivers with `finish` on its own thread instead.
+    #[allow(dead_code)]
+    pub fn commit(&mut self) -> io::Result<PathBuf> {
+        let path = self.finish()?;
+        if let Some(dir) = path.parent() {
             File::open(dir)?.sync_all()?;
         }
-        // Committed: nothing left for Drop to delete.
-        self.tmp = PathBuf::new();
-        Ok(std::mem::take(&mut self.new))
+        Ok(path)
     }
 }
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            drop(self.file.take());
+        if !self.done && self.file.take().is_some() {
             let _ = fs::remove_file(&self.tmp);
         }
     }

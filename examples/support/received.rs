@@ -2,7 +2,8 @@
 //! `Delivered-To:` and `Received:` (RFC 5321 §4.4), and an RFC 5322 date
 //! written by hand from `SystemTime` (no date crate).
 
-use std::fmt::Write as _;
+use std::fmt;
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -43,17 +44,6 @@ pub fn protocol(lmtp: bool, ehlo: bool, utf8: bool, tls: bool, auth: bool) -> &'
     NAMES[row][col]
 }
 
-/// The client address as an RFC 5321 §4.1.3 address literal.
-pub fn address_literal(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => format!("[{v4}]"),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => format!("[{v4}]"),
-            None => format!("[IPv6:{v6}]"),
-        },
-    }
-}
-
 impl Trace<'_> {
     /// The prepended lines, each ending in CRLF:
     ///
@@ -67,50 +57,72 @@ impl Trace<'_> {
     ///
     /// The `for` clause is given only for a single recipient: with more,
     /// it would disclose Bcc recipients to each other (RFC 5321 §7.2).
-    pub fn header(&self) -> String {
-        let mut h = String::with_capacity(256);
-        let _ = write!(h, "Return-Path: {}\r\n", self.reverse_path);
+    ///
+    /// Written straight into `out`, without allocating on the way (it runs
+    /// once per message).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "Return-Path: {}\r\n", self.reverse_path);
         for to in self.forward_paths {
-            let _ = write!(h, "Delivered-To: {to}\r\n");
+            let _ = write!(out, "Delivered-To: {to}\r\n");
         }
         let _ = write!(
-            h,
+            out,
             "Received: from {} ({})\r\n\tby {} with {} id {}",
             self.helo,
-            address_literal(self.client_ip),
+            AddressLiteral(self.client_ip),
             self.hostname,
             self.protocol,
             self.id
         );
         if let [only] = self.forward_paths {
-            let _ = write!(h, "\r\n\tfor {only}");
+            let _ = write!(out, "\r\n\tfor {only}");
         }
-        let _ = write!(h, "; {}\r\n", rfc5322_date(self.date));
-        h
+        let _ = write!(out, "; {}\r\n", Rfc5322Date(self.date));
+    }
+}
+
+/// The client address as an RFC 5321 §4.1.3 address literal.
+struct AddressLiteral(IpAddr);
+
+impl fmt::Display for AddressLiteral {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "[{v4}]"),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => write!(f, "[{v4}]"),
+                None => write!(f, "[IPv6:{v6}]"),
+            },
+        }
     }
 }
 
 /// `Sat, 22 Nov 2025 11:52:00 +0000` (RFC 5322 §3.3), in UTC.
-pub fn rfc5322_date(t: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // Before 1970 only with a broken clock: write the epoch.
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
-        DAYS[(days % 7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+struct Rfc5322Date(SystemTime);
+
+impl fmt::Display for Rfc5322Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        // Before 1970 only with a broken clock: write the epoch.
+        let secs = self.0.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        let (year, month, day) = civil_from_days(days);
+        write!(
+            f,
+            "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
+            DAYS[(days % 7) as usize],
+            day,
+            MONTHS[(month - 1) as usize],
+            year,
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        )
+    }
 }
 
 /// Days since 1970-01-01 to (year, month 1–12, day 1–31) in the proleptic

@@ -1,9 +1,12 @@
 //! The policy of the example servers, shared by the tokio and the blocking
-//! driver: every event of one session is answered here, synchronously, so
-//! a driver never reads while a decision is pending (and so never makes
-//! the session buffer more than one read beyond what it can parse).
+//! driver: every event of one session is answered here, synchronously,
+//! except the end of a message, which the driver delivers (at once, or on
+//! a delivery thread) and then reports with [`Handler::delivered`]. A
+//! driver never reads while a decision is pending, and so never makes the
+//! session buffer more than one read beyond what it can parse.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -22,6 +25,13 @@ pub enum Next {
     /// Perform the TLS handshake now, then call `tls_established` or
     /// `tls_failed` on the session.
     StartTls,
+    /// A message is complete: make it durable ([`Spool::commit`], or
+    /// [`Spool::finish`] plus a `Maildir::sync_new` shared with other
+    /// messages), log it ([`Delivery::log_line`]), then pass the outcome to
+    /// [`Handler::delivered`]. The session waits for that answer meanwhile
+    /// (`poll_event` returns `None`); the driver should not read more
+    /// input until then.
+    Deliver(Box<Delivery>),
     /// The session is over: close the connection.
     Close,
 }
@@ -37,6 +47,41 @@ struct Transaction {
     failed: bool,
 }
 
+/// A complete message for the driver to deliver ([`Next::Deliver`]).
+pub struct Delivery {
+    /// The message.
+    pub spool: Spool,
+    /// Session number, for the log line.
+    sid: u64,
+    size: u64,
+    recipients: u32,
+}
+
+impl Delivery {
+    /// Appends the log line for the message delivered as `path`. The
+    /// driver writes it, so that a busy one can write a group of them at
+    /// once (a write to stderr per message costs as much as the delivery).
+    pub fn log_line(&self, path: &std::path::Path, out: &mut Vec<u8>) {
+        use std::io::Write as _;
+        // Writing into a Vec cannot fail.
+        let _ = writeln!(
+            out,
+            "[{}] delivered {} octets for {} recipient(s) as {}",
+            self.sid,
+            self.size,
+            self.recipients,
+            path.display()
+        );
+    }
+}
+
+/// The message handed to the driver for delivery ([`Next::Deliver`]),
+/// as far as the reply needs it.
+struct InFlight {
+    id: String,
+    forward_paths: Vec<String>,
+}
+
 /// One session's policy state.
 pub struct Handler {
     shared: Arc<Shared>,
@@ -45,6 +90,7 @@ pub struct Handler {
     sid: u64,
     helo: String,
     transaction: Option<Transaction>,
+    in_flight: Option<InFlight>,
 }
 
 impl Handler {
@@ -57,6 +103,7 @@ impl Handler {
             sid,
             helo: String::new(),
             transaction: None,
+            in_flight: None,
         }
     }
 
@@ -66,7 +113,8 @@ impl Handler {
     }
 
     /// Answers `event`. Every decision is taken before returning, so the
-    /// session is never left waiting.
+    /// session is never left waiting, except for the end of a message
+    /// ([`Next::Deliver`]).
     pub fn on_event(&mut self, session: &mut Server, event: Event) -> Next {
         match event {
             Event::Hello { host, .. } => {
@@ -96,7 +144,11 @@ impl Handler {
                 }
             },
             Event::Content(chunk) => self.content(session, &chunk),
-            Event::MessageEnd { size, recipients } => self.message_end(session, size, recipients),
+            Event::MessageEnd { size, recipients } => {
+                if let Some(spool) = self.message_end(session, size, recipients) {
+                    return Next::Deliver(spool);
+                }
+            }
             Event::MessageAborted { reason } => {
                 if let Some(t) = self.transaction.as_mut() {
                     // Dropping the spool deletes the file in tmp/.
@@ -150,59 +202,104 @@ impl Handler {
         }
     }
 
-    fn message_end(&mut self, session: &mut Server, size: u64, recipients: u32) {
-        let outcome = match self.transaction.as_mut() {
-            None => Err("no transaction".to_owned()),
-            Some(t) if t.failed => Err("spool write failed".to_owned()),
-            Some(t) => {
-                let spool = match t.spool.take() {
-                    Some(s) => Ok(s),
-                    // An empty message: no content event came.
-                    None => start_spool(&self.shared, &self.helo, self.peer, session, t)
-                        .map_err(|e| e.to_string()),
-                };
-                spool.and_then(|s| {
-                    let id = s.id().to_owned();
-                    s.commit().map(|path| (id, path)).map_err(|e| e.to_string())
-                })
-            }
+    /// The spool to deliver, or `None` when the message was already
+    /// refused.
+    fn message_end(
+        &mut self,
+        session: &mut Server,
+        size: u64,
+        recipients: u32,
+    ) -> Option<Box<Delivery>> {
+        let Some(mut t) = self.transaction.take() else {
+            self.refuse(session, "no transaction", Vec::new());
+            return None;
         };
-        let transaction = self.transaction.take();
-        let forward_paths = transaction.map(|t| t.forward_paths).unwrap_or_default();
-        let (code, esc, text) = match &outcome {
-            Ok((id, path)) => {
-                self.log(format_args!(
-                    "delivered {size} octets for {recipients} recipient(s) as {}",
-                    path.display()
-                ));
-                (
-                    ReplyCode::OK,
-                    EnhancedStatusCode::new(2, 0, 0),
-                    format!("Message accepted for delivery as {id}"),
-                )
+        if t.failed {
+            self.refuse(session, "spool write failed", t.forward_paths);
+            return None;
+        }
+        let spool = match t.spool.take() {
+            Some(spool) => Ok(spool),
+            // An empty message: no content event came.
+            None => start_spool(&self.shared, &self.helo, self.peer, session, &t)
+                .map_err(|e| e.to_string()),
+        };
+        match spool {
+            Ok(spool) => {
+                self.in_flight = Some(InFlight {
+                    id: spool.id().to_owned(),
+                    forward_paths: t.forward_paths,
+                });
+                Some(Box::new(Delivery {
+                    spool,
+                    sid: self.sid,
+                    size,
+                    recipients,
+                }))
             }
             Err(e) => {
-                self.log(format_args!("delivery failed: {e}"));
-                (
-                    ReplyCode::new(451).unwrap_or(ReplyCode::SERVICE_NOT_AVAILABLE),
-                    EnhancedStatusCode::new(4, 3, 0),
-                    "Local error in processing".to_owned(),
-                )
+                self.refuse(session, &e, t.forward_paths);
+                None
             }
+        }
+    }
+
+    /// Answers the end of the message handed out with [`Next::Deliver`]:
+    /// `250` once `outcome` says it is in `new/` (and durable), else `451`.
+    /// A delivery is logged by the driver, a failure here.
+    pub fn delivered(&mut self, session: &mut Server, outcome: std::io::Result<PathBuf>) {
+        let Some(m) = self.in_flight.take() else {
+            return;
         };
+        match outcome {
+            Ok(_) => {
+                let text = format!("Message accepted for delivery as {}", m.id);
+                self.answer(
+                    session,
+                    ReplyCode::OK,
+                    EnhancedStatusCode::new(2, 0, 0),
+                    &text,
+                    &m.forward_paths,
+                );
+            }
+            Err(e) => self.refuse(session, &e.to_string(), m.forward_paths),
+        }
+    }
+
+    /// Answers the end of a message that could not be delivered with 451.
+    fn refuse(&mut self, session: &mut Server, why: &str, forward_paths: Vec<String>) {
+        self.log(format_args!("delivery failed: {why}"));
+        self.answer(
+            session,
+            ReplyCode::new(451).unwrap_or(ReplyCode::SERVICE_NOT_AVAILABLE),
+            EnhancedStatusCode::new(4, 3, 0),
+            "Local error in processing",
+            &forward_paths,
+        );
+    }
+
+    /// One reply, or in LMTP one per accepted recipient.
+    fn answer(
+        &mut self,
+        session: &mut Server,
+        code: ReplyCode,
+        esc: Option<EnhancedStatusCode>,
+        text: &str,
+        forward_paths: &[String],
+    ) {
         if self.shared.config.lmtp {
             // RFC 2033 §4.2: one reply per accepted recipient, in order.
             let replies: Vec<Reply<'_>> = forward_paths
                 .iter()
-                .filter_map(|to| Reply::new(code, esc, [format!("{to} {}", text)]).ok())
+                .filter_map(|to| Reply::new(code, esc, [format!("{to} {text}")]).ok())
                 .collect();
             if session.respond_lmtp(&replies).is_err() {
                 // The machine counted the recipients differently (it
                 // should not): one reply, repeated for each of them.
-                respond(session, code, esc, &text);
+                respond(session, code, esc, text);
             }
         } else {
-            respond(session, code, esc, &text);
+            respond(session, code, esc, text);
         }
     }
 
@@ -245,6 +342,7 @@ fn start_spool(
 ) -> std::io::Result<Spool> {
     let mut spool = shared.maildir.spool()?;
     let ehlo = matches!(session.hello(), Some(HelloVerb::Ehlo | HelloVerb::Lhlo));
+    let (id, buffer) = spool.id_and_buffer();
     let trace = Trace {
         reverse_path: &t.reverse_path,
         forward_paths: &t.forward_paths,
@@ -258,11 +356,10 @@ fn start_spool(
             session.is_tls(),
             session.is_authenticated(),
         ),
-        id: spool.id(),
+        id,
         date: SystemTime::now(),
     };
-    let header = trace.header();
-    spool.write(header.as_bytes())?;
+    trace.write_to(buffer);
     Ok(spool)
 }
 
