@@ -490,9 +490,10 @@ impl Server {
         }
     }
 
-    /// Input octets held in the receive buffer (for tests of the memory
-    /// bound; never more than [`Limits::max_buffered`]).
-    #[doc(hidden)]
+    /// Input octets received and not consumed yet; never more than
+    /// [`Limits::max_buffered`]. A driver that answers decisions
+    /// asynchronously can stop reading while this is high, instead of
+    /// letting the session close with `421` when the limit is passed.
     pub fn buffered_len(&self) -> usize {
         self.rx.len()
     }
