@@ -95,7 +95,7 @@ pub struct Server {
 struct Core {
     config: Arc<ServerConfig>,
     /// Replies not yet taken by `poll_transmit`.
-    tx: BytesMut,
+    tx: Vec<u8>,
     phase: Phase,
     pending: Option<Pending>,
     session: Session,
@@ -289,7 +289,7 @@ impl Server {
         let config = config.into();
         let mut core = Core {
             phase: Phase::Connecting { asked: false },
-            tx: BytesMut::new(),
+            tx: Vec::new(),
             pending: None,
             session: Session::default(),
             transaction: None,
@@ -444,7 +444,7 @@ impl Server {
         } else {
             // Taking the buffer whole leaves nothing shared behind: an idle
             // session holds no heap for replies already handed out.
-            Some(std::mem::take(&mut self.core.tx).freeze())
+            Some(Bytes::from(std::mem::take(&mut self.core.tx)))
         }
     }
 
@@ -630,7 +630,7 @@ impl Server {
         }
         self.core.pending = None;
         for reply in replies {
-            reply.write_to_bytes(&mut self.core.tx);
+            reply.write_to(&mut self.core.tx);
         }
         self.core.end_message();
         Ok(())
@@ -853,18 +853,6 @@ enum Answer<'r, 'a> {
     Reply(&'r Reply<'a>),
 }
 
-trait WriteBytes {
-    fn write_to_bytes(&self, out: &mut BytesMut);
-}
-
-impl WriteBytes for Reply<'_> {
-    fn write_to_bytes(&self, out: &mut BytesMut) {
-        let mut v = Vec::new();
-        self.write_to(&mut v);
-        out.extend_from_slice(&v);
-    }
-}
-
 impl Core {
     fn parse_options(&self) -> ParseOptions {
         ParseOptions::default()
@@ -883,10 +871,8 @@ impl Core {
         self.tx.extend_from_slice(&code.to_ascii());
         self.tx.extend_from_slice(b" ");
         if self.enhanced() && !code.is_intermediate() {
-            let mut v = Vec::with_capacity(8);
-            esc.write_to(&mut v);
-            self.tx.extend_from_slice(&v);
-            self.tx.extend_from_slice(b" ");
+            esc.write_to(&mut self.tx);
+            self.tx.push(b' ');
         }
         self.tx.extend_from_slice(text.as_bytes());
         self.tx.extend_from_slice(b"\r\n");
@@ -895,7 +881,7 @@ impl Core {
     fn answer(&mut self, answer: Answer<'_, '_>) {
         match answer {
             Answer::Mandated(m) => self.reply(m),
-            Answer::Reply(r) => r.write_to_bytes(&mut self.tx),
+            Answer::Reply(r) => r.write_to(&mut self.tx),
         }
     }
 
@@ -1015,13 +1001,13 @@ impl Core {
 
     fn accept(&mut self, pending: Pending, reply: Option<&Reply<'_>>) {
         let custom = |core: &mut Core, default: MandatedReply| match reply {
-            Some(r) => r.write_to_bytes(&mut core.tx),
+            Some(r) => r.write_to(&mut core.tx),
             None => core.reply(default),
         };
         match pending {
             Pending::Connect => match reply {
                 Some(r) => {
-                    r.write_to_bytes(&mut self.tx);
+                    r.write_to(&mut self.tx);
                     self.phase = Phase::Command;
                 }
                 None => self.greet(),
@@ -1030,7 +1016,7 @@ impl Core {
                 self.transaction = None;
                 self.session.hello = Some(verb);
                 match (verb, reply) {
-                    (_, Some(r)) => r.write_to_bytes(&mut self.tx),
+                    (_, Some(r)) => r.write_to(&mut self.tx),
                     (HelloVerb::Helo, None) => {
                         let line = format!("250 {}\r\n", self.config.hostname);
                         self.tx.extend_from_slice(sanitize(&line).as_bytes());
@@ -1103,7 +1089,7 @@ impl Core {
                 for _ in 0..n {
                     match &answer {
                         Answer::Mandated(m) => self.reply(*m),
-                        Answer::Reply(r) => r.write_to_bytes(&mut self.tx),
+                        Answer::Reply(r) => r.write_to(&mut self.tx),
                     }
                 }
                 self.end_message();
