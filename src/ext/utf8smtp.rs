@@ -2,7 +2,7 @@
 //! `ALT-ADDRESS=` parameter on MAIL and RCPT, an xtext holding an ASCII
 //! fallback address ([`XText`](crate::values::XText)).
 
-use super::{reply, MandatedReply};
+use super::{smtputf8, MandatedReply};
 
 /// The deprecated EHLO keyword (not the RFC 6531 §4.3 trace keyword).
 pub const EHLO_KEYWORD: &str = "UTF8SMTP";
@@ -10,32 +10,16 @@ pub const EHLO_KEYWORD: &str = "UTF8SMTP";
 pub const PARAM: &str = "ALT-ADDRESS";
 
 /// MAIL needs an ALT-ADDRESS it did not get (RFC 5336 §3.5). X.6.7 is used
-/// with its registry meaning (catalog §9 item 17).
-pub const MAIL_ALT_ADDRESS_REQUIRED: MandatedReply = reply(
-    550,
-    5,
-    6,
-    7,
-    "Non-ASCII addresses not permitted for that sender",
-);
+/// with its registry meaning (catalog §9 item 17), which makes this the
+/// same reply as RFC 6531's.
+pub const MAIL_ALT_ADDRESS_REQUIRED: MandatedReply = smtputf8::NON_ASCII_SENDER;
 
 /// RCPT needs an ALT-ADDRESS it did not get (RFC 5336 §3.5).
-pub const RCPT_ALT_ADDRESS_REQUIRED: MandatedReply = reply(
-    553,
-    5,
-    6,
-    7,
-    "Non-ASCII addresses not permitted for that recipient",
-);
+pub const RCPT_ALT_ADDRESS_REQUIRED: MandatedReply = smtputf8::NON_ASCII_RECIPIENT;
 
-/// Downgrade failed after the final dot (RFC 5336 §3.5).
-pub const DOWNGRADE_FAILED: MandatedReply = reply(
-    554,
-    5,
-    6,
-    9,
-    "UTF-8 header message cannot be transferred to one or more recipients",
-);
+/// Downgrade failed after the final dot (RFC 5336 §3.5), X.6.9 with its
+/// registry meaning.
+pub const DOWNGRADE_FAILED: MandatedReply = smtputf8::CANNOT_TRANSFER;
 
 #[cfg(test)]
 mod tests {
