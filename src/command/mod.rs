@@ -161,6 +161,17 @@ pub enum Etrn<'a> {
     Queue(Cow<'a, str>),
 }
 
+impl Etrn<'_> {
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> Etrn<'static> {
+        match self {
+            Etrn::Domain(d) => Etrn::Domain(d.into_owned()),
+            Etrn::Subdomains(d) => Etrn::Subdomains(d.into_owned()),
+            Etrn::Queue(q) => Etrn::Queue(Cow::Owned(q.into_owned())),
+        }
+    }
+}
+
 /// The verb of a command, for state checks and pipelining rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
@@ -314,11 +325,7 @@ impl<'a> Command<'a> {
                 mechanism,
                 initial: initial.map(SaslResponse::into_owned),
             },
-            Command::Etrn(e) => Command::Etrn(match e {
-                Etrn::Domain(d) => Etrn::Domain(d.into_owned()),
-                Etrn::Subdomains(d) => Etrn::Subdomains(d.into_owned()),
-                Etrn::Queue(q) => Etrn::Queue(own(q)),
-            }),
+            Command::Etrn(e) => Command::Etrn(e.into_owned()),
             Command::Atrn(d) => Command::Atrn(d.into_iter().map(Domain::into_owned).collect()),
             Command::Turn => Command::Turn,
             Command::Send { mode, from, params } => Command::Send {

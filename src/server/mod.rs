@@ -1264,17 +1264,7 @@ impl Core {
                     self.error_step(ETRN_IN_TRANSACTION)
                 } else {
                     self.pending = Some(Pending::Etrn);
-                    Step::Event(Event::Etrn(match node {
-                        crate::command::Etrn::Domain(d) => {
-                            crate::command::Etrn::Domain(d.into_owned())
-                        }
-                        crate::command::Etrn::Subdomains(d) => {
-                            crate::command::Etrn::Subdomains(d.into_owned())
-                        }
-                        crate::command::Etrn::Queue(q) => {
-                            crate::command::Etrn::Queue(q.into_owned().into())
-                        }
-                    }))
+                    Step::Event(Event::Etrn(node.into_owned()))
                 }
             }
             Command::Atrn(domains) => {
