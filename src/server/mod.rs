@@ -1017,10 +1017,7 @@ impl Core {
                 self.session.hello = Some(verb);
                 match (verb, reply) {
                     (_, Some(r)) => r.write_to(&mut self.tx),
-                    (HelloVerb::Helo, None) => {
-                        let line = format!("250 {}\r\n", self.config.hostname);
-                        self.tx.extend_from_slice(sanitize(&line).as_bytes());
-                    }
+                    (HelloVerb::Helo, None) => self.plain_hello(),
                     (_, None) => self.capabilities(),
                 }
             }
@@ -1112,8 +1109,7 @@ impl Core {
         let mut caps = match Capabilities::new(self.config.hostname.as_str()) {
             Ok(c) => c,
             Err(_) => {
-                let line = format!("250 {}\r\n", self.config.hostname);
-                self.tx.extend_from_slice(sanitize(&line).as_bytes());
+                self.plain_hello();
                 return;
             }
         };
@@ -1174,9 +1170,15 @@ impl Core {
         if caps.write_to(&mut out).is_ok() {
             self.tx.extend_from_slice(&out);
         } else {
-            let line = format!("250 {}\r\n", self.config.hostname);
-            self.tx.extend_from_slice(sanitize(&line).as_bytes());
+            self.plain_hello();
         }
+    }
+
+    /// `250 <hostname>`: the HELO reply, and the EHLO reply when the
+    /// configured hostname cannot carry a capability list.
+    fn plain_hello(&mut self) {
+        let line = format!("250 {}\r\n", self.config.hostname);
+        self.tx.extend_from_slice(sanitize(&line).as_bytes());
     }
 
     fn auth_offered(&self) -> bool {
