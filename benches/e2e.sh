@@ -14,6 +14,10 @@
 # RUNS, in messages per second. The two servers alternate run by run so
 # that background load falls on both alike.
 #
+# A third server, for a like-for-like view of the Maildir's cost:
+# smtp-sink with -d, which writes each message to a file of its own (no
+# fsync, no rename). The goal compares against the plain smtp-sink.
+#
 # Everything started here is stopped here (trap), every wait is bounded,
 # and only 127.0.0.1 is used.
 set -euo pipefail
@@ -74,11 +78,21 @@ smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 100 >"$WORK/sink.out" 2>&1 &
 PIDS+=($!)
 wait_port "$SINK_PORT"
 
+# smtp-sink drops to nobody, which must be able to write the dumps.
+chmod 755 "$WORK"
+mkdir -m 777 "$WORK/dump"
+DUMP_PORT=$(free_port)
+smtp-sink -u nobody -d "$WORK/dump/%H%M%S." -c "127.0.0.1:$DUMP_PORT" 100 \
+    >"$WORK/dump-sink.out" 2>&1 &
+PIDS+=($!)
+wait_port "$DUMP_PORT"
+
 ESMTP_PORT=$(free_port)
 "$SERVER_BIN" --listen "127.0.0.1:$ESMTP_PORT" --maildir "$WORK/maildir" \
     --hostname mx.example.org >"$WORK/server.out" 2>"$WORK/server.err" &
 PIDS+=($!)
 wait_port "$ESMTP_PORT"
+grep -h '^delivering' "$WORK/server.err" || true
 
 # One timed smtp-source run against port $1; prints seconds.
 timed_run() {
@@ -101,11 +115,19 @@ median() {
 echo "smtp-source -s $SESSIONS -m $MESSAGES -l $LENGTH -d, $RUNS runs each; Maildir under $MAILDIR_BASE"
 echo "machine: $(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 sink_times=()
+dump_times=()
 esmtp_times=()
 for run in $(seq "$RUNS"); do
     t=$(timed_run "$SINK_PORT")
     sink_times+=("$t")
     echo "run $run smtp-sink:      ${t}s"
+
+    find "$WORK/dump" -mindepth 1 -delete
+    t=$(timed_run "$DUMP_PORT")
+    dump_times+=("$t")
+    dumped=$(find "$WORK/dump" -type f | wc -l)
+    echo "run $run smtp-sink -d:   ${t}s, $dumped messages dumped"
+    find "$WORK/dump" -mindepth 1 -delete
 
     rm -rf "$WORK/maildir/new" "$WORK/maildir/tmp" "$WORK/maildir/cur"
     mkdir -p "$WORK/maildir/new" "$WORK/maildir/tmp" "$WORK/maildir/cur"
@@ -121,12 +143,16 @@ for run in $(seq "$RUNS"); do
 done
 
 sink_med=$(median "${sink_times[@]}")
+dump_med=$(median "${dump_times[@]}")
 esmtp_med=$(median "${esmtp_times[@]}")
-python3 - "$MESSAGES" "$sink_med" "$esmtp_med" <<'EOF'
+python3 - "$MESSAGES" "$sink_med" "$dump_med" "$esmtp_med" <<'EOF'
 import sys
-n, sink, esmtp = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+n = int(sys.argv[1])
+sink, dump, esmtp = (float(x) for x in sys.argv[2:5])
 print(f"median smtp-sink:      {sink:.3f} s  {n / sink:8.0f} messages/s")
+print(f"median smtp-sink -d:   {dump:.3f} s  {n / dump:8.0f} messages/s")
 print(f"median esmtp example:  {esmtp:.3f} s  {n / esmtp:8.0f} messages/s")
 print(f"esmtp example / smtp-sink throughput: {sink / esmtp:.2f}x")
+print(f"esmtp example / smtp-sink -d throughput: {dump / esmtp:.2f}x")
 EOF
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

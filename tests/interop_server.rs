@@ -114,6 +114,11 @@ impl ExampleServer {
     /// Starts `driver` with `--listen 127.0.0.1:0 --maildir … --hostname …`
     /// and `extra` arguments.
     fn start(driver: Driver, extra: &[&str]) -> ExampleServer {
+        ExampleServer::start_with_env(driver, extra, &[])
+    }
+
+    /// [`ExampleServer::start`] with extra environment variables.
+    fn start_with_env(driver: Driver, extra: &[&str], env: &[(&str, &str)]) -> ExampleServer {
         let bin = examples_dir().join(driver.example());
         let dir = TempDir::new(driver.example());
         let host = common::unique_host_name(driver.example());
@@ -126,6 +131,7 @@ impl ExampleServer {
             .args(["--listen", "127.0.0.1:0", "--hostname", &host, "--maildir"])
             .arg(&maildir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(File::create(&stdout).expect("create stdout log"))
             .stderr(File::create(&stderr).expect("create stderr log"))
@@ -840,10 +846,30 @@ fn msmtp_and_curl_plain_starttls_and_auth() {
 
 #[test]
 fn smtp_source_5000_messages_each_delivered_once() {
+    smtp_source_5000("thread");
+}
+
+/// The same load with the message files written on the sessions' worker,
+/// as the example does on a memory file system.
+#[test]
+fn smtp_source_5000_messages_delivered_inline() {
+    smtp_source_5000("inline");
+}
+
+/// smtp-source's 5000 messages against the tokio example with delivery
+/// `mode` (`ESMTP_EXAMPLE_DELIVERY`): each is in `new/` once, byte for byte.
+fn smtp_source_5000(mode: &str) {
     let Some(source) = common::require_program("smtp-source") else {
         return;
     };
-    let server = ExampleServer::start(Driver::Tokio, &[]);
+    let server =
+        ExampleServer::start_with_env(Driver::Tokio, &[], &[("ESMTP_EXAMPLE_DELIVERY", mode)]);
+    let wanted = if mode == "inline" {
+        "delivering on the sessions' workers"
+    } else {
+        "delivering on a group-commit thread"
+    };
+    assert!(server.stderr().contains(wanted), "{}", server.stderr());
     // 10 parallel sessions, 5000 messages, several per connection (-d);
     // -N numbers the recipients so each message can be told apart.
     let started = Instant::now();

@@ -9,7 +9,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A Maildir (`tmp/`, `new/`, `cur/` under one directory).
 #[derive(Debug)]
@@ -46,6 +46,11 @@ pub struct Spool {
 /// How much content a spool holds in memory before it starts writing to
 /// its file in `tmp/` (a typical message is written with one `write`).
 pub const SPILL: usize = 64 * 1024;
+
+/// Fsyncs timed by [`Maildir::sync_cost`].
+// Only the tokio example chooses where to deliver.
+#[allow(dead_code)]
+const PROBES: usize = 9;
 
 /// Deliveries by this process, for unique names.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -113,6 +118,37 @@ impl Maildir {
             id: format!("{:X}{:06X}", now.as_secs(), n & 0xFF_FFFF),
             done: false,
         })
+    }
+
+    /// What making one message durable costs on this file system: the
+    /// median of a few fsyncs of a probe file in `tmp/` plus one of
+    /// `new/`. A memory file system (tmpfs) answers in a microsecond or
+    /// two, a disk in hundreds.
+    // Only the tokio example chooses where to deliver.
+    #[allow(dead_code)]
+    pub fn sync_cost(&self) -> io::Result<Duration> {
+        let probe = self.tmp.join(format!(".sync-probe.P{}", self.pid));
+        let mut file = File::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&probe)?;
+        let mut times = Vec::with_capacity(PROBES);
+        let mut timed = || -> io::Result<()> {
+            for _ in 0..PROBES {
+                file.write_all(b"x")?;
+                let start = Instant::now();
+                file.sync_all()?;
+                self.new_dir.sync_all()?;
+                times.push(start.elapsed());
+            }
+            Ok(())
+        };
+        let outcome = timed();
+        let _ = fs::remove_file(&probe);
+        outcome?;
+        times.sort_unstable();
+        Ok(times[PROBES / 2])
     }
 
     /// Makes the renames into `new/` so far durable (fsync of the
