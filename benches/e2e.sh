@@ -127,6 +127,10 @@ for run in $(seq "$RUNS"); do
     dump_times+=("$t")
     dumped=$(find "$WORK/dump" -type f | wc -l)
     echo "run $run smtp-sink -d:   ${t}s, $dumped messages dumped"
+    if [ "$dumped" -ne "$MESSAGES" ]; then
+        echo "e2e: expected $MESSAGES dumps from smtp-sink -d, found $dumped" >&2
+        exit 1
+    fi
     find "$WORK/dump" -mindepth 1 -delete
 
     rm -rf "$WORK/maildir/new" "$WORK/maildir/tmp" "$WORK/maildir/cur"
