@@ -319,6 +319,35 @@ fn smuggling_never_splits_a_message_when_bare_endings_allowed_rfc5321_4_1_1_4() 
     }
 }
 
+/// The same with the content arriving in one read after the 354, when
+/// `Server::receive` unstuffs it while copying it in: still one message,
+/// and the smuggled commands never answered.
+#[test]
+fn smuggling_in_one_read_during_data_rfc5321_4_1_1_4() {
+    for policy in [BarePolicy::Reject, BarePolicy::Allow] {
+        for fake in SMUGGLE {
+            let mut cfg = config();
+            cfg.bare_line_endings = policy;
+            let mut d = ehlo(cfg);
+            let input = smuggling_input(fake);
+            assert_eq!(d.send(ENVELOPE), SENDER_RCPT_354);
+            let out = d.send(&input[ENVELOPE.len()..]);
+            let end = if policy == BarePolicy::Allow {
+                assert_eq!(d.count("MessageEnd"), 1, "{fake:?}");
+                "250 2.0.0 Message accepted for delivery"
+            } else {
+                assert_eq!(d.count("MessageAborted"), 1, "{fake:?}");
+                "550 5.6.0"
+            };
+            assert!(out.starts_with(end), "{fake:?}: {out}");
+            assert!(out.ends_with("\r\n250 2.0.0 OK\r\n"), "{fake:?}: {out}");
+            assert_eq!(codes(&out).len(), 2, "{fake:?}: {out}");
+            assert_eq!(d.count("Mail"), 1, "{fake:?}");
+            assert_eq!(d.count("Rcpt"), 1, "{fake:?}");
+        }
+    }
+}
+
 #[test]
 fn smuggling_in_bdat_chunk_is_plain_content_rfc3030_2() {
     let mut d = ehlo(config());
