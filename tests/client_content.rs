@@ -126,7 +126,7 @@ fn lines() -> impl Strategy<Value = Vec<u8>> {
             if dot {
                 v.push(b'.');
             }
-            v.extend(std::iter::repeat_n(b'a', n));
+            v.resize(v.len() + n, b'a');
             v.extend_from_slice(end);
         }
         v
@@ -158,13 +158,19 @@ fn config(chunk_size: usize) -> ClientConfig {
 }
 
 fn envelope() -> Envelope {
-    Envelope::new(Mailbox::parse("a@example.org").unwrap().into_owned())
-        .to(Mailbox::parse("b@example.org").unwrap().into_owned())
+    Envelope::new(Mailbox::parse("a@example.org").unwrap().into_owned()).to(Mailbox::parse(
+        "b@example.org",
+    )
+    .unwrap()
+    .into_owned())
 }
 
 /// A client through to the 354 (with PIPELINING, one round trip), and
 /// every piece it transmits after it, up to `None`.
-fn content_pieces(mut client: Client, streamed: Option<(esmtp::client::MessageId, &[Bytes])>) -> Vec<Bytes> {
+fn content_pieces(
+    mut client: Client,
+    streamed: Option<(esmtp::client::MessageId, &[Bytes])>,
+) -> Vec<Bytes> {
     client.receive(b"220 mx\r\n");
     while client.poll_transmit().is_some() {}
     client.receive(b"250-mx\r\n250 PIPELINING\r\n");
@@ -303,7 +309,9 @@ fn stuffed_dots_split_runs_without_a_copy() {
 #[test]
 fn a_short_message_is_one_write() {
     let mut client = Client::new(config(64 * 1024));
-    client.submit(envelope(), &b"Subject: hi\r\n\r\n.dot\nbare"[..]).unwrap();
+    client
+        .submit(envelope(), &b"Subject: hi\r\n\r\n.dot\nbare"[..])
+        .unwrap();
     let pieces = content_pieces(client, None);
     assert_eq!(pieces.len(), 1);
     assert_eq!(&pieces[0][..], b"Subject: hi\r\n\r\n..dot\r\nbare\r\n.\r\n");

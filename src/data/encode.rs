@@ -10,6 +10,10 @@ use super::scan;
 /// number of pieces [`DotEncoder::encode_shared`] hands out.
 const MIN_SLICE: usize = 2048;
 
+/// How many octets [`BareScan`] checks at once before looking at single
+/// line ends: a few lines, so a bare one costs little more than its line.
+const SCAN_WINDOW: usize = 256;
+
 /// What the encoder last wrote, which decides what the next octet means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -271,27 +275,13 @@ impl BareScan {
         let mut at = from.max(self.clean_to);
         while at < to {
             if at >= self.dirty_to {
-                let end = at.saturating_add(scan::BLOCK).min(s.len());
-                if !has_bare(s, at, end, scan::unpaired_blocks) {
+                let end = at.saturating_add(SCAN_WINDOW).min(s.len());
+                if !has_bare(s, at, end) {
                     self.clean_to = end;
                     at = end;
                     continue;
                 }
-                // Narrow down to the first window holding one.
-                let mut w = at;
-                while w < end {
-                    let w_end = w.saturating_add(scan::WINDOW).min(end);
-                    if has_bare(s, w, w_end, |p| scan::unpaired(p, false)) {
-                        break;
-                    }
-                    w = w_end;
-                }
-                self.clean_to = w;
-                self.dirty_to = w.saturating_add(scan::WINDOW).min(end);
-                at = w;
-                if at >= to {
-                    return None;
-                }
+                self.dirty_to = end;
             }
             let lim = self.dirty_to.min(to);
             let window = s.get(at..lim).unwrap_or_default();
@@ -312,12 +302,12 @@ impl BareScan {
 /// Whether `s[from..to]` holds a bare CR or LF (see [`BareScan::next`]),
 /// or a pair at its edges breaks (then the exact look finds nothing, which
 /// is only slower).
-fn has_bare(s: &[u8], from: usize, to: usize, unpaired: impl Fn(&[u8]) -> bool) -> bool {
+fn has_bare(s: &[u8], from: usize, to: usize) -> bool {
     let lo = from.saturating_sub(1);
     let hi = to.saturating_add(1).min(s.len());
-    let edges = (from == 0 && s.first() == Some(&b'\n'))
-        || (to >= s.len() && s.last() == Some(&b'\r'));
-    edges || unpaired(s.get(lo..hi).unwrap_or_default())
+    let edges =
+        (from == 0 && s.first() == Some(&b'\n')) || (to >= s.len() && s.last() == Some(&b'\r'));
+    edges || scan::unpaired_blocks(s.get(lo..hi).unwrap_or_default())
 }
 
 /// Whether the CR or LF at `i` is bare.
