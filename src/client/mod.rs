@@ -1476,27 +1476,43 @@ impl Client {
         let tx = &mut cur.tx;
         match &mut tx.content {
             ContentPhase::Data(enc) => {
-                // Room for the piece, a stuffed dot or CR per ~32 octets and
-                // the terminator, so the encoder rarely has to grow it.
-                let mut buf = BytesMut::with_capacity(chunk + chunk / 32 + 5);
-                let done = match &mut cur.msg.source {
+                // At most `chunk` octets of content per call, handed out
+                // as slices of it wherever it is already canonical.
+                let (piece, done) = match &mut cur.msg.source {
                     Source::Whole(b) => {
                         let end = tx.offset.saturating_add(chunk).min(b.len());
-                        enc.encode(b.get(tx.offset..end).unwrap_or_default(), &mut buf);
+                        let piece = b.slice(tx.offset.min(end)..end);
                         tx.offset = end;
-                        end >= b.len()
+                        (piece, end >= b.len())
                     }
                     Source::Stream {
                         chunks, finished, ..
                     } => {
-                        if let Some(c) = chunks.pop_front() {
-                            enc.encode(&c, &mut buf);
-                        }
-                        *finished && chunks.is_empty()
+                        let piece = match chunks.pop_front() {
+                            Some(mut c) => {
+                                if c.len() > chunk {
+                                    let rest = c.split_off(chunk);
+                                    chunks.push_front(rest);
+                                }
+                                c
+                            }
+                            None => Bytes::new(),
+                        };
+                        (piece, *finished && chunks.is_empty())
+                    }
+                };
+                if !self.staging.is_empty() {
+                    self.out
+                        .push_back(Bytes::from(std::mem::take(&mut self.staging)));
+                }
+                let out = &mut self.out;
+                let emit = |b: Bytes| {
+                    if !b.is_empty() {
+                        out.push_back(b);
                     }
                 };
                 if done {
-                    enc.finish(&mut buf);
+                    enc.finish_shared(&piece, emit);
                     tx.content = ContentPhase::Sent;
                     let ends: Vec<Expect> = if lmtp {
                         tx.accepted.iter().map(|&i| Expect::LmtpEnd(i)).collect()
@@ -1504,8 +1520,9 @@ impl Client {
                         vec![Expect::DataEnd]
                     };
                     self.inflight.extend(ends);
+                } else {
+                    enc.encode_shared(&piece, emit);
                 }
-                self.push_bytes(buf.freeze());
             }
             ContentPhase::Bdat if can_send && !tx.bdat_failed => {
                 // Text content must reach the server in canonical form

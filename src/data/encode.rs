@@ -1,9 +1,18 @@
 //! Client side of DATA: CRLF normalisation and dot-stuffing.
 
-use bytes::BufMut;
-use memchr::memchr2;
+use std::ops::Range;
+
+use bytes::{BufMut, Bytes, BytesMut};
 
 use super::scan;
+
+/// Runs shorter than this are copied rather than sliced, which bounds the
+/// number of pieces [`DotEncoder::encode_shared`] hands out.
+const MIN_SLICE: usize = 2048;
+
+/// How many octets [`BareScan`] checks at once before looking at single
+/// line ends: a few lines, so a bare one costs little more than its line.
+const SCAN_WINDOW: usize = 256;
 
 /// What the encoder last wrote, which decides what the next octet means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +37,9 @@ enum State {
 /// call [`encode`](Self::encode) with each piece of content as it becomes
 /// available (any split gives the same output), then
 /// [`finish`](Self::finish) once, which writes `.CRLF`, preceded by a CRLF
-/// if the content did not end with one. Runs between line breaks are
-/// copied in bulk.
+/// if the content did not end with one. Runs between the points that need
+/// attention are copied in bulk, or with
+/// [`encode_shared`](Self::encode_shared) not copied at all.
 #[derive(Debug, Clone)]
 pub struct DotEncoder {
     state: State,
@@ -51,37 +61,109 @@ impl DotEncoder {
 
     /// Appends the wire form of `content` to `out`.
     pub fn encode<B: BufMut>(&mut self, content: &[u8], out: &mut B) {
-        let mut rest = content;
-        while let Some(&first) = rest.first() {
-            match (self.state, first) {
-                (State::AfterCr, b'\n') => {
-                    // The LF of a CRLF whose CR was already written.
-                    self.state = State::LineStart;
-                    rest = rest.get(1..).unwrap_or_default();
-                    continue;
-                }
-                (State::LineStart | State::AfterCr, b'.') => out.put_u8(b'.'),
-                _ => {}
-            }
-            // Up to just before the next dot after a CRLF, or all of it. A
-            // dot after a bare CR or LF is in a run that is not canonical,
-            // which `normalise` stuffs.
-            let end = scan::crlf_dot()
-                .find(rest)
-                .map_or(rest.len(), |at| at.saturating_add(2));
-            let (run, tail) = rest.split_at(end.min(rest.len()));
-            if self.is_canonical(run) {
-                out.put_slice(run);
-                self.state = if run.ends_with(b"\n") {
-                    State::LineStart
-                } else {
-                    State::Mid
-                };
+        self.run(content, &mut CopyAll(out));
+    }
+
+    /// The wire form of `content`, handed to `emit` as pieces to write in
+    /// order, most of them slices of `content` (no copy).
+    ///
+    /// Canonical text (CRLF line ends only, as RFC 5321 §2.3.8 asks of a
+    /// client) comes out as runs of `content` cut at the dots to stuff:
+    /// each such dot ends one run and begins the next, so it is written
+    /// twice without a copy. Runs shorter than 2 KiB, line ends to
+    /// normalise and stuffing after them are gathered in one buffer, so
+    /// every piece but the buffered ones is at least 2 KiB long and a
+    /// message without bare CR or LF gives one piece per stuffed dot (or
+    /// fewer). Same output as [`encode`](Self::encode), for any split.
+    pub fn encode_shared(&mut self, content: &Bytes, mut emit: impl FnMut(Bytes)) {
+        let mut pieces = Shared::new(content, &mut emit);
+        self.run(content, &mut pieces);
+        pieces.flush();
+    }
+
+    /// [`encode_shared`](Self::encode_shared) of the last content, then
+    /// [`finish`](Self::finish): the terminator joins the last buffered
+    /// piece, or comes as a piece of its own.
+    pub fn finish_shared(&mut self, content: &Bytes, mut emit: impl FnMut(Bytes)) {
+        let mut pieces = Shared::new(content, &mut emit);
+        self.run(content, &mut pieces);
+        if pieces.buf.is_empty() {
+            drop(pieces);
+            let end: &'static [u8] = if self.state == State::Mid {
+                b"\r\n.\r\n"
             } else {
-                self.normalise(run, out);
-            }
-            rest = tail;
+                b".\r\n"
+            };
+            self.state = State::LineStart;
+            emit(Bytes::from_static(end));
+        } else {
+            self.finish(&mut pieces.buf);
+            pieces.flush();
         }
+    }
+
+    /// The encoder proper: walks `s` from one point of attention to the
+    /// next (a dot to stuff after a CRLF, a bare CR or LF), handing the
+    /// octets between them to `sink` as ranges of `s`.
+    fn run(&mut self, s: &[u8], sink: &mut impl Sink) {
+        if s.is_empty() {
+            return;
+        }
+        let mut pos = 0;
+        if self.state == State::AfterCr && s.first() == Some(&b'\n') {
+            // The LF of a CRLF whose CR was already written.
+            pos = 1;
+            self.state = State::LineStart;
+        }
+        if self.state != State::Mid && s.get(pos) == Some(&b'.') {
+            // The run starting here begins with the dot: it is written twice.
+            sink.extra(b".");
+        }
+        // Start of the octets not yet handed to `sink`.
+        let mut run = pos;
+        let mut bare = BareScan::default();
+        // The next dot after a CRLF (index of the dot), found once per dot.
+        let find_dot = |from: usize| {
+            s.get(from..)
+                .and_then(|t| scan::crlf_dot().find(t))
+                .map(|at| from.saturating_add(at).saturating_add(2))
+        };
+        let mut dot = find_dot(pos);
+        // Whether `s` ended at a line end handled as bare.
+        let mut ended = None;
+        loop {
+            let stop = dot.unwrap_or(s.len());
+            if let Some(b) = bare.next(s, pos, stop) {
+                sink.text(s, run..b);
+                sink.extra(b"\r\n");
+                let cr = s.get(b) == Some(&b'\r');
+                pos = b.saturating_add(1);
+                run = pos;
+                if s.get(pos) == Some(&b'.') {
+                    sink.extra(b".");
+                }
+                if pos >= s.len() {
+                    ended = Some(if cr { State::AfterCr } else { State::LineStart });
+                    break;
+                }
+                // `dot` is past `b` (a CRLF is not bare): still the next.
+            } else if let Some(d) = dot {
+                // The dot ends this run and starts the next one.
+                let after = d.saturating_add(1);
+                sink.text(s, run..after);
+                run = d;
+                pos = after;
+                dot = find_dot(pos);
+            } else {
+                sink.text(s, run..s.len());
+                break;
+            }
+        }
+        self.state = match ended {
+            Some(state) => state,
+            None if s.last() == Some(&b'\n') => State::LineStart,
+            None => State::Mid,
+        };
     }
 
     /// Ends the message: a CRLF if the content did not end with a line
@@ -94,50 +176,145 @@ impl DotEncoder {
         out.put_slice(b".\r\n");
         self.state = State::LineStart;
     }
+}
 
-    /// Whether `run` (which starts after any line-start dot was handled)
-    /// is already CRLF-only and can be copied as it is. A CR at its end is
-    /// not, as its LF may be in the next call.
-    fn is_canonical(&self, run: &[u8]) -> bool {
-        let bad_edges = run.first() == Some(&b'\n') || run.last() == Some(&b'\r');
-        !bad_edges && !scan::unpaired_blocks(run)
+/// Where the encoder's output goes.
+trait Sink {
+    /// Octets `range` of the content, unchanged.
+    fn text(&mut self, s: &[u8], range: Range<usize>);
+    /// Octets the encoder adds (stuffing, CRLF for a bare line end).
+    fn extra(&mut self, b: &'static [u8]);
+}
+
+/// Everything copied into a buffer.
+struct CopyAll<'a, B>(&'a mut B);
+
+impl<B: BufMut> Sink for CopyAll<'_, B> {
+    fn text(&mut self, s: &[u8], range: Range<usize>) {
+        self.0.put_slice(s.get(range).unwrap_or_default());
     }
 
-    /// The general path: writes `run` with every CR, LF and CRLF as CRLF,
-    /// stuffing dots at the line starts inside it.
-    fn normalise<B: BufMut>(&mut self, run: &[u8], out: &mut B) {
-        let mut rest = run;
-        while let Some(at) = memchr2(b'\r', b'\n', rest) {
-            let (text, tail) = rest.split_at(at);
-            if !text.is_empty() {
-                out.put_slice(text);
-                self.state = State::Mid;
-            }
-            let Some((&brk, tail)) = tail.split_first() else {
-                break;
-            };
-            rest = tail;
-            if brk == b'\n' && self.state == State::AfterCr {
-                self.state = State::LineStart;
-            } else {
-                out.put_slice(b"\r\n");
-                self.state = if brk == b'\r' {
-                    State::AfterCr
-                } else {
-                    State::LineStart
-                };
-            }
-            if rest.first() == Some(&b'.') {
-                out.put_u8(b'.');
-                // The dot is now ordinary text of the line.
-                out.put_u8(b'.');
-                rest = rest.get(1..).unwrap_or_default();
-                self.state = State::Mid;
-            }
+    fn extra(&mut self, b: &'static [u8]) {
+        self.0.put_slice(b);
+    }
+}
+
+/// Long runs as slices of the content, the rest gathered in `buf`.
+struct Shared<'a, F> {
+    content: &'a Bytes,
+    buf: BytesMut,
+    emit: &'a mut F,
+}
+
+impl<'a, F: FnMut(Bytes)> Shared<'a, F> {
+    fn new(content: &'a Bytes, emit: &'a mut F) -> Self {
+        Self {
+            content,
+            buf: BytesMut::new(),
+            emit,
         }
-        if !rest.is_empty() {
-            out.put_slice(rest);
-            self.state = State::Mid;
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            (self.emit)(self.buf.split().freeze());
         }
+    }
+
+    /// Room for `n` more octets; when the buffer must grow, room for the
+    /// rest of the content as well (with a CR per 32 octets), so that
+    /// content needing many copies allocates about once, and at least
+    /// room for many line ends.
+    fn reserve(&mut self, n: usize, from: usize) {
+        if self.buf.capacity().saturating_sub(self.buf.len()) < n {
+            let rest = self.content.len().saturating_sub(from);
+            let want = rest.saturating_add(rest / 32).max(n).max(1024);
+            self.buf.reserve(want);
+        }
+    }
+}
+
+impl<F: FnMut(Bytes)> Sink for Shared<'_, F> {
+    fn text(&mut self, s: &[u8], range: Range<usize>) {
+        let len = range.end.saturating_sub(range.start);
+        if len == 0 {
+            return;
+        }
+        if len >= MIN_SLICE && range.end <= self.content.len() {
+            self.flush();
+            (self.emit)(self.content.slice(range));
+        } else {
+            self.reserve(len, range.start);
+            self.buf.put_slice(s.get(range).unwrap_or_default());
+        }
+    }
+
+    fn extra(&mut self, b: &'static [u8]) {
+        self.reserve(b.len(), self.content.len());
+        self.buf.put_slice(b);
+    }
+}
+
+/// Finds bare CRs and LFs in increasing positions, checking a block at a
+/// time with the vectorised pair scan and looking at single octets only
+/// inside the 256-octet windows that hold one.
+#[derive(Debug, Default)]
+struct BareScan {
+    /// Positions before this hold no bare line end.
+    clean_to: usize,
+    /// Positions from `clean_to` up to this are in a window that holds
+    /// one: they are looked at one line end at a time.
+    dirty_to: usize,
+}
+
+impl BareScan {
+    /// The first bare CR or LF at or after `from` and before `to`. A CR
+    /// last in `s` counts as bare (its LF is in the next piece if any);
+    /// an LF first in `s` is bare (the caller skips one that ends a CRLF).
+    fn next(&mut self, s: &[u8], from: usize, to: usize) -> Option<usize> {
+        let mut at = from.max(self.clean_to);
+        while at < to {
+            if at >= self.dirty_to {
+                let end = at.saturating_add(SCAN_WINDOW).min(s.len());
+                if !has_bare(s, at, end) {
+                    self.clean_to = end;
+                    at = end;
+                    continue;
+                }
+                self.dirty_to = end;
+            }
+            let lim = self.dirty_to.min(to);
+            let window = s.get(at..lim).unwrap_or_default();
+            for i in memchr::memchr2_iter(b'\r', b'\n', window) {
+                let i = at.saturating_add(i);
+                if is_bare(s, i) {
+                    self.clean_to = i;
+                    return Some(i);
+                }
+            }
+            self.clean_to = lim;
+            at = lim;
+        }
+        None
+    }
+}
+
+/// Whether `s[from..to]` holds a bare CR or LF (see [`BareScan::next`]),
+/// or a pair at its edges breaks (then the exact look finds nothing, which
+/// is only slower).
+fn has_bare(s: &[u8], from: usize, to: usize) -> bool {
+    let lo = from.saturating_sub(1);
+    let hi = to.saturating_add(1).min(s.len());
+    let edges =
+        (from == 0 && s.first() == Some(&b'\n')) || (to >= s.len() && s.last() == Some(&b'\r'));
+    edges || scan::unpaired_blocks(s.get(lo..hi).unwrap_or_default())
+}
+
+/// Whether the CR or LF at `i` is bare.
+fn is_bare(s: &[u8], i: usize) -> bool {
+    match s.get(i) {
+        Some(b'\r') => s.get(i.saturating_add(1)) != Some(&b'\n'),
+        Some(b'\n') => i == 0 || s.get(i - 1) != Some(&b'\r'),
+        _ => false,
     }
 }
