@@ -46,37 +46,46 @@ impl MechanismName {
     }
 }
 
-const KNOWN: [(&str, Mechanism); 9] = [
-    ("PLAIN", Mechanism::Plain),
-    ("LOGIN", Mechanism::Login),
-    ("CRAM-MD5", Mechanism::CramMd5),
-    ("XOAUTH2", Mechanism::XOAuth2),
-    ("OAUTHBEARER", Mechanism::OAuthBearer),
-    ("EXTERNAL", Mechanism::External),
-    ("SCRAM-SHA-1", Mechanism::ScramSha1),
-    ("SCRAM-SHA-256", Mechanism::ScramSha256),
-    ("GSSAPI", Mechanism::Gssapi),
-];
+/// The known names packed by [`super::pack_const`], for one integer match.
+mod packed {
+    use super::super::pack_const;
+    pub(super) const PLAIN: u128 = pack_const("PLAIN");
+    pub(super) const LOGIN: u128 = pack_const("LOGIN");
+    pub(super) const CRAM_MD5: u128 = pack_const("CRAM-MD5");
+    pub(super) const XOAUTH2: u128 = pack_const("XOAUTH2");
+    pub(super) const OAUTHBEARER: u128 = pack_const("OAUTHBEARER");
+    pub(super) const EXTERNAL: u128 = pack_const("EXTERNAL");
+    pub(super) const SCRAM_SHA_1: u128 = pack_const("SCRAM-SHA-1");
+    pub(super) const SCRAM_SHA_256: u128 = pack_const("SCRAM-SHA-256");
+    pub(super) const GSSAPI: u128 = pack_const("GSSAPI");
+}
 
 impl Mechanism {
     /// Parses a mechanism name, in any case. Fails unless it is 1–20
     /// letters, digits, hyphens and underscores (RFC 4422 §3.1).
     pub fn parse(name: &[u8]) -> Result<Self, SyntaxError> {
-        if name.is_empty()
-            || name.len() > 20
-            || !name
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        let mech_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if name.is_empty() || name.len() > 20 || !name.iter().all(|&b| mech_char(b)) {
             return Err(SyntaxError::new(
                 SyntaxErrorKind::Arguments,
                 "invalid SASL mechanism name",
             ));
         }
-        for (known, mech) in &KNOWN {
-            if known.as_bytes().eq_ignore_ascii_case(name) {
-                return Ok(mech.clone());
-            }
+        // Every known name is at most 16 octets; longer ones are `Other`.
+        let known = match super::pack_upper(name, mech_char) {
+            Some(packed::PLAIN) => Some(Mechanism::Plain),
+            Some(packed::LOGIN) => Some(Mechanism::Login),
+            Some(packed::CRAM_MD5) => Some(Mechanism::CramMd5),
+            Some(packed::XOAUTH2) => Some(Mechanism::XOAuth2),
+            Some(packed::OAUTHBEARER) => Some(Mechanism::OAuthBearer),
+            Some(packed::EXTERNAL) => Some(Mechanism::External),
+            Some(packed::SCRAM_SHA_1) => Some(Mechanism::ScramSha1),
+            Some(packed::SCRAM_SHA_256) => Some(Mechanism::ScramSha256),
+            Some(packed::GSSAPI) => Some(Mechanism::Gssapi),
+            _ => None,
+        };
+        if let Some(mech) = known {
+            return Ok(mech);
         }
         let upper: String = name
             .iter()

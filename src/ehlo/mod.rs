@@ -55,6 +55,20 @@ macro_rules! keywords {
                     $(Keyword::$name => $wire,)*
                 }
             }
+
+            /// The keyword whose upper-case name packs to `key` (see
+            /// [`pack_upper`]); names over 16 octets never match here.
+            fn from_packed(key: u128) -> Option<Keyword> {
+                /// Each keyword's packed name, as match patterns.
+                #[allow(non_upper_case_globals)]
+                mod packed {
+                    $(pub(super) const $name: u128 = super::pack_const($wire);)*
+                }
+                match key {
+                    $(packed::$name if $wire.len() <= 16 => Some(Keyword::$name),)*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -133,7 +147,13 @@ keywords! {
 impl Keyword {
     /// Recognises a keyword in any case (RFC 5321 §4.1.1.1).
     pub fn parse(name: &[u8]) -> Option<Keyword> {
-        // Bucket by length so most lines compare against one or two names.
+        // One integer match instead of comparing names: every keyword is
+        // letters, digits and hyphens, so anything else is unknown anyway.
+        if name.len() <= 16 {
+            return Keyword::from_packed(pack_upper(name, |b| {
+                b.is_ascii_alphanumeric() || b == b'-'
+            })?);
+        }
         let len = name.len();
         Keyword::ALL
             .iter()
@@ -145,6 +165,37 @@ impl Keyword {
     const fn bit(self) -> u64 {
         1 << (self as u32)
     }
+}
+
+/// `name` (at most 16 octets) upper-cased into one integer, low octet
+/// first and zero-padded, so equal names give equal keys whatever their
+/// case; `None` if an octet fails `allowed` or `name` is too long. The
+/// padding keeps lengths apart because `allowed` never admits NUL.
+pub(crate) fn pack_upper(name: &[u8], allowed: impl Fn(u8) -> bool) -> Option<u128> {
+    if name.len() > 16 {
+        return None;
+    }
+    let mut key = 0u128;
+    for (i, &b) in name.iter().enumerate() {
+        if !allowed(b) {
+            return None;
+        }
+        key |= u128::from(b.to_ascii_uppercase()) << (8 * i);
+    }
+    Some(key)
+}
+
+/// [`pack_upper`] for a name known at compile time (already upper case);
+/// names over 16 octets pack their first 16 only and must not be matched.
+pub(crate) const fn pack_const(name: &str) -> u128 {
+    let b = name.as_bytes();
+    let mut key = 0u128;
+    let mut i = 0;
+    while i < b.len() && i < 16 {
+        key |= (b[i] as u128) << (8 * i);
+        i += 1;
+    }
+    key
 }
 
 /// The FUTURERELEASE limits (RFC 4865 §3).
@@ -325,13 +376,45 @@ fn piece<'a>(line: &Cow<'a, str>, range: Range<usize>) -> Cow<'a, str> {
 }
 
 /// Ranges of the SP-separated tokens of `s`, empty ones skipped.
-fn tokens(s: &str) -> impl Iterator<Item = Range<usize>> + '_ {
-    let mut pos = 0;
-    s.split(' ').filter_map(move |t| {
-        let start = pos;
-        pos += t.len() + 1;
-        (!t.is_empty()).then(|| start..start + t.len())
-    })
+fn tokens(s: &str) -> Tokens<'_> {
+    Tokens {
+        bytes: s.as_bytes(),
+        pos: 0,
+    }
+}
+
+/// See [`tokens`]: a byte scan, as SP is ASCII and never inside a UTF-8
+/// sequence, so every range lies on character boundaries.
+struct Tokens<'s> {
+    bytes: &'s [u8],
+    pos: usize,
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let rest = self.bytes.get(self.pos..)?;
+        let start = self.pos + rest.iter().position(|&b| b != b' ')?;
+        let len = self
+            .bytes
+            .get(start..)?
+            .iter()
+            .position(|&b| b == b' ')
+            .unwrap_or(self.bytes.len() - start);
+        self.pos = start + len;
+        Some(start..start + len)
+    }
+}
+
+/// `line` as text, borrowed unless it must be repaired (invalid UTF-8 is
+/// replaced with U+FFFD, as [`String::from_utf8_lossy`] does).
+fn text_of(line: &[u8]) -> Cow<'_, str> {
+    // `from_utf8` checks ASCII a word at a time; the lossy path does not.
+    match core::str::from_utf8(line) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(line),
+    }
 }
 
 impl<'a> Capabilities<'a> {
@@ -383,7 +466,7 @@ impl<'a> Capabilities<'a> {
             return Err(reply_error("EHLO reply is not 250"));
         }
         let mut lines = reply.lines();
-        let first = String::from_utf8_lossy(lines.next().unwrap_or_default());
+        let first = text_of(lines.next().unwrap_or_default());
         // Leading spaces are skipped: RFC 4141 §9 shows `250- example.com`.
         let mut toks = tokens(&first);
         let domain = toks
@@ -396,29 +479,24 @@ impl<'a> Capabilities<'a> {
         // One token buffer for all lines.
         let mut ranges = Vec::with_capacity(8);
         for line in lines {
-            caps.apply_line(String::from_utf8_lossy(line), &mut ranges);
+            caps.apply_line(text_of(line), &mut ranges);
         }
         Ok(caps)
     }
 
     fn apply_line(&mut self, line: Cow<'a, str>, ranges: &mut Vec<Range<usize>>) {
-        ranges.clear();
-        ranges.extend(tokens(&line));
-        let Some((kw, params)) = ranges.split_first() else {
+        let mut toks = tokens(&line);
+        let Some(kw) = toks.next() else {
             // An empty line, as Postfix smtp-sink ends its reply with.
             return;
         };
         let kw_text = line.get(kw.clone()).unwrap_or_default();
-        let p = |i: usize| piece(&line, params[i].clone());
         // Catalog §9 item 19: `AUTH=LOGIN PLAIN`, merged with `AUTH`.
         if kw_text.len() >= 5 && kw_text.as_bytes()[..5].eq_ignore_ascii_case(b"AUTH=") {
             self.present |= Keyword::Auth.bit();
             let first = kw_text.get(5..).unwrap_or_default();
-            let names = core::iter::once(first).chain(
-                params
-                    .iter()
-                    .map(|r| line.get(r.clone()).unwrap_or_default()),
-            );
+            let names = core::iter::once(first)
+                .chain(toks.map(|r| line.get(r).unwrap_or_default()));
             for name in names {
                 self.add_mechanism_lenient(name);
             }
@@ -428,6 +506,10 @@ impl<'a> Capabilities<'a> {
             self.push_verbatim(&line, kw.start);
             return;
         };
+        ranges.clear();
+        ranges.extend(toks);
+        let params = &ranges[..];
+        let p = |i: usize| piece(&line, params[i].clone());
         let param_text = |i: usize| line.get(params[i].clone()).unwrap_or_default();
         let ok = match keyword {
             Keyword::Size => match params.len() {
@@ -445,6 +527,8 @@ impl<'a> Capabilities<'a> {
                 _ => false,
             },
             Keyword::Auth => {
+                // One allocation for the usual handful of mechanisms.
+                self.auth.reserve(params.len());
                 for i in 0..params.len() {
                     self.add_mechanism_lenient(param_text(i));
                 }
