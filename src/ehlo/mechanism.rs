@@ -72,7 +72,7 @@ impl Mechanism {
             ));
         }
         // Every known name is at most 16 octets; longer ones are `Other`.
-        let known = match super::pack_upper(name, mech_char) {
+        let known = match super::pack_upper(name) {
             Some(packed::PLAIN) => Some(Mechanism::Plain),
             Some(packed::LOGIN) => Some(Mechanism::Login),
             Some(packed::CRAM_MD5) => Some(Mechanism::CramMd5),

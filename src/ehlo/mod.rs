@@ -150,9 +150,10 @@ impl Keyword {
         // One integer match instead of comparing names: every keyword is
         // letters, digits and hyphens, so anything else is unknown anyway.
         if name.len() <= 16 {
-            return Keyword::from_packed(pack_upper(name, |b| {
-                b.is_ascii_alphanumeric() || b == b'-'
-            })?);
+            if !name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') {
+                return None;
+            }
+            return Keyword::from_packed(pack_upper(name)?);
         }
         let len = name.len();
         Keyword::ALL
@@ -169,20 +170,20 @@ impl Keyword {
 
 /// `name` (at most 16 octets) upper-cased into one integer, low octet
 /// first and zero-padded, so equal names give equal keys whatever their
-/// case; `None` if an octet fails `allowed` or `name` is too long. The
-/// padding keeps lengths apart because `allowed` never admits NUL.
-pub(crate) fn pack_upper(name: &[u8], allowed: impl Fn(u8) -> bool) -> Option<u128> {
+/// case; `None` if `name` is too long. Callers first refuse NUL (and
+/// whatever else no known name holds), which keeps lengths apart.
+pub(crate) fn pack_upper(name: &[u8]) -> Option<u128> {
     if name.len() > 16 {
         return None;
     }
-    let mut key = 0u128;
-    for (i, &b) in name.iter().enumerate() {
-        if !allowed(b) {
-            return None;
-        }
-        key |= u128::from(b.to_ascii_uppercase()) << (8 * i);
-    }
-    Some(key)
+    // Two 64-bit halves: shifting a u128 by a variable amount is slow.
+    let half = |part: &[u8]| {
+        part.iter().enumerate().fold(0u64, |key, (i, &b)| {
+            key | u64::from(b.to_ascii_uppercase()) << (8 * i)
+        })
+    };
+    let (lo, hi) = name.split_at(name.len().min(8));
+    Some(u128::from(half(lo)) | u128::from(half(hi)) << 64)
 }
 
 /// [`pack_upper`] for a name known at compile time (already upper case);
@@ -367,24 +368,22 @@ fn reply_error(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::Reply, detail)
 }
 
-/// The text of `range` of `line`, borrowed when `line` is.
-fn piece<'a>(line: &Cow<'a, str>, range: Range<usize>) -> Cow<'a, str> {
-    match line {
-        Cow::Borrowed(s) => Cow::Borrowed(s.get(range).unwrap_or_default()),
-        Cow::Owned(s) => Cow::Owned(s.get(range).unwrap_or_default().to_owned()),
-    }
+/// The text of `range` of `line`, borrowed unless it is not UTF-8.
+///
+/// Lines are split on SP before any UTF-8 repair: SP never belongs to a
+/// UTF-8 sequence, so repairing a piece gives the same text as cutting the
+/// same piece out of the repaired line, and only the pieces kept pay for
+/// the check.
+fn piece(line: &[u8], range: Range<usize>) -> Cow<'_, str> {
+    text_of(line.get(range).unwrap_or_default())
 }
 
 /// Ranges of the SP-separated tokens of `s`, empty ones skipped.
-fn tokens(s: &str) -> Tokens<'_> {
-    Tokens {
-        bytes: s.as_bytes(),
-        pos: 0,
-    }
+fn tokens(s: &[u8]) -> Tokens<'_> {
+    Tokens { bytes: s, pos: 0 }
 }
 
-/// See [`tokens`]: a byte scan, as SP is ASCII and never inside a UTF-8
-/// sequence, so every range lies on character boundaries.
+/// See [`tokens`].
 struct Tokens<'s> {
     bytes: &'s [u8],
     pos: usize,
@@ -405,6 +404,12 @@ impl Iterator for Tokens<'_> {
         self.pos = start + len;
         Some(start..start + len)
     }
+}
+
+/// `s` without `prefix`, matched in any ASCII case.
+fn strip_prefix_ignore_case<'s>(s: &'s [u8], prefix: &[u8]) -> Option<&'s [u8]> {
+    let (head, tail) = s.split_at_checked(prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then_some(tail)
 }
 
 /// `line` as text, borrowed unless it must be repaired (invalid UTF-8 is
@@ -466,50 +471,49 @@ impl<'a> Capabilities<'a> {
             return Err(reply_error("EHLO reply is not 250"));
         }
         let mut lines = reply.lines();
-        let first = text_of(lines.next().unwrap_or_default());
+        let first = lines.next().unwrap_or_default();
         // Leading spaces are skipped: RFC 4141 §9 shows `250- example.com`.
-        let mut toks = tokens(&first);
+        let mut toks = tokens(first);
         let domain = toks
             .next()
             .ok_or(reply_error("EHLO reply names no domain"))?;
         let greet_start = domain.end.saturating_add(1);
-        let greet = (greet_start < first.len()).then(|| piece(&first, greet_start..first.len()));
-        let mut caps = Capabilities::empty(piece(&first, domain));
+        let greet = (greet_start < first.len()).then(|| piece(first, greet_start..first.len()));
+        let mut caps = Capabilities::empty(piece(first, domain));
         caps.greet = greet;
         // One token buffer for all lines.
         let mut ranges = Vec::with_capacity(8);
         for line in lines {
-            caps.apply_line(text_of(line), &mut ranges);
+            caps.apply_line(line, &mut ranges);
         }
         Ok(caps)
     }
 
-    fn apply_line(&mut self, line: Cow<'a, str>, ranges: &mut Vec<Range<usize>>) {
-        let mut toks = tokens(&line);
+    fn apply_line(&mut self, line: &'a [u8], ranges: &mut Vec<Range<usize>>) {
+        let mut toks = tokens(line);
         let Some(kw) = toks.next() else {
             // An empty line, as Postfix smtp-sink ends its reply with.
             return;
         };
         let kw_text = line.get(kw.clone()).unwrap_or_default();
         // Catalog §9 item 19: `AUTH=LOGIN PLAIN`, merged with `AUTH`.
-        if kw_text.len() >= 5 && kw_text.as_bytes()[..5].eq_ignore_ascii_case(b"AUTH=") {
+        if let Some(first) = strip_prefix_ignore_case(kw_text, b"AUTH=") {
             self.present |= Keyword::Auth.bit();
-            let first = kw_text.get(5..).unwrap_or_default();
-            let names = core::iter::once(first)
-                .chain(toks.map(|r| line.get(r).unwrap_or_default()));
+            let names =
+                core::iter::once(first).chain(toks.map(|r| line.get(r).unwrap_or_default()));
             for name in names {
                 self.add_mechanism_lenient(name);
             }
             return;
         }
-        let Some(keyword) = Keyword::parse(kw_text.as_bytes()) else {
-            self.push_verbatim(&line, kw.start);
+        let Some(keyword) = Keyword::parse(kw_text) else {
+            self.push_verbatim(line, kw.start);
             return;
         };
         ranges.clear();
         ranges.extend(toks);
         let params = &ranges[..];
-        let p = |i: usize| piece(&line, params[i].clone());
+        let p = |i: usize| piece(line, params[i].clone());
         let param_text = |i: usize| line.get(params[i].clone()).unwrap_or_default();
         let ok = match keyword {
             Keyword::Size => match params.len() {
@@ -517,7 +521,7 @@ impl<'a> Capabilities<'a> {
                     self.size = None;
                     true
                 }
-                1 => match parse_u64(param_text(0).as_bytes(), 20) {
+                1 => match parse_u64(param_text(0), 20) {
                     Some(n) => {
                         self.size = Some(n);
                         true
@@ -542,11 +546,14 @@ impl<'a> Capabilities<'a> {
                 1 => {
                     // RFC 2852 §3: min-by-time *("," extension-token); no
                     // extension tokens are defined, so they are ignored.
-                    let min = param_text(0).split(',').next().unwrap_or_default();
+                    let min = param_text(0)
+                        .split(|&b| b == b',')
+                        .next()
+                        .unwrap_or_default();
                     if min.is_empty() {
                         self.deliver_by = None;
                         true
-                    } else if let Some(n) = parse_u64(min.as_bytes(), 9) {
+                    } else if let Some(n) = parse_u64(min, 9) {
                         self.deliver_by = u32::try_from(n).ok();
                         true
                     } else {
@@ -560,7 +567,7 @@ impl<'a> Capabilities<'a> {
                     self.mt_priority = None;
                     true
                 }
-                1 if is_priority_profile(param_text(0).as_bytes()) => {
+                1 if is_priority_profile(param_text(0)) => {
                     self.mt_priority = Some(p(0));
                     true
                 }
@@ -569,7 +576,7 @@ impl<'a> Capabilities<'a> {
             Keyword::FutureRelease => {
                 let parsed = (params.len() == 2)
                     .then(|| {
-                        let interval = param_text(0).as_bytes();
+                        let interval = param_text(0);
                         let n = match interval.first() {
                             Some(b'1'..=b'9') => parse_u64(interval, 9)?,
                             _ => return None,
@@ -585,7 +592,7 @@ impl<'a> Capabilities<'a> {
                     None => false,
                 }
             }
-            Keyword::Limits => match self.parse_limits(&line, params) {
+            Keyword::Limits => match Self::parse_limits(line, params) {
                 Some(limits) => {
                     self.limits = limits;
                     true
@@ -601,7 +608,7 @@ impl<'a> Capabilities<'a> {
                     self.no_soliciting = None;
                     true
                 }
-                1 if is_solicitation_keywords(param_text(0).as_bytes()) => {
+                1 if is_solicitation_keywords(param_text(0)) => {
                     self.no_soliciting = Some(p(0));
                     true
                 }
@@ -614,19 +621,17 @@ impl<'a> Capabilities<'a> {
         if ok {
             self.present |= keyword.bit();
         } else {
-            self.push_verbatim(&line, kw.start);
+            self.push_verbatim(line, kw.start);
         }
     }
 
-    // The Cow itself is needed: borrowed lines yield borrowed pieces.
-    #[allow(clippy::ptr_arg)]
-    fn push_verbatim(&mut self, line: &Cow<'a, str>, start: usize) {
-        let end = line.trim_end_matches(' ').len();
+    fn push_verbatim(&mut self, line: &'a [u8], start: usize) {
+        let end = line.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
         self.other.push(piece(line, start..end.max(start)));
     }
 
-    fn add_mechanism_lenient(&mut self, name: &str) {
-        if let Ok(mech) = Mechanism::parse(name.as_bytes()) {
+    fn add_mechanism_lenient(&mut self, name: &[u8]) {
+        if let Ok(mech) = Mechanism::parse(name) {
             if !self.auth.contains(&mech) {
                 self.auth.push(mech);
             }
@@ -635,26 +640,26 @@ impl<'a> Capabilities<'a> {
 
     /// RFC 9422 §3.7: a malformed parameter voids LIMITS (`None`); a bad
     /// registered limit is ignored; unknown ones are kept.
-    fn parse_limits(&self, line: &Cow<'a, str>, params: &[Range<usize>]) -> Option<Limits<'a>> {
+    fn parse_limits(line: &'a [u8], params: &[Range<usize>]) -> Option<Limits<'a>> {
         let mut limits = Limits::new();
         for r in params {
             let text = line.get(r.clone())?;
-            let (name, value) = match text.find('=') {
+            let (name, value) = match text.iter().position(|&b| b == b'=') {
                 Some(eq) => (&text[..eq], Some(&text[eq + 1..])),
                 None => (text, None),
             };
-            if !is_limit_name(name.as_bytes()) {
+            if !is_limit_name(name) {
                 return None;
             }
             if let Some(v) = value {
-                if !is_limit_value(v.as_bytes()) {
+                if !is_limit_value(v) {
                     return None;
                 }
             }
-            match known_limit(name.as_bytes()) {
+            match known_limit(name) {
                 Some(slot) => {
-                    let n = value.and_then(|v| match v.as_bytes().first() {
-                        Some(b'1'..=b'9') => parse_u64(v.as_bytes(), 6),
+                    let n = value.and_then(|v| match v.first() {
+                        Some(b'1'..=b'9') => parse_u64(v, 6),
                         _ => None,
                     });
                     if let Some(n) = n.and_then(|n| u32::try_from(n).ok()) {
