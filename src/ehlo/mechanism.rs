@@ -71,17 +71,18 @@ impl Mechanism {
                 "invalid SASL mechanism name",
             ));
         }
-        // Every known name is at most 16 octets; longer ones are `Other`.
+        // Every known name is under 16 octets, so its key ends in NUL
+        // padding that no longer (valid, so NUL-free) name's key has.
         let known = match super::pack_upper(name) {
-            Some(packed::PLAIN) => Some(Mechanism::Plain),
-            Some(packed::LOGIN) => Some(Mechanism::Login),
-            Some(packed::CRAM_MD5) => Some(Mechanism::CramMd5),
-            Some(packed::XOAUTH2) => Some(Mechanism::XOAuth2),
-            Some(packed::OAUTHBEARER) => Some(Mechanism::OAuthBearer),
-            Some(packed::EXTERNAL) => Some(Mechanism::External),
-            Some(packed::SCRAM_SHA_1) => Some(Mechanism::ScramSha1),
-            Some(packed::SCRAM_SHA_256) => Some(Mechanism::ScramSha256),
-            Some(packed::GSSAPI) => Some(Mechanism::Gssapi),
+            packed::PLAIN => Some(Mechanism::Plain),
+            packed::LOGIN => Some(Mechanism::Login),
+            packed::CRAM_MD5 => Some(Mechanism::CramMd5),
+            packed::XOAUTH2 => Some(Mechanism::XOAuth2),
+            packed::OAUTHBEARER => Some(Mechanism::OAuthBearer),
+            packed::EXTERNAL => Some(Mechanism::External),
+            packed::SCRAM_SHA_1 => Some(Mechanism::ScramSha1),
+            packed::SCRAM_SHA_256 => Some(Mechanism::ScramSha256),
+            packed::GSSAPI => Some(Mechanism::Gssapi),
             _ => None,
         };
         if let Some(mech) = known {
