@@ -64,15 +64,8 @@ impl Mechanism {
     /// Parses a mechanism name, in any case. Fails unless it is 1–20
     /// letters, digits, hyphens and underscores (RFC 4422 §3.1).
     pub fn parse(name: &[u8]) -> Result<Self, SyntaxError> {
-        let mech_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-        if name.is_empty() || name.len() > 20 || !name.iter().all(|&b| mech_char(b)) {
-            return Err(SyntaxError::new(
-                SyntaxErrorKind::Arguments,
-                "invalid SASL mechanism name",
-            ));
-        }
-        // Every known name is under 16 octets, so its key ends in NUL
-        // padding that no longer (valid, so NUL-free) name's key has.
+        // A known name first: matching one (same length, octets equal in
+        // any case) also proves the name valid.
         let known = match super::pack_upper(name) {
             packed::PLAIN => Some(Mechanism::Plain),
             packed::LOGIN => Some(Mechanism::Login),
@@ -85,8 +78,16 @@ impl Mechanism {
             packed::GSSAPI => Some(Mechanism::Gssapi),
             _ => None,
         };
-        if let Some(mech) = known {
+        // The key pads with NUL: `PLAIN\0` packs like `PLAIN`.
+        if let Some(mech) = known.filter(|m| m.as_str().len() == name.len()) {
             return Ok(mech);
+        }
+        let mech_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if name.is_empty() || name.len() > 20 || !name.iter().all(|&b| mech_char(b)) {
+            return Err(SyntaxError::new(
+                SyntaxErrorKind::Arguments,
+                "invalid SASL mechanism name",
+            ));
         }
         let upper: String = name
             .iter()

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::reply::scan::{self, load_le};
 use crate::reply::{Reply, ReplyTextError};
 use crate::values::ReplyCode;
 
@@ -167,27 +168,36 @@ pub(crate) fn pack_upper(name: &[u8]) -> u128 {
     u128::from(upper8(load_le(lo))) | u128::from(upper8(load_le(hi))) << 64
 }
 
-/// Up to 8 octets as a little-endian integer, zero-padded.
-fn load_le(b: &[u8]) -> u64 {
-    let word = |s: &[u8]| -> u64 {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(s.get(..4).unwrap_or(&[0; 4]));
-        u64::from(u32::from_le_bytes(a))
-    };
-    match b.len() {
-        8.. => {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&b[..8]);
-            u64::from_le_bytes(a)
-        }
-        // Two overlapping 4-octet loads: shared octets are equal, so OR
-        // keeps them intact.
-        n @ 4..=7 => word(b) | word(&b[n - 4..]) << (8 * (n - 4)),
-        _ => b
-            .iter()
-            .enumerate()
-            .fold(0, |key, (i, &o)| key | u64::from(o) << (8 * i)),
+/// The first SP-separated token of `line` and its [`pack_upper`] key, or
+/// `None` for a blank line. The usual line starts with its keyword and the
+/// keyword fits in 16 octets: then two word loads find both the token's end
+/// and its key.
+fn first_token(line: &[u8]) -> Option<(Range<usize>, u128)> {
+    if line.first() == Some(&b' ') {
+        // `250-  KEYWORD`: rare, so the plain way.
+        let kw = tokens(line).next()?;
+        let key = pack_upper(line.get(kw.clone()).unwrap_or_default());
+        return Some((kw, key));
     }
+    if line.is_empty() {
+        return None;
+    }
+    let (lo_octets, rest) = line.split_at(line.len().min(8));
+    let hi_octets = rest.get(..rest.len().min(8)).unwrap_or_default();
+    let (lo, hi) = (load_le(lo_octets), load_le(hi_octets));
+    let end = match scan::first_in_word(lo, lo_octets.len(), b' ') {
+        Some(i) => i,
+        None => match scan::first_in_word(hi, hi_octets.len(), b' ') {
+            Some(i) => 8 + i,
+            None => {
+                let past = line.get(16..).unwrap_or_default();
+                line.len() - past.len() + scan::find(past, b' ').unwrap_or(past.len())
+            }
+        },
+    };
+    let lo = upper8(lo & scan::low_octets(end));
+    let hi = upper8(hi & scan::low_octets(end.saturating_sub(8)));
+    Some((0..end, u128::from(lo) | u128::from(hi) << 64))
 }
 
 /// [`u8::to_ascii_uppercase`] on the 8 octets of `x` at once: exactly the
@@ -436,12 +446,6 @@ impl Iterator for Tokens<'_> {
     }
 }
 
-/// `s` without `prefix`, matched in any ASCII case.
-fn strip_prefix_ignore_case<'s>(s: &'s [u8], prefix: &[u8]) -> Option<&'s [u8]> {
-    let (head, tail) = s.split_at_checked(prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then_some(tail)
-}
-
 /// `line` as text, borrowed unless it must be repaired (invalid UTF-8 is
 /// replaced with U+FFFD, as [`String::from_utf8_lossy`] does).
 fn text_of(line: &[u8]) -> Cow<'_, str> {
@@ -520,14 +524,20 @@ impl<'a> Capabilities<'a> {
     }
 
     fn apply_line(&mut self, line: &'a [u8], ranges: &mut Vec<Range<usize>>) {
-        let mut toks = tokens(line);
-        let Some(kw) = toks.next() else {
+        let Some((kw, key)) = first_token(line) else {
             // An empty line, as Postfix smtp-sink ends its reply with.
             return;
         };
+        let toks = Tokens {
+            bytes: line,
+            pos: kw.end,
+        };
         let kw_text = line.get(kw.clone()).unwrap_or_default();
-        // Catalog §9 item 19: `AUTH=LOGIN PLAIN`, merged with `AUTH`.
-        if let Some(first) = strip_prefix_ignore_case(kw_text, b"AUTH=") {
+        // Catalog §9 item 19: `AUTH=LOGIN PLAIN`, merged with `AUTH`. The
+        // key holds the keyword's first octets upper-cased.
+        const AUTH_EQ: u64 = pack_const("AUTH=") as u64;
+        if kw_text.len() >= 5 && key as u64 & scan::low_octets(5) == AUTH_EQ {
+            let first = kw_text.get(5..).unwrap_or_default();
             self.present |= Keyword::Auth.bit();
             let names =
                 core::iter::once(first).chain(toks.map(|r| line.get(r).unwrap_or_default()));
@@ -536,7 +546,7 @@ impl<'a> Capabilities<'a> {
             }
             return;
         }
-        let Some(keyword) = Keyword::parse(kw_text) else {
+        let Some(keyword) = Keyword::from_packed(key, kw_text) else {
             self.push_verbatim(line, kw.start);
             return;
         };

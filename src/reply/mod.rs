@@ -14,6 +14,7 @@ use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
 use crate::options::Strictness;
 use crate::values::{EnhancedStatusCode, ReplyCode};
 
+pub(crate) mod scan;
 #[cfg(test)]
 mod tests;
 
@@ -374,7 +375,7 @@ impl<'a> Reply<'a> {
             let window = &rest[..rest.len().min(opts.max_line)];
             // One search finds the line end and, in the usual case, shows
             // that no CR precedes it; a lone CR takes the slower path below.
-            let (nl, cr_free) = match memchr::memchr2(b'\r', b'\n', window) {
+            let (nl, cr_free) = match scan::find2(window, b'\r', b'\n') {
                 Some(i) if window[i] == b'\n' => (i, true),
                 Some(i) if window.get(i + 1) == Some(&b'\n') => (i + 1, true),
                 _ => match memchr::memchr(b'\n', window) {
@@ -484,7 +485,7 @@ impl<'r> Iterator for Lines<'r> {
                 if block.is_empty() {
                     return None;
                 }
-                let nl = memchr::memchr(b'\n', block).unwrap_or(block.len());
+                let nl = scan::find(block, b'\n').unwrap_or(block.len());
                 let (line, rest) = block.split_at(nl);
                 *block = rest.get(1..).unwrap_or_default();
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
