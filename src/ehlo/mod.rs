@@ -515,12 +515,59 @@ impl<'a> Capabilities<'a> {
         let greet = (greet_start < first.len()).then(|| piece(first, greet_start..first.len()));
         let mut caps = Capabilities::empty(piece(first, domain));
         caps.greet = greet;
-        // One token buffer for all lines.
-        let mut ranges = Vec::with_capacity(8);
-        for line in lines {
-            caps.apply_line(line, &mut ranges);
+        // One token buffer for all lines, allocated only if a keyword has
+        // parameters.
+        let mut ranges = Vec::new();
+        match reply.wire_lines() {
+            Some(block) => caps.apply_wire(block, &mut ranges),
+            None => {
+                for line in lines {
+                    caps.apply_line(line, &mut ranges);
+                }
+            }
         }
         Ok(caps)
+    }
+
+    /// Applies the keyword lines of `block`, a parsed reply's lines as
+    /// received, after the first: the same as [`Self::apply_line`] on each
+    /// of [`Reply::lines`], but a line holding only a keyword of up to 16
+    /// octets (most of them) is read in one look at its first 16 octets.
+    fn apply_wire(&mut self, block: &'a [u8], ranges: &mut Vec<Range<usize>>) {
+        let mut pos = scan::find(block, b'\n').map_or(block.len(), |nl| nl + 1);
+        while pos < block.len() {
+            // The parser left `code [SP / "-"] text [CR] LF`; a line
+            // without separator is a bare code.
+            let text_start = match block.get(pos + 3) {
+                Some(b'-' | b' ') => pos + 4,
+                _ => pos + 3,
+            };
+            let avail = block.get(text_start..).unwrap_or_default();
+            let (lo_octets, rest) = avail.split_at(avail.len().min(8));
+            let hi_octets = rest.get(..rest.len().min(8)).unwrap_or_default();
+            let (lo, hi) = (load_le(lo_octets), load_le(hi_octets));
+            let delim = |w, n| scan::first_of3_in_word(w, n, b' ', b'\r', b'\n');
+            let end = delim(lo, lo_octets.len())
+                .or_else(|| delim(hi, hi_octets.len()).map(|i| i + 8));
+            let line_end = match end.map(|i| (i, avail.get(i..))) {
+                Some((i, Some([b'\n', ..]))) if i > 0 => Some((i, i + 1)),
+                Some((i, Some([b'\r', b'\n', ..]))) if i > 0 => Some((i, i + 2)),
+                _ => None,
+            };
+            if let Some((len, next)) = line_end {
+                let text = avail.get(..len).unwrap_or_default();
+                let lo = upper8(lo & scan::low_octets(len));
+                let hi = upper8(hi & scan::low_octets(len.saturating_sub(8)));
+                self.apply_keyword(text, 0..len, u128::from(lo) | u128::from(hi) << 64, ranges);
+                pos = text_start + next;
+            } else {
+                // Parameters, a long keyword, leading SP or a blank line.
+                let nl = scan::find(avail, b'\n').unwrap_or(avail.len());
+                let line = avail.get(..nl).unwrap_or_default();
+                self.apply_line(line.strip_suffix(b"\r").unwrap_or(line), ranges);
+                pos = text_start + nl + 1;
+            }
+        }
     }
 
     fn apply_line(&mut self, line: &'a [u8], ranges: &mut Vec<Range<usize>>) {
@@ -528,6 +575,18 @@ impl<'a> Capabilities<'a> {
             // An empty line, as Postfix smtp-sink ends its reply with.
             return;
         };
+        self.apply_keyword(line, kw, key, ranges);
+    }
+
+    /// Applies `line`, whose first token is `kw` with [`pack_upper`] key
+    /// `key`.
+    fn apply_keyword(
+        &mut self,
+        line: &'a [u8],
+        kw: Range<usize>,
+        key: u128,
+        ranges: &mut Vec<Range<usize>>,
+    ) {
         let toks = Tokens {
             bytes: line,
             pos: kw.end,

@@ -264,6 +264,16 @@ impl<'a> Reply<'a> {
         }
     }
 
+    /// The lines exactly as parsed, codes and line ends included, when the
+    /// reply was parsed and carries no enhanced code: a caller that walks
+    /// them itself can find a line's end and its first word in one look.
+    pub(crate) fn wire_lines(&self) -> Option<&[u8]> {
+        match &self.repr {
+            Repr::Wire(block) if self.enhanced.is_none() => Some(block),
+            _ => None,
+        }
+    }
+
     /// The number of lines.
     pub fn line_count(&self) -> usize {
         match &self.repr {

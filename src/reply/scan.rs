@@ -88,6 +88,17 @@ pub(crate) fn first_in_word(word: u64, len: usize, a: u8) -> Option<usize> {
     (m != 0).then(|| (m.trailing_zeros() / 8) as usize)
 }
 
+/// The index of the first of `a`, `b` or `c` among the low `len` octets of
+/// `word`.
+#[inline]
+pub(crate) fn first_of3_in_word(word: u64, len: usize, a: u8, b: u8, c: u8) -> Option<usize> {
+    let m = (zero_octets(word ^ (LOW * u64::from(a)))
+        | zero_octets(word ^ (LOW * u64::from(b)))
+        | zero_octets(word ^ (LOW * u64::from(c))))
+        & low_octets(len);
+    (m != 0).then(|| (m.trailing_zeros() / 8) as usize)
+}
+
 /// A mask of the low `n` octets of a word (all of them from 8 up).
 #[inline]
 pub(crate) fn low_octets(n: usize) -> u64 {
