@@ -57,18 +57,6 @@ macro_rules! keywords {
                 }
             }
 
-            /// The keyword `name` is, given its [`pack_upper`] key.
-            fn from_packed(key: u128, name: &[u8]) -> Option<Keyword> {
-                /// Each keyword's packed name, as match patterns.
-                #[allow(non_upper_case_globals)]
-                mod packed {
-                    $(pub(super) const $name: u128 = super::pack_const($wire);)*
-                }
-                match key {
-                    $(packed::$name if same_past_16(name, $wire) => Some(Keyword::$name),)*
-                    _ => None,
-                }
-            }
         }
     };
 }
@@ -154,7 +142,63 @@ impl Keyword {
     const fn bit(self) -> u64 {
         1 << (self as u32)
     }
+
+    /// Whether the keyword's parameters are stored (all others ignore
+    /// theirs).
+    const fn takes_params(self) -> bool {
+        matches!(
+            self,
+            Keyword::Size
+                | Keyword::Auth
+                | Keyword::DeliverBy
+                | Keyword::MtPriority
+                | Keyword::FutureRelease
+                | Keyword::Limits
+                | Keyword::Burl
+                | Keyword::NoSoliciting
+        )
+    }
 }
+
+impl Keyword {
+    /// The keyword `name` is, given its [`pack_upper`] key: one table slot
+    /// to check, whatever the keyword.
+    #[inline]
+    fn from_packed(key: u128, name: &[u8]) -> Option<Keyword> {
+        match KEYWORD_TABLE[keyword_slot(key)] {
+            (known, Some(kw), wire) if known == key && same_past_16(name, wire) => Some(kw),
+            _ => None,
+        }
+    }
+}
+
+/// Spreads the known keywords' keys over [`KEYWORD_TABLE`] without two in
+/// one slot. Adding a keyword may need another odd multiplier (try random
+/// ones); the build fails while two collide.
+const KEYWORD_HASH: u64 = 0x4971_282e_6e20_03f3;
+
+/// The slot of `key` in [`KEYWORD_TABLE`]: below 64.
+const fn keyword_slot(key: u128) -> usize {
+    let folded = key as u64 ^ ((key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (folded.wrapping_mul(KEYWORD_HASH) >> 58) as usize
+}
+
+/// Each known keyword's [`pack_upper`] key in its slot, with its name (at
+/// hand, unlike through [`Keyword::name`]'s jump table).
+#[allow(clippy::type_complexity)]
+const KEYWORD_TABLE: [(u128, Option<Keyword>, &str); 64] = {
+    let mut table = [(0, None, ""); 64];
+    let mut i = 0;
+    while i < Keyword::ALL.len() {
+        let kw = Keyword::ALL[i];
+        let key = pack_const(kw.name());
+        let slot = keyword_slot(key);
+        assert!(table[slot].1.is_none(), "two EHLO keywords share a slot");
+        table[slot] = (key, Some(kw), kw.name());
+        i += 1;
+    }
+    table
+};
 
 /// The first 16 octets of `name` as one integer, low octet first and
 /// zero-padded, with ASCII letters upper-cased: the key two names share when
@@ -515,18 +559,29 @@ impl<'a> Capabilities<'a> {
         let greet = (greet_start < first.len()).then(|| piece(first, greet_start..first.len()));
         let mut caps = Capabilities::empty(piece(first, domain));
         caps.greet = greet;
+        Ok(caps.with_lines(reply, lines))
+    }
+
+    /// This set with the keyword lines applied (all of `lines`, which
+    /// `reply` has after its first).
+    ///
+    /// Kept out of line and taking the set by value so that the compiler
+    /// builds it where [`Self::from_reply`] returns it: copying the finished
+    /// set cost as much as reading a short reply.
+    #[inline(never)]
+    fn with_lines(mut self, reply: &'a Reply<'_>, lines: crate::reply::Lines<'a>) -> Self {
         // One token buffer for all lines, allocated only if a keyword has
         // parameters.
         let mut ranges = Vec::new();
         match reply.wire_lines() {
-            Some(block) => caps.apply_wire(block, &mut ranges),
+            Some(block) => self.apply_wire(block, &mut ranges),
             None => {
                 for line in lines {
-                    caps.apply_line(line, &mut ranges);
+                    self.apply_line(line, &mut ranges);
                 }
             }
         }
-        Ok(caps)
+        self
     }
 
     /// Applies the keyword lines of `block`, a parsed reply's lines as
@@ -548,25 +603,41 @@ impl<'a> Capabilities<'a> {
             let (lo, hi) = (load_le(lo_octets), load_le(hi_octets));
             let delim = |w, n| scan::first_of3_in_word(w, n, b' ', b'\r', b'\n');
             let end = delim(lo, lo_octets.len())
-                .or_else(|| delim(hi, hi_octets.len()).map(|i| i + 8));
-            let line_end = match end.map(|i| (i, avail.get(i..))) {
-                Some((i, Some([b'\n', ..]))) if i > 0 => Some((i, i + 1)),
-                Some((i, Some([b'\r', b'\n', ..]))) if i > 0 => Some((i, i + 2)),
-                _ => None,
-            };
-            if let Some((len, next)) = line_end {
-                let text = avail.get(..len).unwrap_or_default();
-                let lo = upper8(lo & scan::low_octets(len));
-                let hi = upper8(hi & scan::low_octets(len.saturating_sub(8)));
-                self.apply_keyword(text, 0..len, u128::from(lo) | u128::from(hi) << 64, ranges);
-                pos = text_start + next;
-            } else {
-                // Parameters, a long keyword, leading SP or a blank line.
+                .or_else(|| delim(hi, hi_octets.len()).map(|i| i + 8))
+                .or_else(|| {
+                    // ENHANCEDSTATUSCODES is 19 octets.
+                    let third = avail.get(16..).unwrap_or_default();
+                    let third = third.get(..third.len().min(8)).unwrap_or_default();
+                    delim(load_le(third), third.len()).map(|i| i + 16)
+                });
+            let Some(kw_len) = end.filter(|&i| i > 0) else {
+                // No keyword at the line start: leading SP, a blank line,
+                // or a keyword over 24 octets.
                 let nl = scan::find(avail, b'\n').unwrap_or(avail.len());
                 let line = avail.get(..nl).unwrap_or_default();
                 self.apply_line(line.strip_suffix(b"\r").unwrap_or(line), ranges);
                 pos = text_start + nl + 1;
+                continue;
+            };
+            let key = u128::from(upper8(lo & scan::low_octets(kw_len)))
+                | u128::from(upper8(hi & scan::low_octets(kw_len.saturating_sub(8)))) << 64;
+            let (line_len, next) = match avail.get(kw_len..) {
+                Some([b'\n', ..]) => (kw_len, kw_len + 1),
+                Some([b'\r', b'\n', ..]) => (kw_len, kw_len + 2),
+                // Parameters follow: find the line end.
+                _ => {
+                    let nl = scan::find(avail, b'\n').unwrap_or(avail.len());
+                    let cr = avail.get(..nl).is_some_and(|l| l.ends_with(b"\r"));
+                    (nl - usize::from(cr), nl + 1)
+                }
+            };
+            let line = avail.get(..line_len).unwrap_or_default();
+            match Keyword::from_packed(key, line) {
+                // Most lines: a keyword that takes no parameters, alone.
+                Some(kw) if line_len == kw_len && !kw.takes_params() => self.present |= kw.bit(),
+                _ => self.apply_keyword(line, 0..kw_len, key, ranges),
             }
+            pos = text_start + next;
         }
     }
 

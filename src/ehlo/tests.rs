@@ -284,3 +284,8 @@ fn parse_borrows_from_reply() {
     assert!(matches!(c.domain, Cow::Borrowed(_)));
     assert!(matches!(c.mt_priority, Some(Cow::Borrowed(_))));
 }
+
+#[test]
+fn tmp_size() {
+    eprintln!("caps {} limits {} fr {} mech {} result {}", core::mem::size_of::<Capabilities<'_>>(), core::mem::size_of::<Limits<'_>>(), core::mem::size_of::<Option<FutureRelease<'_>>>(), core::mem::size_of::<Mechanism>(), core::mem::size_of::<Result<Capabilities<'_>, SyntaxError>>());
+}
