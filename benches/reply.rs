@@ -10,7 +10,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use esmtp::ehlo::Capabilities;
 use esmtp::reply::{Reply, ReplyContext, ReplyParseOptions};
 
@@ -127,8 +127,8 @@ fn paired(rounds: usize) {
                         black_box(Reply::parse(black_box(EHLO), &ehlo_opts).unwrap().1);
                     }
                     _ => {
-                        let r = smtp_proto::EhloResponse::parse(&mut black_box(EHLO).iter())
-                            .unwrap();
+                        let r =
+                            smtp_proto::EhloResponse::parse(&mut black_box(EHLO).iter()).unwrap();
                         black_box((r.size, r.auth_mechanisms));
                     }
                 }

@@ -159,6 +159,34 @@ mod tests {
         assert_eq!(other, "SCRAM-SHA-256-PLUS".parse().unwrap());
     }
 
+    /// The known names are matched by a packed key; the key pads with NUL,
+    /// so length and octets must still decide (RFC 4422 §3.1).
+    #[test]
+    fn known_names_need_exact_length_rfc4422_3_1() {
+        for bad in [
+            &b"PLAIN\0"[..],
+            b"PLAI",
+            b"PLAINS",
+            b"\0",
+            b"PL\xc1IN",
+            b"plain ",
+        ] {
+            assert!(
+                !matches!(Mechanism::parse(bad), Ok(Mechanism::Plain)),
+                "{bad:?}"
+            );
+        }
+        assert!(Mechanism::parse(b"PLAIN\0").is_err());
+        assert_eq!(
+            Mechanism::parse(b"scram-sha-256x").map(|m| m.as_str().to_owned()),
+            Ok("SCRAM-SHA-256X".to_owned())
+        );
+        assert!(matches!(
+            Mechanism::parse(b"OAUTHBEARER-EXTRA-XX"),
+            Ok(Mechanism::Other(_))
+        ));
+    }
+
     #[test]
     fn mech_char_and_length_rfc4422_3_1() {
         assert!(Mechanism::parse(b"A_B-9").is_ok());
