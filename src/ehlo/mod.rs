@@ -135,7 +135,7 @@ keywords! {
 impl Keyword {
     /// Recognises a keyword in any case (RFC 5321 §4.1.1.1).
     pub fn parse(name: &[u8]) -> Option<Keyword> {
-        // One integer match instead of comparing names.
+        // One table slot to check instead of comparing names.
         Keyword::from_packed(pack_upper(name), name)
     }
 
@@ -270,8 +270,8 @@ fn same_past_16(name: &[u8], wire: &str) -> bool {
             .eq_ignore_ascii_case(wire.as_bytes().get(16..).unwrap_or_default())
 }
 
-/// [`pack_upper`] for a name known at compile time (already upper case);
-/// names over 16 octets pack their first 16 only and must not be matched.
+/// [`pack_upper`] for a name known at compile time (already upper case):
+/// like it, only the first 16 octets count.
 pub(crate) const fn pack_const(name: &str) -> u128 {
     let b = name.as_bytes();
     let mut key = 0u128;
@@ -559,35 +559,25 @@ impl<'a> Capabilities<'a> {
         let greet = (greet_start < first.len()).then(|| piece(first, greet_start..first.len()));
         let mut caps = Capabilities::empty(piece(first, domain));
         caps.greet = greet;
-        Ok(caps.with_lines(reply, lines))
-    }
-
-    /// This set with the keyword lines applied (all of `lines`, which
-    /// `reply` has after its first).
-    ///
-    /// Kept out of line and taking the set by value so that the compiler
-    /// builds it where [`Self::from_reply`] returns it: copying the finished
-    /// set cost as much as reading a short reply.
-    #[inline(never)]
-    fn with_lines(mut self, reply: &'a Reply<'_>, lines: crate::reply::Lines<'a>) -> Self {
         // One token buffer for all lines, allocated only if a keyword has
         // parameters.
         let mut ranges = Vec::new();
         match reply.wire_lines() {
-            Some(block) => self.apply_wire(block, &mut ranges),
+            Some(block) => caps.apply_wire(block, &mut ranges),
             None => {
                 for line in lines {
-                    self.apply_line(line, &mut ranges);
+                    caps.apply_line(line, &mut ranges);
                 }
             }
         }
-        self
+        Ok(caps)
     }
 
     /// Applies the keyword lines of `block`, a parsed reply's lines as
     /// received, after the first: the same as [`Self::apply_line`] on each
-    /// of [`Reply::lines`], but a line holding only a keyword of up to 16
-    /// octets (most of them) is read in one look at its first 16 octets.
+    /// of [`Reply::lines`], but a line's keyword (up to 24 octets) and, for
+    /// a keyword alone (most lines), the line's end are found with at most
+    /// three word loads.
     fn apply_wire(&mut self, block: &'a [u8], ranges: &mut Vec<Range<usize>>) {
         let mut pos = scan::find(block, b'\n').map_or(block.len(), |nl| nl + 1);
         while pos < block.len() {
