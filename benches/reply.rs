@@ -2,10 +2,15 @@
 //! (see /work/shared/reference/benchmarking.md).
 //!
 //! `cargo bench --bench reply -- --warm-up-time 1 --measurement-time 3`
+//!
+//! `PAIRED=ROUNDS cargo bench --bench reply` instead interleaves the
+//! contenders: each round times a batch of every one, in rotated order, and
+//! the ratio to smtp-proto is taken per round, then its median over rounds,
+//! which a noisy shared machine moves far less than separate criterion rows.
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use esmtp::ehlo::Capabilities;
 use esmtp::reply::{Reply, ReplyContext, ReplyParseOptions};
 
@@ -74,5 +79,92 @@ fn ehlo(c: &mut Criterion) {
     g.finish();
 }
 
+/// Parses per timed batch in the interleaved mode.
+const BATCH: u32 = 2_000;
+
+fn paired(rounds: usize) {
+    use std::time::Instant;
+
+    let single_opts = ReplyParseOptions::new().with_enhanced(true);
+    let ehlo_opts = ReplyParseOptions::new().with_context(ReplyContext::Hello);
+    let mut rx = smtp_proto::response::parser::ResponseReceiver::default();
+    const NAMES: [&str; 5] = [
+        "reply_single/esmtp",
+        "reply_single/smtp-proto",
+        "ehlo_12/esmtp (reply + capabilities)",
+        "ehlo_12/esmtp_reply_only",
+        "ehlo_12/smtp-proto",
+    ];
+    // The smtp-proto row each row is compared with.
+    let rival = |i: usize| if i < 2 { 1 } else { 4 };
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); NAMES.len()];
+    for round in 0..rounds {
+        for k in 0..NAMES.len() {
+            let which = (k + round) % NAMES.len();
+            let t = Instant::now();
+            for _ in 0..BATCH {
+                match which {
+                    0 => {
+                        let (reply, n) = Reply::parse(black_box(SINGLE), &single_opts).unwrap();
+                        black_box((
+                            reply.code(),
+                            reply.enhanced(),
+                            reply.lines().next().map(<[u8]>::len),
+                            n,
+                        ));
+                    }
+                    1 => {
+                        let r = rx.parse(&mut black_box(SINGLE).iter()).unwrap();
+                        rx.reset();
+                        black_box(r);
+                    }
+                    2 => {
+                        let (reply, _) = Reply::parse(black_box(EHLO), &ehlo_opts).unwrap();
+                        let caps = Capabilities::from_reply(&reply).unwrap();
+                        black_box((caps.max_size(), caps.auth_mechanisms().len()));
+                    }
+                    3 => {
+                        black_box(Reply::parse(black_box(EHLO), &ehlo_opts).unwrap().1);
+                    }
+                    _ => {
+                        let r =
+                            smtp_proto::EhloResponse::parse(&mut black_box(EHLO).iter()).unwrap();
+                        black_box((r.size, r.auth_mechanisms));
+                    }
+                }
+            }
+            times[which].push(t.elapsed().as_secs_f64() / f64::from(BATCH));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("{rounds} interleaved rounds of {BATCH}; median time per parse, and the median over rounds of the speed ratio");
+    println!("| contender | median | vs smtp-proto |\n|---|---|---|");
+    for (i, name) in NAMES.iter().enumerate() {
+        let ratio = median(
+            times[rival(i)]
+                .iter()
+                .zip(&times[i])
+                .map(|(sp, us)| sp / us)
+                .collect(),
+        );
+        println!(
+            "| {name} | {:.1} ns | {ratio:.2}x |",
+            median(times[i].clone()) * 1e9
+        );
+    }
+}
+
 criterion_group!(benches, single, ehlo);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(rounds) = std::env::var_os("PAIRED") {
+        let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(200);
+        paired(rounds);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

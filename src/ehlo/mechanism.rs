@@ -46,37 +46,48 @@ impl MechanismName {
     }
 }
 
-const KNOWN: [(&str, Mechanism); 9] = [
-    ("PLAIN", Mechanism::Plain),
-    ("LOGIN", Mechanism::Login),
-    ("CRAM-MD5", Mechanism::CramMd5),
-    ("XOAUTH2", Mechanism::XOAuth2),
-    ("OAUTHBEARER", Mechanism::OAuthBearer),
-    ("EXTERNAL", Mechanism::External),
-    ("SCRAM-SHA-1", Mechanism::ScramSha1),
-    ("SCRAM-SHA-256", Mechanism::ScramSha256),
-    ("GSSAPI", Mechanism::Gssapi),
-];
+/// The known names packed by [`super::pack_const`], for one integer match.
+mod packed {
+    use super::super::pack_const;
+    pub(super) const PLAIN: u128 = pack_const("PLAIN");
+    pub(super) const LOGIN: u128 = pack_const("LOGIN");
+    pub(super) const CRAM_MD5: u128 = pack_const("CRAM-MD5");
+    pub(super) const XOAUTH2: u128 = pack_const("XOAUTH2");
+    pub(super) const OAUTHBEARER: u128 = pack_const("OAUTHBEARER");
+    pub(super) const EXTERNAL: u128 = pack_const("EXTERNAL");
+    pub(super) const SCRAM_SHA_1: u128 = pack_const("SCRAM-SHA-1");
+    pub(super) const SCRAM_SHA_256: u128 = pack_const("SCRAM-SHA-256");
+    pub(super) const GSSAPI: u128 = pack_const("GSSAPI");
+}
 
 impl Mechanism {
     /// Parses a mechanism name, in any case. Fails unless it is 1–20
     /// letters, digits, hyphens and underscores (RFC 4422 §3.1).
     pub fn parse(name: &[u8]) -> Result<Self, SyntaxError> {
-        if name.is_empty()
-            || name.len() > 20
-            || !name
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        // A known name first: matching one (same length, octets equal in
+        // any case) also proves the name valid.
+        let known = match super::pack_upper(name) {
+            packed::PLAIN => Some(Mechanism::Plain),
+            packed::LOGIN => Some(Mechanism::Login),
+            packed::CRAM_MD5 => Some(Mechanism::CramMd5),
+            packed::XOAUTH2 => Some(Mechanism::XOAuth2),
+            packed::OAUTHBEARER => Some(Mechanism::OAuthBearer),
+            packed::EXTERNAL => Some(Mechanism::External),
+            packed::SCRAM_SHA_1 => Some(Mechanism::ScramSha1),
+            packed::SCRAM_SHA_256 => Some(Mechanism::ScramSha256),
+            packed::GSSAPI => Some(Mechanism::Gssapi),
+            _ => None,
+        };
+        // The key pads with NUL: `PLAIN\0` packs like `PLAIN`.
+        if let Some(mech) = known.filter(|m| m.as_str().len() == name.len()) {
+            return Ok(mech);
+        }
+        let mech_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if name.is_empty() || name.len() > 20 || !name.iter().all(|&b| mech_char(b)) {
             return Err(SyntaxError::new(
                 SyntaxErrorKind::Arguments,
                 "invalid SASL mechanism name",
             ));
-        }
-        for (known, mech) in &KNOWN {
-            if known.as_bytes().eq_ignore_ascii_case(name) {
-                return Ok(mech.clone());
-            }
         }
         let upper: String = name
             .iter()
@@ -146,6 +157,34 @@ mod tests {
         assert_eq!(other.as_str(), "SCRAM-SHA-256-PLUS");
         assert!(matches!(other, Mechanism::Other(_)));
         assert_eq!(other, "SCRAM-SHA-256-PLUS".parse().unwrap());
+    }
+
+    /// The known names are matched by a packed key; the key pads with NUL,
+    /// so length and octets must still decide (RFC 4422 §3.1).
+    #[test]
+    fn known_names_need_exact_length_rfc4422_3_1() {
+        for bad in [
+            &b"PLAIN\0"[..],
+            b"PLAI",
+            b"PLAINS",
+            b"\0",
+            b"PL\xc1IN",
+            b"plain ",
+        ] {
+            assert!(
+                !matches!(Mechanism::parse(bad), Ok(Mechanism::Plain)),
+                "{bad:?}"
+            );
+        }
+        assert!(Mechanism::parse(b"PLAIN\0").is_err());
+        assert_eq!(
+            Mechanism::parse(b"scram-sha-256x").map(|m| m.as_str().to_owned()),
+            Ok("SCRAM-SHA-256X".to_owned())
+        );
+        assert!(matches!(
+            Mechanism::parse(b"OAUTHBEARER-EXTRA-XX"),
+            Ok(Mechanism::Other(_))
+        ));
     }
 
     #[test]

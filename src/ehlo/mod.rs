@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::reply::scan::{self, load_le};
 use crate::reply::{Reply, ReplyTextError};
 use crate::values::ReplyCode;
 
@@ -55,6 +56,7 @@ macro_rules! keywords {
                     $(Keyword::$name => $wire,)*
                 }
             }
+
         }
     };
 }
@@ -133,18 +135,152 @@ keywords! {
 impl Keyword {
     /// Recognises a keyword in any case (RFC 5321 §4.1.1.1).
     pub fn parse(name: &[u8]) -> Option<Keyword> {
-        // Bucket by length so most lines compare against one or two names.
-        let len = name.len();
-        Keyword::ALL
-            .iter()
-            .copied()
-            .filter(|k| k.name().len() == len)
-            .find(|k| k.name().as_bytes().eq_ignore_ascii_case(name))
+        // One table slot to check instead of comparing names.
+        Keyword::from_packed(pack_upper(name), name)
     }
 
     const fn bit(self) -> u64 {
         1 << (self as u32)
     }
+
+    /// Whether the keyword's parameters are stored (all others ignore
+    /// theirs).
+    const fn takes_params(self) -> bool {
+        matches!(
+            self,
+            Keyword::Size
+                | Keyword::Auth
+                | Keyword::DeliverBy
+                | Keyword::MtPriority
+                | Keyword::FutureRelease
+                | Keyword::Limits
+                | Keyword::Burl
+                | Keyword::NoSoliciting
+        )
+    }
+}
+
+impl Keyword {
+    /// The keyword `name` is, given its [`pack_upper`] key: one table slot
+    /// to check, whatever the keyword.
+    #[inline]
+    fn from_packed(key: u128, name: &[u8]) -> Option<Keyword> {
+        match KEYWORD_TABLE[keyword_slot(key)] {
+            (known, Some(kw), wire) if known == key && same_past_16(name, wire) => Some(kw),
+            _ => None,
+        }
+    }
+}
+
+/// Spreads the known keywords' keys over [`KEYWORD_TABLE`] without two in
+/// one slot. Adding a keyword may need another odd multiplier (try random
+/// ones); the build fails while two collide.
+const KEYWORD_HASH: u64 = 0x4971_282e_6e20_03f3;
+
+/// The slot of `key` in [`KEYWORD_TABLE`]: below 64.
+const fn keyword_slot(key: u128) -> usize {
+    let folded = key as u64 ^ ((key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (folded.wrapping_mul(KEYWORD_HASH) >> 58) as usize
+}
+
+/// Each known keyword's [`pack_upper`] key in its slot, with its name (at
+/// hand, unlike through [`Keyword::name`]'s jump table).
+#[allow(clippy::type_complexity)]
+const KEYWORD_TABLE: [(u128, Option<Keyword>, &str); 64] = {
+    let mut table = [(0, None, ""); 64];
+    let mut i = 0;
+    while i < Keyword::ALL.len() {
+        let kw = Keyword::ALL[i];
+        let key = pack_const(kw.name());
+        let slot = keyword_slot(key);
+        assert!(table[slot].1.is_none(), "two EHLO keywords share a slot");
+        table[slot] = (key, Some(kw), kw.name());
+        i += 1;
+    }
+    table
+};
+
+/// The first 16 octets of `name` as one integer, low octet first and
+/// zero-padded, with ASCII letters upper-cased: the key two names share when
+/// they start alike in any case. Names of different lengths can share a key
+/// (trailing NUL), so a match is confirmed with [`same_past_16`].
+///
+/// Whole words at a time, not octet by octet: this runs once per EHLO line.
+pub(crate) fn pack_upper(name: &[u8]) -> u128 {
+    let (lo, rest) = name.split_at(name.len().min(8));
+    let hi = rest.get(..rest.len().min(8)).unwrap_or_default();
+    u128::from(upper8(load_le(lo))) | u128::from(upper8(load_le(hi))) << 64
+}
+
+/// The first SP-separated token of `line` and its [`pack_upper`] key, or
+/// `None` for a blank line. The usual line starts with its keyword and the
+/// keyword fits in 16 octets: then two word loads find both the token's end
+/// and its key.
+fn first_token(line: &[u8]) -> Option<(Range<usize>, u128)> {
+    if line.first() == Some(&b' ') {
+        // `250-  KEYWORD`: rare, so the plain way.
+        let kw = tokens(line).next()?;
+        let key = pack_upper(line.get(kw.clone()).unwrap_or_default());
+        return Some((kw, key));
+    }
+    if line.is_empty() {
+        return None;
+    }
+    let (lo_octets, rest) = line.split_at(line.len().min(8));
+    let hi_octets = rest.get(..rest.len().min(8)).unwrap_or_default();
+    let (lo, hi) = (load_le(lo_octets), load_le(hi_octets));
+    let end = match scan::first_in_word(lo, lo_octets.len(), b' ') {
+        Some(i) => i,
+        None => match scan::first_in_word(hi, hi_octets.len(), b' ') {
+            Some(i) => 8 + i,
+            None => {
+                let past = line.get(16..).unwrap_or_default();
+                line.len() - past.len() + scan::find(past, b' ').unwrap_or(past.len())
+            }
+        },
+    };
+    let lo = upper8(lo & scan::low_octets(end));
+    let hi = upper8(hi & scan::low_octets(end.saturating_sub(8)));
+    Some((0..end, u128::from(lo) | u128::from(hi) << 64))
+}
+
+/// [`u8::to_ascii_uppercase`] on the 8 octets of `x` at once: exactly the
+/// octets `a`–`z` change (by subtracting 0x20).
+fn upper8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // The high bit of each octet of `ge_a` is set where low7 >= b'a', and
+    // of `gt_z` where low7 > b'z'; neither sum carries across octets.
+    let ge_a = low7 + ONES * u64::from(0x80 - b'a');
+    let gt_z = low7 + ONES * u64::from(0x80 - b'z' - 1);
+    // Octets with their own high bit set are not ASCII and stay as they are.
+    let lower = ge_a & !gt_z & !x & HIGH;
+    x - (lower >> 2)
+}
+
+/// Whether `name`, whose [`pack_upper`] key is `wire`'s, is `wire`:
+/// same length, and the same octets past the 16th in any case.
+#[inline(always)]
+fn same_past_16(name: &[u8], wire: &str) -> bool {
+    name.len() == wire.len()
+        && name
+            .get(16..)
+            .unwrap_or_default()
+            .eq_ignore_ascii_case(wire.as_bytes().get(16..).unwrap_or_default())
+}
+
+/// [`pack_upper`] for a name known at compile time (already upper case):
+/// like it, only the first 16 octets count.
+pub(crate) const fn pack_const(name: &str) -> u128 {
+    let b = name.as_bytes();
+    let mut key = 0u128;
+    let mut i = 0;
+    while i < b.len() && i < 16 {
+        key |= (b[i] as u128) << (8 * i);
+        i += 1;
+    }
+    key
 }
 
 /// The FUTURERELEASE limits (RFC 4865 §3).
@@ -316,22 +452,52 @@ fn reply_error(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::Reply, detail)
 }
 
-/// The text of `range` of `line`, borrowed when `line` is.
-fn piece<'a>(line: &Cow<'a, str>, range: Range<usize>) -> Cow<'a, str> {
-    match line {
-        Cow::Borrowed(s) => Cow::Borrowed(s.get(range).unwrap_or_default()),
-        Cow::Owned(s) => Cow::Owned(s.get(range).unwrap_or_default().to_owned()),
-    }
+/// The text of `range` of `line`, borrowed unless it is not UTF-8.
+///
+/// Lines are split on SP before any UTF-8 repair: SP never belongs to a
+/// UTF-8 sequence, so repairing a piece gives the same text as cutting the
+/// same piece out of the repaired line, and only the pieces kept pay for
+/// the check.
+fn piece(line: &[u8], range: Range<usize>) -> Cow<'_, str> {
+    text_of(line.get(range).unwrap_or_default())
 }
 
 /// Ranges of the SP-separated tokens of `s`, empty ones skipped.
-fn tokens(s: &str) -> impl Iterator<Item = Range<usize>> + '_ {
-    let mut pos = 0;
-    s.split(' ').filter_map(move |t| {
-        let start = pos;
-        pos += t.len() + 1;
-        (!t.is_empty()).then(|| start..start + t.len())
-    })
+fn tokens(s: &[u8]) -> Tokens<'_> {
+    Tokens { bytes: s, pos: 0 }
+}
+
+/// See [`tokens`].
+struct Tokens<'s> {
+    bytes: &'s [u8],
+    pos: usize,
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let rest = self.bytes.get(self.pos..)?;
+        let start = self.pos + rest.iter().position(|&b| b != b' ')?;
+        let len = self
+            .bytes
+            .get(start..)?
+            .iter()
+            .position(|&b| b == b' ')
+            .unwrap_or(self.bytes.len() - start);
+        self.pos = start + len;
+        Some(start..start + len)
+    }
+}
+
+/// `line` as text, borrowed unless it must be repaired (invalid UTF-8 is
+/// replaced with U+FFFD, as [`String::from_utf8_lossy`] does).
+fn text_of(line: &[u8]) -> Cow<'_, str> {
+    // `from_utf8` checks ASCII a word at a time; the lossy path does not.
+    match core::str::from_utf8(line) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(line),
+    }
 }
 
 impl<'a> Capabilities<'a> {
@@ -383,51 +549,131 @@ impl<'a> Capabilities<'a> {
             return Err(reply_error("EHLO reply is not 250"));
         }
         let mut lines = reply.lines();
-        let first = String::from_utf8_lossy(lines.next().unwrap_or_default());
+        let first = lines.next().unwrap_or_default();
         // Leading spaces are skipped: RFC 4141 §9 shows `250- example.com`.
-        let mut toks = tokens(&first);
+        let mut toks = tokens(first);
         let domain = toks
             .next()
             .ok_or(reply_error("EHLO reply names no domain"))?;
         let greet_start = domain.end.saturating_add(1);
-        let greet = (greet_start < first.len()).then(|| piece(&first, greet_start..first.len()));
-        let mut caps = Capabilities::empty(piece(&first, domain));
+        let greet = (greet_start < first.len()).then(|| piece(first, greet_start..first.len()));
+        let mut caps = Capabilities::empty(piece(first, domain));
         caps.greet = greet;
-        // One token buffer for all lines.
-        let mut ranges = Vec::with_capacity(8);
-        for line in lines {
-            caps.apply_line(String::from_utf8_lossy(line), &mut ranges);
+        // One token buffer for all lines, allocated only if a keyword has
+        // parameters.
+        let mut ranges = Vec::new();
+        match reply.wire_lines() {
+            Some(block) => caps.apply_wire(block, &mut ranges),
+            None => {
+                for line in lines {
+                    caps.apply_line(line, &mut ranges);
+                }
+            }
         }
         Ok(caps)
     }
 
-    fn apply_line(&mut self, line: Cow<'a, str>, ranges: &mut Vec<Range<usize>>) {
-        ranges.clear();
-        ranges.extend(tokens(&line));
-        let Some((kw, params)) = ranges.split_first() else {
+    /// Applies the keyword lines of `block`, a parsed reply's lines as
+    /// received, after the first: the same as [`Self::apply_line`] on each
+    /// of [`Reply::lines`], but a line's keyword (up to 24 octets) and, for
+    /// a keyword alone (most lines), the line's end are found with at most
+    /// three word loads.
+    fn apply_wire(&mut self, block: &'a [u8], ranges: &mut Vec<Range<usize>>) {
+        let mut pos = scan::find(block, b'\n').map_or(block.len(), |nl| nl + 1);
+        while pos < block.len() {
+            // The parser left `code [SP / "-"] text [CR] LF`; a line
+            // without separator is a bare code.
+            let text_start = match block.get(pos + 3) {
+                Some(b'-' | b' ') => pos + 4,
+                _ => pos + 3,
+            };
+            let avail = block.get(text_start..).unwrap_or_default();
+            let (lo_octets, rest) = avail.split_at(avail.len().min(8));
+            let hi_octets = rest.get(..rest.len().min(8)).unwrap_or_default();
+            let (lo, hi) = (load_le(lo_octets), load_le(hi_octets));
+            let delim = |w, n| scan::first_of3_in_word(w, n, b' ', b'\r', b'\n');
+            let end = delim(lo, lo_octets.len())
+                .or_else(|| delim(hi, hi_octets.len()).map(|i| i + 8))
+                .or_else(|| {
+                    // ENHANCEDSTATUSCODES is 19 octets.
+                    let third = avail.get(16..).unwrap_or_default();
+                    let third = third.get(..third.len().min(8)).unwrap_or_default();
+                    delim(load_le(third), third.len()).map(|i| i + 16)
+                });
+            let Some(kw_len) = end.filter(|&i| i > 0) else {
+                // No keyword at the line start: leading SP, a blank line,
+                // or a keyword over 24 octets.
+                let nl = scan::find(avail, b'\n').unwrap_or(avail.len());
+                let line = avail.get(..nl).unwrap_or_default();
+                self.apply_line(line.strip_suffix(b"\r").unwrap_or(line), ranges);
+                pos = text_start + nl + 1;
+                continue;
+            };
+            let key = u128::from(upper8(lo & scan::low_octets(kw_len)))
+                | u128::from(upper8(hi & scan::low_octets(kw_len.saturating_sub(8)))) << 64;
+            let (line_len, next) = match avail.get(kw_len..) {
+                Some([b'\n', ..]) => (kw_len, kw_len + 1),
+                Some([b'\r', b'\n', ..]) => (kw_len, kw_len + 2),
+                // Parameters follow: find the line end.
+                _ => {
+                    let nl = scan::find(avail, b'\n').unwrap_or(avail.len());
+                    let cr = avail.get(..nl).is_some_and(|l| l.ends_with(b"\r"));
+                    (nl - usize::from(cr), nl + 1)
+                }
+            };
+            let line = avail.get(..line_len).unwrap_or_default();
+            match Keyword::from_packed(key, line) {
+                // Most lines: a keyword that takes no parameters, alone.
+                Some(kw) if line_len == kw_len && !kw.takes_params() => self.present |= kw.bit(),
+                _ => self.apply_keyword(line, 0..kw_len, key, ranges),
+            }
+            pos = text_start + next;
+        }
+    }
+
+    fn apply_line(&mut self, line: &'a [u8], ranges: &mut Vec<Range<usize>>) {
+        let Some((kw, key)) = first_token(line) else {
             // An empty line, as Postfix smtp-sink ends its reply with.
             return;
         };
+        self.apply_keyword(line, kw, key, ranges);
+    }
+
+    /// Applies `line`, whose first token is `kw` with [`pack_upper`] key
+    /// `key`.
+    fn apply_keyword(
+        &mut self,
+        line: &'a [u8],
+        kw: Range<usize>,
+        key: u128,
+        ranges: &mut Vec<Range<usize>>,
+    ) {
+        let toks = Tokens {
+            bytes: line,
+            pos: kw.end,
+        };
         let kw_text = line.get(kw.clone()).unwrap_or_default();
-        let p = |i: usize| piece(&line, params[i].clone());
-        // Catalog §9 item 19: `AUTH=LOGIN PLAIN`, merged with `AUTH`.
-        if kw_text.len() >= 5 && kw_text.as_bytes()[..5].eq_ignore_ascii_case(b"AUTH=") {
-            self.present |= Keyword::Auth.bit();
+        // Catalog §9 item 19: `AUTH=LOGIN PLAIN`, merged with `AUTH`. The
+        // key holds the keyword's first octets upper-cased.
+        const AUTH_EQ: u64 = pack_const("AUTH=") as u64;
+        if kw_text.len() >= 5 && key as u64 & scan::low_octets(5) == AUTH_EQ {
             let first = kw_text.get(5..).unwrap_or_default();
-            let names = core::iter::once(first).chain(
-                params
-                    .iter()
-                    .map(|r| line.get(r.clone()).unwrap_or_default()),
-            );
+            self.present |= Keyword::Auth.bit();
+            let names =
+                core::iter::once(first).chain(toks.map(|r| line.get(r).unwrap_or_default()));
             for name in names {
                 self.add_mechanism_lenient(name);
             }
             return;
         }
-        let Some(keyword) = Keyword::parse(kw_text.as_bytes()) else {
-            self.push_verbatim(&line, kw.start);
+        let Some(keyword) = Keyword::from_packed(key, kw_text) else {
+            self.push_verbatim(line, kw.start);
             return;
         };
+        ranges.clear();
+        ranges.extend(toks);
+        let params = &ranges[..];
+        let p = |i: usize| piece(line, params[i].clone());
         let param_text = |i: usize| line.get(params[i].clone()).unwrap_or_default();
         let ok = match keyword {
             Keyword::Size => match params.len() {
@@ -435,7 +681,7 @@ impl<'a> Capabilities<'a> {
                     self.size = None;
                     true
                 }
-                1 => match parse_u64(param_text(0).as_bytes(), 20) {
+                1 => match parse_u64(param_text(0), 20) {
                     Some(n) => {
                         self.size = Some(n);
                         true
@@ -445,6 +691,8 @@ impl<'a> Capabilities<'a> {
                 _ => false,
             },
             Keyword::Auth => {
+                // One allocation for the usual handful of mechanisms.
+                self.auth.reserve(params.len());
                 for i in 0..params.len() {
                     self.add_mechanism_lenient(param_text(i));
                 }
@@ -458,11 +706,14 @@ impl<'a> Capabilities<'a> {
                 1 => {
                     // RFC 2852 §3: min-by-time *("," extension-token); no
                     // extension tokens are defined, so they are ignored.
-                    let min = param_text(0).split(',').next().unwrap_or_default();
+                    let min = param_text(0)
+                        .split(|&b| b == b',')
+                        .next()
+                        .unwrap_or_default();
                     if min.is_empty() {
                         self.deliver_by = None;
                         true
-                    } else if let Some(n) = parse_u64(min.as_bytes(), 9) {
+                    } else if let Some(n) = parse_u64(min, 9) {
                         self.deliver_by = u32::try_from(n).ok();
                         true
                     } else {
@@ -476,7 +727,7 @@ impl<'a> Capabilities<'a> {
                     self.mt_priority = None;
                     true
                 }
-                1 if is_priority_profile(param_text(0).as_bytes()) => {
+                1 if is_priority_profile(param_text(0)) => {
                     self.mt_priority = Some(p(0));
                     true
                 }
@@ -485,7 +736,7 @@ impl<'a> Capabilities<'a> {
             Keyword::FutureRelease => {
                 let parsed = (params.len() == 2)
                     .then(|| {
-                        let interval = param_text(0).as_bytes();
+                        let interval = param_text(0);
                         let n = match interval.first() {
                             Some(b'1'..=b'9') => parse_u64(interval, 9)?,
                             _ => return None,
@@ -501,7 +752,7 @@ impl<'a> Capabilities<'a> {
                     None => false,
                 }
             }
-            Keyword::Limits => match self.parse_limits(&line, params) {
+            Keyword::Limits => match Self::parse_limits(line, params) {
                 Some(limits) => {
                     self.limits = limits;
                     true
@@ -517,7 +768,7 @@ impl<'a> Capabilities<'a> {
                     self.no_soliciting = None;
                     true
                 }
-                1 if is_solicitation_keywords(param_text(0).as_bytes()) => {
+                1 if is_solicitation_keywords(param_text(0)) => {
                     self.no_soliciting = Some(p(0));
                     true
                 }
@@ -530,19 +781,17 @@ impl<'a> Capabilities<'a> {
         if ok {
             self.present |= keyword.bit();
         } else {
-            self.push_verbatim(&line, kw.start);
+            self.push_verbatim(line, kw.start);
         }
     }
 
-    // The Cow itself is needed: borrowed lines yield borrowed pieces.
-    #[allow(clippy::ptr_arg)]
-    fn push_verbatim(&mut self, line: &Cow<'a, str>, start: usize) {
-        let end = line.trim_end_matches(' ').len();
+    fn push_verbatim(&mut self, line: &'a [u8], start: usize) {
+        let end = line.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
         self.other.push(piece(line, start..end.max(start)));
     }
 
-    fn add_mechanism_lenient(&mut self, name: &str) {
-        if let Ok(mech) = Mechanism::parse(name.as_bytes()) {
+    fn add_mechanism_lenient(&mut self, name: &[u8]) {
+        if let Ok(mech) = Mechanism::parse(name) {
             if !self.auth.contains(&mech) {
                 self.auth.push(mech);
             }
@@ -551,26 +800,26 @@ impl<'a> Capabilities<'a> {
 
     /// RFC 9422 §3.7: a malformed parameter voids LIMITS (`None`); a bad
     /// registered limit is ignored; unknown ones are kept.
-    fn parse_limits(&self, line: &Cow<'a, str>, params: &[Range<usize>]) -> Option<Limits<'a>> {
+    fn parse_limits(line: &'a [u8], params: &[Range<usize>]) -> Option<Limits<'a>> {
         let mut limits = Limits::new();
         for r in params {
             let text = line.get(r.clone())?;
-            let (name, value) = match text.find('=') {
+            let (name, value) = match text.iter().position(|&b| b == b'=') {
                 Some(eq) => (&text[..eq], Some(&text[eq + 1..])),
                 None => (text, None),
             };
-            if !is_limit_name(name.as_bytes()) {
+            if !is_limit_name(name) {
                 return None;
             }
             if let Some(v) = value {
-                if !is_limit_value(v.as_bytes()) {
+                if !is_limit_value(v) {
                     return None;
                 }
             }
-            match known_limit(name.as_bytes()) {
+            match known_limit(name) {
                 Some(slot) => {
-                    let n = value.and_then(|v| match v.as_bytes().first() {
-                        Some(b'1'..=b'9') => parse_u64(v.as_bytes(), 6),
+                    let n = value.and_then(|v| match v.first() {
+                        Some(b'1'..=b'9') => parse_u64(v, 6),
                         _ => None,
                     });
                     if let Some(n) = n.and_then(|n| u32::try_from(n).ok()) {

@@ -284,3 +284,144 @@ fn parse_borrows_from_reply() {
     assert!(matches!(c.domain, Cow::Borrowed(_)));
     assert!(matches!(c.mt_priority, Some(Cow::Borrowed(_))));
 }
+
+/// The keyword lookup before the packed-key table: a case-insensitive
+/// comparison with every name (RFC 5321 §4.1.1.1).
+fn keyword_by_name(name: &[u8]) -> Option<Keyword> {
+    Keyword::ALL
+        .iter()
+        .copied()
+        .find(|k| k.name().as_bytes().eq_ignore_ascii_case(name))
+}
+
+#[test]
+fn keyword_lookup_pins_case_length_and_octets_rfc5321_4_1_1_1() {
+    for &kw in Keyword::ALL {
+        let name = kw.name();
+        assert_eq!(Keyword::parse(name.as_bytes()), Some(kw), "{name}");
+        assert_eq!(
+            Keyword::parse(name.to_ascii_lowercase().as_bytes()),
+            Some(kw)
+        );
+        // Trailing NUL or more octets, a missing octet, a non-ASCII octet
+        // that is a letter with the high bit set: never the keyword.
+        let mut longer = name.as_bytes().to_vec();
+        longer.push(0);
+        assert_eq!(Keyword::parse(&longer), None, "{name}\\0");
+        longer.pop();
+        longer.push(b'S');
+        assert_eq!(Keyword::parse(&longer), keyword_by_name(&longer));
+        assert_eq!(
+            Keyword::parse(&name.as_bytes()[1..]),
+            keyword_by_name(&name.as_bytes()[1..])
+        );
+        let mut high = name.as_bytes().to_vec();
+        high[0] |= 0x80;
+        assert_eq!(Keyword::parse(&high), None);
+    }
+    // Past 16 octets the key holds only the first 16.
+    assert_eq!(
+        Keyword::parse(b"EnhancedStatusCodes"),
+        Some(Keyword::EnhancedStatusCodes)
+    );
+    assert_eq!(Keyword::parse(b"ENHANCEDSTATUSCO"), None);
+    assert_eq!(Keyword::parse(b"ENHANCEDSTATUSCODEZ"), None);
+    assert_eq!(Keyword::parse(b"ENHANCEDSTATUSCODESS"), None);
+    assert_eq!(Keyword::parse(b""), None);
+}
+
+#[test]
+fn upper8_changes_exactly_ascii_lower_case() {
+    for b in 0..=255u8 {
+        for at in 0..8 {
+            let word = u64::from(b) << (8 * at) | 0x4100_0000_0000_007a_u64 & !(0xff << (8 * at));
+            let want: Vec<u8> = word
+                .to_le_bytes()
+                .iter()
+                .map(u8::to_ascii_uppercase)
+                .collect();
+            assert_eq!(upper8(word).to_le_bytes().to_vec(), want, "{b:#x} at {at}");
+        }
+    }
+}
+
+/// The lines of `wire` through the parsed reply's raw-line walk, and the
+/// same lines through a caller-built reply (the line-by-line path).
+fn both_paths(lines: &[String]) -> (Capabilities<'static>, Capabilities<'static>) {
+    let mut wire = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        wire.extend_from_slice(if i + 1 == lines.len() {
+            b"250 "
+        } else {
+            b"250-"
+        });
+        wire.extend_from_slice(l.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+    }
+    let (parsed, _) = Reply::parse(&wire, &ReplyParseOptions::new()).unwrap();
+    assert!(parsed.wire_lines().is_some());
+    let fast = Capabilities::from_reply(&parsed).unwrap().into_owned();
+    let built = Reply::new(ReplyCode::OK, None, lines.iter().map(String::as_str)).unwrap();
+    assert!(built.wire_lines().is_none());
+    let slow = Capabilities::from_reply(&built).unwrap().into_owned();
+    (fast, slow)
+}
+
+#[test]
+fn raw_line_walk_matches_line_by_line() {
+    let lines: Vec<String> = [
+        "mx.example Hi",
+        "PIPELINING",
+        "pipelining extra",
+        " SIZE 100",
+        "size",
+        "",
+        "ENHANCEDSTATUSCODES",
+        "enhancedstatuscodesx",
+        "X-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "AUTH=login",
+        "auth plain  LOGIN ",
+        "DELIVERBY 30",
+        "8BITMIME ",
+        "EXPN",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (fast, slow) = both_paths(&lines);
+    assert_eq!(fast, slow);
+    assert!(fast.supports(Keyword::EnhancedStatusCodes));
+    assert_eq!(fast.size_param(), Some(None));
+    assert_eq!(fast.auth_mechanisms(), [Mechanism::Login, Mechanism::Plain]);
+    assert_eq!(
+        fast.unknown().collect::<Vec<_>>(),
+        ["enhancedstatuscodesx", "X-ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn keyword_lookup_matches_name_comparison(name in proptest::collection::vec(
+        proptest::sample::select(b"SIZEauthNMTP-8BRLCXD\0\xc9 ".to_vec()), 0..22)) {
+        proptest::prop_assert_eq!(Keyword::parse(&name), keyword_by_name(&name));
+    }
+
+    #[test]
+    fn keyword_names_in_any_case(i in 0..Keyword::ALL.len(), flips in proptest::num::u32::ANY) {
+        let kw = Keyword::ALL[i];
+        let name: Vec<u8> = kw.name().bytes().enumerate()
+            .map(|(j, b)| if flips >> (j % 32) & 1 == 1 { b.to_ascii_lowercase() } else { b })
+            .collect();
+        proptest::prop_assert_eq!(Keyword::parse(&name), Some(kw));
+    }
+
+    #[test]
+    fn raw_line_walk_matches_line_by_line_generated(lines in proptest::collection::vec(
+        "( ?(SIZE|size|AUTH|auth=|DSN|ENHANCEDSTATUSCODES|EnhancedStatusCodes|X-[A-Z]{0,20}|LIMITS|BURL|DELIVERBY|MT-PRIORITY)( [A-Za-z0-9=,-]{0,12}){0,3} ?)?",
+        1..8)) {
+        let mut lines = lines;
+        lines.insert(0, "mx.example".to_string());
+        let (fast, slow) = both_paths(&lines);
+        proptest::prop_assert_eq!(fast, slow);
+    }
+}

@@ -14,6 +14,7 @@ use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
 use crate::options::Strictness;
 use crate::values::{EnhancedStatusCode, ReplyCode};
 
+pub(crate) mod scan;
 #[cfg(test)]
 mod tests;
 
@@ -263,6 +264,16 @@ impl<'a> Reply<'a> {
         }
     }
 
+    /// The lines exactly as parsed, codes and line ends included, when the
+    /// reply was parsed and carries no enhanced code: a caller that walks
+    /// them itself can find a line's end and its first word in one look.
+    pub(crate) fn wire_lines(&self) -> Option<&[u8]> {
+        match &self.repr {
+            Repr::Wire(block) if self.enhanced.is_none() => Some(block),
+            _ => None,
+        }
+    }
+
     /// The number of lines.
     pub fn line_count(&self) -> usize {
         match &self.repr {
@@ -372,14 +383,20 @@ impl<'a> Reply<'a> {
         loop {
             let rest = input.get(pos..).unwrap_or_default();
             let window = &rest[..rest.len().min(opts.max_line)];
-            let nl = match memchr::memchr(b'\n', window) {
-                Some(nl) => nl,
-                None if rest.len() >= opts.max_line => {
-                    return Err(DecodeError::LineTooLong {
-                        limit: opts.max_line,
-                    })
-                }
-                None => return Err(DecodeError::Incomplete),
+            // One search finds the line end and, in the usual case, shows
+            // that no CR precedes it; a lone CR takes the slower path below.
+            let (nl, cr_free) = match scan::find2(window, b'\r', b'\n') {
+                Some(i) if window[i] == b'\n' => (i, true),
+                Some(i) if window.get(i + 1) == Some(&b'\n') => (i + 1, true),
+                _ => match memchr::memchr(b'\n', window) {
+                    Some(nl) => (nl, false),
+                    None if rest.len() >= opts.max_line => {
+                        return Err(DecodeError::LineTooLong {
+                            limit: opts.max_line,
+                        })
+                    }
+                    None => return Err(DecodeError::Incomplete),
+                },
             };
             let end = pos + nl + 1;
             let fail = |detail| {
@@ -419,7 +436,7 @@ impl<'a> Reply<'a> {
                 None | Some(b' ') | Some(b'-') => text.get(1..).unwrap_or_default(),
                 Some(_) => return fail("reply code not followed by SP or hyphen"),
             };
-            if memchr::memchr(b'\r', text).is_some() {
+            if !cr_free && memchr::memchr(b'\r', text).is_some() {
                 return fail("CR without LF in reply");
             }
             if !opts.lenient() && text.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
@@ -438,11 +455,8 @@ impl<'a> Reply<'a> {
         let enhanced =
             if opts.enhanced && opts.context == ReplyContext::Command && !code.is_intermediate() {
                 let first_line = block.get(4..).unwrap_or_default();
-                let end = first_line
-                    .iter()
-                    .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))
-                    .unwrap_or(first_line.len());
-                EnhancedStatusCode::parse(&first_line[..end])
+                enhanced_prefix(first_line, |b| matches!(b, b' ' | b'\r' | b'\n'))
+                    .map(|(esc, _)| esc)
                     .filter(|esc| u16::from(esc.class()) == code.get() / 100)
             } else {
                 None
@@ -481,7 +495,7 @@ impl<'r> Iterator for Lines<'r> {
                 if block.is_empty() {
                     return None;
                 }
-                let nl = memchr::memchr(b'\n', block).unwrap_or(block.len());
+                let nl = scan::find(block, b'\n').unwrap_or(block.len());
                 let (line, rest) = block.split_at(nl);
                 *block = rest.get(1..).unwrap_or_default();
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -499,12 +513,53 @@ impl<'r> Iterator for Lines<'r> {
 /// `text` without a leading `esc` and the one SP after it, when it starts
 /// with exactly that code.
 fn strip_enhanced(text: &[u8], esc: EnhancedStatusCode) -> &[u8] {
-    let end = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
-    if EnhancedStatusCode::parse(&text[..end]) == Some(esc) {
-        text.get(end + 1..).unwrap_or_default()
-    } else {
-        text
+    match enhanced_prefix(text, |b| b == b' ') {
+        Some((found, end)) if found == esc => text.get(end + 1..).unwrap_or_default(),
+        _ => text,
     }
+}
+
+/// The enhanced code `class.subject.detail` (RFC 3463 §2) that `text`
+/// starts with, and where it ends, if the code runs up to the end of `text`
+/// or an octet that `ends` accepts.
+///
+/// Accepts exactly what [`EnhancedStatusCode::parse`] accepts for the text
+/// before that octet (class 2, 4 or 5; 1–3 digits without a leading zero),
+/// in one pass and without splitting.
+fn enhanced_prefix(text: &[u8], ends: impl Fn(u8) -> bool) -> Option<(EnhancedStatusCode, usize)> {
+    let class = match text {
+        [c @ (b'2' | b'4' | b'5'), b'.', ..] => c - b'0',
+        _ => return None,
+    };
+    let (subject, after_subject) = esc_number(text, 2)?;
+    if text.get(after_subject) != Some(&b'.') {
+        return None;
+    }
+    let (detail, end) = esc_number(text, after_subject + 1)?;
+    match text.get(end) {
+        None => {}
+        Some(&b) if ends(b) => {}
+        Some(_) => return None,
+    }
+    Some((EnhancedStatusCode::new(class, subject, detail)?, end))
+}
+
+/// The 1–3 digit number at `text[start..]` (no leading zero unless it is
+/// 0) and the index after it.
+fn esc_number(text: &[u8], start: usize) -> Option<(u16, usize)> {
+    let digits = text.get(start..)?;
+    let len = digits
+        .iter()
+        .take(4)
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len().min(4));
+    if len == 0 || len > 3 || (len > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let n = digits[..len]
+        .iter()
+        .fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+    Some((n, start + len))
 }
 
 impl PartialEq for Reply<'_> {

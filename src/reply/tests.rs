@@ -328,3 +328,47 @@ fn writer_rejects_overlong_lines_and_mismatched_codes() {
         Some(ReplyTextError::EnhancedMismatch)
     );
 }
+
+/// A CR inside a line takes the slow path of the line-end search: it is
+/// still an error, whose `consumed` covers the line (RFC 5321 §2.3.8), and
+/// still incomplete while the line has no LF.
+#[test]
+fn lone_cr_in_text_rfc5321_2_3_8() {
+    let cr_error = |input: &[u8], consumed: usize| match Reply::parse(input, &lenient()) {
+        Err(DecodeError::Syntax { error, consumed: c }) => {
+            assert_eq!(error.kind(), SyntaxErrorKind::Reply);
+            assert_eq!(c, consumed, "{input:?}");
+        }
+        other => panic!("{input:?}: {other:?}"),
+    };
+    cr_error(b"250 a\rb\r\n", 9);
+    cr_error(b"250-ok\r\n250 a\rb\n", 16);
+    cr_error(b"250 a\r\r\n", 8);
+    for partial in [&b"250 a\r"[..], b"250 a\rb", b"250 a\rb\r"] {
+        assert_eq!(
+            Reply::parse(partial, &lenient()).map(|(_, n)| n),
+            Err(DecodeError::Incomplete)
+        );
+    }
+    // CR as the last octet of the line window, its LF past it.
+    let long = [&b"250 "[..], &[b'x'; 507], b"\r\n"].concat();
+    assert_eq!(
+        Reply::parse(&long, &lenient()).map(|(_, n)| n),
+        Err(DecodeError::LineTooLong { limit: 512 })
+    );
+    let fits = [&b"250 "[..], &[b'x'; 506], b"\r\n"].concat();
+    assert_eq!(Reply::parse(&fits, &lenient()).map(|(_, n)| n), Ok(512));
+}
+
+proptest::proptest! {
+    /// The one-pass enhanced code reader accepts what
+    /// `EnhancedStatusCode::parse` accepts for the text before the end
+    /// octet (RFC 3463 §2).
+    #[test]
+    fn enhanced_prefix_matches_parse(text in "[0-9.2-5 x]{0,12}") {
+        let text = text.as_bytes();
+        let end = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
+        let want = EnhancedStatusCode::parse(&text[..end]).map(|esc| (esc, end));
+        proptest::prop_assert_eq!(enhanced_prefix(text, |b| b == b' '), want);
+    }
+}
