@@ -63,6 +63,21 @@ fuzz_target!(|input: &[u8]| {
         encoder.encode(part, &mut encoded);
     }
     encoder.finish(&mut encoded);
+    // The zero-copy encoder (slices of the content) sends the same octets,
+    // whatever the split; the last part goes through `finish_shared`.
+    let content_bytes = bytes::Bytes::copy_from_slice(wire);
+    let mut shared = Vec::new();
+    let mut encoder = DotEncoder::new();
+    let mut at = 0;
+    while at + piece < wire.len() {
+        encoder.encode_shared(&content_bytes.slice(at..at + piece), |b| {
+            assert!(!b.is_empty());
+            shared.extend_from_slice(&b)
+        });
+        at += piece;
+    }
+    encoder.finish_shared(&content_bytes.slice(at..), |b| shared.extend_from_slice(&b));
+    assert_eq!(shared, encoded);
     let decoder = DotDecoder::new()
         .with_policy(BarePolicy::Allow)
         .with_max_line(usize::MAX);
