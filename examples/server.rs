@@ -158,7 +158,7 @@ type Job = (Box<Delivery>, oneshot::Sender<io::Result<PathBuf>>);
 #[derive(Clone)]
 enum Deliveries {
     /// On the session's worker, at once: the file system's fsync is free.
-    Inline(Arc<Shared>),
+    Inline,
     /// On the delivery thread, in groups.
     Thread(mpsc::Sender<Job>),
 }
@@ -191,7 +191,7 @@ impl Deliveries {
         };
         if inline {
             eprintln!("delivering on the sessions' workers ({how})");
-            Ok(Deliveries::Inline(Arc::clone(shared)))
+            Ok(Deliveries::Inline)
         } else {
             eprintln!("delivering on a group-commit thread ({how})");
             spawn_delivery(Arc::clone(shared))
@@ -255,17 +255,6 @@ fn deliver(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
             let _ = reply.send(outcome);
         }
     }
-}
-
-/// Makes one message durable on the calling thread (a group of one) and
-/// logs it.
-fn deliver_inline(shared: &Shared, delivery: &mut Delivery) -> io::Result<PathBuf> {
-    let path = delivery.spool.finish()?;
-    shared.maildir.sync_new()?;
-    let mut log = Vec::with_capacity(160);
-    delivery.log_line(&path, &mut log);
-    let _ = io::stderr().write_all(&log);
-    Ok(path)
 }
 
 /// How [`drive`] ended.
@@ -365,8 +354,8 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
             match handler.on_event(session, event) {
                 Next::Continue => {}
                 Next::Deliver(mut delivery) => match &conn.deliveries {
-                    Deliveries::Inline(shared) => {
-                        let outcome = deliver_inline(shared, &mut delivery);
+                    Deliveries::Inline => {
+                        let outcome = handler.deliver_now(&mut delivery);
                         handler.delivered(session, outcome);
                     }
                     Deliveries::Thread(thread) => {

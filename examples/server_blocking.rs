@@ -156,12 +156,7 @@ fn drive<S: Conn>(
             match handler.on_event(session, event) {
                 Next::Continue => {}
                 Next::Deliver(mut delivery) => {
-                    let outcome = delivery.spool.commit();
-                    if let Ok(path) = &outcome {
-                        let mut line = Vec::new();
-                        delivery.log_line(path, &mut line);
-                        let _ = io::stderr().write_all(&line);
-                    }
+                    let outcome = handler.deliver_now(&mut delivery);
                     handler.delivered(session, outcome);
                 }
                 // The machine emits both only once its replies are out.

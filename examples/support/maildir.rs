@@ -26,12 +26,11 @@ pub struct Maildir {
 }
 
 /// A message being received. Small messages stay in memory until
-/// [`Spool::commit`] (or [`Spool::finish`]) writes them out in one go;
-/// beyond [`SPILL`] octets the file in `tmp/` is created and written as
-/// content arrives. Dropping a spool without committing it deletes any
-/// file it created.
+/// [`Spool::finish`] writes them out in one go; beyond [`SPILL`] octets
+/// the file in `tmp/` is created and written as content arrives. Dropping
+/// a spool before `finish` deletes any file it created.
 pub struct Spool {
-    /// Created once the message outgrows [`SPILL`], or at commit.
+    /// Created once the message outgrows [`SPILL`], or at `finish`.
     file: Option<File>,
     /// Content not written to the file yet.
     buf: Vec<u8>,
@@ -153,8 +152,6 @@ impl Maildir {
 
     /// Makes the renames into `new/` so far durable (fsync of the
     /// directory).
-    // The blocking example commits message by message (Spool::commit).
-    #[allow(dead_code)]
     pub fn sync_new(&self) -> io::Result<()> {
         self.new_dir.sync_all()
     }
@@ -217,19 +214,6 @@ impl Spool {
         fs::rename(&self.tmp, &self.new)?;
         self.done = true;
         Ok(std::mem::take(&mut self.new))
-    }
-
-    /// Makes the message durable and visible: write, fsync, rename into
-    /// `new/`, fsync `new/` (so the rename itself survives a crash before
-    /// the 250 goes out, RFC 5321 §6.1). Returns the final path.
-    // The tokio example delivers with `finish` on its own thread instead.
-    #[allow(dead_code)]
-    pub fn commit(&mut self) -> io::Result<PathBuf> {
-        let path = self.finish()?;
-        if let Some(dir) = path.parent() {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(path)
     }
 }
 

@@ -25,9 +25,9 @@ pub enum Next {
     /// Perform the TLS handshake now, then call `tls_established` or
     /// `tls_failed` on the session.
     StartTls,
-    /// A message is complete: make it durable ([`Spool::commit`], or
-    /// [`Spool::finish`] plus a `Maildir::sync_new` shared with other
-    /// messages), log it ([`Delivery::log_line`]), then pass the outcome to
+    /// A message is complete: make it durable ([`Handler::deliver_now`],
+    /// or [`Spool::finish`] plus a `Maildir::sync_new` shared with other
+    /// messages, then [`Delivery::log_line`]), then pass the outcome to
     /// [`Handler::delivered`]. The session waits for that answer meanwhile
     /// (`poll_event` returns `None`); the driver should not read more
     /// input until then.
@@ -242,6 +242,20 @@ impl Handler {
                 None
             }
         }
+    }
+
+    /// Delivers `delivery` on the calling thread, as a group of one: the
+    /// file is written, fsynced and renamed into `new/`, then `new/` is
+    /// fsynced (RFC 5321 §6.1: durable before the `250`), and the
+    /// delivery is logged. Pass the outcome to [`Handler::delivered`].
+    pub fn deliver_now(&self, delivery: &mut Delivery) -> std::io::Result<PathBuf> {
+        use std::io::Write as _;
+        let path = delivery.spool.finish()?;
+        self.shared.maildir.sync_new()?;
+        let mut line = Vec::with_capacity(160);
+        delivery.log_line(&path, &mut line);
+        let _ = std::io::stderr().write_all(&line);
+        Ok(path)
     }
 
     /// Answers the end of the message handed out with [`Next::Deliver`]:
