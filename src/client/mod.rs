@@ -681,7 +681,10 @@ impl Client {
     }
 
     /// Bytes to write to the server, in order. Message content is produced
-    /// here a piece at a time, so keep calling until `None`.
+    /// here a piece at a time, so keep calling until `None`. Content that
+    /// is already canonical comes out as slices of the message's `Bytes`
+    /// (no copy), cut where a dot is stuffed; a driver that writes without
+    /// vectored I/O may want to coalesce small pieces.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         if self.out.is_empty() && self.staging.is_empty() {
