@@ -334,3 +334,16 @@ fn a_crlf_split_between_pieces_is_one_line_end_rfc5321_2_3_8() {
         assert_eq!(encode_copy(&pieces), want, "{pieces:?}");
     }
 }
+
+/// Found by `client_transmits_the_model_rfc5321_2_3_8`: empty lines sent
+/// one octet per piece must all go out.
+#[test]
+fn empty_lines_in_one_octet_pieces_all_go_out_rfc5321_4_5_2() {
+    let content = b"\r\n\r\n".to_vec();
+    let mut client = Client::new(config(1));
+    client
+        .submit(envelope(), Bytes::from(content.clone()))
+        .unwrap();
+    let pieces = content_pieces(client, None);
+    assert_eq!(concat(&pieces), model(&content));
+}

@@ -1478,7 +1478,7 @@ impl Client {
         };
         let tx = &mut cur.tx;
         match &mut tx.content {
-            ContentPhase::Data(enc) => {
+            ContentPhase::Data(enc) => loop {
                 // At most `chunk` octets of content per call, handed out
                 // as slices of it wherever it is already canonical.
                 let (piece, done) = match &mut cur.msg.source {
@@ -1508,6 +1508,7 @@ impl Client {
                     self.out
                         .push_back(Bytes::from(std::mem::take(&mut self.staging)));
                 }
+                let before = self.out.len();
                 let out = &mut self.out;
                 let emit = |b: Bytes| {
                     if !b.is_empty() {
@@ -1523,10 +1524,16 @@ impl Client {
                         vec![Expect::DataEnd]
                     };
                     self.inflight.extend(ends);
-                } else {
-                    enc.encode_shared(&piece, emit);
+                    break;
                 }
-            }
+                enc.encode_shared(&piece, emit);
+                // A piece that was only the LF of a split CRLF encodes to
+                // nothing: take the next one, unless none has come yet, so
+                // that `poll_transmit` does not return `None` mid-message.
+                if self.out.len() > before || piece.is_empty() {
+                    break;
+                }
+            },
             ContentPhase::Bdat if can_send && !tx.bdat_failed => {
                 // Text content must reach the server in canonical form
                 // (RFC 5321 §2.3.8, RFC 3030 §3: only BINARYMIME is sent as
