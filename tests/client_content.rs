@@ -4,37 +4,19 @@
 //! of the content ([`DotEncoder::encode_shared`], which the client uses),
 //! and that the wire decodes back to the content with CRLF line ends.
 
+mod support;
+
 use bytes::{Bytes, BytesMut};
 use esmtp::client::{Client, ClientConfig, Envelope, TlsPolicy};
 use esmtp::data::{classify, Decoded, DotDecoder, DotEncoder};
 use esmtp::values::{Domain, Mailbox};
 use proptest::prelude::*;
 
-/// Every CR, LF and CRLF as CRLF (RFC 5321 §2.3.8).
-fn canonical(content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(&b) = content.get(i) {
-        match b {
-            b'\r' => {
-                out.extend_from_slice(b"\r\n");
-                if content.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            b'\n' => out.extend_from_slice(b"\r\n"),
-            _ => out.push(b),
-        }
-        i += 1;
-    }
-    out
-}
-
 /// The DATA wire form, one line at a time: canonical line ends, a dot
 /// added to each line that starts with one (RFC 5321 §4.5.2), a CRLF if
 /// the content does not end with one, then `.CRLF` (§4.1.1.4).
 fn model(content: &[u8]) -> Vec<u8> {
-    let text = canonical(content);
+    let text = support::crlf_line_ends(content);
     let mut out = Vec::new();
     let mut line_start = true;
     for (i, &b) in text.iter().enumerate() {
@@ -220,7 +202,7 @@ proptest! {
         prop_assert_eq!(&concat(&shared), &want);
         // The content as a server stores it: canonical, ending in a line
         // end (the one the terminator needs, §4.1.1.4).
-        let mut stored = canonical(&content);
+        let mut stored = support::crlf_line_ends(&content);
         if !stored.is_empty() && !stored.ends_with(b"\r\n") {
             stored.extend_from_slice(b"\r\n");
         }

@@ -1,6 +1,8 @@
 //! Message content framing: DATA (RFC 5321 §4.1.1.4, §4.5.2) and BDAT
 //! (RFC 3030 §2), both directions, including the SMTP-smuggling family.
 
+mod support;
+
 use bytes::{Bytes, BytesMut};
 use esmtp::data::{
     classify, is_binary, needs_8bit, BarePolicy, Chunk, ChunkDecoder, ContentError, ContentKind,
@@ -90,21 +92,7 @@ fn encode(content: &[u8], pieces: &[usize]) -> Vec<u8> {
 /// The content as the wire must carry it: every CR, LF and CRLF a CRLF,
 /// and a final CRLF (RFC 5321 §4.1.1.4: the content ends with one).
 fn canonical(content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(&b) = content.get(i) {
-        match b {
-            b'\r' => {
-                out.extend_from_slice(b"\r\n");
-                if content.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            b'\n' => out.extend_from_slice(b"\r\n"),
-            _ => out.push(b),
-        }
-        i += 1;
-    }
+    let mut out = support::crlf_line_ends(content);
     if !out.is_empty() && !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }

@@ -247,3 +247,24 @@ pub fn assert_well_formed(wire: &[u8]) {
     }
     assert!(open.is_none(), "multi-line reply left open");
 }
+
+/// `content` with every CR, LF and CRLF written as CRLF (RFC 5321 §2.3.8):
+/// the model of what a client must put on the wire.
+pub fn crlf_line_ends(content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = content.get(i) {
+        match b {
+            b'\r' => {
+                out.extend_from_slice(b"\r\n");
+                if content.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
