@@ -30,9 +30,11 @@ pub enum SyntaxErrorKind {
     /// §4.5: `501 5.5.4`).
     ParameterValue,
     /// A known parameter with a value this implementation does not
-    /// recognise, such as `BODY=9BIT` (`504 5.5.4`).
+    /// recognise, such as `BODY=9BIT` (RFC 5321 §4.1.1.11: `555 5.5.4`;
+    /// 504 is for a command parameter, not a MAIL/RCPT one).
     UnsupportedParameterValue,
-    /// The line exceeds the configured limit (`500 5.5.6`).
+    /// The line exceeds the configured limit (`500 5.5.2`; X.5.6 is the
+    /// AUTH exchange's own code, RFC 4954 §6).
     LineTooLong,
     /// Not a valid SMTP reply (client side; no reply is owed).
     Reply,
@@ -49,8 +51,8 @@ impl SyntaxErrorKind {
             RecipientAddress => (553, 1, 3),
             SenderAddress => (553, 1, 7),
             UnknownParameter => (555, 5, 4),
-            UnsupportedParameterValue => (504, 5, 4),
-            LineTooLong => (500, 5, 6),
+            UnsupportedParameterValue => (555, 5, 4),
+            LineTooLong => (500, 5, 2),
             Reply => (500, 5, 2),
         };
         (
@@ -121,7 +123,7 @@ pub enum DecodeError {
     #[error("incomplete input")]
     Incomplete,
     /// No line end within `limit` octets. The caller must discard input up
-    /// to and including the next CRLF and answer `500 5.5.6`.
+    /// to and including the next CRLF and answer `500 5.5.2`.
     #[error("line longer than {limit} octets")]
     LineTooLong {
         /// The limit that was exceeded, counting the CRLF.

@@ -184,9 +184,11 @@ fn item_12_reply_for_each_failure() {
     };
     assert_eq!(reply("FROBNICATE?"), (500, "5.5.2".into()));
     assert_eq!(reply("MAIL FROM:<a@b.org> SIZE=x"), (501, "5.5.4".into()));
+    // MAIL's replies (RFC 5321 §4.3.2) have no 504: an unimplemented
+    // parameter value is 555 (§4.1.1.11), as Postfix answers.
     assert_eq!(
         reply("MAIL FROM:<a@b.org> BODY=9BIT"),
-        (504, "5.5.4".into())
+        (555, "5.5.4".into())
     );
     assert_eq!(reply("RCPT TO:<a@@b.org>"), (553, "5.1.3".into()));
     assert_eq!(reply("MAIL FROM:<a@@b.org>"), (553, "5.1.7".into()));

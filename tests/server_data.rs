@@ -194,7 +194,7 @@ fn command_line_over_limit_500_5_5_6_rfc5321_4_5_3_1_4() {
     line.resize(5000, b'a');
     line.extend_from_slice(b"\r\nNOOP\r\n");
     let out = d.send(&line);
-    assert_eq!(out, "500 5.5.6 Line too long\r\n250 2.0.0 OK\r\n");
+    assert_eq!(out, "500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n");
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn overlong_command_line_in_small_reads_still_one_reply_rfc5321_4_5_3_1_4() {
     line.resize(10_000, b'a');
     line.extend_from_slice(b">\r\nNOOP\r\n");
     let out = d.send_in(&line, 100);
-    assert_eq!(out, "500 5.5.6 Line too long\r\n250 2.0.0 OK\r\n");
+    assert_eq!(out, "500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n");
 }
 
 #[test]

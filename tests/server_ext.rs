@@ -143,10 +143,11 @@ fn binarymime_needs_bdat_rfc3030_3() {
 
 #[test]
 fn bdat_unparsable_size_ends_session_rfc3030_2() {
+    // The close is announced with 421 (RFC 5321 §3.8).
     let mut d = ehlo(config());
     let out = d.send(b"BDAT 12x\r\nNOOP\r\n");
-    assert!(out.starts_with("501 5.5.4 "), "{out}");
-    assert_eq!(codes(&out), ["501"]);
+    assert!(out.starts_with("421 4.5.2 "), "{out}");
+    assert_eq!(codes(&out), ["421"]);
     assert_eq!(d.count("Closed { reason: Desynchronised }"), 1);
 }
 

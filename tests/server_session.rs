@@ -662,7 +662,7 @@ fn refused_session_stays_refused_after_an_overlong_line_rfc5321_3_1() {
     let out = d.send_in(&line, 1000);
     assert_eq!(
         out,
-        "500 5.5.6 Line too long\r\n503 5.5.1 Bad sequence of commands\r\n"
+        "500 5.5.2 Line too long\r\n503 5.5.1 Bad sequence of commands\r\n"
     );
     assert_eq!(d.count("Hello"), 0);
 }

@@ -25,7 +25,8 @@ pub enum Body {
 
 impl Body {
     /// Parses a body-value; anything else is a value this implementation
-    /// does not support (`504 5.5.4`), such as `BODY=9BIT`.
+    /// does not support (`555 5.5.4`, RFC 5321 §4.1.1.11), such as
+    /// `BODY=9BIT`.
     pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
         if value.eq_ignore_ascii_case(b"8BITMIME") {
             Ok(Body::EightBitMime)

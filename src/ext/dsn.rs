@@ -37,7 +37,7 @@ pub enum Ret {
 
 impl Ret {
     /// Parses `FULL` or `HDRS` in any case; other words are unsupported
-    /// values (`504 5.5.4`).
+    /// values (`555 5.5.4`).
     pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
         if value.eq_ignore_ascii_case(b"FULL") {
             Ok(Ret::Full)

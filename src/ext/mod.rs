@@ -56,7 +56,8 @@ pub(crate) const fn invalid(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::ParameterValue, detail)
 }
 
-/// A well-formed value this implementation does not know (`504 5.5.4`).
+/// A well-formed value this implementation does not know (`555 5.5.4`,
+/// RFC 5321 §4.1.1.11).
 pub(crate) const fn unsupported(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::UnsupportedParameterValue, detail)
 }

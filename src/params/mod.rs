@@ -23,7 +23,8 @@
 //! an invalid or repeated value of a known parameter is
 //! [`SyntaxErrorKind::ParameterValue`] (`501 5.5.4`, RFC 3461 §4.5); a
 //! well-formed value this implementation does not know, such as `BODY=9BIT`,
-//! is [`SyntaxErrorKind::UnsupportedParameterValue`] (`504 5.5.4`).
+//! is [`SyntaxErrorKind::UnsupportedParameterValue`] (`555 5.5.4`, RFC 5321
+//! §4.1.1.11).
 //!
 //! Parsing allocates nothing unless a value holds escapes or an unknown
 //! parameter is present.

@@ -74,7 +74,7 @@ use crate::ext::body::Body;
 use crate::ext::deliverby::ByMode;
 use crate::ext::future_release::Hold;
 use crate::ext::{self, MandatedReply};
-use crate::options::ParseOptions;
+use crate::options::{ParseOptions, Strictness};
 use crate::params::{MailParams, RcptParams};
 use crate::reply::Reply;
 use crate::values::{EnhancedStatusCode, ForwardPath, ReplyCode, ReversePath};
@@ -231,7 +231,9 @@ const DATA_AFTER_BDAT: MandatedReply = r(503, 5, 5, 1, "DATA not allowed after B
 const BDAT_AFTER_FAILURE: MandatedReply = r(503, 5, 5, 1, "RSET required after a failed BDAT");
 const NOT_IMPLEMENTED: MandatedReply = r(502, 5, 5, 1, "Command not implemented");
 const UNRECOGNIZED: MandatedReply = r(500, 5, 5, 1, "Command not recognized");
-const LINE_TOO_LONG: MandatedReply = r(500, 5, 5, 6, "Line too long");
+// X.5.2 (syntax error), not X.5.6: RFC 4954 §6 / RFC 5248 register 5.5.6
+// as "authentication exchange line is too long" only.
+const LINE_TOO_LONG: MandatedReply = r(500, 5, 5, 2, "Line too long");
 const AUTH_LINE_TOO_LONG: MandatedReply =
     r(500, 5, 5, 6, "Authentication Exchange line is too long");
 const TOO_MANY_RCPTS: MandatedReply = r(452, 4, 5, 3, "Too many recipients");
@@ -270,8 +272,10 @@ const TOO_MANY_AUTH: MandatedReply = r(
 );
 const TIMEOUT: MandatedReply = r(421, 4, 4, 2, "Timeout exceeded, closing connection");
 const OVERRUN: MandatedReply = r(421, 4, 7, 0, "Too much pipelined input, closing connection");
-const BAD_CHUNK_SIZE: MandatedReply =
-    r(501, 5, 5, 4, "Invalid BDAT chunk size, closing connection");
+// A BDAT line that cannot be framed leaves an unknown number of octets
+// to skip, so the session ends; a closing server answers 421 (RFC 5321
+// §3.8).
+const BAD_CHUNK_SIZE: MandatedReply = r(421, 4, 5, 2, "Invalid BDAT command, closing connection");
 const MESSAGE_REJECTED: MandatedReply = r(554, 5, 6, 0, "Message rejected");
 const SENDER_REJECTED: MandatedReply = r(550, 5, 7, 1, "Sender rejected");
 const RECIPIENT_REJECTED: MandatedReply = r(550, 5, 1, 1, "Recipient rejected");
@@ -682,7 +686,7 @@ impl Server {
             }
             Phase::SkipLine { refused } => {
                 let refused = *refused;
-                if skip_line(&mut self.rx) {
+                if skip_line(&mut self.rx, core.strict()) {
                     core.phase = if refused {
                         Phase::Refused
                     } else {
@@ -734,12 +738,21 @@ impl Server {
     fn command_line(&mut self) -> Step {
         let core = &mut self.core;
         let opts = core.parse_options();
+        let strict = core.strict();
         match Command::parse(&self.rx, &opts) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
+                // An overlong BDAT line can't be framed: its chunk would be
+                // read as commands (smuggling), so the session ends.
+                if core.config.extensions.chunking && starts_with_bdat(&self.rx) {
+                    self.rx.clear();
+                    core.abort_content(AbortReason::Disconnected);
+                    core.close_with(BAD_CHUNK_SIZE, CloseReason::Desynchronised);
+                    return Step::Continue;
+                }
                 // Only the overlong line goes: commands pipelined after it
                 // are still answered.
-                if !skip_line(&mut self.rx) {
+                if !skip_line(&mut self.rx, strict) {
                     core.phase = Phase::SkipLine { refused: false };
                 }
                 core.error(LINE_TOO_LONG);
@@ -749,7 +762,7 @@ impl Server {
                 // A BDAT whose size cannot be read leaves an unknown number
                 // of octets to skip: the stream cannot be resynchronised
                 // (catalog §9 item 15), so the session ends.
-                let bdat = self.rx.len() >= 5 && self.rx[..5].eq_ignore_ascii_case(b"BDAT ");
+                let bdat = starts_with_bdat(&self.rx);
                 self.rx.advance(consumed);
                 if bdat && core.config.extensions.chunking {
                     self.rx.clear();
@@ -774,10 +787,11 @@ impl Server {
 
     fn refused_line(&mut self) -> Step {
         let opts = self.core.parse_options();
+        let strict = self.core.strict();
         match Command::parse(&self.rx, &opts) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
-                if !skip_line(&mut self.rx) {
+                if !skip_line(&mut self.rx, strict) {
                     self.core.phase = Phase::SkipLine { refused: true };
                 }
                 self.core.error(LINE_TOO_LONG);
@@ -804,10 +818,11 @@ impl Server {
     fn auth_line(&mut self) -> Step {
         let core = &mut self.core;
         let limit = core.config.limits.auth_line;
+        let strict = core.strict();
         match SaslResponse::parse_line(&self.rx, limit) {
             Err(DecodeError::Incomplete) => Step::Blocked,
             Err(DecodeError::LineTooLong { .. }) => {
-                core.phase = if skip_line(&mut self.rx) {
+                core.phase = if skip_line(&mut self.rx, strict) {
                     Phase::Command
                 } else {
                     Phase::SkipLine { refused: false }
@@ -859,6 +874,10 @@ impl Core {
             .with_strictness(self.config.strictness)
             .with_utf8(self.config.extensions.smtputf8)
             .with_max_line(self.config.limits.command_line)
+    }
+
+    fn strict(&self) -> bool {
+        self.config.strictness == Strictness::Strict
     }
 
     fn enhanced(&self) -> bool {
@@ -1731,19 +1750,35 @@ impl Core {
     }
 }
 
-/// Drops input up to and including the next LF; whether one was found
-/// (otherwise everything buffered is dropped and the line goes on).
-fn skip_line(rx: &mut BytesMut) -> bool {
-    match memchr::memchr(b'\n', rx) {
+/// Drops input up to and including the end of the current line; whether
+/// it was found (otherwise what is buffered is dropped and the line goes
+/// on). In strict mode only CRLF ends a line, as in the command parser:
+/// resynchronising on a bare LF would let a command hidden after an
+/// overlong line through (RFC 5321 §2.3.8).
+fn skip_line(rx: &mut BytesMut, strict: bool) -> bool {
+    let end = if strict {
+        memchr::memmem::find(rx, b"\r\n").map(|i| i + 1)
+    } else {
+        memchr::memchr(b'\n', rx)
+    };
+    match end {
         Some(i) => {
             rx.advance(i.saturating_add(1));
             true
         }
         None => {
-            rx.clear();
+            // A CR last may be the first half of the CRLF that ends it.
+            let keep = usize::from(strict && rx.last() == Some(&b'\r'));
+            rx.advance(rx.len() - keep);
             false
         }
     }
+}
+
+/// Whether buffered input starts a BDAT command (RFC 3030 §2: verbs are
+/// case-insensitive).
+fn starts_with_bdat(rx: &[u8]) -> bool {
+    rx.len() >= 5 && rx[..5].eq_ignore_ascii_case(b"BDAT ")
 }
 
 /// Configured text goes on the wire: keep CR, LF and controls out.

@@ -1,0 +1,104 @@
+//! Hostile framing the server machine must not be tricked by: overlong or
+//! unframable BDAT lines (no resynchronisation into the chunk), overlong
+//! lines in strict mode (resynchronise on CRLF only), and the reply codes
+//! for those errors.
+
+mod support;
+
+use esmtp::options::Strictness;
+use support::{codes, config, ehlo};
+
+/// A BDAT line longer than the command-line limit can't be framed: the
+/// chunk it announces would be read as commands. RFC 3030 §2 (the chunk
+/// follows the BDAT line) and RFC 5321 §3.8 (a closing server says 421).
+#[test]
+fn overlong_bdat_line_closes_instead_of_running_the_chunk_rfc3030_2() {
+    let cfg = config();
+    let limit = cfg.limits.command_line;
+    let mut d = ehlo(cfg);
+    d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+    d.take();
+    // The chunk is a smuggled transaction.
+    let smuggled = b"MAIL FROM:<evil@x.example>\r\nRCPT TO:<victim@d.example>\r\n";
+    let mut line = format!("BDAT {} LAST", smuggled.len()).into_bytes();
+    line.resize(limit + 10, b' ');
+    line.extend_from_slice(b"\r\n");
+    line.extend_from_slice(smuggled);
+    let out = d.send(&line);
+    assert!(out.starts_with("421 4.5.2 "), "{out}");
+    assert_eq!(codes(&out), ["421"], "{out}");
+    assert!(d.server.is_closed() || d.count("Closed") == 1);
+}
+
+/// The same in lower case, and split so the overlong prefix arrives first.
+#[test]
+fn overlong_bdat_line_split_across_reads_closes_rfc3030_2() {
+    let cfg = config();
+    let limit = cfg.limits.command_line;
+    let mut d = ehlo(cfg);
+    let mut line = b"bdat 30 last".to_vec();
+    line.resize(limit + 10, b' ');
+    let out = d.send(&line);
+    let out2 = d.send(b"\r\nMAIL FROM:<evil@x.example>\r\n");
+    assert!(out.starts_with("421 "), "{out}");
+    assert!(!out2.contains("250"), "{out2}");
+}
+
+/// In strict mode only CRLF ends a line (RFC 5321 §2.3.8): skipping an
+/// overlong line must not stop at a bare LF, where a hidden command would
+/// be run.
+#[test]
+fn strict_overlong_line_resynchronises_on_crlf_only_rfc5321_2_3_8() {
+    let mut cfg = config();
+    cfg.strictness = Strictness::Strict;
+    let limit = cfg.limits.command_line;
+    let mut d = ehlo(cfg);
+    let mut line = vec![b'x'; limit + 10];
+    line.extend_from_slice(b"\nRSET\r\nNOOP\r\n");
+    let out = d.send(&line);
+    // One line (ending at the CRLF after RSET) is skipped; NOOP is run.
+    assert_eq!(out, "500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n");
+}
+
+/// A CRLF split across reads still ends the skipped line in strict mode.
+#[test]
+fn strict_skip_finds_crlf_split_across_reads_rfc5321_2_3_8() {
+    let mut cfg = config();
+    cfg.strictness = Strictness::Strict;
+    let limit = cfg.limits.command_line;
+    let mut d = ehlo(cfg);
+    let mut line = vec![b'x'; limit + 10];
+    line.push(b'\r');
+    let out = d.send(&line);
+    assert_eq!(out, "500 5.5.2 Line too long\r\n");
+    assert_eq!(d.send(b"\nNOOP\r\n"), "250 2.0.0 OK\r\n");
+}
+
+/// X.5.6 is registered for "authentication exchange line is too long"
+/// only (RFC 4954 §6, RFC 5248); an ordinary overlong command is a syntax
+/// error, 500 5.5.2.
+#[test]
+fn overlong_command_is_500_5_5_2_rfc5248() {
+    let cfg = config();
+    let limit = cfg.limits.command_line;
+    let mut d = ehlo(cfg);
+    let mut line = b"NOOP ".to_vec();
+    line.resize(limit + 1, b'y');
+    line.extend_from_slice(b"\r\n");
+    assert_eq!(d.send(&line), "500 5.5.2 Line too long\r\n");
+    let kind = esmtp::error::SyntaxErrorKind::LineTooLong;
+    let (code, esc) = kind.reply();
+    assert_eq!((code.get(), esc.to_string()), (500, "5.5.2".to_owned()));
+}
+
+/// An unknown BODY= value: MAIL has no 504 among its replies (RFC 5321
+/// §4.3.2); an unimplemented parameter is 555 5.5.4 (§4.1.1.11), a value
+/// outside RFC 6152 §2's syntax 501 5.5.4.
+#[test]
+fn unknown_body_value_is_555_malformed_is_501_rfc5321_4_1_1_11() {
+    let mut d = ehlo(config());
+    let out = d.send(b"MAIL FROM:<a@b.example> BODY=9BIT\r\n");
+    assert!(out.starts_with("555 5.5.4 "), "{out}");
+    let out = d.send(b"MAIL FROM:<a@b.example> BODY=\r\n");
+    assert!(out.starts_with("501 5.5.4 "), "{out}");
+}
