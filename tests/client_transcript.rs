@@ -13,6 +13,10 @@ fn plain() -> ClientConfig {
     let mut c = client_config();
     c.tls = TlsPolicy::None;
     c.chunking = false;
+    // These transcripts have no TLS layer; the AUTH ones opt in to
+    // authenticating in clear (tests/client_hardening.rs checks the
+    // default refuses).
+    c.allow_plaintext_auth = true;
     c
 }
 

@@ -138,6 +138,8 @@ fn atrn_after_auth_reverses_the_stream_rfc2645_5_3() {
     config.auth = Some(AuthConfig::new(ClientCredentials::password(
         "customer", "secret",
     )));
+    // A loopback-style test without TLS.
+    config.allow_plaintext_auth = true;
     let mut client = Client::new(config);
     client
         .atrn(vec![Domain::parse("customer.example")

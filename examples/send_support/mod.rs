@@ -27,7 +27,7 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 /// The usage line printed on a command-line error.
 pub const USAGE: &str = "usage: send --server HOST:PORT --from ADDR --to ADDR [--to ADDR]... \
 [--starttls | --tls] [--ca PEM | --insecure] [--user NAME:PASSWORD] [--lmtp] [--helo NAME] \
-[--no-pipelining] [--no-chunking] [FILE]";
+[--no-pipelining] [--no-chunking] [--allow-plaintext-auth] [FILE]";
 
 /// How long connecting and a TLS handshake may take (the session's own
 /// timeouts, RFC 5321 §4.5.3.2, cover everything else).
@@ -80,6 +80,9 @@ pub struct Args {
     pub trust: Trust,
     /// `--user NAME:PASSWORD`.
     pub user: Option<(String, String)>,
+    /// `--allow-plaintext-auth`: authenticate without TLS to a server that
+    /// is not on a loopback address (loopback is always allowed).
+    pub allow_plaintext_auth: bool,
     /// `--lmtp` (RFC 2033).
     pub lmtp: bool,
     /// `--helo` (default `localhost`).
@@ -90,6 +93,15 @@ pub struct Args {
     pub chunking: bool,
     /// The message file; `None` reads standard input.
     pub file: Option<PathBuf>,
+}
+
+/// Whether `host` (from `--server`) names this machine: `localhost`, or
+/// an address in 127.0.0.0/8 or `::1`.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Parses `--from`: `<>` or an empty string is the null reverse path; a
@@ -151,6 +163,7 @@ impl Args {
         let mut helo = None;
         let mut pipelining = true;
         let mut chunking = true;
+        let mut allow_plaintext_auth = false;
         let mut file = None;
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
@@ -196,6 +209,7 @@ impl Args {
                 }
                 "--no-pipelining" => pipelining = false,
                 "--no-chunking" => chunking = false,
+                "--allow-plaintext-auth" => allow_plaintext_auth = true,
                 "--" => {
                     file = it.next().map(PathBuf::from);
                     if it.next().is_some() {
@@ -226,6 +240,7 @@ impl Args {
             tls,
             trust,
             user,
+            allow_plaintext_auth,
             lmtp,
             helo,
             pipelining,
@@ -250,6 +265,9 @@ impl Args {
         config.auth = self.user.as_ref().map(|(name, password)| {
             AuthConfig::new(ClientCredentials::password(name.clone(), password.clone()))
         });
+        // A password never crosses the network in clear unless asked for;
+        // on loopback there is no network to cross.
+        config.allow_plaintext_auth = self.allow_plaintext_auth || is_loopback(&self.host);
         config
     }
 

@@ -1,6 +1,7 @@
 //! A whole client session against arbitrary server bytes, with queued
 //! messages: no panic, no loop, and every message reported exactly once
-//! once the session is over.
+//! once the session is over; no AUTH in clear unless allowed (RFC 3207
+//! §6).
 #![no_main]
 
 use std::collections::HashSet;
@@ -39,6 +40,8 @@ fuzz_target!(|data: &[u8]| {
         }));
     }
     config.ehlo_after_auth = flags & 128 != 0;
+    config.allow_plaintext_auth = data.len() & 1 != 0;
+    let allow_plaintext_auth = config.allow_plaintext_auth;
     config.chunk_size = 7;
     let mut client = Client::new(config);
     let mut ids = HashSet::new();
@@ -61,6 +64,7 @@ fuzz_target!(|data: &[u8]| {
     let mut reported = HashSet::new();
     let mut closed = false;
     let mut written = 0usize;
+    let mut clear = Vec::new();
     // Each read: one length octet, then that many octets.
     loop {
         while let Some(e) = client.poll_event() {
@@ -83,6 +87,9 @@ fuzz_target!(|data: &[u8]| {
         }
         while let Some(b) = client.poll_transmit() {
             written += b.len();
+            if !client.is_tls() {
+                clear.extend_from_slice(&b);
+            }
             assert!(written < 1 << 20, "runaway output");
         }
         if let Some(deadline) = client.poll_timeout(now) {
@@ -112,4 +119,10 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(closed && client.is_closed());
     assert_eq!(reported, ids, "every message reported once");
+    if !allow_plaintext_auth {
+        let auth_in_clear = clear
+            .split(|&b| b == b'\n')
+            .any(|line| line.starts_with(b"AUTH "));
+        assert!(!auth_in_clear, "AUTH sent without TLS");
+    }
 });

@@ -22,6 +22,14 @@ pub struct ClientConfig {
     pub tls: TlsPolicy,
     /// Credentials for AUTH (RFC 4954); `None` never authenticates.
     pub auth: Option<AuthConfig>,
+    /// Authenticate on a session without TLS. Off by default: with
+    /// [`TlsPolicy::Opportunistic`] a man-in-the-middle can strip STARTTLS
+    /// from the EHLO reply, and the credentials would then go out in clear
+    /// (RFC 3207 §6). With it off, every message fails with
+    /// [`AuthError::PlaintextRefused`](super::AuthError::PlaintextRefused)
+    /// and no AUTH is sent. Turn it on for loopback tests or a link
+    /// secured otherwise.
+    pub allow_plaintext_auth: bool,
     /// Send EHLO again after a successful AUTH. Not required by RFC 4954
     /// (no security layer is negotiated), but some clients do it; a `503`
     /// answer is survived with the capabilities already known.
@@ -201,6 +209,7 @@ impl ClientConfig {
             lmtp: false,
             tls: TlsPolicy::Opportunistic,
             auth: None,
+            allow_plaintext_auth: false,
             ehlo_after_auth: false,
             pipelining: true,
             chunking: true,

@@ -91,6 +91,12 @@ pub enum AuthError {
     Temporary,
     /// No mechanism both sides allow, or the server does not offer AUTH.
     NoMechanism,
+    /// The session is not encrypted and
+    /// [`ClientConfig::allow_plaintext_auth`](super::ClientConfig::allow_plaintext_auth)
+    /// is off: nothing was sent. A man-in-the-middle that strips STARTTLS
+    /// from the EHLO reply must not get the credentials (RFC 3207 §6,
+    /// RFC 4954 §4).
+    PlaintextRefused,
     /// Another reply, or a challenge that could not be answered.
     Other,
 }

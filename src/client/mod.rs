@@ -1099,6 +1099,17 @@ impl Client {
             self.phase = Phase::Ready;
             return;
         };
+        if !self.tls && !self.config.allow_plaintext_auth {
+            // Whatever the mechanism: even CRAM-MD5's digest can be
+            // cracked offline by whoever reads it.
+            self.events.push_back(Event::AuthFailed {
+                mechanism: None,
+                error: AuthError::PlaintextRefused,
+                reply: None,
+            });
+            self.fail_all(MessageError::Auth(AuthError::PlaintextRefused));
+            return self.send_quit(CloseReason::Quit);
+        }
         let offered = self
             .caps
             .as_ref()

@@ -1,0 +1,64 @@
+//! The client does not give a hostile network or server what it should
+//! not: no credentials in clear by accident.
+
+mod client_support;
+
+use client_support::*;
+use esmtp::client::{AuthConfig, AuthError, ClientCredentials, MessageError, TlsPolicy};
+
+const GREETING: &[u8] = b"220 mx.example.org ESMTP\r\n";
+/// What a man-in-the-middle leaves of `250-STARTTLS` (RFC 3207 §6: the
+/// EHLO reply before TLS is not protected).
+const STRIPPED_EHLO: &[u8] =
+    b"250-mx.example.org\r\n250-AUTH PLAIN LOGIN CRAM-MD5\r\n250 8BITMIME\r\n";
+
+fn with_password() -> esmtp::client::ClientConfig {
+    let mut c = client_config();
+    c.chunking = false;
+    c.auth = Some(AuthConfig::new(ClientCredentials::password(
+        "jane", "hunter2",
+    )));
+    c
+}
+
+/// RFC 3207 §6, RFC 4954 §4: with STARTTLS stripped and the default
+/// opportunistic policy, no AUTH goes out; each message fails with a typed
+/// error and the session ends with QUIT.
+#[test]
+fn stripped_starttls_sends_no_auth_by_default_rfc3207_6() {
+    let c = with_password();
+    assert_eq!(c.tls, TlsPolicy::Opportunistic);
+    assert!(!c.allow_plaintext_auth, "secure default");
+    let mut s = Script::new(c);
+    for rcpt in ["b@example.org", "c@example.org"] {
+        s.client.submit(envelope(&[rcpt]), &b"x\r\n"[..]).unwrap();
+    }
+    s.feed(GREETING);
+    let w = s.feed(STRIPPED_EHLO);
+    assert!(!w.contains("AUTH"), "{w}");
+    assert!(!w.contains("MAIL"), "{w}");
+    assert_eq!(w, "QUIT\r\n");
+    let outcomes = s.outcomes();
+    assert_eq!(outcomes.len(), 2);
+    for o in outcomes {
+        assert_eq!(
+            o.error,
+            Some(MessageError::Auth(AuthError::PlaintextRefused)),
+            "{o:?}"
+        );
+    }
+}
+
+/// The opt-in is explicit: with it, the same session authenticates.
+#[test]
+fn plaintext_auth_only_when_allowed_rfc4954_4() {
+    let mut c = with_password();
+    c.allow_plaintext_auth = true;
+    let mut s = Script::new(c);
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.feed(GREETING);
+    let w = s.feed(STRIPPED_EHLO);
+    assert!(w.starts_with("AUTH "), "{w}");
+}
