@@ -102,3 +102,49 @@ fn unknown_body_value_is_555_malformed_is_501_rfc5321_4_1_1_11() {
     let out = d.send(b"MAIL FROM:<a@b.example> BODY=\r\n");
     assert!(out.starts_with("501 5.5.4 "), "{out}");
 }
+
+/// Drives `input` through a fresh session in one `receive`, draining
+/// transmit whenever the session stops; returns (replies, largest queue).
+fn amplify(input: &[u8]) -> (usize, usize, esmtp::server::Server) {
+    let mut server = esmtp::server::Server::new(config());
+    server.receive(input);
+    let (mut replies, mut peak) = (0, 0);
+    for _ in 0..1_000_000 {
+        while let Some(e) = server.poll_event() {
+            assert!(!e.needs_decision(), "{e:?}");
+        }
+        peak = peak.max(server.queued_reply_len());
+        let Some(out) = server.poll_transmit() else {
+            break;
+        };
+        replies += out.windows(2).filter(|w| w == b"\r\n").count();
+    }
+    (replies, peak, server)
+}
+
+/// Invariant: memory stays within the configured limits whatever the peer
+/// sends. Pipelined HELP (RFC 2920 §3.1 lets a client send a whole group)
+/// used to queue 13× its size in replies from one `receive`.
+#[test]
+fn pipelined_help_queues_bounded_replies_rfc2920_3_1() {
+    let limit = config().limits.max_queued_replies;
+    let input = b"HELP\r\n".repeat(256 * 1024 / 6);
+    let (lines, peak, server) = amplify(&input);
+    // One reply per HELP (each may have several lines) plus the
+    // greeting, none lost.
+    assert!(lines > 256 * 1024 / 6, "{lines}");
+    assert!(peak <= limit + 1024, "queued {peak} > {limit} + one reply");
+    assert_eq!(server.buffered_len(), 0);
+    assert!(!server.is_closed());
+}
+
+/// The same for NOOP: every one answered, the queue bounded.
+#[test]
+fn pipelined_noop_queues_bounded_replies_rfc5321_4_1_1_9() {
+    let limit = config().limits.max_queued_replies;
+    let count = 200 * 1024 / 6;
+    let input = b"NOOP\r\n".repeat(count);
+    let (lines, peak, _) = amplify(&input);
+    assert_eq!(lines, count + 1, "the greeting and one 250 per NOOP");
+    assert!(peak <= limit + 64, "queued {peak} > {limit} + one reply");
+}

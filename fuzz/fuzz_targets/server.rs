@@ -2,8 +2,8 @@
 //! is split into reads, and every application decision come from the
 //! input. Invariants: no panic; the transmitted bytes are well-formed reply
 //! lines; no more `MessageEnd` events than DATA/BDAT commands sent; the
-//! receive buffer never exceeds its limit; exactly one `Closed` (or
-//! `Reversed`).
+//! receive buffer never exceeds its limit, nor the reply queue its limit
+//! plus one reply; exactly one `Closed` (or `Reversed`).
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -54,6 +54,7 @@ fn config(bits: u8) -> ServerConfig {
         cfg.limits.data_line = 80;
         cfg.limits.message_size = Some(200);
         cfg.limits.max_buffered = 512;
+        cfg.limits.max_queued_replies = 128;
         cfg.limits.recipients = 3;
         cfg.limits.transactions = Some(3);
         cfg.limits.errors = 5;
@@ -97,13 +98,23 @@ struct Checker {
     message_ends: usize,
     closed: usize,
     max_buffered: usize,
+    max_queued: usize,
 }
+
+/// More than any one reply the server writes (the EHLO reply with every
+/// extension is the longest).
+const LONGEST_REPLY: usize = 2048;
 
 impl Checker {
     fn drain(&mut self, s: &mut Server, c: &mut Cursor<'_>) {
         loop {
             while let Some(event) = s.poll_event() {
                 assert!(s.buffered_len() <= self.max_buffered);
+                assert!(
+                    s.queued_reply_len() <= self.max_queued + LONGEST_REPLY,
+                    "reply queue {} over its limit",
+                    s.queued_reply_len()
+                );
                 match &event {
                     Event::MessageEnd { .. } => {
                         self.message_ends += 1;
@@ -148,6 +159,7 @@ impl Checker {
                 }
             }
             let mut any = false;
+            assert!(s.queued_reply_len() <= self.max_queued + LONGEST_REPLY);
             while let Some(bytes) = s.poll_transmit() {
                 assert!(!bytes.is_empty());
                 self.wire.extend_from_slice(&bytes);
@@ -200,6 +212,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(bits) = c.byte() else { return };
     let cfg = config(bits);
     let max_buffered = cfg.limits.max_buffered;
+    let max_queued = cfg.limits.max_queued_replies;
     let mut s = Server::new(cfg);
     s.set_nonce(7);
     let mut k = Checker {
@@ -208,6 +221,7 @@ fuzz_target!(|data: &[u8]| {
         message_ends: 0,
         closed: 0,
         max_buffered,
+        max_queued,
     };
     let start = Instant::now();
     let mut now = start;

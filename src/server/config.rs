@@ -154,6 +154,13 @@ pub struct Limits {
     pub auth_attempts: u32,
     /// Input octets held while commands wait for a decision.
     pub max_buffered: usize,
+    /// Reply octets queued for [`Server::poll_transmit`](super::Server::poll_transmit)
+    /// above which the session stops consuming input, as it does while a
+    /// decision is owed: pipelined `HELP` or `NOOP` lines would otherwise
+    /// turn each octet of input into many of output. The queue never
+    /// holds more than this plus one reply; a driver that transmits before
+    /// reading again keeps the whole session within its limits.
+    pub max_queued_replies: usize,
 }
 
 impl Default for Limits {
@@ -168,6 +175,7 @@ impl Default for Limits {
             errors: 20,
             auth_attempts: 3,
             max_buffered: 256 * 1024,
+            max_queued_replies: 64 * 1024,
         }
     }
 }

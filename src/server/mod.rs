@@ -414,7 +414,9 @@ impl Server {
         }
     }
 
-    /// The next event, or `None` when more input or a decision is needed.
+    /// The next event, or `None` when more input or a decision is needed,
+    /// or when [`Limits::max_queued_replies`] reply octets wait for
+    /// [`Server::poll_transmit`] (transmit, then poll again).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
@@ -422,6 +424,11 @@ impl Server {
                 return Some(Event::MessageAborted { reason });
             }
             if self.core.pending.is_some() {
+                return None;
+            }
+            if self.core.tx.len() >= self.core.config.limits.max_queued_replies {
+                // Back-pressure: the next poll_transmit drains the queue and
+                // lets input be consumed again.
                 return None;
             }
             match self.step() {
@@ -500,6 +507,13 @@ impl Server {
     /// letting the session close with `421` when the limit is passed.
     pub fn buffered_len(&self) -> usize {
         self.rx.len()
+    }
+
+    /// Reply octets waiting for [`Server::poll_transmit`]. At
+    /// [`Limits::max_queued_replies`] the session consumes no more input
+    /// ([`Server::poll_event`] returns `None`) until they are taken.
+    pub fn queued_reply_len(&self) -> usize {
+        self.core.tx.len()
     }
 
     /// True once the session is over (after [`Event::Closed`]).
