@@ -148,3 +148,18 @@ fn pipelined_noop_queues_bounded_replies_rfc5321_4_1_1_9() {
     assert_eq!(lines, count + 1, "the greeting and one 250 per NOOP");
     assert!(peak <= limit + 64, "queued {peak} > {limit} + one reply");
 }
+
+/// A configured value must not wrap: a DELIVERBY minimum of 3,000,000,000 s
+/// used to become negative (`as i32`), accepting every by-time. RFC 2852 §4
+/// caps min-by-time at nine digits; the server advertises and enforces
+/// that cap.
+#[test]
+fn huge_deliver_by_minimum_does_not_wrap_rfc2852_4() {
+    let mut cfg = config();
+    cfg.extensions.deliver_by = Some(3_000_000_000);
+    let mut d = support::Driver::new(cfg);
+    let ehlo = d.send(b"EHLO c\r\n");
+    assert!(ehlo.contains("DELIVERBY 999999999\r\n"), "{ehlo}");
+    let out = d.send(b"MAIL FROM:<a@b.example> BY=120;R\r\n");
+    assert!(out.starts_with("555 5.5.4 "), "{out}");
+}

@@ -4,6 +4,10 @@ use super::{invalid, parse_digits, reply, MandatedReply};
 use crate::error::SyntaxError;
 use crate::values::push_decimal;
 
+/// The largest min-by-time the EHLO keyword can carry (RFC 2852 §4:
+/// `1*9DIGIT`).
+pub const MAX_MIN_BY_TIME: u32 = 999_999_999;
+
 /// The EHLO keyword (`DELIVERBY [min-by-time]`).
 pub const EHLO_KEYWORD: &str = "DELIVERBY";
 /// The MAIL parameter keyword.

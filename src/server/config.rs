@@ -68,7 +68,9 @@ pub struct Extensions {
     pub auth_requires_tls: bool,
     /// Refuse MAIL before AUTH with `530 5.7.0` (RFC 6409 §4.3).
     pub auth_required: bool,
-    /// DELIVERBY (RFC 2852) with this minimum by-time in seconds.
+    /// DELIVERBY (RFC 2852) with this minimum by-time in seconds. RFC 2852
+    /// §4 gives it at most nine digits: a larger value counts as
+    /// 999,999,999.
     pub deliver_by: Option<u32>,
     /// MT-PRIORITY (RFC 6710) with an optional profile name.
     pub mt_priority: Option<Option<String>>,

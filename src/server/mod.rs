@@ -1177,7 +1177,7 @@ impl Core {
             }
         }
         if let Some(min) = ext.deliver_by {
-            let _ = caps.set_deliver_by(Some(min));
+            let _ = caps.set_deliver_by(Some(min.min(ext::deliverby::MAX_MIN_BY_TIME)));
         }
         if let Some(profile) = &ext.mt_priority {
             let _ = caps.set_mt_priority(profile.as_deref().map(std::borrow::Cow::Borrowed));
@@ -1484,7 +1484,9 @@ impl Core {
             let Some(min) = ext.deliver_by else {
                 return Err(UNKNOWN_PARAM);
             };
-            if by.mode() == ByMode::Return && by.time() < min as i32 {
+            // Compared as i64: a configured u32 must not wrap negative.
+            let min = i64::from(min.min(ext::deliverby::MAX_MIN_BY_TIME));
+            if by.mode() == ByMode::Return && i64::from(by.time()) < min {
                 return Err(ext::deliverby::BELOW_MINIMUM);
             }
         }
