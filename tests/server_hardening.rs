@@ -163,3 +163,21 @@ fn huge_deliver_by_minimum_does_not_wrap_rfc2852_4() {
     let out = d.send(b"MAIL FROM:<a@b.example> BY=120;R\r\n");
     assert!(out.starts_with("555 5.5.4 "), "{out}");
 }
+
+/// RFC 5321 §4.5.3.1.3: a path is at most 256 octets, in lenient mode
+/// too (the 64-octet local-part limit stays strict-only).
+#[test]
+fn path_over_256_octets_refused_in_both_modes_rfc5321_4_5_3_1_3() {
+    use esmtp::command::Command;
+    use esmtp::ParseOptions;
+    let long = format!("RCPT TO:<{}@{}example>", "a".repeat(60), "b.".repeat(100));
+    let ok = format!("RCPT TO:<{}@{}example>", "a".repeat(60), "b.".repeat(90));
+    for opts in [ParseOptions::strict(), ParseOptions::lenient()] {
+        assert!(Command::parse_line(long.as_bytes(), &opts).is_err(), "{opts:?}");
+        assert!(Command::parse_line(ok.as_bytes(), &opts).is_ok(), "{opts:?}");
+    }
+    let mut d = ehlo(config());
+    d.send(b"MAIL FROM:<a@b.example>\r\n");
+    let out = d.send(format!("{long}\r\n").as_bytes());
+    assert!(out.starts_with("553 5.1.3 ") || out.starts_with("501 "), "{out}");
+}

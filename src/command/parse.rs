@@ -333,11 +333,10 @@ impl<'a> Parser<'_, 'a> {
         PathRules {
             utf8: self.opts.utf8,
             bare: self.lenient(),
-            max_len: if self.lenient() {
-                usize::MAX
-            } else {
-                MAX_PATH_LEN
-            },
+            // Even lenient: a receiver must be able to store 256 octets and
+            // no more is owed (RFC 5321 §4.5.3.1.3); a longer path is a
+            // relay or storage overflow waiting to happen downstream.
+            max_len: MAX_PATH_LEN,
             local_limit: !self.lenient(),
         }
     }
