@@ -173,11 +173,48 @@ fn path_over_256_octets_refused_in_both_modes_rfc5321_4_5_3_1_3() {
     let long = format!("RCPT TO:<{}@{}example>", "a".repeat(60), "b.".repeat(100));
     let ok = format!("RCPT TO:<{}@{}example>", "a".repeat(60), "b.".repeat(90));
     for opts in [ParseOptions::strict(), ParseOptions::lenient()] {
-        assert!(Command::parse_line(long.as_bytes(), &opts).is_err(), "{opts:?}");
-        assert!(Command::parse_line(ok.as_bytes(), &opts).is_ok(), "{opts:?}");
+        assert!(
+            Command::parse_line(long.as_bytes(), &opts).is_err(),
+            "{opts:?}"
+        );
+        assert!(
+            Command::parse_line(ok.as_bytes(), &opts).is_ok(),
+            "{opts:?}"
+        );
     }
     let mut d = ehlo(config());
     d.send(b"MAIL FROM:<a@b.example>\r\n");
     let out = d.send(format!("{long}\r\n").as_bytes());
-    assert!(out.starts_with("553 5.1.3 ") || out.starts_with("501 "), "{out}");
+    assert!(
+        out.starts_with("553 5.1.3 ") || out.starts_with("501 "),
+        "{out}"
+    );
+}
+
+/// U-labels and UTF-8 local parts (SMTPUTF8, RFC 6531 §3.3) may not hide
+/// C1 controls or bidi overrides/isolates (RFC 5891 §4.2, RFC 5893 §2):
+/// `ad\u{202e}moc.example` would display as another name.
+#[test]
+fn u_labels_with_controls_or_bidi_overrides_refused_rfc5891_4_2() {
+    use esmtp::command::Command;
+    use esmtp::values::{Domain, Mailbox};
+    use esmtp::ParseOptions;
+    for bad in [
+        "ex\u{202e}lpmaxe.org",
+        "b\u{85}.example",
+        "\u{2066}x.example",
+    ] {
+        assert!(Domain::parse(bad).is_err(), "{bad:?}");
+        let line = format!("RCPT TO:<u@{bad}>");
+        let opts = ParseOptions::strict().with_utf8(true);
+        assert!(
+            Command::parse_line(line.as_bytes(), &opts).is_err(),
+            "{bad:?}"
+        );
+    }
+    for bad in ["j\u{202e}ane@x.example", "\"j\u{9b}ane\"@x.example"] {
+        assert!(Mailbox::parse(bad).is_err(), "{bad:?}");
+    }
+    assert!(Domain::parse("bücher.example").is_ok());
+    assert!(Mailbox::parse("jürgen@bücher.example").is_ok());
 }

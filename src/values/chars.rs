@@ -87,3 +87,14 @@ pub(crate) fn is_xchar(b: u8) -> bool {
 pub(crate) fn is_quotable(b: u8) -> bool {
     (32..=126).contains(&b)
 }
+
+/// Whether non-ASCII text in an address (a U-label or a UTF-8 local part)
+/// holds a character that can make it display as something else: a C1
+/// control (RFC 5198 §2 keeps controls out of network text) or a
+/// bidirectional embedding, override or isolate (RFC 5893 §2 rules them
+/// out of labels; RFC 5891 §4.2 checks labels against it).
+pub(crate) fn has_deceptive_char(s: &str) -> bool {
+    s.chars().any(
+        |c| matches!(c, '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'),
+    )
+}

@@ -38,6 +38,7 @@ impl<'a> Domain<'a> {
             validate(bytes, rules)?;
         }
         let s = std::str::from_utf8(bytes).map_err(|_| err("domain is not valid UTF-8"))?;
+        check_u_labels(s, rules)?;
         Ok(Domain(Cow::Borrowed(s)))
     }
 
@@ -46,10 +47,12 @@ impl<'a> Domain<'a> {
     #[inline]
     pub(crate) fn parse_str(s: &'a str, rules: DomainRules) -> Result<Self, SyntaxError> {
         if is_valid(s.as_bytes(), rules) {
+            check_u_labels(s, rules)?;
             return Ok(Domain(Cow::Borrowed(s)));
         }
         // The slow path names the first fault exactly as it always did.
         validate(s.as_bytes(), rules)?;
+        check_u_labels(s, rules)?;
         Ok(Domain(Cow::Borrowed(s)))
     }
 
@@ -159,6 +162,16 @@ fn is_valid(bytes: &[u8], rules: DomainRules) -> bool {
         prev = c;
     }
     prev & (DOT | HYPHEN) == 0 && bytes.len() - label_start <= MAX_LABEL_LEN
+}
+
+/// U-labels may not hide controls or bidi overrides (RFC 5891 §4.2,
+/// RFC 5893 §2): checked only where non-ASCII is allowed at all.
+#[inline]
+fn check_u_labels(s: &str, rules: DomainRules) -> Result<(), SyntaxError> {
+    if rules.utf8 && !s.is_ascii() && super::chars::has_deceptive_char(s) {
+        return Err(err("control or bidi override in domain"));
+    }
+    Ok(())
 }
 
 fn validate(bytes: &[u8], rules: DomainRules) -> Result<(), SyntaxError> {

@@ -104,6 +104,7 @@ impl<'a> LocalPart<'a> {
             });
         }
         let s = std::str::from_utf8(text).map_err(|_| err("local part is not valid UTF-8"))?;
+        check_utf8_local(s)?;
         Ok((LocalPart(Cow::Borrowed(s)), end))
     }
 }
@@ -151,7 +152,19 @@ fn parse_quoted(input: &[u8], utf8: bool) -> Result<(LocalPart<'_>, usize), Synt
     } else {
         Cow::Borrowed(std::str::from_utf8(inner).map_err(|_| err("local part is not valid UTF-8"))?)
     };
+    check_utf8_local(&text)?;
     Ok((LocalPart(text), i + 1))
+}
+
+/// No C1 control or bidi override in a UTF-8 local part (RFC 6531 §3.3
+/// extends atext and qtext with UTF-8 non-ASCII, RFC 5198 §2 keeps
+/// controls out of network text).
+#[inline]
+fn check_utf8_local(s: &str) -> Result<(), SyntaxError> {
+    if !s.is_ascii() && super::chars::has_deceptive_char(s) {
+        return Err(err("control or bidi override in local part"));
+    }
+    Ok(())
 }
 
 fn check_unquoted(text: &str) -> Result<(), SyntaxError> {
@@ -327,6 +340,7 @@ impl<'a> Mailbox<'a> {
                             utf8,
                             underscore: false,
                         };
+                        check_utf8_local(local)?;
                         return Ok(Mailbox {
                             local: LocalPart(Cow::Borrowed(local)),
                             host: Host::Domain(Domain::parse_str(rest, rules)?),
