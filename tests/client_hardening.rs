@@ -62,3 +62,39 @@ fn plaintext_auth_only_when_allowed_rfc4954_4() {
     let w = s.feed(STRIPPED_EHLO);
     assert!(w.starts_with("AUTH "), "{w}");
 }
+
+/// RFC 4616 §2: PLAIN's fields are separated by NUL, so a NUL inside one
+/// (`jane\0admin`) would shift them at the server. Refused before any AUTH
+/// is written, for every field.
+#[test]
+fn nul_in_credentials_is_refused_before_sending_rfc4616_2() {
+    let cases = [
+        ClientCredentials::password("jane\0admin", "pw"),
+        ClientCredentials::password("jane", "pw\0x"),
+        ClientCredentials::Password {
+            authzid: Some("ad\0min".into()),
+            username: "jane".into(),
+            password: esmtp::server::Secret::new("pw"),
+        },
+        ClientCredentials::oauth("jane\u{1}auth=Bearer x", "tok"),
+    ];
+    for creds in cases {
+        assert!(!creds.is_encodable());
+        let mut c = client_config();
+        c.chunking = false;
+        c.allow_plaintext_auth = true;
+        c.auth = Some(AuthConfig::new(creds));
+        let mut s = Script::new(c);
+        s.client
+            .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+            .unwrap();
+        s.feed(GREETING);
+        let w = s.feed(b"250-mx\r\n250 AUTH PLAIN LOGIN OAUTHBEARER XOAUTH2\r\n");
+        assert_eq!(w, "QUIT\r\n");
+        assert_eq!(
+            s.outcomes()[0].error,
+            Some(MessageError::Auth(AuthError::UnencodableCredentials))
+        );
+    }
+    assert!(ClientCredentials::password("jane", "pw").is_encodable());
+}

@@ -152,6 +152,30 @@ impl ClientCredentials {
         }
     }
 
+    /// Whether the credentials can be sent as they are: no NUL in a
+    /// password credential (PLAIN separates authzid, authcid and password
+    /// with NUL, RFC 4616 §2, so `jane\0admin` would shift the fields at
+    /// the server) and no NUL or ^A in an OAuth one (RFC 7628 §3.1 and
+    /// XOAUTH2 separate fields with ^A).
+    pub fn is_encodable(&self) -> bool {
+        match self {
+            ClientCredentials::Password {
+                authzid,
+                username,
+                password,
+            } => {
+                let clean = |s: &str| !s.contains('\0');
+                authzid.as_deref().map_or(true, clean)
+                    && clean(username)
+                    && clean(password.expose())
+            }
+            ClientCredentials::OAuth { username, token } => {
+                let clean = |s: &str| !s.contains(['\0', '\u{1}']);
+                clean(username) && clean(token.expose())
+            }
+        }
+    }
+
     /// The mechanisms these credentials can drive, strongest first.
     pub fn mechanisms(&self) -> &'static [Mechanism] {
         match self {

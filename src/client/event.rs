@@ -97,6 +97,10 @@ pub enum AuthError {
     /// from the EHLO reply must not get the credentials (RFC 3207 §6,
     /// RFC 4954 §4).
     PlaintextRefused,
+    /// The credentials hold a character that separates their fields on the
+    /// wire (NUL in PLAIN, RFC 4616 §2; ^A in XOAUTH2/OAUTHBEARER): nothing
+    /// was sent. See [`ClientCredentials::is_encodable`](super::ClientCredentials::is_encodable).
+    UnencodableCredentials,
     /// Another reply, or a challenge that could not be answered.
     Other,
 }

@@ -1099,16 +1099,13 @@ impl Client {
             self.phase = Phase::Ready;
             return;
         };
+        if !auth.credentials.is_encodable() {
+            return self.refuse_auth(AuthError::UnencodableCredentials);
+        }
         if !self.tls && !self.config.allow_plaintext_auth {
             // Whatever the mechanism: even CRAM-MD5's digest can be
             // cracked offline by whoever reads it.
-            self.events.push_back(Event::AuthFailed {
-                mechanism: None,
-                error: AuthError::PlaintextRefused,
-                reply: None,
-            });
-            self.fail_all(MessageError::Auth(AuthError::PlaintextRefused));
-            return self.send_quit(CloseReason::Quit);
+            return self.refuse_auth(AuthError::PlaintextRefused);
         }
         let offered = self
             .caps
@@ -1134,6 +1131,17 @@ impl Client {
             Expect::Auth,
         );
         self.phase = Phase::Auth(x);
+    }
+
+    /// AUTH is not attempted: every message fails, the session quits.
+    fn refuse_auth(&mut self, error: AuthError) {
+        self.events.push_back(Event::AuthFailed {
+            mechanism: None,
+            error,
+            reply: None,
+        });
+        self.fail_all(MessageError::Auth(error));
+        self.send_quit(CloseReason::Quit);
     }
 
     fn auth_reply(&mut self, reply: Reply<'static>) {
