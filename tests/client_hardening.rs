@@ -98,3 +98,54 @@ fn nul_in_credentials_is_refused_before_sending_rfc4616_2() {
     }
     assert!(ClientCredentials::password("jane", "pw").is_encodable());
 }
+
+/// The BDAT sizes in what the client wrote, in order.
+fn bdat_sizes(wire: &[u8]) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let mut rest = wire;
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let line = &rest[..eol];
+        rest = &rest[eol + 2..];
+        if let Some(args) = line.strip_prefix(b"BDAT ") {
+            let n: usize = String::from_utf8_lossy(args)
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            sizes.push(n);
+            rest = &rest[n..];
+        }
+    }
+    sizes
+}
+
+/// `ClientConfig::chunk_size` is the largest BDAT chunk exactly, also
+/// when bare LFs grow to CRLF (RFC 3030 §2: the size counts the octets
+/// sent); the server stores the canonical message.
+#[test]
+fn chunk_size_bounds_every_bdat_chunk_rfc3030_2() {
+    let bodies: [&'static [u8]; 3] = [
+        b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm\nn\n",
+        b"\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
+        b"0123456789abcdef\r\n0123456789abcde\n",
+    ];
+    for size in [1, 2, 7, 16] {
+        for body in bodies {
+            let mut c = client_config();
+            c.chunk_size = size;
+            let mut p = Pair::new(c, server_config());
+            p.client.submit(envelope(&["b@example.org"]), body).unwrap();
+            p.client.quit();
+            p.run();
+            let sizes = bdat_sizes(&p.c2s);
+            assert!(!sizes.is_empty(), "{}", p.c2s_text());
+            assert!(sizes.iter().all(|&n| n <= size), "{size}: {sizes:?}");
+            assert!(p.outcomes()[0].all_delivered());
+            let canonical = String::from_utf8_lossy(body)
+                .replace("\r\n", "\n")
+                .replace('\n', "\r\n");
+            assert_eq!(p.stored, [canonical.into_bytes()], "{size}");
+        }
+    }
+}

@@ -18,6 +18,26 @@ fn mb(s: &str) -> Mailbox<'static> {
     Mailbox::parse(s).unwrap().into_owned()
 }
 
+/// The size of each BDAT the client wrote, skipping each chunk's octets.
+fn bdat_sizes(wire: &[u8]) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let mut rest = wire;
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let line = &rest[..eol];
+        rest = &rest[eol + 2..];
+        if let Some(args) = line.strip_prefix(b"BDAT ") {
+            let digits = args.iter().take_while(|b| b.is_ascii_digit()).count();
+            let Some(n) = std::str::from_utf8(&args[..digits]).ok().and_then(|d| d.parse().ok())
+            else {
+                break;
+            };
+            sizes.push(n);
+            rest = rest.get(n..).unwrap_or_default();
+        }
+    }
+    sizes
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, mut input)) = data.split_first() else {
         return;
@@ -42,7 +62,8 @@ fuzz_target!(|data: &[u8]| {
     config.ehlo_after_auth = flags & 128 != 0;
     config.allow_plaintext_auth = data.len() & 1 != 0;
     let allow_plaintext_auth = config.allow_plaintext_auth;
-    config.chunk_size = 7;
+    config.chunk_size = 1 + data.len() % 13;
+    let chunk_size = config.chunk_size;
     let mut client = Client::new(config);
     let mut ids = HashSet::new();
     let env = || {
@@ -65,6 +86,7 @@ fuzz_target!(|data: &[u8]| {
     let mut closed = false;
     let mut written = 0usize;
     let mut clear = Vec::new();
+    let mut wire = Vec::new();
     // Each read: one length octet, then that many octets.
     loop {
         while let Some(e) = client.poll_event() {
@@ -90,6 +112,7 @@ fuzz_target!(|data: &[u8]| {
             if !client.is_tls() {
                 clear.extend_from_slice(&b);
             }
+            wire.extend_from_slice(&b);
             assert!(written < 1 << 20, "runaway output");
         }
         if let Some(deadline) = client.poll_timeout(now) {
@@ -119,6 +142,9 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(closed && client.is_closed());
     assert_eq!(reported, ids, "every message reported once");
+    for size in bdat_sizes(&wire) {
+        assert!(size <= chunk_size, "BDAT {size} over chunk_size {chunk_size}");
+    }
     if !allow_plaintext_auth {
         let auth_in_clear = clear
             .split(|&b| b == b'\n')

@@ -325,6 +325,9 @@ struct Tx {
     bdat_failed: bool,
     /// Line-end state of text content sent with BDAT.
     line_ends: LineEnds,
+    /// Normalised BDAT content past the last chunk's `chunk_size` (CRLF
+    /// normalisation can grow a piece), and whether it ends the message.
+    bdat_carry: Option<(Bytes, bool)>,
 }
 
 #[derive(Debug)]
@@ -1403,6 +1406,7 @@ impl Client {
             offset: 0,
             bdat_failed: false,
             line_ends: LineEnds::default(),
+            bdat_carry: None,
         })
     }
 
@@ -1559,7 +1563,10 @@ impl Client {
                 // is): bare CR and bare LF become CRLF, as for DATA, which
                 // also keeps `SIZE=` (counted that way) true.
                 let binary = tx.params.body == Some(Body::BinaryMime);
-                let (piece, last) = loop {
+                let (mut piece, mut last) = loop {
+                    if let Some(carried) = tx.bdat_carry.take() {
+                        break carried;
+                    }
                     let piece = match &mut cur.msg.source {
                         Source::Whole(b) => {
                             let end = tx.offset.saturating_add(chunk).min(b.len());
@@ -1595,6 +1602,13 @@ impl Client {
                         break (piece, last);
                     }
                 };
+                // `chunk_size` is the largest chunk exactly: what
+                // normalisation added goes in the next one.
+                if piece.len() > chunk {
+                    let rest = piece.split_off(chunk);
+                    tx.bdat_carry = Some((rest, last));
+                    last = false;
+                }
                 let cmd = Command::Bdat {
                     size: piece.len() as u64,
                     last,
