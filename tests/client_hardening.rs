@@ -149,3 +149,45 @@ fn chunk_size_bounds_every_bdat_chunk_rfc3030_2() {
         }
     }
 }
+
+/// RFC 5321 §4.1.2 (esmtp-keyword, esmtp-value): a caller parameter that
+/// cannot be written as one esmtp-param is an error from `submit`, not a
+/// command line with an injected CRLF or a parameter silently left off.
+#[test]
+fn invalid_caller_param_is_an_error_from_submit_rfc5321_4_1_2() {
+    use esmtp::params::Param;
+    let bad = [
+        Param {
+            keyword: "X-A\r\nRSET".into(),
+            value: None,
+        },
+        Param {
+            keyword: "X-A".into(),
+            value: Some("1\r\nRSET".into()),
+        },
+        Param {
+            keyword: "-X".into(),
+            value: None,
+        },
+        Param {
+            keyword: "X-A".into(),
+            value: Some("a b".into()),
+        },
+    ];
+    for p in bad {
+        let mut s = Script::new(client_config());
+        let mut env = envelope(&["b@example.org"]);
+        env.params.other.push(p.clone());
+        assert!(s.client.submit(env, &b"x\r\n"[..]).is_err(), "{p:?}");
+        let mut env = envelope(&["b@example.org"]);
+        env.recipients[0].params.other.push(p.clone());
+        assert!(s.client.submit(env, &b"x\r\n"[..]).is_err(), "{p:?}");
+    }
+    let mut s = Script::new(client_config());
+    let mut env = envelope(&["b@example.org"]);
+    env.params.other.push(Param {
+        keyword: "X-OK".into(),
+        value: Some("1".into()),
+    });
+    assert!(s.client.submit(env, &b"x\r\n"[..]).is_ok());
+}

@@ -1722,6 +1722,19 @@ fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
     if env.recipients.is_empty() {
         return Err(ApiError::InvalidArgument("a message needs a recipient"));
     }
+    // A parameter that cannot be written is refused here rather than left
+    // off the wire, so the caller knows what the server was (not) told
+    // (RFC 5321 §4.1.2 esmtp-keyword / esmtp-value).
+    let mut params = env
+        .params
+        .other
+        .iter()
+        .chain(env.recipients.iter().flat_map(|r| r.params.other.iter()));
+    if params.any(|p| !p.is_valid()) {
+        return Err(ApiError::InvalidArgument(
+            "a parameter is not a valid esmtp-keyword[=esmtp-value]",
+        ));
+    }
     Ok(())
 }
 
