@@ -218,3 +218,55 @@ fn u_labels_with_controls_or_bidi_overrides_refused_rfc5891_4_2() {
     assert!(Domain::parse("bücher.example").is_ok());
     assert!(Mailbox::parse("jürgen@bücher.example").is_ok());
 }
+
+/// RFC 5321 §4.2 (`textstring` has no controls) and §4.5.3.1.5 (512
+/// octets a line): a relay that parses an upstream reply leniently and
+/// passes it on through `respond` writes no NUL, no bare CR or LF and no
+/// overlong line to its own client, as if the reply were built by
+/// `Reply::new`.
+#[test]
+fn relayed_upstream_reply_is_written_as_a_textstring_rfc5321_4_2() {
+    use esmtp::reply::{Reply, ReplyParseOptions};
+    use esmtp::server::Event;
+    let opts = ReplyParseOptions::new()
+        .with_strictness(Strictness::Lenient)
+        .with_max_line(4096);
+    let mut upstream = b"550-no\x00such\x1b[2J user\r\n550 ".to_vec();
+    upstream.extend(
+        std::iter::repeat("\u{e9}")
+            .take(600)
+            .flat_map(|s| s.bytes()),
+    );
+    upstream.extend_from_slice(b"\r\n");
+    let (reply, _) = Reply::parse(&upstream, &opts).expect("lenient parse");
+    let mut d = support::Driver::manual(config());
+    while let Some(e) = d.event() {
+        if e.needs_decision() {
+            d.server.accept().unwrap();
+        }
+    }
+    d.take();
+    d.server
+        .receive(b"EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@d.example>\r\n");
+    loop {
+        match d.event() {
+            Some(Event::Rcpt { .. }) => break,
+            Some(e) if e.needs_decision() => d.server.accept().unwrap(),
+            Some(_) => {}
+            None => panic!("no RCPT event"),
+        }
+    }
+    d.server.respond(&reply).unwrap();
+    while d.event().is_some() {}
+    let out = d.take();
+    let rcpt = &out[out.find("550-").expect(&out)..];
+    support::assert_well_formed(rcpt.as_bytes());
+    for line in rcpt.split_terminator("\r\n") {
+        assert!(line.len() + 2 <= 512, "{}", line.len());
+        assert!(!line.bytes().any(|b| b < 0x20 && b != b'\t'), "{line:?}");
+    }
+    assert!(
+        rcpt.starts_with("550-no such [2J user\r\n550 \u{e9}"),
+        "{rcpt:?}"
+    );
+}

@@ -174,6 +174,30 @@ pub struct Reply<'a> {
 /// RFC 5321 §4.5.3.1.5.
 const MAX_WIRE_LINE: usize = 512;
 
+/// Appends one line's text as a `textstring` (RFC 5321 §4.2): controls but
+/// HT become SP, and the text stops where the line, begun at `start` in
+/// `out`, would pass 512 octets with its CRLF. Text that [`Reply::new`]
+/// accepted passes through unchanged.
+fn push_text(out: &mut Vec<u8>, text: &[u8], start: usize) {
+    let room = MAX_WIRE_LINE.saturating_sub(out.len() - start + 2);
+    let mut text = text;
+    if text.len() > room {
+        // Cut at a UTF-8 character boundary: never before a continuation
+        // octet.
+        let mut cut = room;
+        while cut > 0 && text[cut] & 0xc0 == 0x80 {
+            cut -= 1;
+        }
+        text = &text[..cut];
+    }
+    let is_control = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
+    if !text.iter().any(|&b| is_control(b)) {
+        out.extend_from_slice(text);
+        return;
+    }
+    out.extend(text.iter().map(|&b| if is_control(b) { b' ' } else { b }));
+}
+
 impl<'a> Reply<'a> {
     /// A reply with the given text lines; no lines means one empty line.
     ///
@@ -320,10 +344,18 @@ impl<'a> Reply<'a> {
     /// Appends the reply in its canonical wire form: `code-text` lines and
     /// a final `code SP text` line (just `code` when it has no text), each
     /// carrying the enhanced code when there is one.
+    ///
+    /// Whatever the reply came from, what is written is what [`Reply::new`]
+    /// accepts: a reply parsed leniently from an upstream peer may hold
+    /// NUL or other controls, which go out as SP, and lines longer than 512
+    /// octets, which are cut at a character boundary (RFC 5321 §4.2
+    /// `textstring`, §4.5.3.1.5). A relay passing a reply on can thus never
+    /// write a control or a second line to its own peer.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         let code = self.code.to_ascii();
         let mut lines = self.lines().peekable();
         while let Some(line) = lines.next() {
+            let start = out.len();
             out.extend_from_slice(&code);
             let last = lines.peek().is_none();
             match self.enhanced {
@@ -332,7 +364,7 @@ impl<'a> Reply<'a> {
                     esc.write_to(out);
                     if !line.is_empty() {
                         out.push(b' ');
-                        out.extend_from_slice(line);
+                        push_text(out, line, start);
                     }
                 }
                 None if line.is_empty() => {
@@ -342,7 +374,7 @@ impl<'a> Reply<'a> {
                 }
                 None => {
                     out.push(if last { b' ' } else { b'-' });
-                    out.extend_from_slice(line);
+                    push_text(out, line, start);
                 }
             }
             out.extend_from_slice(b"\r\n");
