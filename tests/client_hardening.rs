@@ -191,3 +191,27 @@ fn invalid_caller_param_is_an_error_from_submit_rfc5321_4_1_2() {
     });
     assert!(s.client.submit(env, &b"x\r\n"[..]).is_ok());
 }
+
+/// `Debug` of a client whose AUTH PLAIN response is queued shows no
+/// password and no base64 of it (RFC 4616 §2 puts the password in the
+/// response; logs must not).
+#[test]
+fn debug_prints_no_queued_auth_response_rfc4616_2() {
+    let mut c = with_password();
+    c.allow_plaintext_auth = true;
+    let mut s = Script::new(c);
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.feed(GREETING);
+    s.client
+        .receive(b"250-mx.example.org\r\n250 AUTH PLAIN\r\n");
+    let dbg = format!("{:?}", s.client);
+    let w = s.feed(b"");
+    assert!(w.contains("AUTH "), "{w}");
+    let line = w.lines().find(|l| l.starts_with("AUTH ")).unwrap();
+    let secret = line.rsplit(' ').next().unwrap();
+    assert!(secret.len() > 8, "{line}");
+    assert!(!dbg.contains(secret) && !dbg.contains("hunter2"), "{dbg}");
+    assert!(dbg.contains("queued_output"), "{dbg}");
+}

@@ -270,3 +270,76 @@ fn relayed_upstream_reply_is_written_as_a_textstring_rfc5321_4_2() {
         "{rcpt:?}"
     );
 }
+
+fn b64(s: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn auth_config() -> esmtp::server::ServerConfig {
+    use esmtp::ehlo::Mechanism;
+    let mut cfg = config();
+    cfg.extensions.auth = vec![Mechanism::Plain, Mechanism::CramMd5];
+    cfg.extensions.auth_requires_tls = false;
+    cfg
+}
+
+/// The invariant "no secret in logs": `Debug` of the server while an AUTH
+/// line is buffered, and of the credentials it hands out, shows no
+/// password, no base64 of it, no CRAM-MD5 challenge or digest (RFC 4954
+/// §4 responses carry the secret; RFC 2195 §4: challenge and digest allow
+/// an offline dictionary attack).
+#[test]
+fn debug_prints_no_secret_material_rfc4954_4() {
+    use esmtp::server::Event;
+    let response = b64(b"\0jane\0hunter2");
+    let mut d = support::Driver::manual(auth_config());
+    d.server.set_nonce(1896);
+    d.auto = true;
+    d.send(b"EHLO c.example\r\n");
+    d.auto = false;
+    d.send(format!("AUTH PLAIN {response}").as_bytes());
+    let dbg = format!("{:?}", d.server);
+    assert!(dbg.contains("buffered_input"), "{dbg}");
+    assert!(
+        !dbg.contains(&response[..12]) && !dbg.contains("hunter2"),
+        "{dbg}"
+    );
+    d.server.receive(b"\r\n");
+    match d.event() {
+        Some(Event::Auth(c)) => {
+            let dbg = format!("{c:?}");
+            assert!(dbg.contains("jane") && !dbg.contains("hunter2"), "{dbg}");
+            assert!(c.verify_password("hunter2") && !c.verify_password("hunter3"));
+        }
+        e => panic!("{e:?}"),
+    }
+    d.server.deny().unwrap();
+    d.take();
+    let out = d.send(b"AUTH CRAM-MD5\r\n");
+    let challenge = out.strip_prefix("334 ").unwrap().trim_end().to_string();
+    let dbg = format!("{:?}", d.server);
+    assert!(!dbg.contains("1896") && !dbg.contains(&challenge), "{dbg}");
+    let digest = "0123456789abcdef0123456789abcdef";
+    d.server
+        .receive(format!("{}\r\n", b64(format!("tim {digest}").as_bytes())).as_bytes());
+    match d.event() {
+        Some(Event::Auth(c)) => {
+            let dbg = format!("{c:?}");
+            assert!(dbg.contains("tim"), "{dbg}");
+            assert!(!dbg.contains(digest) && !dbg.contains("1896"), "{dbg}");
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+/// `Secret` equality is by content (decided in constant time, see
+/// `subtle`), and `Debug` redacts it.
+#[test]
+fn secret_compares_by_content_and_redacts() {
+    use esmtp::server::Secret;
+    assert_eq!(Secret::new("hunter2"), Secret::new("hunter2"));
+    assert_ne!(Secret::new("hunter2"), Secret::new("hunter3"));
+    assert_ne!(Secret::new("hunter2"), Secret::new("hunter22"));
+    assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+}

@@ -175,7 +175,9 @@ impl Envelope {
 
 /// One client session. See the [module documentation](self) for the
 /// driver loop.
-#[derive(Debug)]
+///
+/// `Debug` shows the session's state and buffer sizes, never buffered
+/// octets: queued output may hold an AUTH response with the password.
 pub struct Client {
     config: Arc<ClientConfig>,
     /// Bytes received and not parsed yet.
@@ -198,6 +200,27 @@ pub struct Client {
     next_id: u64,
     quit_queued: bool,
     timer: Timer,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("phase", &self.phase)
+            .field("tls", &self.tls)
+            .field("authenticated", &self.authenticated)
+            .field("inflight", &self.inflight.len())
+            .field(
+                "messages",
+                &(self.jobs.len() + usize::from(self.current.is_some())),
+            )
+            .field("transactions", &self.transactions)
+            .field("buffered_input", &self.rx.len())
+            .field(
+                "queued_output",
+                &(self.staging.len() + self.out.iter().map(Bytes::len).sum::<usize>()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]

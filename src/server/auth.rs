@@ -8,8 +8,10 @@ use base64::Engine;
 use crate::ehlo::Mechanism;
 use crate::sasl::md5::{hex, hmac_md5};
 
-/// A secret (password or token) whose `Debug` never prints it.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret (password or token): `Debug` never prints it, equality is
+/// decided in constant time, and its memory is zeroed when it is dropped
+/// (with the `zeroize` crate, so the compiler cannot elide the wipe).
+#[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
@@ -24,6 +26,22 @@ impl Secret {
     }
 }
 
+impl PartialEq for Secret {
+    /// Constant time in the contents (the length may show): a timing
+    /// side channel must not reveal how much of a guess was right.
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for Secret {}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
@@ -31,8 +49,9 @@ impl fmt::Debug for Secret {
 }
 
 /// Credentials from a completed SASL exchange, for the application to
-/// check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// check. `Debug` shows the mechanism and identities, never a password,
+/// token, CRAM-MD5 digest or challenge.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Credentials {
     /// PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd`.
@@ -126,12 +145,55 @@ impl Credentials {
     }
 }
 
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const REDACTED: &str = "<redacted>";
+        match self {
+            Credentials::Plain {
+                authzid, username, ..
+            } => f
+                .debug_struct("Plain")
+                .field("authzid", authzid)
+                .field("username", username)
+                .field("password", &REDACTED)
+                .finish(),
+            Credentials::Login { username, .. } => f
+                .debug_struct("Login")
+                .field("username", username)
+                .field("password", &REDACTED)
+                .finish(),
+            // The challenge and digest together allow an offline
+            // dictionary attack on the shared secret (RFC 2195 §4).
+            Credentials::CramMd5 { username, .. } => f
+                .debug_struct("CramMd5")
+                .field("username", username)
+                .field("challenge", &REDACTED)
+                .field("digest", &REDACTED)
+                .finish(),
+            Credentials::XOAuth2 { username, .. } => f
+                .debug_struct("XOAuth2")
+                .field("username", username)
+                .field("token", &REDACTED)
+                .finish(),
+            Credentials::OAuthBearer { authzid, .. } => f
+                .debug_struct("OAuthBearer")
+                .field("authzid", authzid)
+                .field("token", &REDACTED)
+                .finish(),
+        }
+    }
+}
+
+/// Equality that takes the same time wherever the inputs differ (the
+/// `subtle` crate keeps the optimiser from short-circuiting it); only the
+/// lengths may show.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 /// Where a SASL exchange stands.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) enum Exchange {
     /// Waiting for the one response of PLAIN, XOAUTH2 or OAUTHBEARER.
     Single(Mechanism),
@@ -141,6 +203,18 @@ pub(crate) enum Exchange {
     LoginPassword(String),
     /// CRAM-MD5: waiting for `user SP digest`.
     CramMd5(String),
+}
+
+impl fmt::Debug for Exchange {
+    /// The state only: a CRAM-MD5 challenge is not printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exchange::Single(m) => f.debug_tuple("Single").field(m).finish(),
+            Exchange::LoginUser => f.write_str("LoginUser"),
+            Exchange::LoginPassword(_) => f.write_str("LoginPassword"),
+            Exchange::CramMd5(_) => f.write_str("CramMd5"),
+        }
+    }
 }
 
 /// The next step of an exchange after a client response.

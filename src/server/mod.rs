@@ -81,7 +81,9 @@ use crate::values::{EnhancedStatusCode, ForwardPath, ReplyCode, ReversePath};
 
 /// One server session. See the [module documentation](self) for the
 /// driver loop.
-#[derive(Debug)]
+///
+/// `Debug` shows the session's state and buffer sizes, never buffered
+/// octets: unread input may hold a client's AUTH response.
 pub struct Server {
     /// Bytes received and not consumed yet.
     rx: BytesMut,
@@ -91,7 +93,20 @@ pub struct Server {
     core: Core,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.core;
+        f.debug_struct("Server")
+            .field("phase", &c.phase)
+            .field("pending", &c.pending)
+            .field("session", &c.session)
+            .field("transaction", &c.transaction)
+            .field("buffered_input", &self.rx.len())
+            .field("queued_replies", &c.tx.len())
+            .finish_non_exhaustive()
+    }
+}
+
 struct Core {
     config: Arc<ServerConfig>,
     /// Replies not yet taken by `poll_transmit`.
