@@ -246,13 +246,7 @@ fn bdat_text_gets_crlf_line_ends_like_data_rfc5321_2_3_8() {
     let sizes: Vec<usize> = t
         .split("BDAT ")
         .skip(1)
-        .map(|s| {
-            s.split(|c| c == ' ' || c == '\r')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
+        .map(|s| s.split([' ', '\r']).next().unwrap().parse().unwrap())
         .collect();
     assert!(sizes.iter().all(|&n| n <= 4), "{t}");
     assert_eq!(sizes.iter().sum::<usize>(), 12, "{t}");
