@@ -149,3 +149,36 @@ impl DecodeError {
         }
     }
 }
+
+/// Why a caller-built value cannot be written as one protocol line.
+///
+/// Writers refuse rather than rewrite, so text with CR, LF or NUL can never
+/// put a second command on the wire (RFC 5321 §2.3.8: a line ends at CRLF
+/// and nowhere else).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A text field holds a control character (RFC 5321 §4.1.1: the
+    /// arguments are printable text).
+    #[error("{field} holds control character 0x{byte:02x}")]
+    Control {
+        /// Which field.
+        field: &'static str,
+        /// The offending octet.
+        byte: u8,
+    },
+    /// A field that must not be empty is.
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    /// A field that is one word holds a space (a BURL URI, RFC 4468 §3; a
+    /// verb, RFC 5321 §4.1.1).
+    #[error("{0} holds a space")]
+    Space(&'static str),
+    /// A verb that is not an `esmtp-keyword`: a letter or digit, then
+    /// letters, digits and hyphens (RFC 5321 §4.1.2, §4.1.5).
+    #[error("verb {0:?} is not a keyword")]
+    Verb(String),
+    /// A SASL response that is not base64 (RFC 4954 §4).
+    #[error("SASL response is not base64")]
+    Base64,
+}

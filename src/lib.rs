@@ -66,7 +66,7 @@ mod sasl;
 pub mod server;
 pub mod values;
 
-pub use error::{DecodeError, SyntaxError, SyntaxErrorKind};
+pub use error::{DecodeError, EncodeError, SyntaxError, SyntaxErrorKind};
 pub use options::{ParseOptions, Strictness};
 
 /// The README's examples are compiled and run as doctests.

@@ -48,7 +48,7 @@ fn item_01_space_after_from_colon() {
         SyntaxErrorKind::Arguments
     );
     let cmd = lenient("MAIL FROM: <a@b.org>").unwrap();
-    assert_eq!(cmd.to_bytes(), b"MAIL FROM:<a@b.org>\r\n");
+    assert_eq!(cmd.to_bytes().unwrap(), b"MAIL FROM:<a@b.org>\r\n");
     assert!(lenient("RCPT TO: <a@b.org>").is_ok());
 }
 
@@ -60,7 +60,7 @@ fn item_02_missing_angle_brackets() {
         SyntaxErrorKind::SenderAddress
     );
     assert_eq!(
-        lenient("MAIL FROM:a@b.org").unwrap().to_bytes(),
+        lenient("MAIL FROM:a@b.org").unwrap().to_bytes().unwrap(),
         b"MAIL FROM:<a@b.org>\r\n"
     );
 }

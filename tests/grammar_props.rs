@@ -154,7 +154,7 @@ proptest! {
 
     #[test]
     fn command_round_trip(cmd in command()) {
-        let wire = cmd.to_bytes();
+        let wire = cmd.to_bytes().expect("generated commands are writable");
         let (again, used) = Command::parse(&wire, &full())
             .map_err(|e| TestCaseError::fail(format!("{:?}: {e}", String::from_utf8_lossy(&wire))))?;
         prop_assert_eq!(used, wire.len());
@@ -163,7 +163,7 @@ proptest! {
 
     #[test]
     fn command_prefixes_are_incomplete(cmd in command()) {
-        let wire = cmd.to_bytes();
+        let wire = cmd.to_bytes().expect("generated commands are writable");
         for i in 0..wire.len() {
             prop_assert_eq!(Command::parse(&wire[..i], &full()), Err(DecodeError::Incomplete));
         }
@@ -267,4 +267,120 @@ proptest! {
             let _ = Domain::parse(s);
         }
     }
+}
+
+/// Every command that carries caller text, built from `text`.
+fn text_commands(text: &str) -> Vec<Command<'_>> {
+    let t = || Cow::Borrowed(text);
+    vec![
+        Command::Vrfy {
+            target: t(),
+            utf8: Utf8Reply::No,
+        },
+        Command::Expn {
+            target: t(),
+            utf8: Utf8Reply::SmtpUtf8,
+        },
+        Command::Help(Some(t())),
+        Command::Noop(Some(t())),
+        Command::Etrn(Etrn::Queue(t())),
+        Command::Burl {
+            url: t(),
+            last: true,
+        },
+        Command::Other {
+            verb: t(),
+            args: None,
+        },
+        Command::Other {
+            verb: Cow::Borrowed("XFOO"),
+            args: Some(t()),
+        },
+        Command::Auth {
+            mechanism: Mechanism::Plain,
+            initial: Some(SaslResponse::Data(t())),
+        },
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// RFC 5321 §2.3.8: a command is one line ending in CRLF. Whatever
+    /// text a caller puts in a command, writing it gives exactly one line
+    /// (no CR, LF or NUL inside) or an error and nothing written.
+    #[test]
+    fn caller_text_writes_one_line_or_an_error(
+        text in prop_oneof![
+            any::<String>(),
+            "[ -~]{0,12}(\r\n|\n|\r|\0)[ -~]{0,12}",
+            "[A-Za-z0-9+/=\r\n -]{0,16}",
+        ]
+    ) {
+        for cmd in text_commands(&text) {
+            let mut out = b"prefix".to_vec();
+            match cmd.write_to(&mut out) {
+                Ok(()) => {
+                    let line = &out[6..];
+                    prop_assert!(line.ends_with(b"\r\n"), "{:?}", cmd);
+                    let body = &line[..line.len() - 2];
+                    prop_assert!(
+                        !body.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0),
+                        "{:?} wrote {:?}", cmd, String::from_utf8_lossy(line)
+                    );
+                }
+                Err(_) => prop_assert_eq!(&out, b"prefix", "{:?}", cmd),
+            }
+        }
+    }
+}
+
+/// The checks refuse exactly what would break the line, with a typed
+/// error naming the field.
+#[test]
+fn caller_text_errors_are_typed_rfc5321_4_1_1() {
+    use esmtp::EncodeError;
+    assert_eq!(
+        Command::Noop(Some("a\r\nRSET".into())).to_bytes(),
+        Err(EncodeError::Control {
+            field: "NOOP string",
+            byte: b'\r'
+        })
+    );
+    assert_eq!(
+        Command::Burl {
+            url: "imap://a b".into(),
+            last: false
+        }
+        .to_bytes(),
+        Err(EncodeError::Space("BURL URI"))
+    );
+    assert_eq!(
+        Command::Auth {
+            mechanism: Mechanism::Plain,
+            initial: Some(SaslResponse::Data("AGE\r\nQUIT".into()))
+        }
+        .to_bytes(),
+        Err(EncodeError::Base64)
+    );
+    assert_eq!(
+        Command::Other {
+            verb: "X FOO".into(),
+            args: None
+        }
+        .to_bytes(),
+        Err(EncodeError::Verb("X FOO".into()))
+    );
+    assert_eq!(
+        Command::Noop(Some("hello world".into()))
+            .to_bytes()
+            .unwrap(),
+        b"NOOP hello world\r\n"
+    );
+    let mut out = Vec::new();
+    assert_eq!(
+        SaslResponse::Data("a\r\n".into()).write_to(&mut out, false),
+        Err(EncodeError::Base64)
+    );
+    assert!(out.is_empty());
 }

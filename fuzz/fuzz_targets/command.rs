@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
         match Command::parse(&input[at..], &opts) {
             Ok((cmd, used)) => {
                 assert!(used > 0 && used <= input.len() - at);
-                let wire = cmd.to_bytes();
+                // Whatever the parser accepts, the writer can write.
+                let wire = cmd
+                    .to_bytes()
+                    .unwrap_or_else(|e| panic!("{cmd:?} parsed but cannot be written: {e}"));
                 // The writer's form parses back under the options that read
                 // the original (lenient-only forms such as free VRFY text
                 // stay lenient-only).

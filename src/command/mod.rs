@@ -10,7 +10,10 @@
 //! assert!(matches!(cmd, Command::Mail { .. }));
 //! // The second line is a prefix: read more before trying again.
 //! assert!(Command::parse(&input[used..], &ParseOptions::strict()).is_err());
-//! assert_eq!(cmd.to_bytes(), b"MAIL FROM:<a@example.org> SIZE=1000\r\n");
+//! assert_eq!(cmd.to_bytes().unwrap(), b"MAIL FROM:<a@example.org> SIZE=1000\r\n");
+//! // Caller text that would end the line early is an error, not a second
+//! // command (RFC 5321 §2.3.8).
+//! assert!(Command::Noop(Some("x\r\nRSET".into())).to_bytes().is_err());
 //! ```
 
 mod fast;

@@ -83,9 +83,30 @@ impl<'a> SaslResponse<'a> {
             })
     }
 
-    /// Appends the wire form without CRLF; `initial` writes an empty
-    /// response as `=`.
-    pub fn write_to(&self, out: &mut Vec<u8>, initial: bool) {
+    /// Whether the response can be written: `Data` must be base64 as RFC
+    /// 4954 §4 requires (anything else could carry a CRLF and a command).
+    pub fn check(&self) -> Result<(), crate::error::EncodeError> {
+        match self {
+            SaslResponse::Data(s) => {
+                validate_base64(s.as_bytes()).map_err(|_| crate::error::EncodeError::Base64)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends the wire form without CRLF (`initial` writes an empty
+    /// response as `=`); nothing when [`SaslResponse::check`] fails.
+    pub fn write_to(
+        &self,
+        out: &mut Vec<u8>,
+        initial: bool,
+    ) -> Result<(), crate::error::EncodeError> {
+        self.check()?;
+        self.write_checked(out, initial);
+        Ok(())
+    }
+
+    pub(crate) fn write_checked(&self, out: &mut Vec<u8>, initial: bool) {
         match self {
             SaslResponse::Empty if initial => out.push(b'='),
             SaslResponse::Empty => {}

@@ -39,7 +39,7 @@ fn to(c: Command<'_>) -> ForwardPath<'_> {
 /// Writing the parsed command and parsing it again gives the same value.
 fn round_trip(line: &str) {
     let c = lenient(line).unwrap_or_else(|e| panic!("{line}: {e:?}"));
-    let w = c.to_bytes();
+    let w = c.to_bytes().unwrap();
     let (again, used) = Command::parse(&w, &ParseOptions::strict().with_utf8(true)).unwrap();
     assert_eq!(used, w.len());
     assert_eq!(again, c, "{line}");
