@@ -182,6 +182,12 @@ fn path_over_256_octets_refused_in_both_modes_rfc5321_4_5_3_1_3() {
             "{opts:?}"
         );
     }
+    // A bare lenient path is measured as written, brackets included: 255
+    // octets bare are 257 on the wire (found by the command fuzz target).
+    let bare = |n: usize| format!("RCPT TO:{}@a.example", "x".repeat(n));
+    let lenient = ParseOptions::lenient();
+    assert!(Command::parse_line(bare(245).as_bytes(), &lenient).is_err());
+    assert!(Command::parse_line(bare(244).as_bytes(), &lenient).is_ok());
     let mut d = ehlo(config());
     d.send(b"MAIL FROM:<a@b.example>\r\n");
     let out = d.send(format!("{long}\r\n").as_bytes());
@@ -342,4 +348,71 @@ fn secret_compares_by_content_and_redacts() {
     assert_ne!(Secret::new("hunter2"), Secret::new("hunter3"));
     assert_ne!(Secret::new("hunter2"), Secret::new("hunter22"));
     assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+}
+
+/// Only `BODY=BINARYMIME` content may hold bare CR, bare LF or NUL (RFC
+/// 3030 §3; RFC 5321 §2.3.8 for text): BDAT text gets DATA's default
+/// `BarePolicy::Reject`, so an application relaying it into another DATA
+/// stack cannot be smuggled a `<LF>.<LF>` downstream. The BDAT that
+/// carries it is answered 550 5.6.0 and the transaction has failed (RFC
+/// 3030 §2: later BDATs are refused until RSET).
+#[test]
+fn bdat_text_gets_the_bare_octet_policy_of_data_rfc3030_3() {
+    for (content, why) in [
+        (&b"a\n.\nMAIL FROM:<x@y>\n"[..], "Bare LF"),
+        (&b"a\r.\r\n"[..], "Bare CR"),
+        (&b"a\0b\r\n"[..], "NUL"),
+    ] {
+        let mut d = ehlo(config());
+        d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+        d.take();
+        let mut input = format!("BDAT {}\r\n", content.len()).into_bytes();
+        input.extend_from_slice(content);
+        input.extend_from_slice(b"BDAT 2 LAST\r\n\r\nRSET\r\n");
+        let out = d.send(&input);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with("550 5.6.0 ") && lines[0].contains(why),
+            "{out}"
+        );
+        assert!(lines[1].starts_with("503 "), "{out}");
+        assert!(lines[2].starts_with("250 "), "{out}");
+        assert_eq!(d.count("MessageEnd"), 0);
+        assert_eq!(d.count("MessageAborted"), 1, "{out}");
+    }
+}
+
+/// A CRLF split across two chunks is one line end; a CR that ends the
+/// last chunk is bare; BINARYMIME content and `BarePolicy::Allow` pass as
+/// they are.
+#[test]
+fn bdat_bare_check_spans_chunks_and_spares_binarymime_rfc3030_3() {
+    use esmtp::data::BarePolicy;
+    let mut d = ehlo(config());
+    d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+    d.take();
+    let out = d.send(b"BDAT 2\r\na\rBDAT 3 LAST\r\n\nb\r");
+    assert!(out.starts_with("250 "), "{out}");
+    assert!(out.contains("550 5.6.0 Bare CR"), "{out}");
+    let mut d = ehlo(config());
+    d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+    let out = d.send(b"BDAT 2\r\na\rBDAT 3 LAST\r\n\nb\n");
+    assert!(out.contains("550 5.6.0 Bare LF"), "{out}");
+    let mut d = ehlo(config());
+    d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+    let out = d.send(b"BDAT 2\r\na\rBDAT 4 LAST\r\n\nb\r\n");
+    assert_eq!(codes(&out), ["250", "250"], "{out}");
+    assert_eq!(d.contents(), [b"a\r\nb\r\n".to_vec()]);
+    let mut cfg = config();
+    cfg.extensions.binary_mime = true;
+    let mut d = ehlo(cfg);
+    d.send(b"MAIL FROM:<a@b.example> BODY=BINARYMIME\r\nRCPT TO:<c@d.example>\r\n");
+    let out = d.send(b"BDAT 5 LAST\r\na\n\0\rb");
+    assert_eq!(codes(&out), ["250"], "{out}");
+    let mut cfg = config();
+    cfg.bare_line_endings = BarePolicy::Allow;
+    let mut d = ehlo(cfg);
+    d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+    let out = d.send(b"BDAT 5 LAST\r\na\n.\nb");
+    assert_eq!(codes(&out), ["250"], "{out}");
 }

@@ -169,6 +169,15 @@ pub(crate) fn parse_path<'a>(
     if rules.local_limit && mailbox.local.wire_len() > MAX_LOCAL_PART_LEN {
         return Err(err("local part longer than 64 octets"));
     }
+    // The limit is on the path as it will be written: a bare lenient path
+    // gains its brackets. (Written quoting never outgrows valid input.)
+    if rules.bare {
+        let mut written = Vec::with_capacity(input.len() + 4);
+        mailbox.write_to(&mut written);
+        if written.len() + 2 > rules.max_len {
+            return Err(err("path too long"));
+        }
+    }
     Ok(Some(mailbox))
 }
 
