@@ -215,3 +215,94 @@ fn debug_prints_no_queued_auth_response_rfc4616_2() {
     assert!(!dbg.contains(secret) && !dbg.contains("hunter2"), "{dbg}");
     assert!(dbg.contains("queued_output"), "{dbg}");
 }
+
+/// RFC 5321 §4.5.3.2: the client waits a bounded time for each reply. A
+/// server that trickles the greeting one octet at a time, each within the
+/// timeout, must not extend the wait past the greeting timeout.
+#[test]
+fn trickled_reply_does_not_extend_its_deadline_rfc5321_4_5_3_2() {
+    use esmtp::client::CloseReason;
+    use std::time::{Duration, Instant};
+    let c = client_config();
+    let limit = c.timeouts.greeting;
+    let mut s = Script::new(c);
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    let start = Instant::now();
+    let deadline = s.client.poll_timeout(start).expect("a reply is awaited");
+    assert_eq!(deadline, start + limit);
+    let step = limit / 4;
+    let mut now = start;
+    let mut closed_at = None;
+    for &b in b"220 mx.example.org ESMTP ready and waiting\r\n".iter() {
+        now += step;
+        s.client.handle_timeout(now);
+        s.drain();
+        if s.client.is_closed()
+            || s.events
+                .iter()
+                .any(|e| matches!(e, esmtp::client::Event::Closed { .. }))
+        {
+            closed_at = Some(now);
+            break;
+        }
+        s.client.receive(&[b]);
+        s.drain();
+        let d = s.client.poll_timeout(now).expect("still waiting");
+        assert!(d <= start + limit, "deadline moved to {:?}", d - start);
+    }
+    let closed_at = closed_at.expect("closed by the timeout");
+    assert!(closed_at - start <= limit + step, "{:?}", closed_at - start);
+    assert!(
+        s.events.iter().any(|e| matches!(
+            e,
+            esmtp::client::Event::Closed {
+                reason: CloseReason::Timeout
+            }
+        )),
+        "{:?}",
+        s.events
+    );
+    // A whole reply does restart the clock for the next one.
+    let mut s = Script::new(client_config());
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    let t0 = Instant::now();
+    let _ = s.client.poll_timeout(t0);
+    s.feed(GREETING);
+    let t1 = t0 + Duration::from_secs(60);
+    assert!(s.client.poll_timeout(t1).unwrap() > t0 + limit);
+}
+
+/// One read holding more than `max_buffered` octets of valid pipelined
+/// replies is handled reply by reply, not refused as an overrun (RFC 2920
+/// §3.1: a server may send all its replies at once).
+#[test]
+fn large_read_of_valid_replies_does_not_desync_rfc2920_3_1() {
+    let mut c = client_config();
+    c.chunking = false;
+    c.max_buffered = 600;
+    let mut s = Script::new(c);
+    let rcpts: Vec<String> = (0..40).map(|i| format!("r{i}@example.org")).collect();
+    let rcpt_refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+    s.client
+        .submit(envelope(&rcpt_refs), &b"x\r\n"[..])
+        .unwrap();
+    s.feed(GREETING);
+    let w = s.feed(b"250-mx.example.org\r\n250 PIPELINING\r\n");
+    assert!(w.contains("MAIL FROM:") && w.contains("DATA\r\n"), "{w}");
+    let mut replies = b"250 2.1.0 Sender ok\r\n".to_vec();
+    for _ in &rcpts {
+        replies.extend_from_slice(b"250 2.1.5 Recipient ok\r\n");
+    }
+    replies.extend_from_slice(b"354 Go ahead\r\n");
+    assert!(replies.len() > 600);
+    let w = s.feed(&replies);
+    assert!(w.ends_with("x\r\n.\r\n"), "{w}");
+    s.feed(b"250 2.0.0 Queued\r\n");
+    let o = s.outcomes();
+    assert_eq!(o.len(), 1);
+    assert!(o[0].all_delivered(), "{o:?}");
+}

@@ -49,12 +49,14 @@ pub struct ClientConfig {
     /// What to do with a MAIL or RCPT parameter whose extension the server
     /// did not offer.
     pub unsupported_params: ParamPolicy,
-    /// Timeouts waiting for the server (RFC 5321 §4.5.3.2).
+    /// Timeouts waiting for the server (RFC 5321 §4.5.3.2): each runs
+    /// until the whole reply is in; octets of a reply do not extend it.
     pub timeouts: Timeouts,
     /// Reply syntax accepted from the server.
     pub strictness: Strictness,
-    /// Reply octets held at most before the session gives up (a reply
-    /// larger than this cannot be a valid one).
+    /// Unparsed reply octets held at most before the session gives up (a
+    /// reply larger than this cannot be a valid one). A read of any size
+    /// is fine: complete replies in it are handled as they are framed.
     pub max_buffered: usize,
 }
 

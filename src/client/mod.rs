@@ -571,6 +571,11 @@ impl Client {
 
     fn request(&mut self, cmd: Command<'static>) -> Result<(), ApiError> {
         self.accepting()?;
+        if cmd.check().is_err() {
+            return Err(ApiError::InvalidArgument(
+                "the command cannot be written as one line",
+            ));
+        }
         self.jobs.push_back(Job::Command(Box::new(cmd)));
         self.pump();
         Ok(())
@@ -677,14 +682,35 @@ impl Client {
             Phase::TlsHandshake | Phase::Closed => return,
             _ => {}
         }
-        self.timer.rearm = true;
-        if self.rx.len().saturating_add(data.len()) > self.config.max_buffered {
-            self.rx.clear();
-            self.desync();
-            return;
+        let mut data = data;
+        let mut progressed = false;
+        while !data.is_empty() {
+            // Only what stays unparsed is bounded: a read of many complete
+            // pipelined replies is taken a buffer's worth at a time.
+            let room = self.config.max_buffered.saturating_sub(self.rx.len());
+            if room == 0 {
+                self.rx.clear();
+                self.desync();
+                break;
+            }
+            let (now, later) = data.split_at(room.min(data.len()));
+            data = later;
+            self.rx.extend_from_slice(now);
+            let before = self.rx.len();
+            self.process();
+            progressed |= self.rx.len() < before;
+            if matches!(self.phase, Phase::TlsHandshake | Phase::Closed) {
+                // What follows the 220 to STARTTLS is not read (RFC 3207
+                // §4.2); a closed session reads nothing.
+                break;
+            }
         }
-        self.rx.extend_from_slice(data);
-        self.process();
+        // A reply's deadline (RFC 5321 §4.5.3.2) is met by the reply, not by
+        // octets of it: a server trickling one octet at a time does not
+        // extend it.
+        if progressed {
+            self.timer.rearm = true;
+        }
         self.pump();
     }
 
@@ -782,7 +808,9 @@ impl Client {
     // ---- output ----
 
     fn write(&mut self, cmd: &Command<'_>, expect: Expect) {
-        cmd.write_to(&mut self.staging);
+        // Commands are built from validated values, and caller text is
+        // checked when queued (`request`).
+        cmd.write_checked(&mut self.staging);
         self.inflight.push_back(expect);
     }
 
@@ -1182,7 +1210,8 @@ impl Client {
             let text = reply.lines().next().unwrap_or_default().to_vec();
             let challenge = auth::decode_challenge(&text);
             let response = x.respond(creds, challenge.as_deref());
-            response.write_to(&mut self.staging, false);
+            // `respond` base64-encodes: always a valid response.
+            response.write_checked(&mut self.staging, false);
             self.staging.extend_from_slice(b"\r\n");
             self.inflight.push_back(Expect::Auth);
             return;
@@ -1636,7 +1665,7 @@ impl Client {
                     size: piece.len() as u64,
                     last,
                 };
-                cmd.write_to(&mut self.staging);
+                cmd.write_checked(&mut self.staging);
                 if last {
                     tx.content = ContentPhase::Sent;
                     if lmtp {
