@@ -641,3 +641,45 @@ proptest! {
         }
     }
 }
+
+/// The straightforward reading of RFC 5321 §2.3.8: the offset of the first
+/// CR not followed by LF, LF not preceded by CR, or NUL.
+fn first_bare(content: &[u8]) -> Option<usize> {
+    content.iter().enumerate().position(|(i, &b)| match b {
+        0 => true,
+        b'\r' => content.get(i + 1) != Some(&b'\n'),
+        b'\n' => i == 0 || content[i - 1] != b'\r',
+        _ => false,
+    })
+}
+
+proptest! {
+    /// `BareCheck` finds a bare CR, bare LF or NUL wherever the chunks are
+    /// cut (RFC 3030 §2: chunk boundaries carry no meaning), and passes on
+    /// exactly the content before it.
+    #[test]
+    fn bare_check_agrees_with_the_definition_across_cuts(
+        content in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(0u8), Just(b'a')], 0..40),
+        cuts in proptest::collection::vec(0usize..40, 0..5),
+    ) {
+        let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c <= content.len()).collect();
+        cuts.push(0);
+        cuts.push(content.len());
+        cuts.sort_unstable();
+        let mut check = esmtp::data::BareCheck::new();
+        let mut ok = true;
+        let mut passed = Vec::new();
+        for w in cuts.windows(2) {
+            let (out, result) = check.check(Bytes::copy_from_slice(&content[w[0]..w[1]]));
+            passed.extend_from_slice(&out);
+            if result.is_err() {
+                ok = false;
+                break;
+            }
+        }
+        ok = ok && check.finish().is_ok();
+        let expected = first_bare(&content);
+        prop_assert_eq!(ok, expected.is_none(), "{:?}", content);
+        prop_assert_eq!(&passed[..], &content[..expected.unwrap_or(content.len())], "{:?}", content);
+    }
+}

@@ -348,19 +348,33 @@ fn smuggling_in_one_read_during_data_rfc5321_4_1_1_4() {
     }
 }
 
+/// A chunk's octets are never commands (RFC 3030 §2). Under the default
+/// policy its bare LFs fail the message (RFC 3030 §3: only BINARYMIME may
+/// hold them); with `BarePolicy::Allow` it is plain content.
 #[test]
 fn smuggling_in_bdat_chunk_is_plain_content_rfc3030_2() {
-    let mut d = ehlo(config());
     let chunk = b"x\n.\nMAIL FROM:<evil@x>\r\nRCPT TO:<v@y>\r\nDATA\r\n.\r\n";
     let mut input = b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n".to_vec();
     input.extend_from_slice(format!("BDAT {} LAST\r\n", chunk.len()).as_bytes());
     input.extend_from_slice(chunk);
-    let out = d.send(&input);
-    assert_eq!(
-        codes(&out),
-        ["250", "250", "250"],
-        "no reply to the smuggled commands: {out}"
-    );
-    assert_eq!(d.contents(), [chunk.to_vec()]);
-    assert_eq!(d.count("Mail"), 1);
+    for policy in [BarePolicy::Reject, BarePolicy::Allow] {
+        let mut cfg = config();
+        cfg.bare_line_endings = policy;
+        let mut d = ehlo(cfg);
+        let out = d.send(&input);
+        let end = if policy == BarePolicy::Allow {
+            "250"
+        } else {
+            "550"
+        };
+        assert_eq!(
+            codes(&out),
+            ["250", "250", end],
+            "no reply to the smuggled commands: {out}"
+        );
+        if policy == BarePolicy::Allow {
+            assert_eq!(d.contents(), [chunk.to_vec()]);
+        }
+        assert_eq!(d.count("Mail"), 1);
+    }
 }

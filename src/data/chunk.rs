@@ -73,3 +73,87 @@ impl ChunkDecoder {
         }
     }
 }
+
+/// Checks text sent with BDAT for bare CR, bare LF and NUL, chunk by chunk,
+/// so a server gives BDAT the same [`BarePolicy`](super::BarePolicy) as
+/// DATA: only `BODY=BINARYMIME` content may hold them (RFC 3030 §3; RFC
+/// 5321 §2.3.8 for text). A CRLF split across two chunks (or two reads) is
+/// one line end.
+///
+/// What it passes on is the content before the first offending octet,
+/// whatever the pieces were: a CR that ends a piece is held back until
+/// the next octet shows whether it is bare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BareCheck {
+    held_cr: bool,
+}
+
+impl BareCheck {
+    /// A check at the start of a message.
+    pub const fn new() -> Self {
+        Self { held_cr: false }
+    }
+
+    /// Checks the next piece of content. Returns the content known to be
+    /// clean (a slice of `piece`, or a copy with a held-back CR in front)
+    /// and, when an offending octet was found, what it was; content after
+    /// it is not returned.
+    pub fn check(&mut self, piece: Bytes) -> (Bytes, Result<(), super::ContentError>) {
+        use super::ContentError;
+        if piece.is_empty() {
+            return (piece, Ok(()));
+        }
+        let held = std::mem::take(&mut self.held_cr);
+        // Where the LF owed by the last CR must be, if one is owed.
+        let mut lf_at = held.then_some(0);
+        let mut bad = None;
+        for i in memchr::memchr3_iter(b'\r', b'\n', 0, &piece) {
+            if let Some(need) = lf_at.take() {
+                if i != need || piece[i] != b'\n' {
+                    bad = Some((need.saturating_sub(1), ContentError::BareCr));
+                    break;
+                }
+                continue;
+            }
+            match piece[i] {
+                0 => bad = Some((i, ContentError::Nul)),
+                // Not owed by a CR just before it.
+                b'\n' => bad = Some((i, ContentError::BareLf)),
+                _ => lf_at = Some(i + 1),
+            }
+            if bad.is_some() {
+                break;
+            }
+        }
+        let (clean, result) = match (bad, lf_at) {
+            (Some((at, e)), _) => (at, Err(e)),
+            (None, Some(need)) if need < piece.len() => {
+                (need.saturating_sub(1), Err(ContentError::BareCr))
+            }
+            (None, Some(_)) => {
+                self.held_cr = true;
+                (piece.len() - 1, Ok(()))
+            }
+            (None, None) => (piece.len(), Ok(())),
+        };
+        // A held CR is only passed on once its LF has come.
+        let passed = if held && piece.first() == Some(&b'\n') {
+            let mut with_cr = Vec::with_capacity(clean + 1);
+            with_cr.push(b'\r');
+            with_cr.extend_from_slice(&piece[..clean]);
+            Bytes::from(with_cr)
+        } else {
+            piece.slice(..clean)
+        };
+        (passed, result)
+    }
+
+    /// The message ended: a CR held back is bare.
+    pub fn finish(&self) -> Result<(), super::ContentError> {
+        if self.held_cr {
+            Err(super::ContentError::BareCr)
+        } else {
+            Ok(())
+        }
+    }
+}

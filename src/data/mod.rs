@@ -18,7 +18,7 @@ mod decode;
 mod encode;
 mod scan;
 
-pub use chunk::{Chunk, ChunkDecoder};
+pub use chunk::{BareCheck, Chunk, ChunkDecoder};
 pub use classify::{classify, is_binary, needs_8bit, ContentKind};
 pub use decode::{BarePolicy, Decoded, DotDecoder};
 pub use encode::DotEncoder;

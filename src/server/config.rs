@@ -30,7 +30,10 @@ pub struct ServerConfig {
     pub timeouts: Timeouts,
     /// Command syntax accepted from clients.
     pub strictness: Strictness,
-    /// What to do with bare CR, bare LF and NUL in DATA content.
+    /// What to do with bare CR, bare LF and NUL in DATA content, and in
+    /// BDAT content of any body but BINARYMIME (RFC 3030 §3). The default,
+    /// [`BarePolicy::Reject`], keeps a relay from passing a smuggled
+    /// `<LF>.<LF>` on to the next hop.
     pub bare_line_endings: BarePolicy,
     /// Private verbs (e.g. `XCLIENT`) handed to the application as
     /// [`super::Event::Command`]; other unknown verbs get `500`.

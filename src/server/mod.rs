@@ -66,7 +66,7 @@ pub use config::{Extensions, Limits, ServerConfig, Timeouts};
 pub use event::{AbortReason, ApiError, CloseReason, Event, HelloVerb};
 
 use crate::command::{Command, SaslResponse, SendMode};
-use crate::data::{Chunk, ChunkDecoder, ContentError, Decoded, DotDecoder};
+use crate::data::{BareCheck, BarePolicy, Chunk, ChunkDecoder, ContentError, Decoded, DotDecoder};
 use crate::ehlo::{Capabilities, FutureRelease, Keyword, Limits as EhloLimits, Mechanism};
 use crate::error::DecodeError;
 use crate::ext::auth::AuthParam;
@@ -151,6 +151,8 @@ struct Transaction {
     bdat_size: u64,
     /// A BDAT failed: the state is indeterminate until RSET (RFC 3030 §2).
     bdat_failed: bool,
+    /// Bare CR / LF / NUL in BDAT text, across chunks.
+    bare: BareCheck,
 }
 
 #[derive(Debug)]
@@ -750,11 +752,44 @@ impl Server {
                 refusal,
             } => match decoder.decode(&mut self.rx) {
                 Chunk::Content(c) if c.is_empty() || refusal.is_some() => Step::Continue,
-                Chunk::Content(c) => Step::Event(Event::Content(c)),
+                Chunk::Content(c) => {
+                    let (c, result) = match bare_check(&core.config, &mut core.transaction) {
+                        Some(check) => check.check(c),
+                        None => (c, Ok(())),
+                    };
+                    if let Err(e) = result {
+                        // The rest of the chunk is consumed and dropped; the
+                        // BDAT is answered with the content error and the
+                        // transaction has failed (RFC 3030 §2). The content
+                        // before the offending octet still goes out first.
+                        *refusal = Some(Refusal::Reply(content_reply(e)));
+                        if let Some(t) = core.transaction.as_mut() {
+                            t.bdat_failed = true;
+                        }
+                        if core.content_open {
+                            core.content_open = false;
+                            core.abort_owed = Some(AbortReason::Content(e));
+                        }
+                    }
+                    if c.is_empty() {
+                        Step::Continue
+                    } else {
+                        Step::Event(Event::Content(c))
+                    }
+                }
                 Chunk::NeedMore => Step::Blocked,
                 Chunk::Done => {
                     let (last, refusal) = (*last, *refusal);
                     core.phase = Phase::Command;
+                    if last && refusal.is_none() {
+                        let check = bare_check(&core.config, &mut core.transaction);
+                        if let Err(e) = check.map_or(Ok(()), |b| b.finish()) {
+                            core.content_failed(e);
+                            return Step::Event(Event::MessageAborted {
+                                reason: AbortReason::Content(e),
+                            });
+                        }
+                    }
                     core.chunk_done(last, refusal)
                 }
             },
@@ -992,15 +1027,7 @@ impl Core {
     }
 
     fn content_failed(&mut self, e: ContentError) {
-        let (code, esc) = e.reply();
-        let text = match e {
-            ContentError::BareCr => "Bare CR not allowed in message content",
-            ContentError::BareLf => "Bare LF not allowed in message content",
-            ContentError::Nul => "NUL not allowed in message content",
-            ContentError::LineTooLong { .. } => "Message line too long",
-            ContentError::TooBig { .. } => "Message size exceeds fixed maximum message size",
-        };
-        self.reply((code, esc, text));
+        self.reply(content_reply(e));
         self.content_open = false;
         self.transaction = None;
     }
@@ -1813,6 +1840,37 @@ fn starts_with_bdat(rx: &[u8]) -> bool {
 }
 
 /// Configured text goes on the wire: keep CR, LF and controls out.
+/// The bare-octet check of the transaction's BDAT content, when the policy
+/// applies to it: [`BarePolicy::Reject`] and a body other than BINARYMIME,
+/// the one body that may hold any octet (RFC 3030 §3).
+fn bare_check<'t>(
+    config: &ServerConfig,
+    transaction: &'t mut Option<Transaction>,
+) -> Option<&'t mut BareCheck> {
+    if config.bare_line_endings != BarePolicy::Reject {
+        return None;
+    }
+    let t = transaction.as_mut()?;
+    if t.body == Some(Body::BinaryMime) {
+        return None;
+    }
+    Some(&mut t.bare)
+}
+
+/// The reply to content that broke a rule (RFC 3463 codes, see
+/// [`ContentError::reply`]).
+fn content_reply(e: ContentError) -> MandatedReply {
+    let (code, esc) = e.reply();
+    let text = match e {
+        ContentError::BareCr => "Bare CR not allowed in message content",
+        ContentError::BareLf => "Bare LF not allowed in message content",
+        ContentError::Nul => "NUL not allowed in message content",
+        ContentError::LineTooLong { .. } => "Message line too long",
+        ContentError::TooBig { .. } => "Message size exceeds fixed maximum message size",
+    };
+    (code, esc, text)
+}
+
 fn sanitize(line: &str) -> String {
     let body = line.strip_suffix("\r\n").unwrap_or(line);
     let mut s: String = body
