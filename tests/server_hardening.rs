@@ -416,3 +416,99 @@ fn bdat_bare_check_spans_chunks_and_spares_binarymime_rfc3030_3() {
     let out = d.send(b"BDAT 5 LAST\r\na\n.\nb");
     assert_eq!(codes(&out), ["250"], "{out}");
 }
+
+/// RFC 5321 §4.5.3.2.7: the server waits a bounded time for the next
+/// command. Octets of an incomplete (or overlong, skipped) line do not
+/// restart the wait, so a slowloris client sending one octet at a time is
+/// closed with `421 4.4.2` once `Timeouts::command` has passed since its
+/// last complete line.
+#[test]
+fn trickled_command_line_does_not_restart_the_idle_timer_rfc5321_4_5_3_2_7() {
+    use std::time::{Duration, Instant};
+    for overlong in [false, true] {
+        let cfg = config();
+        let limit = cfg.timeouts.command;
+        let mut d = ehlo(cfg);
+        let t0 = Instant::now();
+        let deadline = d.server.poll_timeout(t0).unwrap();
+        assert_eq!(deadline, t0 + limit);
+        let line = if overlong {
+            vec![b'x'; 4000]
+        } else {
+            b"NOOP and some more text, trickled one octet at a time".to_vec()
+        };
+        let step = Duration::from_secs(10);
+        let mut now = t0;
+        let mut closed_after = None;
+        for piece in line.chunks(if overlong { 100 } else { 1 }) {
+            now += step;
+            d.server.handle_timeout(now);
+            d.pump();
+            if d.server.is_closed() {
+                closed_after = Some(now - t0);
+                break;
+            }
+            let out = d.send(piece);
+            assert!(!out.starts_with("250"), "{out}");
+            let next = d.server.poll_timeout(now).unwrap();
+            assert!(
+                next <= deadline,
+                "overlong={overlong}: moved by {:?}",
+                next - deadline
+            );
+        }
+        let after = closed_after.expect("closed by the idle timer");
+        assert!(after <= limit + step, "{after:?}");
+        assert!(
+            String::from_utf8_lossy(&d.wire).contains("421 4.4.2 "),
+            "{}",
+            String::from_utf8_lossy(&d.wire)
+        );
+        assert_eq!(d.count("Closed { reason: Timeout }"), 1);
+    }
+}
+
+/// A message's content has a wall-clock bound (`Timeouts::message`), so
+/// content trickled just fast enough for the per-read `data` timeout
+/// still ends with `421 4.4.2` and an aborted message (RFC 5321
+/// §4.5.3.2.7 in spirit: no client holds a session forever).
+#[test]
+fn trickled_message_content_is_bounded_by_the_message_timeout() {
+    use std::time::{Duration, Instant};
+    for bdat in [false, true] {
+        let mut cfg = config();
+        cfg.timeouts.data = Duration::from_secs(30);
+        cfg.timeouts.message = Duration::from_secs(120);
+        let mut d = ehlo(cfg);
+        d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n");
+        d.send(if bdat {
+            b"BDAT 100000\r\n"
+        } else {
+            b"DATA\r\n"
+        });
+        let t0 = Instant::now();
+        let _ = d.server.poll_timeout(t0);
+        let mut now = t0;
+        let mut closed_after = None;
+        for _ in 0..100 {
+            now += Duration::from_secs(20);
+            d.server.handle_timeout(now);
+            d.pump();
+            if d.server.is_closed() {
+                closed_after = Some(now - t0);
+                break;
+            }
+            d.send(b"x");
+            let deadline = d.server.poll_timeout(now).unwrap();
+            assert!(deadline <= t0 + Duration::from_secs(120), "bdat={bdat}");
+        }
+        let after = closed_after.expect("closed by the message timeout");
+        assert!(after <= Duration::from_secs(140), "{after:?}");
+        assert!(
+            String::from_utf8_lossy(&d.wire).contains("421 4.4.2 "),
+            "{}",
+            String::from_utf8_lossy(&d.wire)
+        );
+        assert_eq!(d.count("MessageAborted"), 1, "bdat={bdat}");
+    }
+}

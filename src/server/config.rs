@@ -190,10 +190,17 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Timeouts {
-    /// Waiting for the next command.
+    /// Waiting for the next complete command line (RFC 5321 §4.5.3.2.7:
+    /// at least 5 minutes). Octets of a line that is not complete do not
+    /// restart it, so a client sending one octet at a time is closed with
+    /// `421 4.4.2` this long after its last complete line.
     pub command: Duration,
-    /// Waiting for more message content.
+    /// Waiting for more message content (any octets of it).
     pub data: Duration,
+    /// The whole content of one message, from DATA or the first BDAT to
+    /// its end, however steadily it arrives: bounds a client that trickles
+    /// content just fast enough for `data`.
+    pub message: Duration,
 }
 
 impl Default for Timeouts {
@@ -201,6 +208,7 @@ impl Default for Timeouts {
         Self {
             command: Duration::from_secs(300),
             data: Duration::from_secs(300),
+            message: Duration::from_secs(3600),
         }
     }
 }

@@ -153,6 +153,9 @@ struct Transaction {
     bdat_failed: bool,
     /// Bare CR / LF / NUL in BDAT text, across chunks.
     bare: BareCheck,
+    /// When the message's content began (the first poll after DATA or
+    /// the first BDAT), for [`Timeouts::message`].
+    content_started: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -386,7 +389,6 @@ impl Server {
     /// Whether `len` more received octets may be buffered; applies the
     /// discard and overrun rules shared by the `receive` methods.
     fn admit(&mut self, len: usize) -> bool {
-        self.core.timer.rearm = true;
         match self.core.phase {
             Phase::TlsPending | Phase::TlsHandshake | Phase::Closing(_) | Phase::Closed => {
                 return false
@@ -448,7 +450,16 @@ impl Server {
                 // lets input be consumed again.
                 return None;
             }
-            match self.step() {
+            let before = self.rx.len();
+            let step = self.step();
+            // Progress, not octets, restarts the idle timer (RFC 5321
+            // §4.5.3.2.7): a complete command line, or consumed content.
+            // Octets of a partial or overlong line do not, so a client
+            // trickling one octet at a time is still closed in time.
+            if self.rx.len() < before && !matches!(self.core.phase, Phase::SkipLine { .. }) {
+                self.core.timer.rearm = true;
+            }
+            match step {
                 Step::Continue => continue,
                 Step::Event(e) => return Some(e),
                 Step::Blocked => {
@@ -498,7 +509,22 @@ impl Server {
             self.core.timer.deadline = now.checked_add(timeout);
             self.core.timer.rearm = false;
         }
-        self.core.timer.deadline
+        // One message's content has a wall-clock bound too, whatever its
+        // rate: DATA, or BDAT from the first chunk to LAST.
+        let in_message = matches!(self.core.phase, Phase::Data(_) | Phase::Chunk { .. })
+            || self.core.transaction.as_ref().is_some_and(|t| t.used_bdat);
+        let message_timeout = self.core.config.timeouts.message;
+        let message = match self.core.transaction.as_mut() {
+            Some(t) if in_message => {
+                let started = *t.content_started.get_or_insert(now);
+                started.checked_add(message_timeout)
+            }
+            _ => None,
+        };
+        match (self.core.timer.deadline, message) {
+            (Some(d), Some(m)) => Some(d.min(m)),
+            (d, m) => d.or(m),
+        }
     }
 
     /// Tells the session the time; past the deadline it sends `421 4.4.2`
@@ -507,6 +533,16 @@ impl Server {
     /// A deadline from before the latest input no longer applies: ask
     /// [`Server::poll_timeout`] again after every `receive`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let message_over = self.core.transaction.as_ref().is_some_and(|t| {
+            t.content_started
+                .and_then(|s| s.checked_add(self.core.config.timeouts.message))
+                .is_some_and(|m| now >= m)
+        });
+        if message_over && self.core.pending.is_none() && !self.is_closing() {
+            self.core.abort_content(AbortReason::Disconnected);
+            self.core.close_with(TIMEOUT, CloseReason::Timeout);
+            return;
+        }
         if self.core.timer.rearm {
             return;
         }
