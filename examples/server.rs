@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use support::session::{Delivery, Handler, Next};
-use support::{Shared, READ_BUFFER, TLS_HANDSHAKE_TIMEOUT};
+use support::{ConnectionLimits, Shared, Slot, FIRST_READ, READ_BUFFER, TLS_HANDSHAKE_TIMEOUT};
 
 /// How long open sessions get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -90,6 +90,8 @@ async fn run() -> ExitCode {
     println!("listening on {local}");
     eprintln!("{}", shared.describe());
 
+    raise_fd_limit();
+    let limits = ConnectionLimits::new(args.max_connections, args.max_connections_per_ip);
     let acceptor = shared.tls.clone().map(TlsAcceptor::from);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut sessions = JoinSet::new();
@@ -99,11 +101,18 @@ async fn run() -> ExitCode {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    let slot = match limits.admit(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(why) => {
+                            refuse(&tcp, &shared, why);
+                            continue;
+                        }
+                    };
                     let shared = Arc::clone(&shared);
                     let acceptor = acceptor.clone();
                     let stop = stop_rx.clone();
                     let deliveries = deliveries.clone();
-                    sessions.spawn(serve(tcp, peer, shared, acceptor, deliveries, stop));
+                    sessions.spawn(serve(tcp, peer, slot, shared, acceptor, deliveries, stop));
                 }
                 // E.g. out of file descriptors: back off instead of spinning.
                 Err(e) => {
@@ -126,6 +135,32 @@ async fn run() -> ExitCode {
         sessions.abort_all();
     }
     ExitCode::SUCCESS
+}
+
+/// Over a connection limit: `421 4.7.0` instead of a greeting, written
+/// without waiting (it fits any socket
+/// buffer, and a client that does not read must not hold up the accept
+/// loop), then the connection is dropped.
+fn refuse(tcp: &TcpStream, shared: &Shared, why: support::Refusal) {
+    let _ = tcp.try_write(why.reply_line(&shared.config.hostname).as_bytes());
+}
+
+/// Raises the soft limit on open files to the hard limit: each session is
+/// a descriptor, and the default soft limit (often 1024) is below
+/// `--max-connections`.
+fn raise_fd_limit() {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
@@ -268,6 +303,8 @@ enum Outcome {
 async fn serve(
     mut tcp: TcpStream,
     peer: SocketAddr,
+    // Held for the whole session: its drop frees the connection slot.
+    _slot: Slot,
     shared: Arc<Shared>,
     acceptor: Option<TlsAcceptor>,
     deliveries: Deliveries,
@@ -278,7 +315,9 @@ async fn serve(
     let mut handler = Handler::new(Arc::clone(&shared), peer, sid);
     let mut conn = Conn {
         buf: BytesMut::new(),
+        next_read: FIRST_READ,
         deliveries,
+        write_timeout: shared.config.timeouts.command,
     };
     match drive(&mut tcp, &mut session, &mut handler, &mut conn, &mut stop).await {
         Ok(Outcome::Closed) => return,
@@ -301,8 +340,9 @@ async fn serve(
             let result = drive(&mut tls, &mut session, &mut handler, &mut conn, &mut stop).await;
             match result {
                 Ok(_) => {
-                    // close_notify; the peer may already be gone.
-                    let _ = tls.shutdown().await;
+                    // close_notify; the peer may already be gone, or may
+                    // never read it.
+                    let _ = tokio::time::timeout(conn.write_timeout, tls.shutdown()).await;
                 }
                 Err(e) => handler.log(format_args!("connection error: {e}")),
             }
@@ -329,8 +369,14 @@ struct Conn {
     /// Read into, then handed to the session without a copy
     /// (`Server::receive_buf`).
     buf: BytesMut,
+    /// How much the next read may take: [`FIRST_READ`], doubled after a
+    /// read that filled it, up to [`READ_BUFFER`].
+    next_read: usize,
     /// Where messages are delivered.
     deliveries: Deliveries,
+    /// How long a write (or flush) may block: a peer that never reads
+    /// cannot pin the session.
+    write_timeout: Duration,
 }
 
 /// The driver loop (see `esmtp::server`): events, then transmit, then
@@ -378,12 +424,17 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
         }
         // Replies come out as one buffer per flush: one write.
         let mut wrote = false;
+        let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "peer does not read");
         while let Some(bytes) = session.poll_transmit() {
-            io.write_all(&bytes).await?;
+            tokio::time::timeout(conn.write_timeout, io.write_all(&bytes))
+                .await
+                .map_err(|_| timed_out())??;
             wrote = true;
         }
         if wrote {
-            io.flush().await?;
+            tokio::time::timeout(conn.write_timeout, io.flush())
+                .await
+                .map_err(|_| timed_out())??;
             // Writing may unblock an event (StartTls, Closed).
             continue;
         }
@@ -409,10 +460,10 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
         // Reuses the allocation once the session and the content chunks
         // have let go of it; at most READ_BUFFER octets per read, which
         // the session's max_buffered allows for (see Shared::new).
-        if conn.buf.capacity() < READ_BUFFER / 16 {
-            conn.buf.reserve(READ_BUFFER);
+        if conn.buf.capacity() < conn.next_read {
+            conn.buf.reserve(conn.next_read);
         }
-        let mut room = (&mut conn.buf).limit(READ_BUFFER);
+        let mut room = (&mut conn.buf).limit(conn.next_read);
         let read = tokio::select! {
             read = io.read_buf(&mut room) => Some(read),
             () = sleep => {
@@ -430,7 +481,16 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
         match read {
             None => {}
             Some(Ok(0)) => session.peer_closed(),
-            Some(Ok(_)) => session.receive_buf(conn.buf.split()),
+            Some(Ok(n)) => {
+                // A busy client earns a bigger buffer; an idle one keeps
+                // a small one.
+                conn.next_read = if n == conn.next_read {
+                    (conn.next_read * 2).min(READ_BUFFER)
+                } else {
+                    (conn.next_read / 2).max(FIRST_READ)
+                };
+                session.receive_buf(conn.buf.split());
+            }
             Some(Err(e)) => {
                 handler.log(format_args!("read error: {e}"));
                 session.peer_closed();

@@ -24,7 +24,7 @@ use esmtp::server::Server;
 use rustls::{ServerConnection, StreamOwned};
 
 use support::session::{Handler, Next};
-use support::{Shared, READ_BUFFER, TLS_HANDSHAKE_TIMEOUT};
+use support::{ConnectionLimits, Shared, READ_BUFFER, TLS_HANDSHAKE_TIMEOUT};
 
 fn main() -> ExitCode {
     let args = support::args::from_env();
@@ -45,13 +45,28 @@ fn main() -> ExitCode {
     let local = listener.local_addr().unwrap_or(args.listen);
     println!("listening on {local}");
     eprintln!("{}", shared.describe());
+    let limits = ConnectionLimits::new(args.max_connections, args.max_connections_per_ip);
     loop {
         match listener.accept() {
-            Ok((tcp, peer)) => {
+            Ok((mut tcp, peer)) => {
+                let slot = match limits.admit(peer.ip()) {
+                    Ok(slot) => slot,
+                    Err(why) => {
+                        // Without waiting: a client that does not read must
+                        // not hold up the accept loop.
+                        let _ = tcp.set_nonblocking(true);
+                        let _ = tcp.write(why.reply_line(&shared.config.hostname).as_bytes());
+                        continue;
+                    }
+                };
                 let shared = Arc::clone(&shared);
                 let spawned = std::thread::Builder::new()
                     .name(format!("smtp {peer}"))
-                    .spawn(move || serve(tcp, peer, shared));
+                    .spawn(move || {
+                        // Its drop frees the slot when the session ends.
+                        let _slot = slot;
+                        serve(tcp, peer, shared)
+                    });
                 if let Err(e) = spawned {
                     eprintln!("cannot start a thread for {peer}: {e}");
                 }
@@ -92,6 +107,9 @@ enum Outcome {
 /// TLS.
 fn serve(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let _ = tcp.set_nodelay(true);
+    // A client that never reads cannot pin this thread in a write (the TLS
+    // stream writes through the same socket).
+    let _ = tcp.set_write_timeout(Some(shared.config.timeouts.command));
     let (mut session, sid) = shared.new_session();
     let mut handler = Handler::new(Arc::clone(&shared), peer, sid);
     let mut buf = vec![0u8; READ_BUFFER];

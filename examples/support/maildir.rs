@@ -1,7 +1,9 @@
 //! Maildir delivery: each message is written to `tmp/UNIQUE` (while it
 //! arrives, or at the end when it is small), then fsynced and renamed to
 //! `new/UNIQUE` once complete, so a reader of `new/` never sees a partial
-//! message and a rejected or aborted one leaves nothing behind.
+//! message and a rejected or aborted one leaves nothing behind (nor does
+//! a failed write, fsync or rename). Directories are created `0700` and
+//! messages `0600` on Unix: mail is private to the server's user.
 
 use std::collections::hash_map::RandomState;
 use std::fs::{self, File};
@@ -40,6 +42,8 @@ pub struct Spool {
     id: String,
     /// Set once renamed into `new/`: nothing left for Drop to delete.
     done: bool,
+    /// The file in `tmp/` exists: Drop deletes it unless `done`.
+    created: bool,
 }
 
 /// How much content a spool holds in memory before it starts writing to
@@ -71,7 +75,7 @@ impl Maildir {
     /// Opens (creating as needed) the Maildir at `root`.
     pub fn create(root: &Path, hostname: &str) -> io::Result<Maildir> {
         for sub in ["tmp", "new", "cur"] {
-            fs::create_dir_all(root.join(sub))?;
+            private_dirs().create(root.join(sub))?;
         }
         // Maildir names escape `/` and `:` in the host part.
         let host = hostname.replace('/', "\\057").replace(':', "\\072");
@@ -116,6 +120,7 @@ impl Maildir {
             new,
             id: format!("{:X}{:06X}", now.as_secs(), n & 0xFF_FFFF),
             done: false,
+            created: false,
         })
     }
 
@@ -127,7 +132,7 @@ impl Maildir {
     #[allow(dead_code)]
     pub fn sync_cost(&self) -> io::Result<Duration> {
         let probe = self.tmp.join(format!(".sync-probe.P{}", self.pid));
-        let mut file = File::options()
+        let mut file = private_file()
             .write(true)
             .create(true)
             .truncate(true)
@@ -187,12 +192,14 @@ impl Spool {
     fn spill(&mut self) -> io::Result<()> {
         let file = match &mut self.file {
             Some(f) => f,
-            None => self.file.insert(
-                File::options()
+            None => {
+                let file = private_file()
                     .write(true)
                     .create_new(true)
-                    .open(&self.tmp)?,
-            ),
+                    .open(&self.tmp)?;
+                self.created = true;
+                self.file.insert(file)
+            }
         };
         file.write_all(&self.buf)?;
         self.buf.clear();
@@ -218,9 +225,29 @@ impl Spool {
 }
 
 impl Drop for Spool {
+    /// Whatever failed (a write, the fsync, the rename) or was aborted,
+    /// the file in `tmp/` goes.
     fn drop(&mut self) {
-        if !self.done && self.file.take().is_some() {
+        if !self.done && self.created {
+            drop(self.file.take());
             let _ = fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// `create_dir_all` with mode `0700` on Unix.
+fn private_dirs() -> fs::DirBuilder {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b
+}
+
+/// File options with mode `0600` on Unix.
+fn private_file() -> fs::OpenOptions {
+    let mut o = File::options();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o
 }

@@ -8,10 +8,12 @@ pub mod maildir;
 pub mod received;
 pub mod session;
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use esmtp::ehlo::Mechanism;
 use esmtp::server::{Server, ServerConfig};
@@ -20,10 +22,30 @@ use esmtp::values::DateTime;
 use args::Args;
 use maildir::Maildir;
 
-/// Size of the buffer each connection reads into. The session's own limit
+/// The largest buffer a connection reads into. The session's own limit
 /// ([`esmtp::server::Limits::max_buffered`], 256 KiB by default) is kept
 /// above it plus the longest line (see [`Shared::new`]).
 pub const READ_BUFFER: usize = 64 * 1024;
+
+/// The buffer an idle connection reads into; a read that fills it doubles
+/// the next one, up to [`READ_BUFFER`], so a thousand idle connections
+/// hold a few MiB, not 64 MiB.
+// Only the tokio example grows its buffer.
+#[allow(dead_code)]
+pub const FIRST_READ: usize = 2 * 1024;
+
+/// AUTH failures from one address within [`AUTH_FAILURE_WINDOW`] before
+/// its AUTH commands are refused unchecked (`454 4.7.0`) until the window
+/// passes: a password guesser gets five tries per quarter hour per
+/// address, however many connections it opens.
+pub const AUTH_FAILURES_ALLOWED: u32 = 5;
+
+/// See [`AUTH_FAILURES_ALLOWED`].
+pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Addresses whose AUTH failures are remembered at most (the table is
+/// bounded whatever the number of guessers).
+const AUTH_FAILURE_TABLE: usize = 16 * 1024;
 
 /// How long a STARTTLS handshake may take.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,6 +62,8 @@ pub struct Shared {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Sessions started, for log lines.
     sessions: AtomicU64,
+    /// Recent AUTH failures per client address: (count, first failure).
+    auth_failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
 }
 
 impl Shared {
@@ -66,10 +90,22 @@ impl Shared {
         if !args.users.is_empty() {
             ext.auth = vec![Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5];
             // RFC 4954 §4: PLAIN and LOGIN only over TLS when there is
-            // TLS; without a certificate (a loopback test) AUTH is offered
-            // in the clear.
-            ext.auth_requires_tls = tls.is_some();
+            // TLS. Without a certificate AUTH goes in the clear, which is
+            // only offered on a loopback listener (a local test) unless
+            // --allow-plaintext-auth says otherwise.
+            let clear_ok = args.listen.ip().is_loopback() || args.allow_plaintext_auth;
+            ext.auth_requires_tls = tls.is_some() || !clear_ok;
+            if tls.is_none() && !clear_ok {
+                eprintln!(
+                    "warning: AUTH is not offered: no --tls-cert, and {} is not loopback \
+                     (--allow-plaintext-auth to offer it in the clear)",
+                    args.listen
+                );
+            }
         }
+        config.timeouts.command = args.command_timeout;
+        config.timeouts.data = args.data_timeout;
+        config.timeouts.message = args.message_timeout;
         // Delivery is immediate, so any by-time, priority or hold is met
         // trivially; they are accepted to show the parameters parsed.
         ext.deliver_by = Some(0);
@@ -103,6 +139,7 @@ impl Shared {
             users: args.users.clone(),
             tls,
             sessions: AtomicU64::new(0),
+            auth_failures: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -112,6 +149,32 @@ impl Shared {
         let mut session = Server::new(Arc::clone(&self.config));
         session.set_nonce(maildir::random_u64());
         (session, sid)
+    }
+
+    /// Whether AUTH from `ip` is refused for now (too many recent
+    /// failures).
+    pub fn auth_throttled(&self, ip: IpAddr) -> bool {
+        let table = self.auth_failures.lock().unwrap_or_else(|e| e.into_inner());
+        table.get(&ip).is_some_and(|&(n, since)| {
+            n >= AUTH_FAILURES_ALLOWED && since.elapsed() < AUTH_FAILURE_WINDOW
+        })
+    }
+
+    /// Counts an AUTH failure from `ip`.
+    pub fn auth_failed(&self, ip: IpAddr) {
+        let mut table = self.auth_failures.lock().unwrap_or_else(|e| e.into_inner());
+        if table.len() >= AUTH_FAILURE_TABLE && !table.contains_key(&ip) {
+            table.retain(|_, (_, since)| since.elapsed() < AUTH_FAILURE_WINDOW);
+            if table.len() >= AUTH_FAILURE_TABLE {
+                // Still full of fresh entries: forget them rather than grow.
+                table.clear();
+            }
+        }
+        let entry = table.entry(ip).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= AUTH_FAILURE_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 = entry.0.saturating_add(1);
     }
 
     /// One line describing what is offered, for the startup log.
@@ -162,4 +225,82 @@ fn load_tls(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String
         .with_single_cert(certs, key)
         .map_err(|e| format!("TLS certificate/key: {e}"))?;
     Ok(Arc::new(config))
+}
+
+/// Open sessions, in all and per client address, for the connection
+/// limits: a flood from one address cannot take every slot, and no flood
+/// can exhaust file descriptors.
+pub struct ConnectionLimits {
+    max_total: usize,
+    max_per_ip: usize,
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// One admitted connection; dropping it frees its slot.
+pub struct Slot {
+    limits: Arc<ConnectionLimits>,
+    ip: IpAddr,
+}
+
+/// Why a connection was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `--max-connections` sessions are open.
+    Total,
+    /// `--max-connections-per-ip` sessions are open from this address.
+    PerIp,
+}
+
+impl ConnectionLimits {
+    /// Limits of `max_total` sessions and `max_per_ip` from one address.
+    pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max_total,
+            max_per_ip,
+            open: Mutex::new((0, HashMap::new())),
+        })
+    }
+
+    /// Takes a slot for a connection from `ip`, if one is free.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refusal> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.0 >= self.max_total {
+            return Err(Refusal::Total);
+        }
+        let per_ip = open.1.entry(ip).or_insert(0);
+        if *per_ip >= self.max_per_ip {
+            return Err(Refusal::PerIp);
+        }
+        *per_ip += 1;
+        open.0 += 1;
+        Ok(Slot {
+            limits: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+impl Refusal {
+    /// The `421 4.7.0` line sent instead of a greeting (RFC 5321 §3.1
+    /// allows a 421 there).
+    pub fn reply_line(self, hostname: &str) -> String {
+        let text = match self {
+            Refusal::Total => "Too many connections",
+            Refusal::PerIp => "Too many connections from your address",
+        };
+        format!("421 4.7.0 {hostname} {text}, try again later\r\n")
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.1.remove(&self.ip);
+            }
+        }
+    }
 }

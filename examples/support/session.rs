@@ -319,6 +319,20 @@ impl Handler {
 
     fn auth(&mut self, session: &mut Server, credentials: &Credentials) {
         let user = credentials.username().unwrap_or_default();
+        if self.shared.auth_throttled(self.peer.ip()) {
+            // Not even checked: guessing from this address has to wait.
+            self.log(format_args!("AUTH as {user:?}: throttled"));
+            let reply = Reply::new(
+                ReplyCode::new(454).unwrap_or(ReplyCode::SERVICE_NOT_AVAILABLE),
+                EnhancedStatusCode::new(4, 7, 0),
+                ["Too many authentication failures, try again later"],
+            );
+            match reply {
+                Ok(r) => drop(session.respond(&r)),
+                Err(_) => drop(session.deny()),
+            }
+            return;
+        }
         let password = self
             .shared
             .users
@@ -342,6 +356,9 @@ impl Handler {
             credentials.mechanism(),
             if ok { "ok" } else { "refused" }
         ));
+        if !ok {
+            self.shared.auth_failed(self.peer.ip());
+        }
         let _ = if ok { session.accept() } else { session.deny() };
     }
 }

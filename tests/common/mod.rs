@@ -251,3 +251,55 @@ pub fn self_signed_cert(dir: &Path, host: &str) -> Option<(PathBuf, PathBuf)> {
     out.assert_success("openssl req");
     Some((cert, key))
 }
+
+/// The directory holding the example binaries (`target/<profile>/examples`),
+/// after building the example servers once for this test process.
+///
+/// The test executable lives in `target/<profile>/deps/`. `cargo test`
+/// builds examples too, but `cargo test --test interop_server` does not,
+/// so cargo is run here; the environment cargo gives a running test
+/// (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`, …) is removed first, otherwise
+/// build scripts that watch those variables (ring's does) would rebuild.
+pub fn examples_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable is in target/<profile>/deps")
+            .to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.arg("build")
+            .args(["--example", "server", "--example", "server_blocking"])
+            .arg("--manifest-path")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        if let Some(target_dir) = profile_dir.parent() {
+            cmd.env("CARGO_TARGET_DIR", target_dir);
+        }
+        for (key, _) in std::env::vars_os() {
+            let Some(key) = key.to_str() else { continue };
+            let injected = key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_MANIFEST_")
+                || key.starts_with("CARGO_BIN_")
+                || matches!(
+                    key,
+                    "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                        | "OUT_DIR"
+                );
+            if injected {
+                cmd.env_remove(key);
+            }
+        }
+        let out = clients::run(&mut cmd, None, Duration::from_secs(900)).expect("run cargo build");
+        out.assert_success("cargo build --example server --example server_blocking");
+        profile_dir.join("examples")
+    })
+}

@@ -54,6 +54,11 @@ impl PeerProcess {
         })
     }
 
+    /// The process group id: the pid of the `timeout(1)` leader.
+    pub fn pgid(&self) -> u32 {
+        self.pgid
+    }
+
     /// The peer's name, for messages.
     pub fn name(&self) -> &str {
         &self.name

@@ -49,6 +49,17 @@ impl SmtpConn {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+        Self::greeted(stream)
+    }
+
+    /// Connects from the loopback address `from` (127.0.0.2 …: each is
+    /// another client address to the server) and returns the greeting.
+    pub fn connect_from(from: Ipv4Addr, port: u16) -> std::io::Result<(SmtpConn, Reply)> {
+        Ok(Self::greeted(connect_from(from, port)?))
+    }
+
+    /// Reads the greeting of a connected stream.
+    pub fn greeted(stream: TcpStream) -> (SmtpConn, Reply) {
         stream
             .set_read_timeout(Some(REPLY_TIMEOUT))
             .expect("set_read_timeout");
@@ -170,4 +181,32 @@ impl SmtpConn {
     pub fn quit(mut self) {
         self.expect("QUIT", 221);
     }
+}
+
+/// A TCP connection to 127.0.0.1:`port` from the loopback address `from`
+/// (std cannot bind before connecting; tokio's socket can).
+pub fn connect_from(from: Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {
+    thread_local! {
+        static RT: Option<tokio::runtime::Runtime> = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .ok();
+    }
+    let stream = RT.with(|rt| {
+        let rt = rt
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("no runtime"))?;
+        rt.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::from((from, 0)))?;
+            let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            tokio::time::timeout(Duration::from_secs(5), socket.connect(to))
+                .await
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect"))?
+        })
+    })?;
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    Ok(stream)
 }
