@@ -27,7 +27,9 @@ fn bdat_sizes(wire: &[u8]) -> Vec<usize> {
         rest = &rest[eol + 2..];
         if let Some(args) = line.strip_prefix(b"BDAT ") {
             let digits = args.iter().take_while(|b| b.is_ascii_digit()).count();
-            let Some(n) = std::str::from_utf8(&args[..digits]).ok().and_then(|d| d.parse().ok())
+            let Some(n) = std::str::from_utf8(&args[..digits])
+                .ok()
+                .and_then(|d| d.parse().ok())
             else {
                 break;
             };
@@ -71,7 +73,11 @@ fuzz_target!(|data: &[u8]| {
             .to(mb("b@example.org"))
             .to(mb("c@example.org"))
     };
-    ids.insert(client.submit(env(), &b"Hello\r\n.\r\nbare\nlf\r"[..]).unwrap());
+    ids.insert(
+        client
+            .submit(env(), &b"Hello\r\n.\r\nbare\nlf\r"[..])
+            .unwrap(),
+    );
     ids.insert(client.submit(env(), "caf\u{e9}\0".as_bytes()).unwrap());
     let streamed = client
         .submit_streaming(env(), ContentKind::SevenBit, Some(10))
@@ -143,7 +149,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(closed && client.is_closed());
     assert_eq!(reported, ids, "every message reported once");
     for size in bdat_sizes(&wire) {
-        assert!(size <= chunk_size, "BDAT {size} over chunk_size {chunk_size}");
+        assert!(
+            size <= chunk_size,
+            "BDAT {size} over chunk_size {chunk_size}"
+        );
     }
     if !allow_plaintext_auth {
         let auth_in_clear = clear

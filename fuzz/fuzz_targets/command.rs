@@ -30,8 +30,9 @@ fuzz_target!(|data: &[u8]| {
                 // the original (lenient-only forms such as free VRFY text
                 // stay lenient-only).
                 let again_opts = opts.with_max_line(usize::MAX);
-                let (again, n) = Command::parse(&wire, &again_opts)
-                    .unwrap_or_else(|e| panic!("{cmd:?} wrote {:?}: {e}", String::from_utf8_lossy(&wire)));
+                let (again, n) = Command::parse(&wire, &again_opts).unwrap_or_else(|e| {
+                    panic!("{cmd:?} wrote {:?}: {e}", String::from_utf8_lossy(&wire))
+                });
                 assert_eq!(n, wire.len());
                 assert_eq!(again, cmd);
                 at += used;
