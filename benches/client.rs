@@ -102,7 +102,7 @@ fn session(n: usize, content: &Bytes, chunking: bool) -> usize {
     let mut cc = config();
     cc.chunking = chunking;
     let mut client = Client::new(cc);
-    let mut server = Server::new(ServerConfig::new("mx.example.org"));
+    let mut server = Server::new(ServerConfig::new("mx.example.org").expect("a valid hostname"));
     for _ in 0..n {
         client.submit(envelope(), content.clone()).unwrap();
     }

@@ -13,7 +13,7 @@ use esmtp::server::{Event, Server, ServerConfig};
 const READ: usize = 16 * 1024;
 
 fn config() -> Arc<ServerConfig> {
-    let mut cfg = ServerConfig::new("mx.example.org");
+    let mut cfg = ServerConfig::new("mx.example.org").expect("a valid hostname");
     cfg.limits.message_size = None;
     // Room for the 10 MiB body in one read.
     cfg.limits.max_buffered = 16 * 1024 * 1024;

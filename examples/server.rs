@@ -142,7 +142,7 @@ async fn run() -> ExitCode {
 /// buffer, and a client that does not read must not hold up the accept
 /// loop), then the connection is dropped.
 fn refuse(tcp: &TcpStream, shared: &Shared, why: support::Refusal) {
-    let _ = tcp.try_write(why.reply_line(&shared.config.hostname).as_bytes());
+    let _ = tcp.try_write(why.reply_line(shared.config.hostname()).as_bytes());
 }
 
 /// Raises the soft limit on open files to the hard limit: each session is

@@ -55,7 +55,7 @@ fn main() -> ExitCode {
                         // Without waiting: a client that does not read must
                         // not hold up the accept loop.
                         let _ = tcp.set_nonblocking(true);
-                        let _ = tcp.write(why.reply_line(&shared.config.hostname).as_bytes());
+                        let _ = tcp.write(why.reply_line(shared.config.hostname()).as_bytes());
                         continue;
                     }
                 };

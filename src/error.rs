@@ -182,3 +182,14 @@ pub enum EncodeError {
     #[error("SASL response is not base64")]
     Base64,
 }
+
+/// Why a configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The server's name is neither a domain nor an address literal, so it
+    /// cannot start the 220 greeting or the EHLO reply (RFC 5321 §4.1.1.1,
+    /// §4.3.1).
+    #[error("hostname {0:?} is neither a domain nor an address literal")]
+    Hostname(String),
+}

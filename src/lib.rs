@@ -17,7 +17,7 @@
 //! ```
 //! use esmtp::server::{Event, Server, ServerConfig};
 //!
-//! let mut server = Server::new(ServerConfig::new("mx.example.org"));
+//! let mut server = Server::new(ServerConfig::new("mx.example.org").expect("a valid hostname"));
 //! server.receive(b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n\
 //!                  RCPT TO:<b@example.org>\r\nDATA\r\nHello\r\n.\r\nQUIT\r\n");
 //! let mut content = Vec::new();
@@ -52,6 +52,7 @@
 //! panic, loop, or hold more memory than its configured limits.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 pub mod client;
 pub mod command;
@@ -66,7 +67,10 @@ mod sasl;
 pub mod server;
 pub mod values;
 
-pub use error::{DecodeError, EncodeError, SyntaxError, SyntaxErrorKind};
+/// The `bytes` crate, whose `Bytes` carries message content in events and
+/// submissions.
+pub use bytes;
+pub use error::{ConfigError, DecodeError, EncodeError, SyntaxError, SyntaxErrorKind};
 pub use options::{ParseOptions, Strictness};
 
 /// The README's examples are compiled and run as doctests.

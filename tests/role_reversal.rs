@@ -111,7 +111,7 @@ fn deliver_reversed(reversal: Reversal, new_server_config: ServerConfig) -> Vec<
 
 #[test]
 fn turn_reverses_the_stream_rfc821_3_8() {
-    let mut server_config = ServerConfig::new("provider.example");
+    let mut server_config = ServerConfig::new("provider.example").expect("a valid hostname");
     server_config.extensions.turn = true;
     let mut server = Server::new(server_config);
     let host = Domain::parse("customer.example").unwrap().into_owned();
@@ -122,13 +122,16 @@ fn turn_reverses_the_stream_rfc821_3_8() {
         client.is_closed() && server.is_closed(),
         "both old machines are done"
     );
-    let stored = deliver_reversed(reversal, ServerConfig::new("customer.example"));
+    let stored = deliver_reversed(
+        reversal,
+        ServerConfig::new("customer.example").expect("a valid hostname"),
+    );
     assert_eq!(stored, b"Subject: queued\r\n\r\nheld for you\r\n");
 }
 
 #[test]
 fn atrn_after_auth_reverses_the_stream_rfc2645_5_3() {
-    let mut server_config = ServerConfig::new("odmr.provider.example");
+    let mut server_config = ServerConfig::new("odmr.provider.example").expect("a valid hostname");
     server_config.extensions.atrn = true;
     server_config.extensions.auth = vec![Mechanism::Plain];
     server_config.extensions.auth_requires_tls = false;
@@ -147,7 +150,10 @@ fn atrn_after_auth_reverses_the_stream_rfc2645_5_3() {
             .into_owned()])
         .unwrap();
     let reversal = run_until_reversed(&mut client, &mut server);
-    let stored = deliver_reversed(reversal, ServerConfig::new("customer.example"));
+    let stored = deliver_reversed(
+        reversal,
+        ServerConfig::new("customer.example").expect("a valid hostname"),
+    );
     assert_eq!(stored, b"Subject: queued\r\n\r\nheld for you\r\n");
 }
 
@@ -156,7 +162,7 @@ fn bytes_after_the_250_reach_the_new_server() {
     // The provider's new client may pipeline its first bytes right behind
     // the 250 (they are the start of the reversed session): the old client
     // must hand them over, not drop them.
-    let mut server_config = ServerConfig::new("provider.example");
+    let mut server_config = ServerConfig::new("provider.example").expect("a valid hostname");
     server_config.extensions.turn = true;
     let mut server = Server::new(server_config);
     let host = Domain::parse("customer.example").unwrap().into_owned();

@@ -54,7 +54,7 @@ fn heap_per_idle_session(config: &Arc<ServerConfig>, n: usize) -> isize {
 }
 
 fn main() {
-    let config = Arc::new(ServerConfig::new("mx.example.org"));
+    let config = Arc::new(ServerConfig::new("mx.example.org").expect("a valid hostname"));
     let size = std::mem::size_of::<Server>();
     let heap = heap_per_idle_session(&config, 1000);
     println!("size_of::<Server>() = {size} bytes; heap per idle session after the greeting = {heap} bytes");

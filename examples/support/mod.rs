@@ -78,7 +78,7 @@ impl Shared {
         };
         let maildir = Maildir::create(&args.maildir, &hostname)
             .map_err(|e| format!("maildir {}: {e}", args.maildir.display()))?;
-        let mut config = ServerConfig::new(hostname);
+        let mut config = ServerConfig::new(hostname).map_err(|e| format!("--hostname: {e}"))?;
         if args.lmtp {
             config = config.lmtp();
         }
@@ -182,7 +182,7 @@ impl Shared {
         format!(
             "{} as {} into {}{}{}",
             if self.config.lmtp { "LMTP" } else { "SMTP" },
-            self.config.hostname,
+            self.config.hostname(),
             self.maildir.root().display(),
             if self.tls.is_some() { ", STARTTLS" } else { "" },
             if self.users.is_empty() {
@@ -200,7 +200,7 @@ fn system_hostname() -> String {
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .ok()
         .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
+        .filter(|s| ServerConfig::new(s.as_str()).is_ok())
         .unwrap_or_else(|| "localhost".to_owned())
 }
 

@@ -379,7 +379,7 @@ fn start_spool(
         forward_paths: &t.forward_paths,
         helo,
         client_ip: peer.ip(),
-        hostname: &shared.config.hostname,
+        hostname: shared.config.hostname(),
         protocol: protocol(
             shared.config.lmtp,
             ehlo,

@@ -33,7 +33,7 @@ impl<'a> Cursor<'a> {
 }
 
 fn config(bits: u8) -> ServerConfig {
-    let mut cfg = ServerConfig::new("mx.example.org");
+    let mut cfg = ServerConfig::new("mx.example.org").expect("a valid hostname");
     if bits & 1 != 0 {
         cfg = cfg.lmtp();
     }

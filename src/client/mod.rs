@@ -22,7 +22,7 @@
 //!
 //! let host = Domain::parse("client.example").unwrap().into_owned();
 //! let mut client = Client::new(ClientConfig::new(host));
-//! let mut server = Server::new(ServerConfig::new("mx.example.org"));
+//! let mut server = Server::new(ServerConfig::new("mx.example.org").expect("a valid hostname"));
 //! let envelope = Envelope::new(Mailbox::parse("a@example.org").unwrap().into_owned())
 //!     .to(Mailbox::parse("b@example.org").unwrap().into_owned());
 //! let id = client.submit(envelope, &b"Subject: hi\r\n\r\n.dot\r\n"[..]).unwrap();

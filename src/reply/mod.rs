@@ -517,6 +517,15 @@ enum LinesInner<'r> {
     Lines(core::slice::Iter<'r, Cow<'r, [u8]>>),
 }
 
+impl fmt::Debug for Lines<'_> {
+    /// The lines still to come, as text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.clone().map(String::from_utf8_lossy))
+            .finish()
+    }
+}
+
 impl<'r> Iterator for Lines<'r> {
     type Item = &'r [u8];
 

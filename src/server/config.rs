@@ -4,16 +4,18 @@ use std::time::Duration;
 
 use crate::data::BarePolicy;
 use crate::ehlo::Mechanism;
+use crate::error::ConfigError;
 use crate::options::Strictness;
-use crate::values::DateTime;
+use crate::values::{DateTime, DomainRules, Host};
 
 /// Configuration shared by the sessions of one listener. Build it once and
 /// share it (`Arc<ServerConfig>`); a [`super::Server`] only reads it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
-    /// The name in the greeting, the EHLO reply and trace fields.
-    pub hostname: String,
+    /// The name in the greeting, the EHLO reply and trace fields; checked
+    /// by [`ServerConfig::new`], hence private.
+    hostname: String,
     /// Text after the hostname in the 220 greeting.
     pub greeting: String,
     /// Speak LMTP (RFC 2033): LHLO instead of HELO/EHLO, one reply per
@@ -214,10 +216,34 @@ impl Default for Timeouts {
 }
 
 impl ServerConfig {
-    /// A configuration with RFC-sane defaults for `hostname`.
-    pub fn new(hostname: impl Into<String>) -> Self {
-        Self {
-            hostname: hostname.into(),
+    /// A configuration with RFC-sane defaults for `hostname`, a domain or
+    /// an address literal such as `[192.0.2.1]` (RFC 5321 §4.1.2, §4.1.3;
+    /// underscores are tolerated).
+    ///
+    /// Anything else is an error here rather than a greeting that cannot
+    /// carry a capability list later.
+    ///
+    /// ```
+    /// use esmtp::server::ServerConfig;
+    ///
+    /// assert!(ServerConfig::new("mx.example.org").is_ok());
+    /// assert!(ServerConfig::new("[192.0.2.1]").is_ok());
+    /// assert!(ServerConfig::new("mx_1.example.org").is_ok());
+    /// assert!(ServerConfig::new("mx.example.net ").is_err());
+    /// ```
+    pub fn new(hostname: impl Into<String>) -> Result<Self, ConfigError> {
+        let hostname = hostname.into();
+        // Underscores are allowed, as in the names hosts are given in
+        // practice (container names); RFC 5321 §4.1.2 would refuse them.
+        let rules = DomainRules {
+            utf8: true,
+            underscore: true,
+        };
+        if Host::parse_str(&hostname, rules).is_err() {
+            return Err(ConfigError::Hostname(hostname));
+        }
+        Ok(Self {
+            hostname,
             greeting: "ESMTP esmtp".into(),
             lmtp: false,
             ask_on_connect: false,
@@ -227,7 +253,12 @@ impl ServerConfig {
             strictness: Strictness::Lenient,
             bare_line_endings: BarePolicy::Reject,
             private_verbs: Vec::new(),
-        }
+        })
+    }
+
+    /// The name in the greeting, the EHLO reply and trace fields.
+    pub fn hostname(&self) -> &str {
+        &self.hostname
     }
 
     /// The same configuration in LMTP mode (RFC 2033).

@@ -14,7 +14,7 @@
 //! use esmtp::server::{Event, Server, ServerConfig};
 //! use std::time::Instant;
 //!
-//! let mut session = Server::new(ServerConfig::new("mx.example.org"));
+//! let mut session = Server::new(ServerConfig::new("mx.example.org").expect("a valid hostname"));
 //! let mut wire = Vec::new(); // stands in for the socket
 //! let mut input: &[&[u8]] = &[b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n",
 //!                             b"RCPT TO:<b@example.org>\r\nDATA\r\n", b"Hi\r\n.\r\nQUIT\r\n"];
@@ -427,7 +427,7 @@ impl Server {
         self.core.abort_content(AbortReason::Disconnected);
         if !matches!(self.core.phase, Phase::Closing(_) | Phase::Closed) {
             let esc = if self.core.enhanced() { "4.3.0 " } else { "" };
-            let line = format!("421 {esc}{} {text}\r\n", self.core.config.hostname);
+            let line = format!("421 {esc}{} {text}\r\n", self.core.config.hostname());
             self.core.tx.extend_from_slice(sanitize(&line).as_bytes());
             self.core.phase = Phase::Closing(CloseReason::Shutdown);
         }
@@ -1005,7 +1005,11 @@ impl Core {
     }
 
     fn greet(&mut self) {
-        let line = format!("220 {} {}\r\n", self.config.hostname, self.config.greeting);
+        let line = format!(
+            "220 {} {}\r\n",
+            self.config.hostname(),
+            self.config.greeting
+        );
         self.tx.extend_from_slice(sanitize(&line).as_bytes());
         self.phase = Phase::Command;
     }
@@ -1040,7 +1044,7 @@ impl Core {
         let text = format!(
             "221 {}{} closing connection\r\n",
             self.hostname_prefix_esc(),
-            self.config.hostname
+            self.config.hostname()
         );
         self.tx.extend_from_slice(sanitize(&text).as_bytes());
         self.phase = Phase::Closing(CloseReason::Quit);
@@ -1217,7 +1221,7 @@ impl Core {
     fn capabilities(&mut self) {
         let ext = &self.config.extensions;
         let tls = self.session.tls;
-        let mut caps = match Capabilities::new(self.config.hostname.as_str()) {
+        let mut caps = match Capabilities::new(self.config.hostname()) {
             Ok(c) => c,
             Err(_) => {
                 self.plain_hello();
@@ -1288,7 +1292,7 @@ impl Core {
     /// `250 <hostname>`: the HELO reply, and the EHLO reply when the
     /// configured hostname cannot carry a capability list.
     fn plain_hello(&mut self) {
-        let line = format!("250 {}\r\n", self.config.hostname);
+        let line = format!("250 {}\r\n", self.config.hostname());
         self.tx.extend_from_slice(sanitize(&line).as_bytes());
     }
 
@@ -1784,7 +1788,7 @@ impl Core {
         let (nonce, count, host) = (
             self.nonce,
             self.session.auth_exchanges,
-            self.config.hostname.clone(),
+            self.config.hostname().to_owned(),
         );
         let (exchange, challenge) = auth::start(&mechanism, || format!("<{nonce}.{count}@{host}>"));
         match initial {

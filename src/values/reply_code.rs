@@ -28,10 +28,16 @@ impl ReplyCode {
     pub const SERVICE_READY: Self = Self(220);
     /// `221` closing.
     pub const CLOSING: Self = Self(221);
-    /// `235` authentication succeeded.
+    /// `211` system status or help reply.
+    pub const SYSTEM_STATUS: Self = Self(211);
+    /// `214` help message.
+    pub const HELP: Self = Self(214);
+    /// `235` authentication succeeded (RFC 4954 §6).
     pub const AUTH_SUCCEEDED: Self = Self(235);
     /// `250` OK.
     pub const OK: Self = Self(250);
+    /// `251` user not local; will forward.
+    pub const WILL_FORWARD: Self = Self(251);
     /// `252` cannot verify.
     pub const CANNOT_VERIFY: Self = Self(252);
     /// `334` AUTH continuation.
@@ -40,6 +46,18 @@ impl ReplyCode {
     pub const START_MAIL_INPUT: Self = Self(354);
     /// `421` service not available, closing.
     pub const SERVICE_NOT_AVAILABLE: Self = Self(421);
+    /// `450` mailbox unavailable (busy or temporarily blocked).
+    pub const MAILBOX_BUSY: Self = Self(450);
+    /// `451` local error in processing.
+    pub const LOCAL_ERROR: Self = Self(451);
+    /// `452` insufficient system storage (also: too many recipients,
+    /// RFC 5321 §4.5.3.1.10).
+    pub const INSUFFICIENT_STORAGE: Self = Self(452);
+    /// `454` temporary authentication failure or TLS not available
+    /// (RFC 4954 §6, RFC 3207 §4).
+    pub const TEMPORARY_AUTH_FAILURE: Self = Self(454);
+    /// `455` server unable to accommodate parameters (RFC 5321 §4.2.3).
+    pub const PARAMETERS_NOT_ACCOMMODATED: Self = Self(455);
     /// `500` syntax error, command unrecognized.
     pub const SYNTAX_ERROR: Self = Self(500);
     /// `501` syntax error in parameters.
@@ -50,8 +68,25 @@ impl ReplyCode {
     pub const BAD_SEQUENCE: Self = Self(503);
     /// `504` parameter not implemented.
     pub const PARAMETER_NOT_IMPLEMENTED: Self = Self(504);
-    /// `554` transaction failed.
+    /// `530` authentication required (RFC 4954 §6) or must issue
+    /// STARTTLS first (RFC 3207 §4).
+    pub const AUTH_REQUIRED: Self = Self(530);
+    /// `535` authentication credentials invalid (RFC 4954 §6).
+    pub const AUTH_INVALID: Self = Self(535);
+    /// `550` mailbox unavailable (not found, no access, policy).
+    pub const MAILBOX_UNAVAILABLE: Self = Self(550);
+    /// `551` user not local.
+    pub const USER_NOT_LOCAL: Self = Self(551);
+    /// `552` exceeded storage allocation.
+    pub const STORAGE_EXCEEDED: Self = Self(552);
+    /// `553` mailbox name not allowed.
+    pub const MAILBOX_NAME_NOT_ALLOWED: Self = Self(553);
+    /// `554` transaction failed (or, as a greeting, no SMTP service here).
     pub const TRANSACTION_FAILED: Self = Self(554);
+
+    /// `555` MAIL FROM/RCPT TO parameters not recognized or not implemented
+    /// (RFC 5321 §4.2.3).
+    pub const PARAMETERS_NOT_RECOGNIZED: Self = Self(555);
 
     /// A code, if it is in the RFC 5321 range.
     pub const fn new(code: u16) -> Option<Self> {

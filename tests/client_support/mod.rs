@@ -75,7 +75,7 @@ pub fn client_config() -> ClientConfig {
 }
 
 pub fn server_config() -> ServerConfig {
-    ServerConfig::new("mx.example.org")
+    ServerConfig::new("mx.example.org").expect("a valid hostname")
 }
 
 impl Pair {

@@ -198,7 +198,7 @@ pub fn final_lines(text: &str) -> Vec<&str> {
 
 /// The default configuration under the name `mx.example.org`.
 pub fn config() -> ServerConfig {
-    ServerConfig::new("mx.example.org")
+    ServerConfig::new("mx.example.org").expect("a valid hostname")
 }
 
 /// A session that has been greeted and sent `EHLO` (auto mode); the
