@@ -1,0 +1,224 @@
+//! The caller's requests: messages to send (whole or streamed) and the
+//! commands it queues (NOOP, VRFY, EXPN, HELP, ETRN, ATRN, TURN, QUIT).
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use super::content::{crlf_len, Source};
+use super::envelope::{check_envelope, checked_text, Envelope};
+use super::event::{ApiError, MessageId, MessageOutcome, RecipientOutcome};
+use super::pipeline::Job;
+use super::{Client, Message, Phase};
+use crate::command::{Command, Etrn, Utf8Reply};
+use crate::data::{classify, ContentKind};
+use crate::values::Domain;
+
+impl Client {
+    pub(super) fn accepting(&self) -> Result<(), ApiError> {
+        if self.quit_queued || matches!(self.phase, Phase::Quitting(_) | Phase::Closed) {
+            Err(ApiError::Closing)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(super) fn new_id(&mut self) -> MessageId {
+        let id = MessageId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1);
+        id
+    }
+
+    /// Queues a message whose content is all here. The content is sent as
+    /// given, except that every line end becomes CRLF (RFC 5321 §2.3.8;
+    /// not for BINARYMIME) and dots are stuffed for DATA.
+    pub fn submit(
+        &mut self,
+        envelope: Envelope,
+        content: impl Into<Bytes>,
+    ) -> Result<MessageId, ApiError> {
+        self.accepting()?;
+        check_envelope(&envelope)?;
+        let content = content.into();
+        let kind = classify(&content);
+        let size = crlf_len(&content);
+        let id = self.new_id();
+        self.queue_message(id, envelope, Source::Whole(content), kind, Some(size));
+        Ok(id)
+    }
+
+    /// Queues a message whose content will be pushed in chunks with
+    /// [`push_content`](Self::push_content) and ended with
+    /// [`finish_content`](Self::finish_content). The caller declares what
+    /// the content needs (`kind`, for `BODY=`) and its size if known (for
+    /// `SIZE=`, RFC 1870), since MAIL goes out before the content.
+    /// [`Event::ContentWanted`] says when pushing is useful; chunks pushed
+    /// before are held.
+    ///
+    /// Streamed content can be sent once only: recipients that need a
+    /// second transaction fail with [`MessageError::TooManyRecipients`].
+    pub fn submit_streaming(
+        &mut self,
+        envelope: Envelope,
+        kind: ContentKind,
+        size: Option<u64>,
+    ) -> Result<MessageId, ApiError> {
+        self.accepting()?;
+        check_envelope(&envelope)?;
+        let id = self.new_id();
+        let source = Source::Stream {
+            chunks: VecDeque::new(),
+            finished: false,
+            consumed: false,
+        };
+        self.queue_message(id, envelope, source, kind, size);
+        Ok(id)
+    }
+
+    pub(super) fn queue_message(
+        &mut self,
+        id: MessageId,
+        envelope: Envelope,
+        source: Source,
+        kind: ContentKind,
+        size: Option<u64>,
+    ) {
+        let n = envelope.recipients.len();
+        let msg = Message {
+            id,
+            source,
+            kind,
+            size,
+            outcome: MessageOutcome {
+                id,
+                mail: Vec::new(),
+                recipients: vec![RecipientOutcome::default(); n],
+                error: None,
+            },
+            remaining: (0..n).collect(),
+            envelope,
+        };
+        self.jobs.push_back(Job::Message(Box::new(msg)));
+        self.pump();
+    }
+
+    pub(super) fn stream_of(&mut self, id: MessageId) -> Option<&mut Source> {
+        if let Some(cur) = self.current.as_mut().filter(|c| c.msg.id == id) {
+            return Some(&mut cur.msg.source);
+        }
+        self.jobs.iter_mut().find_map(|j| match j {
+            Job::Message(m) if m.id == id => Some(&mut m.source),
+            _ => None,
+        })
+    }
+
+    /// Appends content to a streamed message.
+    pub fn push_content(&mut self, id: MessageId, chunk: impl Into<Bytes>) -> Result<(), ApiError> {
+        match self.stream_of(id) {
+            Some(Source::Stream {
+                chunks,
+                finished: false,
+                ..
+            }) => {
+                let chunk = chunk.into();
+                if !chunk.is_empty() {
+                    chunks.push_back(chunk);
+                }
+                self.timer.rearm = true;
+                Ok(())
+            }
+            _ => Err(ApiError::UnknownMessage),
+        }
+    }
+
+    /// Ends a streamed message's content.
+    pub fn finish_content(&mut self, id: MessageId) -> Result<(), ApiError> {
+        match self.stream_of(id) {
+            Some(Source::Stream {
+                finished: finished @ false,
+                ..
+            }) => {
+                *finished = true;
+                self.timer.rearm = true;
+                Ok(())
+            }
+            _ => Err(ApiError::UnknownMessage),
+        }
+    }
+
+    pub(super) fn request(&mut self, cmd: Command<'static>) -> Result<(), ApiError> {
+        self.accepting()?;
+        if cmd.check().is_err() {
+            return Err(ApiError::InvalidArgument(
+                "the command cannot be written as one line",
+            ));
+        }
+        self.jobs.push_back(Job::Command(Box::new(cmd)));
+        self.pump();
+        Ok(())
+    }
+
+    /// Queues NOOP (RFC 5321 §4.1.1.9); the reply comes as
+    /// [`Event::CommandReply`].
+    pub fn noop(&mut self) -> Result<(), ApiError> {
+        self.request(Command::Noop(None))
+    }
+
+    /// Queues VRFY (RFC 5321 §4.1.1.6).
+    pub fn vrfy(&mut self, target: &str) -> Result<(), ApiError> {
+        let target = checked_text(target)?;
+        let utf8 = if target.is_ascii() {
+            Utf8Reply::No
+        } else {
+            Utf8Reply::SmtpUtf8
+        };
+        self.request(Command::Vrfy {
+            target: target.to_owned().into(),
+            utf8,
+        })
+    }
+
+    /// Queues EXPN (RFC 5321 §4.1.1.7).
+    pub fn expn(&mut self, target: &str) -> Result<(), ApiError> {
+        let target = checked_text(target)?;
+        self.request(Command::Expn {
+            target: target.to_owned().into(),
+            utf8: Utf8Reply::No,
+        })
+    }
+
+    /// Queues HELP (RFC 5321 §4.1.1.8).
+    pub fn help(&mut self, topic: Option<&str>) -> Result<(), ApiError> {
+        let topic = topic.map(checked_text).transpose()?;
+        self.request(Command::Help(topic.map(|t| t.to_owned().into())))
+    }
+
+    /// Queues ETRN (RFC 1985).
+    pub fn etrn(&mut self, target: Etrn<'static>) -> Result<(), ApiError> {
+        if let Etrn::Queue(q) = &target {
+            checked_text(q)?;
+        }
+        self.request(Command::Etrn(target))
+    }
+
+    /// Queues ATRN (RFC 2645): after `250` the roles reverse
+    /// ([`Event::Reversed`]).
+    pub fn atrn(&mut self, domains: Vec<Domain<'static>>) -> Result<(), ApiError> {
+        self.request(Command::Atrn(domains))
+    }
+
+    /// Queues TURN (RFC 821 §3.8): after `250` the roles reverse.
+    pub fn turn(&mut self) -> Result<(), ApiError> {
+        self.request(Command::Turn)
+    }
+
+    /// Queues QUIT after everything already queued; nothing can be queued
+    /// after it.
+    pub fn quit(&mut self) {
+        if self.accepting().is_ok() {
+            self.quit_queued = true;
+            self.jobs.push_back(Job::Quit);
+            self.pump();
+        }
+    }
+}
