@@ -52,11 +52,11 @@ impl Client {
     /// [`finish_content`](Self::finish_content). The caller declares what
     /// the content needs (`kind`, for `BODY=`) and its size if known (for
     /// `SIZE=`, RFC 1870), since MAIL goes out before the content.
-    /// [`Event::ContentWanted`] says when pushing is useful; chunks pushed
+    /// [`Event::ContentWanted`](crate::client::Event::ContentWanted) says when pushing is useful; chunks pushed
     /// before are held.
     ///
     /// Streamed content can be sent once only: recipients that need a
-    /// second transaction fail with [`MessageError::TooManyRecipients`].
+    /// second transaction fail with [`MessageError::TooManyRecipients`](crate::client::MessageError::TooManyRecipients).
     pub fn submit_streaming(
         &mut self,
         envelope: Envelope,
@@ -159,7 +159,7 @@ impl Client {
     }
 
     /// Queues NOOP (RFC 5321 §4.1.1.9); the reply comes as
-    /// [`Event::CommandReply`].
+    /// [`Event::CommandReply`](crate::client::Event::CommandReply).
     pub fn noop(&mut self) -> Result<(), ApiError> {
         self.request(Command::Noop(None))
     }
@@ -202,7 +202,7 @@ impl Client {
     }
 
     /// Queues ATRN (RFC 2645): after `250` the roles reverse
-    /// ([`Event::Reversed`]).
+    /// ([`Event::Reversed`](crate::client::Event::Reversed)).
     pub fn atrn(&mut self, domains: Vec<Domain<'static>>) -> Result<(), ApiError> {
         self.request(Command::Atrn(domains))
     }
