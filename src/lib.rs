@@ -65,6 +65,7 @@ pub mod params;
 pub mod reply;
 mod sasl;
 pub mod server;
+mod timer;
 pub mod values;
 
 /// The `bytes` crate, whose `Bytes` carries message content in events and

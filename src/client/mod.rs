@@ -116,6 +116,7 @@ use bytes::{Bytes, BytesMut};
 use crate::data::ContentKind;
 use crate::ehlo::Capabilities;
 use crate::params::MailParams;
+use crate::timer::Timer;
 use content::{ContentPhase, LineEnds, Source};
 use pipeline::{Expect, Job};
 
@@ -167,12 +168,6 @@ impl std::fmt::Debug for Client {
             )
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Debug, Default)]
-struct Timer {
-    deadline: Option<Instant>,
-    rearm: bool,
 }
 
 #[derive(Debug)]
@@ -259,10 +254,7 @@ impl Client {
             needs_rset: false,
             next_id: 0,
             quit_queued: false,
-            timer: Timer {
-                deadline: None,
-                rearm: true,
-            },
+            timer: Timer::new(),
         }
     }
 
@@ -371,7 +363,7 @@ impl Client {
         // octets of it: a server trickling one octet at a time does not
         // extend it.
         if progressed {
-            self.timer.rearm = true;
+            self.timer.restart();
         }
         self.pump();
     }
@@ -407,7 +399,7 @@ impl Client {
         self.flush();
         let b = self.out.pop_front();
         if b.is_some() {
-            self.timer.rearm = true;
+            self.timer.restart();
         }
         b
     }
@@ -417,26 +409,19 @@ impl Client {
     #[must_use]
     pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
         let Some(timeout) = self.current_timeout() else {
-            self.timer.deadline = None;
-            self.timer.rearm = true;
+            self.timer.stop();
             return None;
         };
-        if self.timer.rearm || self.timer.deadline.is_none() {
-            self.timer.deadline = now.checked_add(timeout);
-            self.timer.rearm = false;
-        }
-        self.timer.deadline
+        self.timer.arm(now, timeout)
     }
 
     /// Tells the session the time; past the deadline every message still
     /// pending fails with [`MessageError::Timeout`] and the session closes
     /// (RFC 5321 §4.5.3.2).
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(deadline) = self.timer.deadline {
-            if now >= deadline && self.current_timeout().is_some() {
-                self.fail_all(MessageError::Timeout);
-                self.close(CloseReason::Timeout);
-            }
+        if self.timer.expired(now) && self.current_timeout().is_some() {
+            self.fail_all(MessageError::Timeout);
+            self.close(CloseReason::Timeout);
         }
     }
 

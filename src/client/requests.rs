@@ -124,7 +124,7 @@ impl Client {
                 if !chunk.is_empty() {
                     chunks.push_back(chunk);
                 }
-                self.timer.rearm = true;
+                self.timer.restart();
                 Ok(())
             }
             _ => Err(ApiError::UnknownMessage),
@@ -139,7 +139,7 @@ impl Client {
                 ..
             }) => {
                 *finished = true;
-                self.timer.rearm = true;
+                self.timer.restart();
                 Ok(())
             }
             _ => Err(ApiError::UnknownMessage),

@@ -77,6 +77,7 @@ use bytes::{Bytes, BytesMut};
 use crate::data::{BareCheck, ChunkDecoder, DotDecoder};
 use crate::ext::body::Body;
 use crate::reply::Reply;
+use crate::timer::Timer;
 use decision::Pending;
 use framing::Step;
 use output::{sanitize, Answer};
@@ -130,12 +131,6 @@ struct Core {
     timer: Timer,
     /// Mixed into CRAM-MD5 challenges.
     nonce: u64,
-}
-
-#[derive(Debug, Default)]
-struct Timer {
-    deadline: Option<Instant>,
-    rearm: bool,
 }
 
 #[derive(Debug, Default)]
@@ -210,10 +205,7 @@ impl Server {
             transaction: None,
             content_open: false,
             abort_owed: None,
-            timer: Timer {
-                deadline: None,
-                rearm: true,
-            },
+            timer: Timer::new(),
             nonce: 0,
             config,
         };
@@ -348,7 +340,7 @@ impl Server {
             // Octets of a partial or overlong line do not, so a client
             // trickling one octet at a time is still closed in time.
             if self.rx.len() < before && !matches!(self.core.phase, Phase::SkipLine { .. }) {
-                self.core.timer.rearm = true;
+                self.core.timer.restart();
             }
             match step {
                 Step::Continue => continue,
@@ -392,14 +384,10 @@ impl Server {
             _ => None,
         };
         let Some(timeout) = timeout else {
-            self.core.timer.deadline = None;
-            self.core.timer.rearm = true;
+            self.core.timer.stop();
             return None;
         };
-        if self.core.timer.rearm || self.core.timer.deadline.is_none() {
-            self.core.timer.deadline = now.checked_add(timeout);
-            self.core.timer.rearm = false;
-        }
+        let idle = self.core.timer.arm(now, timeout);
         // One message's content has a wall-clock bound too, whatever its
         // rate: DATA, or BDAT from the first chunk to LAST.
         let in_message = matches!(self.core.phase, Phase::Data(_) | Phase::Chunk { .. })
@@ -412,7 +400,7 @@ impl Server {
             }
             _ => None,
         };
-        match (self.core.timer.deadline, message) {
+        match (idle, message) {
             (Some(d), Some(m)) => Some(d.min(m)),
             (d, m) => d.or(m),
         }
@@ -434,14 +422,9 @@ impl Server {
             self.core.close_with(TIMEOUT, CloseReason::Timeout);
             return;
         }
-        if self.core.timer.rearm {
-            return;
-        }
-        if let Some(deadline) = self.core.timer.deadline {
-            if now >= deadline && self.core.pending.is_none() && !self.is_closing() {
-                self.core.abort_content(AbortReason::Disconnected);
-                self.core.close_with(TIMEOUT, CloseReason::Timeout);
-            }
+        if self.core.timer.expired(now) && self.core.pending.is_none() && !self.is_closing() {
+            self.core.abort_content(AbortReason::Disconnected);
+            self.core.close_with(TIMEOUT, CloseReason::Timeout);
         }
     }
 
@@ -505,7 +488,7 @@ impl Server {
         };
         self.core.transaction = None;
         self.core.phase = Phase::Command;
-        self.core.timer.rearm = true;
+        self.core.timer.restart();
         Ok(())
     }
 
