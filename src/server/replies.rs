@@ -2,22 +2,9 @@
 //! (RFC 5321 §4.2.2, §4.3.2; enhanced codes RFC 3463, RFC 2034 §4).
 
 use crate::ext::MandatedReply;
-use crate::values::{EnhancedStatusCode, ReplyCode};
 
-/// Internal shorthand for a reply the machine writes itself.
-pub(super) const fn r(
-    code: u16,
-    class: u8,
-    subject: u16,
-    detail: u16,
-    text: &'static str,
-) -> MandatedReply {
-    (
-        ReplyCode::new_unchecked(code),
-        EnhancedStatusCode::new_unchecked(class, subject, detail),
-        text,
-    )
-}
+/// Shorthand for a reply the machine writes itself.
+pub(super) use crate::ext::reply as r;
 
 pub(super) const OK: MandatedReply = r(250, 2, 0, 0, "OK");
 
