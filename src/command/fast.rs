@@ -15,6 +15,9 @@
 use super::Command;
 use crate::ext::body::Body;
 use crate::ext::dsn::{Notify, Orcpt};
+use crate::octets::class::table;
+use crate::octets::pack::{lower4, lower8, raw8, starts_with_kw, word4, word8};
+use crate::octets::scan::{non_alnum, non_xchar};
 use crate::options::ParseOptions;
 use crate::params::{MailParams, RcptParams};
 use crate::values::{
@@ -34,7 +37,7 @@ const XCHAR: u8 = 16;
 
 const fn class(b: u8) -> u8 {
     let mut c = 0;
-    if crate::values::chars::atext_const(b) {
+    if crate::octets::class::atext_const(b) {
         c |= ATEXT;
     }
     if b.is_ascii_alphanumeric() {
@@ -52,15 +55,7 @@ const fn class(b: u8) -> u8 {
     c
 }
 
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = class(i as u8);
-        i += 1;
-    }
-    t
-};
+static CLASS: [u8; 256] = table!(class);
 
 #[inline(always)]
 fn cls(b: u8) -> u8 {
@@ -90,94 +85,6 @@ pub(super) enum Fast<'a> {
     },
 }
 
-/// Eight octets at `at`, little-endian, with the octets from `len` on
-/// cleared and ASCII letters folded to lower case by `| 0x20` on the
-/// kept ones (the callers only compare keyword characters, for which the
-/// fold is exact). `None` when fewer than eight octets follow `at`.
-#[inline(always)]
-fn word8(input: &[u8], at: usize, len: usize) -> Option<u64> {
-    let b: [u8; 8] = input.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    let w = u64::from_le_bytes(b) | 0x2020_2020_2020_2020;
-    Some(match len {
-        0 => 0,
-        1..=7 => w & (u64::MAX >> (64 - 8 * len)),
-        _ => w,
-    })
-}
-
-/// Eight octets at `at`, little-endian, as they are.
-#[inline(always)]
-fn raw8(input: &[u8], at: usize) -> Option<u64> {
-    let b: [u8; 8] = input.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_le_bytes(b))
-}
-
-/// Whether `KEYWORD=` (given as lowercase `keyword=`, at most eight
-/// octets) starts `w` (from [`raw8`]), letters in any case. Only the
-/// letters are folded: the fold maps control octets onto `=` and digits.
-#[inline(always)]
-fn starts_with_kw(w: u64, kw: &[u8]) -> bool {
-    let n = kw.len();
-    let letters = n - 1;
-    let fold = 0x2020_2020_2020_2020u64 & (u64::MAX >> (64 - 8 * letters));
-    let mask = if n == 8 {
-        u64::MAX
-    } else {
-        u64::MAX >> (64 - 8 * n)
-    };
-    (w | fold) & mask == lower8_exact(kw)
-}
-
-/// The octets of `s` packed little-endian, unchanged.
-const fn lower8_exact(s: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let mut i = 0;
-    while i < s.len() {
-        b[i] = s[i];
-        i += 1;
-    }
-    u64::from_le_bytes(b)
-}
-
-/// One bit (the top of the octet) for each octet of `w` equal to `b`;
-/// exact up to and including the lowest one (a borrow can only flag
-/// octets above a true match).
-#[inline(always)]
-const fn has_byte(w: u64, b: u8) -> u64 {
-    let x = w ^ (0x0101_0101_0101_0101 * b as u64);
-    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
-}
-
-/// Flags the octets of `w` that are not `xchar`, exact for the lowest.
-#[inline(always)]
-const fn non_xchar(w: u64) -> u64 {
-    // Below '!' (SP and controls), 8-bit, DEL, '+', '='.
-    let below = w.wrapping_sub(0x2121_2121_2121_2121) & !w & 0x8080_8080_8080_8080;
-    below | (w & 0x8080_8080_8080_8080) | has_byte(w, 0x7f) | has_byte(w, b'+') | has_byte(w, b'=')
-}
-
-/// [`word8`] of a lowercase constant of at most eight octets.
-const fn lower8(s: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let mut i = 0;
-    while i < s.len() {
-        b[i] = s[i] | 0x20;
-        i += 1;
-    }
-    u64::from_le_bytes(b)
-}
-
-/// Four octets folded as in [`word8`].
-#[inline(always)]
-fn word4(input: &[u8]) -> Option<u32> {
-    let b: [u8; 4] = input.get(..4)?.try_into().ok()?;
-    Some(u32::from_le_bytes(b) | 0x2020_2020)
-}
-
-const fn lower4(s: &[u8; 4]) -> u32 {
-    u32::from_le_bytes(*s) | 0x2020_2020
-}
-
 /// Checks `\r\n` at `i` (after the last octet of the line) and that the
 /// general framing would have found this line end: the `\n` lies within
 /// `max_line`. The line's last octet must not be white space, which the
@@ -188,28 +95,6 @@ fn line_end(input: &[u8], i: usize, opts: &ParseOptions) -> Option<usize> {
         return None;
     }
     Some(i + 2)
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The top bit of each octet `b` of `w` with `m < b < n` (`m`, `n` at
-/// most 127): exact for every octet, as no step carries or borrows
-/// across octets.
-#[inline(always)]
-const fn between(w: u64, m: u8, n: u8) -> u64 {
-    let low = w & (ONES * 0x7f);
-    (ONES * (127 + n as u64)).wrapping_sub(low) & !w & (low + ONES * (127 - m as u64)) & HIGHS
-}
-
-/// The top bit of each octet of `w` that is not an ASCII letter or
-/// digit. Letters are folded first; digits are tested unfolded, since
-/// the fold maps some controls onto them.
-#[inline(always)]
-const fn non_alnum(w: u64) -> u64 {
-    let digits = between(w, b'0' - 1, b'9' + 1);
-    let letters = between(w | (ONES * 0x20), b'a' - 1, b'z' + 1);
-    !(digits | letters) & HIGHS
 }
 
 /// The index of the first octet from `i` on that is not a letter or a
@@ -613,7 +498,7 @@ mod tests {
         opts: &ParseOptions,
     ) -> Result<(Command<'a>, usize), crate::error::DecodeError> {
         let (line, used) =
-            super::super::parse::frame_line(input, opts.max_line, opts.lenient_mode())?;
+            crate::octets::line::frame_line(input, opts.max_line, opts.lenient_mode())?;
         super::super::parse::parse_framed(line, used, opts)
     }
 

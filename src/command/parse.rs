@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use super::{Command, Etrn, SaslResponse, SendMode, Utf8Reply};
 use crate::ehlo::Mechanism;
 use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
+use crate::octets::line::frame_line;
 use crate::options::ParseOptions;
 use crate::params::{MailParams, RcptParams};
 use crate::values::{
@@ -15,27 +16,6 @@ use crate::values::{ForwardPath, ReversePath};
 
 const fn args(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::Arguments, detail)
-}
-
-/// Finds the end of the first line. Returns the line without its line end
-/// and the octets used, CRLF included. A bare LF ends a line only when
-/// `bare_lf` (lenient); otherwise the line is an error.
-pub(crate) fn frame_line(
-    input: &[u8],
-    max_line: usize,
-    bare_lf: bool,
-) -> Result<(&[u8], usize), DecodeError> {
-    let window = &input[..input.len().min(max_line)];
-    match memchr::memchr(b'\n', window) {
-        Some(i) if i > 0 && input[i - 1] == b'\r' => Ok((&input[..i - 1], i + 1)),
-        Some(i) if bare_lf => Ok((&input[..i], i + 1)),
-        Some(i) => Err(DecodeError::Syntax {
-            error: SyntaxError::new(SyntaxErrorKind::Character, "line ends in a bare LF"),
-            consumed: i + 1,
-        }),
-        None if input.len() >= max_line => Err(DecodeError::LineTooLong { limit: max_line }),
-        None => Err(DecodeError::Incomplete),
-    }
 }
 
 impl<'a> Command<'a> {
@@ -565,7 +545,7 @@ fn is_smtp_string(s: &[u8]) -> bool {
         }
         _ => s
             .iter()
-            .all(|&b| crate::values::chars::is_atext(b) || b >= 0x80),
+            .all(|&b| crate::octets::class::is_atext(b) || b >= 0x80),
     }
 }
 

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use base64::Engine;
 
-use super::parse::frame_line;
 use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
+use crate::octets::line::frame_line;
 
 /// One client response in a SASL exchange, kept as validated base64 text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

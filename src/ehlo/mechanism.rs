@@ -48,7 +48,7 @@ impl MechanismName {
 
 /// The known names packed by [`super::pack_const`], for one integer match.
 mod packed {
-    use super::super::pack_const;
+    use crate::octets::pack::pack_const;
     pub(super) const PLAIN: u128 = pack_const("PLAIN");
     pub(super) const LOGIN: u128 = pack_const("LOGIN");
     pub(super) const CRAM_MD5: u128 = pack_const("CRAM-MD5");
@@ -66,7 +66,7 @@ impl Mechanism {
     pub fn parse(name: &[u8]) -> Result<Self, SyntaxError> {
         // A known name first: matching one (same length, octets equal in
         // any case) also proves the name valid.
-        let known = match super::pack_upper(name) {
+        let known = match crate::octets::pack::pack_upper(name) {
             packed::PLAIN => Some(Mechanism::Plain),
             packed::LOGIN => Some(Mechanism::Login),
             packed::CRAM_MD5 => Some(Mechanism::CramMd5),

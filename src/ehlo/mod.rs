@@ -14,7 +14,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::error::{SyntaxError, SyntaxErrorKind};
-use crate::reply::scan::{self, load_le};
+use crate::octets::pack::{load_le, pack_const, pack_upper, upper8};
+use crate::octets::scan;
 use crate::reply::{Reply, ReplyTextError};
 use crate::values::ReplyCode;
 
@@ -200,18 +201,6 @@ const KEYWORD_TABLE: [(u128, Option<Keyword>, &str); 64] = {
     table
 };
 
-/// The first 16 octets of `name` as one integer, low octet first and
-/// zero-padded, with ASCII letters upper-cased: the key two names share when
-/// they start alike in any case. Names of different lengths can share a key
-/// (trailing NUL), so a match is confirmed with [`same_past_16`].
-///
-/// Whole words at a time, not octet by octet: this runs once per EHLO line.
-pub(crate) fn pack_upper(name: &[u8]) -> u128 {
-    let (lo, rest) = name.split_at(name.len().min(8));
-    let hi = rest.get(..rest.len().min(8)).unwrap_or_default();
-    u128::from(upper8(load_le(lo))) | u128::from(upper8(load_le(hi))) << 64
-}
-
 /// The first SP-separated token of `line` and its [`pack_upper`] key, or
 /// `None` for a blank line. The usual line starts with its keyword and the
 /// keyword fits in 16 octets: then two word loads find both the token's end
@@ -244,21 +233,6 @@ fn first_token(line: &[u8]) -> Option<(Range<usize>, u128)> {
     Some((0..end, u128::from(lo) | u128::from(hi) << 64))
 }
 
-/// [`u8::to_ascii_uppercase`] on the 8 octets of `x` at once: exactly the
-/// octets `a`–`z` change (by subtracting 0x20).
-fn upper8(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let low7 = x & !HIGH;
-    // The high bit of each octet of `ge_a` is set where low7 >= b'a', and
-    // of `gt_z` where low7 > b'z'; neither sum carries across octets.
-    let ge_a = low7 + ONES * u64::from(0x80 - b'a');
-    let gt_z = low7 + ONES * u64::from(0x80 - b'z' - 1);
-    // Octets with their own high bit set are not ASCII and stay as they are.
-    let lower = ge_a & !gt_z & !x & HIGH;
-    x - (lower >> 2)
-}
-
 /// Whether `name`, whose [`pack_upper`] key is `wire`'s, is `wire`:
 /// same length, and the same octets past the 16th in any case.
 #[inline(always)]
@@ -268,19 +242,6 @@ fn same_past_16(name: &[u8], wire: &str) -> bool {
             .get(16..)
             .unwrap_or_default()
             .eq_ignore_ascii_case(wire.as_bytes().get(16..).unwrap_or_default())
-}
-
-/// [`pack_upper`] for a name known at compile time (already upper case):
-/// like it, only the first 16 octets count.
-pub(crate) const fn pack_const(name: &str) -> u128 {
-    let b = name.as_bytes();
-    let mut key = 0u128;
-    let mut i = 0;
-    while i < b.len() && i < 16 {
-        key |= (b[i] as u128) << (8 * i);
-        i += 1;
-    }
-    key
 }
 
 /// The FUTURERELEASE limits (RFC 4865 §3).

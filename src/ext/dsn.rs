@@ -11,8 +11,9 @@ use std::borrow::Cow;
 
 use super::{invalid, unsupported, xtext_cow};
 use crate::error::SyntaxError;
+use crate::octets::class::is_atext;
+use crate::octets::pack::{load_le, upper8};
 use crate::options::ParseOptions;
-use crate::values::chars::is_atext;
 use crate::values::{decode_utf8_addr, encode_utf8_addr, encode_xtext, XText};
 
 /// The EHLO keyword.
@@ -71,17 +72,11 @@ pub fn parse_envid<'a>(value: &'a [u8], opts: &ParseOptions) -> Result<XText<'a>
 /// length in the top octet so that "DELAY" and "DELAY\0" differ; longer
 /// input packs to `u64::MAX`, which no keyword packs to.
 #[inline]
-const fn pack_upper8(s: &[u8]) -> u64 {
+fn pack_upper8(s: &[u8]) -> u64 {
     if s.len() > 7 {
         return u64::MAX;
     }
-    let mut w = 0u64;
-    let mut i = 0;
-    while i < s.len() {
-        w |= (s[i].to_ascii_uppercase() as u64) << (8 * i);
-        i += 1;
-    }
-    w | ((s.len() as u64) << 56)
+    upper8(load_le(s)) | (s.len() as u64) << 56
 }
 
 /// `NOTIFY=` (RFC 3461 §4.1): `NEVER`, or a non-empty set of `SUCCESS`,

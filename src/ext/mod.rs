@@ -11,8 +11,8 @@
 use std::borrow::Cow;
 
 use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::octets::class::is_xchar;
 use crate::options::ParseOptions;
-use crate::values::chars::is_xchar;
 use crate::values::{EnhancedStatusCode, Mailbox, ReplyCode, XText};
 
 pub mod auth;

@@ -46,8 +46,9 @@ use crate::ext::{
     auth, body, checkpoint, conneg, deliverby, dsn, future_release, mt_priority, mtrk,
     no_soliciting, requiretls, rrvs, size, smtputf8, submitter, utf8smtp,
 };
+use crate::octets::class::is_esmtp_value;
+use crate::octets::class::table;
 use crate::options::ParseOptions;
-use crate::values::chars::is_esmtp_value;
 use crate::values::{push_decimal, Mailbox, XText};
 
 /// An unknown (or `X-`) parameter, kept verbatim.
@@ -195,20 +196,8 @@ const fn keyword_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
-macro_rules! table {
-    ($t:ty, $f:ident) => {{
-        let mut t = [$f(0); 256];
-        let mut i = 0;
-        while i < 256 {
-            t[i] = $f(i as u8);
-            i += 1;
-        }
-        t
-    }};
-}
-
-static VALUE_CLASS: [u8; 256] = table!(u8, value_class);
-static KEYWORD_CHAR: [bool; 256] = table!(bool, keyword_char);
+static VALUE_CLASS: [u8; 256] = table!(value_class);
+static KEYWORD_CHAR: [bool; 256] = table!(keyword_char);
 
 /// One `esmtp-param`, split at its first `=`, with the classes of the
 /// octets its value holds.

@@ -14,7 +14,7 @@ use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
 use crate::options::Strictness;
 use crate::values::{EnhancedStatusCode, ReplyCode};
 
-pub(crate) mod scan;
+use crate::octets::scan;
 #[cfg(test)]
 mod tests;
 

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::chars::is_ldh;
 use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::octets::class::{is_ldh, table};
 
 /// RFC 5321 §4.5.3.1.2: at most 255 octets.
 pub const MAX_DOMAIN_LEN: usize = 255;
@@ -118,15 +118,7 @@ const fn domain_class(b: u8) -> u8 {
     }
 }
 
-static DOMAIN_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = domain_class(i as u8);
-        i += 1;
-    }
-    t
-};
+static DOMAIN_CLASS: [u8; 256] = table!(domain_class);
 
 /// Whether [`validate`] accepts `bytes`, in a single pass that tracks the
 /// current label's length and its first and last octet. Only the yes/no
@@ -168,7 +160,7 @@ fn is_valid(bytes: &[u8], rules: DomainRules) -> bool {
 /// RFC 5893 §2): checked only where non-ASCII is allowed at all.
 #[inline]
 fn check_u_labels(s: &str, rules: DomainRules) -> Result<(), SyntaxError> {
-    if rules.utf8 && !s.is_ascii() && super::chars::has_deceptive_char(s) {
+    if rules.utf8 && !s.is_ascii() && crate::octets::class::has_deceptive_char(s) {
         return Err(err("control or bidi override in domain"));
     }
     Ok(())

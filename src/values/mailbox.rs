@@ -3,9 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::chars::{is_atext, is_quotable};
 use super::domain::{AddressLiteral, Domain, DomainRules};
 use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::octets::class::{is_atext, is_quotable};
 
 /// RFC 5321 §4.5.3.1.1: a local part is at most 64 octets (counted here
 /// on the wire form, quotes included, catalog §9 item 7).
@@ -161,7 +161,7 @@ fn parse_quoted(input: &[u8], utf8: bool) -> Result<(LocalPart<'_>, usize), Synt
 /// controls out of network text).
 #[inline]
 fn check_utf8_local(s: &str) -> Result<(), SyntaxError> {
-    if !s.is_ascii() && super::chars::has_deceptive_char(s) {
+    if !s.is_ascii() && crate::octets::class::has_deceptive_char(s) {
         return Err(err("control or bidi override in local part"));
     }
     Ok(())

@@ -1,7 +1,6 @@
 //! Layer 1: validated values. A value that exists can always be written to
 //! the wire: constructors reject what the grammar does not allow.
 
-pub(crate) mod chars;
 mod datetime;
 mod domain;
 mod mailbox;

@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::chars::is_xchar;
 use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::octets::class::is_xchar;
 
 const fn err(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::ParameterValue, detail)

@@ -1,9 +1,12 @@
-//! Character classes of RFC 5321 §4.1.2 and RFC 5322 §3.2.3 as lookup
-//! tables: one load per octet on the hot path.
+//! Character classes of RFC 5321 §4.1.2, RFC 5322 §3.2.3 and RFC 3461 §4
+//! as lookup tables (one load per octet on the hot path), and the
+//! [`table!`] macro that builds every class table in the crate.
 
+/// A 256-entry lookup table built at compile time from a `const fn(u8)`:
+/// the one way every grammar builds its class tables.
 macro_rules! table {
     ($f:ident) => {{
-        let mut t = [false; 256];
+        let mut t = [$f(0); 256];
         let mut i = 0;
         while i < 256 {
             t[i] = $f(i as u8);
@@ -12,6 +15,7 @@ macro_rules! table {
         t
     }};
 }
+pub(crate) use table;
 
 /// `atext` (RFC 5322 §3.2.3), for tables built at compile time.
 pub(crate) const fn atext_const(b: u8) -> bool {

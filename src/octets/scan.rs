@@ -1,42 +1,21 @@
-//! Octet search tuned for reply lines, which are mostly a few dozen octets:
+//! Word-at-a-time (SWAR) octet search and class tests. Search is tuned for
+//! reply and command lines, which are mostly a few dozen octets:
 //! eight octets at a time in plain integer arithmetic, handing longer runs
 //! to `memchr`, whose set-up costs more than a short line takes to scan.
 
 /// How far the word-at-a-time loop goes before `memchr` takes over.
 const SHORT: usize = 64;
 
-const LOW: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
+use super::pack::load_le;
+
+pub(crate) const LOW: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of the first zero octet of `v` (and maybe of octets above
 /// it, never below): a borrow only starts at a zero octet.
 #[inline(always)]
 fn zero_octets(v: u64) -> u64 {
     v.wrapping_sub(LOW) & !v & HIGH
-}
-
-/// Up to 8 octets as a little-endian integer, zero-padded.
-#[inline]
-pub(crate) fn load_le(b: &[u8]) -> u64 {
-    let word = |s: &[u8]| -> u64 {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(s.get(..4).unwrap_or(&[0; 4]));
-        u64::from(u32::from_le_bytes(a))
-    };
-    match b.len() {
-        8.. => {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&b[..8]);
-            u64::from_le_bytes(a)
-        }
-        // Two overlapping 4-octet loads: shared octets are equal, so OR
-        // keeps them intact.
-        n @ 4..=7 => word(b) | word(&b[n - 4..]) << (8 * (n - 4)),
-        _ => b
-            .iter()
-            .enumerate()
-            .fold(0, |key, (i, &o)| key | u64::from(o) << (8 * i)),
-    }
 }
 
 /// The index of the first `a` or `b` in `hay`.
@@ -107,6 +86,43 @@ pub(crate) fn low_octets(n: usize) -> u64 {
     } else {
         (1u64 << (8 * n)) - 1
     }
+}
+
+// Class tests on a whole word, for the command fast path.
+/// One bit (the top of the octet) for each octet of `w` equal to `b`;
+/// exact up to and including the lowest one (a borrow can only flag
+/// octets above a true match).
+#[inline(always)]
+pub(crate) const fn has_byte(w: u64, b: u8) -> u64 {
+    let x = w ^ (LOW * b as u64);
+    x.wrapping_sub(LOW) & !x & HIGH
+}
+
+/// Flags the octets of `w` that are not `xchar`, exact for the lowest.
+#[inline(always)]
+pub(crate) const fn non_xchar(w: u64) -> u64 {
+    // Below '!' (SP and controls), 8-bit, DEL, '+', '='.
+    let below = w.wrapping_sub(0x2121_2121_2121_2121) & !w & HIGH;
+    below | (w & HIGH) | has_byte(w, 0x7f) | has_byte(w, b'+') | has_byte(w, b'=')
+}
+
+/// The top bit of each octet `b` of `w` with `m < b < n` (`m`, `n` at
+/// most 127): exact for every octet, as no step carries or borrows
+/// across octets.
+#[inline(always)]
+pub(crate) const fn between(w: u64, m: u8, n: u8) -> u64 {
+    let low = w & (LOW * 0x7f);
+    (LOW * (127 + n as u64)).wrapping_sub(low) & !w & (low + LOW * (127 - m as u64)) & HIGH
+}
+
+/// The top bit of each octet of `w` that is not an ASCII letter or
+/// digit. Letters are folded first; digits are tested unfolded, since
+/// the fold maps some controls onto them.
+#[inline(always)]
+pub(crate) const fn non_alnum(w: u64) -> u64 {
+    let digits = between(w, b'0' - 1, b'9' + 1);
+    let letters = between(w | (LOW * 0x20), b'a' - 1, b'z' + 1);
+    !(digits | letters) & HIGH
 }
 
 #[cfg(test)]
