@@ -1,7 +1,9 @@
 //! Unit tables for the EHLO capability set.
 
 use super::*;
-use crate::reply::ReplyParseOptions;
+use crate::octets::pack::upper8;
+use crate::reply::{Reply, ReplyParseOptions};
+use crate::values::{is_rfc3339_date_time, ReplyCode};
 
 fn caps_of(wire: &[u8]) -> Capabilities<'static> {
     let (reply, n) = Reply::parse(wire, &ReplyParseOptions::new()).unwrap();

@@ -9,7 +9,7 @@ use crate::values::Mailbox;
 /// The EHLO keyword.
 pub const EHLO_KEYWORD: &str = "AUTH";
 /// The MAIL parameter keyword.
-pub const PARAM: &str = "AUTH";
+pub const PARAM: &str = EHLO_KEYWORD;
 
 /// The submitter named by `AUTH=` (RFC 4954 §5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -8,9 +8,9 @@ pub const EHLO_CONPERM: &str = "CONPERM";
 /// The EHLO keyword for content negotiation.
 pub const EHLO_CONNEG: &str = "CONNEG";
 /// The MAIL flag parameter (no value).
-pub const PARAM_CONPERM: &str = "CONPERM";
+pub const PARAM_CONPERM: &str = EHLO_CONPERM;
 /// The RCPT flag parameter (no value).
-pub const PARAM_CONNEG: &str = "CONNEG";
+pub const PARAM_CONNEG: &str = EHLO_CONNEG;
 
 /// A server without CONPERM rejects MAIL … CONPERM with "a 504-CONPERM
 /// reply" (RFC 4141 §4).

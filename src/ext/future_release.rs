@@ -1,8 +1,11 @@
 //! FUTURERELEASE (RFC 4865): `HOLDFOR=` / `HOLDUNTIL=` on MAIL.
 
+use std::borrow::Cow;
+
 use super::{invalid, reply, MandatedReply};
+use crate::ehlo::CapabilityError;
 use crate::error::SyntaxError;
-use crate::values::{push_decimal, DateTime};
+use crate::values::{is_rfc3339_date_time, push_decimal, DateTime};
 
 /// The EHLO keyword (`FUTURERELEASE max-interval max-date-time`).
 pub const EHLO_KEYWORD: &str = "FUTURERELEASE";
@@ -86,6 +89,59 @@ pub const USER_QUOTA_EXCEEDED: MandatedReply = reply(
 /// the registry gives to RFC 7293; X.3.1 "mail system full" instead).
 pub const SYSTEM_QUOTA_EXCEEDED: MandatedReply =
     reply(552, 5, 3, 1, "Future release system message quota exceeded");
+
+/// The FUTURERELEASE limits a server advertises (RFC 4865 §3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FutureRelease<'a> {
+    max_interval: u32,
+    max_date_time: Cow<'a, str>,
+}
+impl<'a> FutureRelease<'a> {
+    /// The longest hold in seconds (1–999999999) and the latest release
+    /// time, an RFC 3339 `date-time`.
+    pub fn new(
+        max_interval: u32,
+        max_date_time: impl Into<Cow<'a, str>>,
+    ) -> Result<Self, CapabilityError> {
+        let max_date_time = max_date_time.into();
+        if !(1..=999_999_999).contains(&max_interval) {
+            return Err(CapabilityError::new("FUTURERELEASE interval out of range"));
+        }
+        if !is_rfc3339_date_time(max_date_time.as_bytes()) {
+            return Err(CapabilityError::new(
+                "FUTURERELEASE date-time is not RFC 3339",
+            ));
+        }
+        Ok(Self {
+            max_interval,
+            max_date_time,
+        })
+    }
+
+    /// The longest `HOLDFOR=` interval accepted, in seconds.
+    pub fn max_interval(&self) -> u32 {
+        self.max_interval
+    }
+
+    /// The latest `HOLDUNTIL=` date-time accepted, as advertised (RFC 3339).
+    pub fn max_date_time(&self) -> &str {
+        &self.max_date_time
+    }
+
+    /// Calls `param` with each EHLO parameter, in order (RFC 4865 §3:
+    /// `max-future-release-interval max-future-release-date-time`).
+    pub(crate) fn for_each_ehlo_param(&self, mut param: impl FnMut(&str)) {
+        param(&self.max_interval.to_string());
+        param(&self.max_date_time);
+    }
+
+    pub(crate) fn into_owned(self) -> FutureRelease<'static> {
+        FutureRelease {
+            max_interval: self.max_interval,
+            max_date_time: Cow::Owned(self.max_date_time.into_owned()),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

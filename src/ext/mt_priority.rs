@@ -6,7 +6,7 @@ use crate::error::SyntaxError;
 /// The EHLO keyword (`MT-PRIORITY [priority-profile]`).
 pub const EHLO_KEYWORD: &str = "MT-PRIORITY";
 /// The MAIL parameter keyword.
-pub const PARAM: &str = "MT-PRIORITY";
+pub const PARAM: &str = EHLO_KEYWORD;
 
 /// A message priority, −9 (lowest) to 9 (highest); 0 is normal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -68,6 +68,13 @@ pub const TOO_BIG_FOR_PRIORITY: MandatedReply = reply(
     16,
     "Message is too big for the specified priority",
 );
+
+/// RFC 6710 `priority-profile = 1*20(ALPHA / DIGIT / "-" / "_" / ".")`.
+pub(crate) fn is_profile(p: &[u8]) -> bool {
+    (1..=20).contains(&p.len())
+        && p.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use crate::values::push_decimal;
 /// The EHLO keyword.
 pub const EHLO_KEYWORD: &str = "MTRK";
 /// The MAIL parameter keyword.
-pub const PARAM: &str = "MTRK";
+pub const PARAM: &str = EHLO_KEYWORD;
 /// The largest `mtrk-timeout` (`1*9DIGIT`).
 pub const MAX_TIMEOUT: u32 = 999_999_999;
 

@@ -83,6 +83,16 @@ impl<'a> Solicit<'a> {
 /// `SOLICIT=<matched keywords>` (RFC 3865 §3, "usually 5.7.1").
 pub const REFUSED: MandatedReply = reply(550, 5, 7, 1, "Solicitation refused");
 
+/// RFC 3865 `word *("," word)`, `word = ALPHA *wordchar`, ≤ 1000 chars.
+pub(crate) fn is_keywords(k: &[u8]) -> bool {
+    k.len() <= 1000
+        && k.split(|&b| b == b',').all(|w| {
+            w.first().is_some_and(u8::is_ascii_alphabetic)
+                && w.iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

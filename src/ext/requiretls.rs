@@ -5,7 +5,7 @@ use super::{reply, MandatedReply};
 /// The EHLO keyword (only after STARTTLS, RFC 8689 §4.1).
 pub const EHLO_KEYWORD: &str = "REQUIRETLS";
 /// The MAIL parameter keyword (no value).
-pub const PARAM: &str = "REQUIRETLS";
+pub const PARAM: &str = EHLO_KEYWORD;
 
 /// The message cannot be relayed with REQUIRETLS honoured (RFC 8689 §5).
 pub const SUPPORT_REQUIRED: MandatedReply = reply(550, 5, 7, 30, "REQUIRETLS support required");

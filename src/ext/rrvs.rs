@@ -7,7 +7,7 @@ use crate::values::DateTime;
 /// The EHLO keyword.
 pub const EHLO_KEYWORD: &str = "RRVS";
 /// The RCPT parameter keyword.
-pub const PARAM: &str = "RRVS";
+pub const PARAM: &str = EHLO_KEYWORD;
 
 /// What the server does when it cannot perform the check (RFC 7293 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

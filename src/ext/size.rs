@@ -7,7 +7,7 @@ use crate::values::push_decimal;
 /// The EHLO keyword.
 pub const EHLO_KEYWORD: &str = "SIZE";
 /// The MAIL parameter keyword.
-pub const PARAM: &str = "SIZE";
+pub const PARAM: &str = EHLO_KEYWORD;
 
 /// Parses `size-value ::= 1*20DIGIT` (RFC 1870 §3). Twenty digits can
 /// exceed `u64::MAX`; such a value is an error, never wrapped (catalog §9

@@ -8,7 +8,7 @@ use super::{reply, MandatedReply};
 /// The EHLO keyword (no parameters, RFC 6531 §3.2).
 pub const EHLO_KEYWORD: &str = "SMTPUTF8";
 /// The MAIL parameter keyword (no value, RFC 6531 §3.4).
-pub const PARAM: &str = "SMTPUTF8";
+pub const PARAM: &str = EHLO_KEYWORD;
 
 /// MAIL whose non-ASCII sender cannot be accepted (RFC 6531 §3.5).
 pub const NON_ASCII_SENDER: MandatedReply = reply(

@@ -34,7 +34,7 @@ pub(super) const CANNOT_EXPN: MandatedReply = r(
 
 pub(super) const NEED_EHLO_FOR_AUTH: MandatedReply = r(503, 5, 5, 1, "AUTH requires EHLO");
 
-pub(super) const ETRN_OK: MandatedReply = r(250, 2, 0, 0, "Queuing started");
+pub(super) use crate::ext::etrn::QUEUING_STARTED as ETRN_OK;
 
 pub(super) const BAD_SEQUENCE: MandatedReply = r(503, 5, 5, 1, "Bad sequence of commands");
 
@@ -77,7 +77,7 @@ pub(super) const PARAMS_NEED_EHLO: MandatedReply = r(555, 5, 5, 4, "Parameters r
 
 pub(super) const AUTH_REQUIRED: MandatedReply = r(530, 5, 7, 0, "Authentication required");
 
-pub(super) const TLS_FIRST: MandatedReply = r(530, 5, 7, 0, "Must issue a STARTTLS command first");
+pub(super) use crate::ext::starttls::REQUIRED_FIRST as TLS_FIRST;
 
 pub(super) const ALREADY_AUTH: MandatedReply = r(503, 5, 5, 1, "Already authenticated");
 
@@ -101,14 +101,13 @@ pub(super) const SERVER_FIRST_INITIAL: MandatedReply = r(
     "Initial response not allowed for this mechanism",
 );
 
-pub(super) const TLS_READY: MandatedReply = r(220, 2, 0, 0, "Ready to start TLS");
+pub(super) use crate::ext::starttls::READY as TLS_READY;
 
-pub(super) const TLS_ACTIVE: MandatedReply = r(503, 5, 5, 1, "TLS already active");
+pub(super) use crate::ext::starttls::ALREADY_ACTIVE as TLS_ACTIVE;
 
-pub(super) const ETRN_IN_TRANSACTION: MandatedReply =
-    r(503, 5, 5, 1, "ETRN not permitted during a mail transaction");
+pub(super) use crate::ext::etrn::IN_TRANSACTION as ETRN_IN_TRANSACTION;
 
-pub(super) const ATRN_NEEDS_AUTH: MandatedReply = r(530, 5, 7, 0, "Authentication required");
+pub(super) use crate::ext::atrn::NEEDS_AUTH as ATRN_NEEDS_AUTH;
 
 pub(super) const REQUIRETLS_NEEDS_TLS: MandatedReply =
     r(530, 5, 7, 10, "REQUIRETLS needs a TLS session");
@@ -147,7 +146,7 @@ pub(super) const CONNECT_REFUSED: MandatedReply = r(554, 5, 3, 2, "No SMTP servi
 
 pub(super) const VRFY_REJECTED: MandatedReply = r(550, 5, 1, 1, "User unknown");
 
-pub(super) const ETRN_REJECTED: MandatedReply = r(458, 4, 0, 0, "Unable to queue messages");
+pub(super) use crate::ext::etrn::UNABLE_TO_QUEUE as ETRN_REJECTED;
 
 pub(super) const REVERSE_REJECTED: MandatedReply = r(450, 4, 7, 1, "Request refused");
 

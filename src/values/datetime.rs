@@ -2,6 +2,7 @@
 //! (RFC 7293).
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::error::{SyntaxError, SyntaxErrorKind};
 
@@ -256,6 +257,57 @@ fn civil_from_days(z: i64) -> (i64, u8, u8) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// RFC 3339 §5.6 `date-time`, with calendar checks (days per month, leap
+/// years, a leap second only as :60).
+pub(crate) fn is_rfc3339_date_time(s: &[u8]) -> bool {
+    fn num(s: &[u8], range: Range<usize>) -> Option<u32> {
+        let d = s.get(range)?;
+        d.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    }
+    let check = || -> Option<()> {
+        let year = num(s, 0..4)?;
+        let month = num(s, 5..7)?;
+        let day = num(s, 8..10)?;
+        let (hour, minute, second) = (num(s, 11..13)?, num(s, 14..16)?, num(s, 17..19)?);
+        let seps = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+        if seps.iter().any(|&(i, c)| s.get(i) != Some(&c))
+            || !matches!(s.get(10), Some(b'T' | b't'))
+        {
+            return None;
+        }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if day == 0 || day > days || hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut rest = s.get(19..)?;
+        if let Some(frac) = rest.strip_prefix(b".") {
+            let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+            if n == 0 {
+                return None;
+            }
+            rest = &frac[n..];
+        }
+        match rest {
+            [b'Z' | b'z'] => Some(()),
+            [b'+' | b'-', ..] if rest.len() == 6 && rest[3] == b':' => {
+                let (h, m) = (num(rest, 1..3)?, num(rest, 4..6)?);
+                (h <= 23 && m <= 59).then_some(())
+            }
+            _ => None,
+        }
+    };
+    check().is_some()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod path;
 mod reply_code;
 mod xtext;
 
+pub(crate) use datetime::is_rfc3339_date_time;
 pub use datetime::{DateTime, UtcOffset};
 pub use domain::{AddressLiteral, Domain, MAX_DOMAIN_LEN, MAX_LABEL_LEN};
 pub use mailbox::{Host, LocalPart, Mailbox, MAX_LOCAL_PART_LEN};

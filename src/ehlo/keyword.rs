@@ -1,0 +1,217 @@
+//! The EHLO keywords this crate knows, each spelled once: the wire names
+//! come from the extension modules in [`crate::ext`], and a name is
+//! recognised in any case with one hash-table slot (RFC 5321 §4.1.1.1).
+
+use std::ops::Range;
+
+use super::tokens;
+use crate::ext;
+use crate::octets::pack::{load_le, pack_const, pack_upper, upper8};
+use crate::octets::scan;
+
+macro_rules! keywords {
+    ($($(#[$m:meta])* $name:ident = $wire:expr,)*) => {
+        /// An EHLO keyword this crate knows (RFC 5321 §2.2.2 and the
+        /// extension RFCs). Unknown keywords are kept as text.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Keyword {
+            $($(#[$m])* $name,)*
+        }
+
+        impl Keyword {
+            /// Every known keyword, in the order they are written.
+            pub const ALL: &'static [Keyword] = &[$(Keyword::$name,)*];
+
+            /// The keyword as written (upper case).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Keyword::$name => $wire,)*
+                }
+            }
+
+        }
+    };
+}
+
+keywords! {
+    /// `SIZE [n]` (RFC 1870).
+    Size = ext::size::EHLO_KEYWORD,
+    /// `AUTH mech…` (RFC 4954).
+    Auth = ext::auth::EHLO_KEYWORD,
+    /// `8BITMIME` (RFC 6152).
+    EightBitMime = ext::body::EHLO_8BITMIME,
+    /// `PIPELINING` (RFC 2920).
+    Pipelining = ext::pipelining::EHLO_KEYWORD,
+    /// `CHUNKING` (RFC 3030).
+    Chunking = ext::chunking::EHLO_KEYWORD,
+    /// `BINARYMIME` (RFC 3030).
+    BinaryMime = ext::body::EHLO_BINARYMIME,
+    /// `DSN` (RFC 3461).
+    Dsn = ext::dsn::EHLO_KEYWORD,
+    /// `ENHANCEDSTATUSCODES` (RFC 2034).
+    EnhancedStatusCodes = ext::enhanced_status_codes::EHLO_KEYWORD,
+    /// `STARTTLS` (RFC 3207).
+    StartTls = ext::starttls::EHLO_KEYWORD,
+    /// `SMTPUTF8` (RFC 6531).
+    SmtpUtf8 = ext::smtputf8::EHLO_KEYWORD,
+    /// `DELIVERBY [min-by-time]` (RFC 2852).
+    DeliverBy = ext::deliverby::EHLO_KEYWORD,
+    /// `MT-PRIORITY [profile]` (RFC 6710).
+    MtPriority = ext::mt_priority::EHLO_KEYWORD,
+    /// `FUTURERELEASE interval date-time` (RFC 4865).
+    FutureRelease = ext::future_release::EHLO_KEYWORD,
+    /// `LIMITS name=value…` (RFC 9422).
+    Limits = ext::limits::EHLO_KEYWORD,
+    /// `BURL [imap…]` (RFC 4468).
+    Burl = ext::burl::EHLO_KEYWORD,
+    /// `NO-SOLICITING [keywords]` (RFC 3865).
+    NoSoliciting = ext::no_soliciting::EHLO_KEYWORD,
+    /// `ETRN` (RFC 1985).
+    Etrn = ext::etrn::EHLO_KEYWORD,
+    /// `ATRN` (RFC 2645).
+    Atrn = ext::atrn::EHLO_KEYWORD,
+    /// `HELP` (RFC 5321 §4.1.1.8).
+    Help = ext::optional_commands::EHLO_HELP,
+    /// `EXPN` (RFC 5321 §4.1.1.7).
+    Expn = ext::optional_commands::EHLO_EXPN,
+    /// `VRFY` (RFC 5321 §4.1.1.6).
+    Vrfy = ext::optional_commands::EHLO_VRFY,
+    /// `CHECKPOINT` (RFC 1845).
+    Checkpoint = ext::checkpoint::EHLO_KEYWORD,
+    /// `MTRK` (RFC 3885).
+    Mtrk = ext::mtrk::EHLO_KEYWORD,
+    /// `RRVS` (RFC 7293).
+    Rrvs = ext::rrvs::EHLO_KEYWORD,
+    /// `REQUIRETLS` (RFC 8689).
+    RequireTls = ext::requiretls::EHLO_KEYWORD,
+    /// `CONPERM` (RFC 4141).
+    ConPerm = ext::conneg::EHLO_CONPERM,
+    /// `CONNEG` (RFC 4141).
+    ConNeg = ext::conneg::EHLO_CONNEG,
+    /// `UTF8SMTP` (RFC 5336, obsoleted by RFC 6531).
+    Utf8Smtp = ext::utf8smtp::EHLO_KEYWORD,
+    /// `SEND` (RFC 821; deprecated by RFC 5321 App. F.6).
+    Send = ext::rfc821::EHLO_SEND,
+    /// `SOML` (RFC 821; deprecated by RFC 5321 App. F.6).
+    Soml = ext::rfc821::EHLO_SOML,
+    /// `SAML` (RFC 821; deprecated by RFC 5321 App. F.6).
+    Saml = ext::rfc821::EHLO_SAML,
+    /// `TURN` (RFC 821; deprecated by RFC 5321 App. F.1).
+    Turn = ext::rfc821::EHLO_TURN,
+    /// `VERB` (sendmail; IANA-registered without an RFC).
+    Verb = ext::sendmail::EHLO_VERB,
+    /// `ONEX` (sendmail; IANA-registered without an RFC).
+    Onex = ext::sendmail::EHLO_ONEX,
+}
+
+impl Keyword {
+    /// Recognises a keyword in any case (RFC 5321 §4.1.1.1).
+    pub fn parse(name: &[u8]) -> Option<Keyword> {
+        // One table slot to check instead of comparing names.
+        Keyword::from_packed(pack_upper(name), name)
+    }
+
+    pub(super) const fn bit(self) -> u64 {
+        1 << (self as u32)
+    }
+
+    /// Whether the keyword's parameters are stored (all others ignore
+    /// theirs).
+    pub(super) const fn takes_params(self) -> bool {
+        matches!(
+            self,
+            Keyword::Size
+                | Keyword::Auth
+                | Keyword::DeliverBy
+                | Keyword::MtPriority
+                | Keyword::FutureRelease
+                | Keyword::Limits
+                | Keyword::Burl
+                | Keyword::NoSoliciting
+        )
+    }
+}
+
+impl Keyword {
+    /// The keyword `name` is, given its [`pack_upper`] key: one table slot
+    /// to check, whatever the keyword.
+    #[inline]
+    pub(super) fn from_packed(key: u128, name: &[u8]) -> Option<Keyword> {
+        match KEYWORD_TABLE[keyword_slot(key)] {
+            (known, Some(kw), wire) if known == key && same_past_16(name, wire) => Some(kw),
+            _ => None,
+        }
+    }
+}
+
+/// Spreads the known keywords' keys over [`KEYWORD_TABLE`] without two in
+/// one slot. Adding a keyword may need another odd multiplier (try random
+/// ones); the build fails while two collide.
+const KEYWORD_HASH: u64 = 0x4971_282e_6e20_03f3;
+
+/// The slot of `key` in [`KEYWORD_TABLE`]: below 64.
+const fn keyword_slot(key: u128) -> usize {
+    let folded = key as u64 ^ ((key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (folded.wrapping_mul(KEYWORD_HASH) >> 58) as usize
+}
+
+/// Each known keyword's [`pack_upper`] key in its slot, with its name (at
+/// hand, unlike through [`Keyword::name`]'s jump table).
+#[allow(clippy::type_complexity)]
+const KEYWORD_TABLE: [(u128, Option<Keyword>, &str); 64] = {
+    let mut table = [(0, None, ""); 64];
+    let mut i = 0;
+    while i < Keyword::ALL.len() {
+        let kw = Keyword::ALL[i];
+        let key = pack_const(kw.name());
+        let slot = keyword_slot(key);
+        assert!(table[slot].1.is_none(), "two EHLO keywords share a slot");
+        table[slot] = (key, Some(kw), kw.name());
+        i += 1;
+    }
+    table
+};
+
+/// The first SP-separated token of `line` and its [`pack_upper`] key, or
+/// `None` for a blank line. The usual line starts with its keyword and the
+/// keyword fits in 16 octets: then two word loads find both the token's end
+/// and its key.
+pub(super) fn first_token(line: &[u8]) -> Option<(Range<usize>, u128)> {
+    if line.first() == Some(&b' ') {
+        // `250-  KEYWORD`: rare, so the plain way.
+        let kw = tokens(line).next()?;
+        let key = pack_upper(line.get(kw.clone()).unwrap_or_default());
+        return Some((kw, key));
+    }
+    if line.is_empty() {
+        return None;
+    }
+    let (lo_octets, rest) = line.split_at(line.len().min(8));
+    let hi_octets = rest.get(..rest.len().min(8)).unwrap_or_default();
+    let (lo, hi) = (load_le(lo_octets), load_le(hi_octets));
+    let end = match scan::first_in_word(lo, lo_octets.len(), b' ') {
+        Some(i) => i,
+        None => match scan::first_in_word(hi, hi_octets.len(), b' ') {
+            Some(i) => 8 + i,
+            None => {
+                let past = line.get(16..).unwrap_or_default();
+                line.len() - past.len() + scan::find(past, b' ').unwrap_or(past.len())
+            }
+        },
+    };
+    let lo = upper8(lo & scan::low_octets(end));
+    let hi = upper8(hi & scan::low_octets(end.saturating_sub(8)));
+    Some((0..end, u128::from(lo) | u128::from(hi) << 64))
+}
+
+/// Whether `name`, whose [`pack_upper`] key is `wire`'s, is `wire`:
+/// same length, and the same octets past the 16th in any case.
+#[inline(always)]
+fn same_past_16(name: &[u8], wire: &str) -> bool {
+    name.len() == wire.len()
+        && name
+            .get(16..)
+            .unwrap_or_default()
+            .eq_ignore_ascii_case(wire.as_bytes().get(16..).unwrap_or_default())
+}

@@ -1,0 +1,69 @@
+//! Writing a [`Capabilities`] set as the multi-line `250` reply to EHLO
+//! (RFC 5321 §4.1.1.1 `ehlo-ok-rsp`).
+
+use super::{Capabilities, Keyword};
+use crate::reply::{Reply, ReplyTextError};
+use crate::values::ReplyCode;
+
+impl Capabilities<'_> {
+    fn wire_lines(&self) -> Vec<String> {
+        let mut lines = Vec::with_capacity(Keyword::ALL.len() + self.other.len() + 1);
+        let mut first = self.domain.to_string();
+        if let Some(g) = &self.greet {
+            first.push(' ');
+            first.push_str(g);
+        }
+        lines.push(first);
+        for &kw in Keyword::ALL {
+            if !self.supports(kw) {
+                continue;
+            }
+            let mut line = kw.name().to_owned();
+            let mut param = |p: &str| {
+                line.push(' ');
+                line.push_str(p);
+            };
+            match kw {
+                Keyword::Size => {
+                    if let Some(n) = self.size {
+                        param(&n.to_string());
+                    }
+                }
+                // Never the old `AUTH=` form (catalog §9 item 19).
+                Keyword::Auth => self.auth.iter().for_each(|m| param(m.as_str())),
+                Keyword::DeliverBy => {
+                    if let Some(n) = self.deliver_by {
+                        param(&n.to_string());
+                    }
+                }
+                Keyword::MtPriority => self.mt_priority.iter().for_each(|p| param(p)),
+                Keyword::FutureRelease => {
+                    if let Some(fr) = &self.future_release {
+                        fr.for_each_ehlo_param(param);
+                    }
+                }
+                Keyword::Limits => self.limits.for_each_ehlo_param(param),
+                Keyword::Burl => self.burl.iter().for_each(|a| param(a)),
+                Keyword::NoSoliciting => self.no_soliciting.iter().for_each(|k| param(k)),
+                _ => {}
+            }
+            lines.push(line);
+        }
+        lines.extend(self.other.iter().map(|l| l.to_string()));
+        lines
+    }
+
+    /// The multi-line `250` reply advertising this set: the domain (and
+    /// greeting) first, then one keyword per line, unknown lines last.
+    /// Fails only if a line would exceed 512 octets or parsed greeting text
+    /// holds a control character.
+    pub fn to_reply(&self) -> Result<Reply<'static>, ReplyTextError> {
+        Reply::new(ReplyCode::OK, None, self.wire_lines())
+    }
+
+    /// Appends [`Self::to_reply`] in wire form.
+    pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), ReplyTextError> {
+        self.to_reply()?.write_to(out);
+        Ok(())
+    }
+}

@@ -1,0 +1,6 @@
+//! VERB and ONEX, sendmail's IANA-registered EHLO keywords without an RFC.
+
+/// The EHLO keyword for VERB (verbose delivery reporting).
+pub const EHLO_VERB: &str = "VERB";
+/// The EHLO keyword for ONEX (one transaction per session).
+pub const EHLO_ONEX: &str = "ONEX";
