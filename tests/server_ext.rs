@@ -3,6 +3,7 @@
 
 mod support;
 
+use esmtp::ext::future_release::HoldLimits;
 use esmtp::reply::Reply;
 use esmtp::server::{Event, ServerConfig};
 use esmtp::values::{DateTime, EnhancedStatusCode, ReplyCode};
@@ -416,7 +417,7 @@ fn mt_priority_rfc6710_3() {
 fn futurerelease_rfc4865_3() {
     let mut cfg = config();
     let max_date = DateTime::parse(b"2030-01-01T00:00:00Z").unwrap();
-    cfg.extensions.future_release = Some((86400, max_date));
+    cfg.extensions.future_release = Some(HoldLimits::new(86400, max_date).unwrap());
     let mut d = Driver::new(cfg);
     let caps = d.send(b"EHLO c\r\n");
     assert!(

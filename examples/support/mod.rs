@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use esmtp::ehlo::Mechanism;
+use esmtp::ext::future_release::HoldLimits;
 use esmtp::server::{Server, ServerConfig};
 use esmtp::values::DateTime;
 
@@ -117,7 +118,7 @@ impl Shared {
         ext.future_release = i64::try_from(now + u64::from(week))
             .ok()
             .and_then(DateTime::from_unix)
-            .map(|until| (week, until));
+            .and_then(|until| HoldLimits::new(week, until).ok());
         ext.rrvs = true;
         // Advertised only once the session is under TLS.
         ext.requiretls = tls.is_some();

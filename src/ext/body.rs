@@ -77,6 +77,6 @@ mod tests {
         for b in [Body::SevenBit, Body::EightBitMime, Body::BinaryMime] {
             assert_eq!(Body::parse(b.as_str().as_bytes()).unwrap(), b);
         }
-        assert_eq!(BINARYMIME_NEEDS_BDAT.0.get(), 503);
+        assert_eq!(BINARYMIME_NEEDS_BDAT.code().get(), 503);
     }
 }

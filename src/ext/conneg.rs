@@ -25,7 +25,7 @@ mod tests {
 
     #[test]
     fn replies_rfc4141() {
-        assert_eq!(CONPERM_NOT_SUPPORTED.0.get(), 504);
-        assert_eq!(CONNEG_NOT_SUPPORTED.1.to_string(), "5.5.4");
+        assert_eq!(CONPERM_NOT_SUPPORTED.code().get(), 504);
+        assert_eq!(CONNEG_NOT_SUPPORTED.enhanced().to_string(), "5.5.4");
     }
 }

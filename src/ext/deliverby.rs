@@ -164,7 +164,7 @@ mod tests {
         }
         assert_eq!(By::parse(b"0;N").unwrap().time(), 0);
         assert!(By::new(1_000_000_000, ByMode::Notify, false).is_err());
-        assert_eq!(TIME_NOT_POSITIVE.1.to_string(), "5.5.4");
-        assert_eq!(BELOW_MINIMUM.0.get(), 555);
+        assert_eq!(TIME_NOT_POSITIVE.enhanced().to_string(), "5.5.4");
+        assert_eq!(BELOW_MINIMUM.code().get(), 555);
     }
 }

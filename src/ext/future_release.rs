@@ -90,6 +90,46 @@ pub const USER_QUOTA_EXCEEDED: MandatedReply = reply(
 pub const SYSTEM_QUOTA_EXCEEDED: MandatedReply =
     reply(552, 5, 3, 1, "Future release system message quota exceeded");
 
+/// What a server configures under FUTURERELEASE (RFC 4865 §3): the longest
+/// `HOLDFOR=` interval and the latest `HOLDUNTIL=` time it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HoldLimits {
+    max_interval: u32,
+    latest: DateTime,
+}
+
+impl HoldLimits {
+    /// Holds of up to `max_interval` seconds (1–999,999,999, RFC 4865 §3
+    /// `max-future-release-interval`) and until at most `latest`.
+    pub fn new(max_interval: u32, latest: DateTime) -> Result<Self, CapabilityError> {
+        if !(1..=MAX_HOLD_FOR).contains(&max_interval) {
+            return Err(CapabilityError::new("FUTURERELEASE interval out of range"));
+        }
+        Ok(HoldLimits {
+            max_interval,
+            latest,
+        })
+    }
+
+    /// The longest `HOLDFOR=` interval, in seconds.
+    pub fn max_interval(&self) -> u32 {
+        self.max_interval
+    }
+
+    /// The latest `HOLDUNTIL=` date-time.
+    pub fn latest(&self) -> DateTime {
+        self.latest
+    }
+
+    /// Whether a MAIL's hold is within these limits (RFC 4865 §4).
+    pub fn allows(&self, hold: &Hold) -> bool {
+        match hold {
+            Hold::For(secs) => (1..=self.max_interval).contains(secs),
+            Hold::Until(date) => date.unix_timestamp() <= self.latest.unix_timestamp(),
+        }
+    }
+}
+
 /// The FUTURERELEASE limits a server advertises (RFC 4865 §3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FutureRelease<'a> {
@@ -164,7 +204,7 @@ mod tests {
         h.write_to(&mut out);
         assert_eq!(out, b"2026-11-05T09:00:00Z");
         assert!(!Hold::For(0).is_valid());
-        assert_eq!(USER_QUOTA_EXCEEDED.0.get(), 552);
-        assert_eq!(INVALID.1.to_string(), "5.5.4");
+        assert_eq!(USER_QUOTA_EXCEEDED.code().get(), 552);
+        assert_eq!(INVALID.enhanced().to_string(), "5.5.4");
     }
 }

@@ -43,9 +43,46 @@ pub mod starttls;
 pub mod submitter;
 pub mod utf8smtp;
 
-/// A reply an extension's RFC tells a server to send: code, enhanced
-/// status code and a suggested text (static ASCII, safe on the wire).
-pub type MandatedReply = (ReplyCode, EnhancedStatusCode, &'static str);
+/// A reply an RFC tells a server to send: code, enhanced status code and a
+/// suggested text. Built only from this crate's constants, so the text is
+/// static ASCII without controls and always writes one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MandatedReply {
+    code: ReplyCode,
+    enhanced: EnhancedStatusCode,
+    text: &'static str,
+}
+
+impl MandatedReply {
+    /// Crate-only: `text` must be static ASCII without controls.
+    pub(crate) const fn new(
+        code: ReplyCode,
+        enhanced: EnhancedStatusCode,
+        text: &'static str,
+    ) -> Self {
+        MandatedReply {
+            code,
+            enhanced,
+            text,
+        }
+    }
+
+    /// The reply code.
+    pub const fn code(&self) -> ReplyCode {
+        self.code
+    }
+
+    /// The enhanced status code (RFC 3463), written when ENHANCEDSTATUSCODES
+    /// is on and the reply is not 3xx (RFC 2034 §4).
+    pub const fn enhanced(&self) -> EnhancedStatusCode {
+        self.enhanced
+    }
+
+    /// The suggested text.
+    pub const fn text(&self) -> &'static str {
+        self.text
+    }
+}
 
 /// Builds a [`MandatedReply`] from constants checked by the unit tests.
 pub(crate) const fn reply(
@@ -55,7 +92,7 @@ pub(crate) const fn reply(
     detail: u16,
     text: &'static str,
 ) -> MandatedReply {
-    (
+    MandatedReply::new(
         ReplyCode::new_unchecked(code),
         EnhancedStatusCode::new_unchecked(class, subject, detail),
         text,

@@ -94,7 +94,7 @@ mod tests {
         }
         assert!(MtPriority::new(10).is_none());
         assert!(MtPriority::new(-9).is_some());
-        assert_eq!(INVALID.1.to_string(), "5.5.2");
-        assert_eq!(TOO_BIG_FOR_PRIORITY.1.to_string(), "5.7.16");
+        assert_eq!(INVALID.enhanced().to_string(), "5.5.2");
+        assert_eq!(TOO_BIG_FOR_PRIORITY.enhanced().to_string(), "5.7.16");
     }
 }

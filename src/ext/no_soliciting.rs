@@ -109,6 +109,6 @@ mod tests {
         }
         assert!(Solicit::new("a".repeat(1001)).is_err());
         assert!(Solicit::new("a".repeat(1000)).is_ok());
-        assert_eq!(REFUSED.1.to_string(), "5.7.1");
+        assert_eq!(REFUSED.enhanced().to_string(), "5.7.1");
     }
 }

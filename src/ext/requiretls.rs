@@ -16,7 +16,7 @@ mod tests {
 
     #[test]
     fn reply_rfc8689_5() {
-        assert_eq!(SUPPORT_REQUIRED.0.get(), 550);
-        assert_eq!(SUPPORT_REQUIRED.1.to_string(), "5.7.30");
+        assert_eq!(SUPPORT_REQUIRED.code().get(), 550);
+        assert_eq!(SUPPORT_REQUIRED.enhanced().to_string(), "5.7.30");
     }
 }

@@ -111,6 +111,6 @@ mod tests {
         assert!(Rrvs::parse(b"2014-04-03T23:01:00Z;X").is_err());
         assert!(Rrvs::parse(b"2014-04-03T23:01:00Z;CR").is_err());
         assert!(Rrvs::parse(b"1396566060").is_err());
-        assert_eq!(MAILBOX_OWNER_CHANGED.1.to_string(), "5.7.17");
+        assert_eq!(MAILBOX_OWNER_CHANGED.enhanced().to_string(), "5.7.17");
     }
 }

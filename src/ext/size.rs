@@ -56,9 +56,9 @@ mod tests {
 
     #[test]
     fn replies_rfc1870_6_1() {
-        assert_eq!(EXCEEDS_FIXED_MAXIMUM.0.get(), 552);
-        assert_eq!(EXCEEDS_FIXED_MAXIMUM.1.to_string(), "5.3.4");
-        assert_eq!(INSUFFICIENT_STORAGE.0.get(), 452);
-        assert_eq!(INSUFFICIENT_STORAGE.1.to_string(), "4.3.1");
+        assert_eq!(EXCEEDS_FIXED_MAXIMUM.code().get(), 552);
+        assert_eq!(EXCEEDS_FIXED_MAXIMUM.enhanced().to_string(), "5.3.4");
+        assert_eq!(INSUFFICIENT_STORAGE.code().get(), 452);
+        assert_eq!(INSUFFICIENT_STORAGE.enhanced().to_string(), "4.3.1");
     }
 }

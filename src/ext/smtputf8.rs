@@ -54,10 +54,10 @@ mod tests {
 
     #[test]
     fn replies_rfc6531_3_5() {
-        assert_eq!(NON_ASCII_SENDER.0.get(), 550);
-        assert_eq!(NON_ASCII_RECIPIENT.0.get(), 553);
-        assert_eq!(NON_ASCII_RECIPIENT.1.to_string(), "5.6.7");
-        assert_eq!(CANNOT_TRANSFER.1.to_string(), "5.6.9");
-        assert_eq!(UTF8_REPLY_REQUIRED.1.to_string(), "5.6.8");
+        assert_eq!(NON_ASCII_SENDER.code().get(), 550);
+        assert_eq!(NON_ASCII_RECIPIENT.code().get(), 553);
+        assert_eq!(NON_ASCII_RECIPIENT.enhanced().to_string(), "5.6.7");
+        assert_eq!(CANNOT_TRANSFER.enhanced().to_string(), "5.6.9");
+        assert_eq!(UTF8_REPLY_REQUIRED.enhanced().to_string(), "5.6.8");
     }
 }

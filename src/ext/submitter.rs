@@ -52,6 +52,6 @@ mod tests {
         assert!(parse_value(b"a+b@example.com", &o).is_err());
         assert!(parse_value(b"<>", &o).is_err());
         assert!(parse_value(b"+22a+20b+22@x.org", &o).is_ok());
-        assert_eq!(CANNOT_VERIFY.1.to_string(), "5.7.7");
+        assert_eq!(CANNOT_VERIFY.enhanced().to_string(), "5.7.7");
     }
 }

@@ -27,8 +27,8 @@ mod tests {
 
     #[test]
     fn replies_rfc5336_3_5() {
-        assert_eq!(MAIL_ALT_ADDRESS_REQUIRED.0.get(), 550);
-        assert_eq!(RCPT_ALT_ADDRESS_REQUIRED.0.get(), 553);
-        assert_eq!(DOWNGRADE_FAILED.1.to_string(), "5.6.9");
+        assert_eq!(MAIL_ALT_ADDRESS_REQUIRED.code().get(), 550);
+        assert_eq!(RCPT_ALT_ADDRESS_REQUIRED.code().get(), 553);
+        assert_eq!(DOWNGRADE_FAILED.enhanced().to_string(), "5.6.9");
     }
 }

@@ -5,8 +5,9 @@ use std::time::Duration;
 use crate::data::BarePolicy;
 use crate::ehlo::Mechanism;
 use crate::error::ConfigError;
+use crate::ext::future_release::HoldLimits;
 use crate::options::Strictness;
-use crate::values::{DateTime, DomainRules, Host};
+use crate::values::{DomainRules, Host};
 
 /// Configuration shared by the sessions of one listener. Build it once and
 /// share it (`Arc<ServerConfig>`); a [`super::Server`] only reads it.
@@ -79,9 +80,8 @@ pub struct Extensions {
     pub deliver_by: Option<u32>,
     /// MT-PRIORITY (RFC 6710) with an optional profile name.
     pub mt_priority: Option<Option<String>>,
-    /// FUTURERELEASE (RFC 4865): maximum interval (seconds) and maximum
-    /// date-time.
-    pub future_release: Option<(u32, DateTime)>,
+    /// FUTURERELEASE (RFC 4865) with these hold limits.
+    pub future_release: Option<HoldLimits>,
     /// RRVS (RFC 7293).
     pub rrvs: bool,
     /// REQUIRETLS (RFC 8689); advertised and accepted only under TLS.

@@ -10,7 +10,6 @@ use crate::ehlo::{Capabilities, FutureRelease, Keyword, Limits as EhloLimits};
 use crate::ext;
 use crate::ext::body::Body;
 use crate::ext::deliverby::ByMode;
-use crate::ext::future_release::Hold;
 use crate::ext::MandatedReply;
 use crate::params::{MailParams, RcptParams};
 
@@ -62,8 +61,8 @@ impl Core {
         if let Some(profile) = &ext.mt_priority {
             let _ = caps.set_mt_priority(profile.as_deref().map(std::borrow::Cow::Borrowed));
         }
-        if let Some((interval, date)) = &ext.future_release {
-            if let Ok(fr) = FutureRelease::new(*interval, date.to_string()) {
+        if let Some(limits) = &ext.future_release {
+            if let Ok(fr) = FutureRelease::new(limits.max_interval(), limits.latest().to_string()) {
                 caps.set_future_release(fr);
             }
         }
@@ -179,14 +178,10 @@ impl Core {
             refuse(ext.mt_priority.is_some())?;
         }
         if let Some(hold) = &p.hold {
-            let Some((max_interval, max_date)) = &ext.future_release else {
+            let Some(limits) = &ext.future_release else {
                 return Err(UNKNOWN_PARAM);
             };
-            let ok = match hold {
-                Hold::For(secs) => *secs >= 1 && *secs <= *max_interval,
-                Hold::Until(date) => date.unix_timestamp() <= max_date.unix_timestamp(),
-            };
-            if !ok {
+            if !limits.allows(hold) {
                 return Err(ext::future_release::INVALID);
             }
         }

@@ -44,7 +44,8 @@ impl Core {
 
     /// Writes a one-line reply; the enhanced code is left out on 3xx
     /// replies and when the extension is off (RFC 2034 §4).
-    pub(super) fn reply(&mut self, (code, esc, text): MandatedReply) {
+    pub(super) fn reply(&mut self, reply: MandatedReply) {
+        let (code, esc, text) = (reply.code(), reply.enhanced(), reply.text());
         self.tx.extend_from_slice(&code.to_ascii());
         self.tx.extend_from_slice(b" ");
         if self.enhanced() && !code.is_intermediate() {
@@ -83,7 +84,7 @@ impl Core {
         esc: EnhancedStatusCode,
         text: &'static str,
     ) {
-        self.error((code, esc, text));
+        self.error(MandatedReply::new(code, esc, text));
     }
 
     pub(super) fn count_error(&mut self) {

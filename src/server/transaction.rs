@@ -55,7 +55,7 @@ pub(super) fn content_reply(e: ContentError) -> MandatedReply {
         ContentError::LineTooLong { .. } => "Message line too long",
         ContentError::TooBig { .. } => "Message size exceeds fixed maximum message size",
     };
-    (code, esc, text)
+    MandatedReply::new(code, esc, text)
 }
 
 impl Core {
