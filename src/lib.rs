@@ -79,3 +79,30 @@ pub use options::{ParseOptions, Strictness};
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod size_tests {
+    use std::mem::size_of;
+
+    /// Commands and events are moved through every parse, queue and poll:
+    /// the rare MAIL/RCPT parameters are boxed (`params::MailExtras`,
+    /// `params::RcptExtras`) so that a move stays a few cache lines.
+    /// `cargo test --lib size -- --nocapture` prints the figures kept in
+    /// BENCHMARKS.md.
+    #[test]
+    fn moved_values_stay_small() {
+        let command = size_of::<crate::command::Command<'_>>();
+        let event = size_of::<crate::server::Event>();
+        println!(
+            "Command {command}, server::Event {event}, client::Event {}, \
+             MailParams {}, RcptParams {}, Server {}, Client {}",
+            size_of::<crate::client::Event>(),
+            size_of::<crate::params::MailParams<'_>>(),
+            size_of::<crate::params::RcptParams<'_>>(),
+            size_of::<crate::server::Server>(),
+            size_of::<crate::client::Client>(),
+        );
+        assert!(command <= 128, "Command is {command} octets");
+        assert!(event <= 128, "server::Event is {event} octets");
+    }
+}

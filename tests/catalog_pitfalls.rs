@@ -82,13 +82,15 @@ fn item_03_null_path_only_in_mail() {
 #[test]
 fn item_04_auth_param() {
     let (_, p) = mail("MAIL FROM:<a@b.org> AUTH=<>", ParseOptions::strict()).unwrap();
-    assert_eq!(p.auth, Some(AuthParam::Unknown));
+    assert_eq!(p.extras().auth, Some(AuthParam::Unknown));
     let (_, p) = mail(
         "MAIL FROM:<a@b.org> AUTH=e+3Dmc2@example.com",
         ParseOptions::strict(),
     )
     .unwrap();
-    assert!(matches!(p.auth, Some(AuthParam::Mailbox(ref m)) if m.local.as_str() == "e=mc2"));
+    assert!(
+        matches!(p.extras().auth, Some(AuthParam::Mailbox(ref m)) if m.local.as_str() == "e=mc2")
+    );
     assert!(mail("MAIL FROM:<a@b.org> AUTH=", ParseOptions::strict()).is_err());
 }
 
@@ -159,7 +161,7 @@ fn item_10_split_at_first_equals() {
         ParseOptions::strict(),
     )
     .unwrap();
-    let mtrk = p.mtrk.expect("MTRK parsed");
+    let mtrk = p.extras().mtrk.as_ref().expect("MTRK parsed");
     let mut out = Vec::new();
     mtrk.write_to(&mut out);
     assert_eq!(out, b"YWJjZA==:3600");
@@ -169,9 +171,9 @@ fn item_10_split_at_first_equals() {
 #[test]
 fn item_11_keywords_with_hyphen() {
     let (_, p) = mail("MAIL FROM:<a@b.org> MT-PRIORITY=3", ParseOptions::strict()).unwrap();
-    assert_eq!(p.mt_priority.map(|m| m.get()), Some(3));
+    assert_eq!(p.extras().mt_priority.map(|m| m.get()), Some(3));
     let (_, p) = mail("MAIL FROM:<a@b.org> X-MY-PARAM=1", ParseOptions::strict()).unwrap();
-    assert_eq!(p.other[0].keyword, "X-MY-PARAM");
+    assert_eq!(p.extras().other[0].keyword, "X-MY-PARAM");
 }
 
 /// §9.12, RFC 5321 §4.1.1.11 and §4.2.4: each failure names its reply.
@@ -195,7 +197,7 @@ fn item_12_reply_for_each_failure() {
     assert_eq!(reply("AUTH PLAIN !!!!"), (501, "5.5.2".into()));
     // An unknown parameter parses; the server answers 555 for it.
     let (_, p) = mail("MAIL FROM:<a@b.org> FOO=BAR", ParseOptions::strict()).unwrap();
-    assert_eq!(p.other.len(), 1);
+    assert_eq!(p.extras().other.len(), 1);
     let over = format!("NOOP {}\r\n", "x".repeat(600));
     assert_eq!(
         Command::parse(over.as_bytes(), &ParseOptions::strict().with_max_line(512)),
@@ -208,7 +210,7 @@ fn item_12_reply_for_each_failure() {
 fn item_13_xtext_hex_case() {
     assert!(mail("MAIL FROM:<a@b.org> ENVID=a+2bb", ParseOptions::strict()).is_err());
     let (_, p) = mail("MAIL FROM:<a@b.org> ENVID=a+2bb", ParseOptions::lenient()).unwrap();
-    assert_eq!(p.envid.as_ref().unwrap().as_str(), "a+b");
+    assert_eq!(p.extras().envid.as_ref().unwrap().as_str(), "a+b");
     let mut out = Vec::new();
     p.write_to(&mut out);
     assert_eq!(out, b" ENVID=a+2Bb");
@@ -275,7 +277,7 @@ fn item_16_holduntil_is_a_date_time() {
         ParseOptions::strict(),
     )
     .unwrap();
-    assert!(matches!(p.hold, Some(Hold::Until(_))));
+    assert!(matches!(p.extras().hold, Some(Hold::Until(_))));
     assert!(mail(
         "MAIL FROM:<a@b.org> HOLDUNTIL=1798279200",
         ParseOptions::strict()

@@ -177,15 +177,15 @@ fn invalid_caller_param_is_an_error_from_submit_rfc5321_4_1_2() {
     for p in bad {
         let mut s = Script::new(client_config());
         let mut env = envelope(&["b@example.org"]);
-        env.params.other.push(p.clone());
+        env.params.extras_mut().other.push(p.clone());
         assert!(s.client.submit(env, &b"x\r\n"[..]).is_err(), "{p:?}");
         let mut env = envelope(&["b@example.org"]);
-        env.recipients[0].params.other.push(p.clone());
+        env.recipients[0].params.extras_mut().other.push(p.clone());
         assert!(s.client.submit(env, &b"x\r\n"[..]).is_err(), "{p:?}");
     }
     let mut s = Script::new(client_config());
     let mut env = envelope(&["b@example.org"]);
-    env.params.other.push(Param {
+    env.params.extras_mut().other.push(Param {
         keyword: "X-OK".into(),
         value: Some("1".into()),
     });

@@ -288,14 +288,12 @@ fn smtputf8_missing_fails_before_sending() {
 fn dsn_envelope() -> esmtp::client::Envelope {
     let mut e = envelope(&[]);
     e.params.ret = Some(Ret::Hdrs);
-    let rp = esmtp::params::RcptParams {
-        notify: Some(Notify {
-            success: true,
-            failure: true,
-            delay: false,
-        }),
-        ..Default::default()
-    };
+    let mut rp = esmtp::params::RcptParams::default();
+    rp.notify = Some(Notify {
+        success: true,
+        failure: true,
+        delay: false,
+    });
     e.to_with(to("b@example.org"), rp)
 }
 
@@ -336,8 +334,8 @@ fn dsn_not_offered_fails_or_strips_per_policy() {
 fn deliverby_and_mt_priority_only_when_offered() {
     let mk = || {
         let mut e = envelope(&["b@example.org"]);
-        e.params.by = Some(By::new(3600, ByMode::Notify, false).unwrap());
-        e.params.mt_priority = MtPriority::new(3);
+        e.params.extras_mut().by = Some(By::new(3600, ByMode::Notify, false).unwrap());
+        e.params.extras_mut().mt_priority = MtPriority::new(3);
         e
     };
     let mut p = Pair::new(client_config(), server_config());

@@ -75,7 +75,7 @@ proptest! {
 
     #[test]
     fn mail_keywords_are_case_insensitive(mut p in mail_params(), seed in any::<u64>()) {
-        p.other.clear();
+        p.extras_mut().other.clear();
         let line = wire(|out| p.write_to(out));
         let flipped = flip_keyword_case(&line, seed);
         prop_assert_eq!(MailParams::parse(&flipped, &ParseOptions::strict()), Ok(p));
@@ -83,7 +83,7 @@ proptest! {
 
     #[test]
     fn rcpt_keywords_are_case_insensitive(mut p in rcpt_params(), seed in any::<u64>()) {
-        p.other.clear();
+        p.extras_mut().other.clear();
         let line = wire(|out| p.write_to(out));
         let flipped = flip_keyword_case(&line, seed);
         prop_assert_eq!(RcptParams::parse(&flipped, &ParseOptions::strict()), Ok(p));

@@ -73,11 +73,11 @@ pub(super) fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
     // A parameter that cannot be written is refused here rather than left
     // off the wire, so the caller knows what the server was (not) told
     // (RFC 5321 §4.1.2 esmtp-keyword / esmtp-value).
-    let mut params = env
-        .params
-        .other
-        .iter()
-        .chain(env.recipients.iter().flat_map(|r| r.params.other.iter()));
+    let mut params = env.params.extras().other.iter().chain(
+        env.recipients
+            .iter()
+            .flat_map(|r| r.params.extras().other.iter()),
+    );
     if params.any(|p| !p.is_valid()) {
         return Err(ApiError::InvalidArgument(
             "a parameter is not a valid esmtp-keyword[=esmtp-value]",

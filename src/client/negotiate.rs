@@ -85,27 +85,30 @@ impl Client {
             .iter()
             .any(|r| r.params.notify.is_some() || r.params.orcpt.is_some());
         let strip_dsn = check(
-            p.ret.is_some() || p.envid.is_some() || rcpt_dsn,
+            p.ret.is_some() || p.extras().envid.is_some() || rcpt_dsn,
             Keyword::Dsn,
         )?;
         if strip_dsn {
             p.ret = None;
-            p.envid = None;
+            p.extras_mut().envid = None;
         }
-        if check(p.by.is_some(), Keyword::DeliverBy)? {
-            p.by = None;
+        if check(p.extras().by.is_some(), Keyword::DeliverBy)? {
+            p.extras_mut().by = None;
         }
-        if check(p.mt_priority.is_some(), Keyword::MtPriority)? {
-            p.mt_priority = None;
+        if check(p.extras().mt_priority.is_some(), Keyword::MtPriority)? {
+            p.extras_mut().mt_priority = None;
         }
-        if check(p.hold.is_some(), Keyword::FutureRelease)? {
-            p.hold = None;
+        if check(p.extras().hold.is_some(), Keyword::FutureRelease)? {
+            p.extras_mut().hold = None;
         }
-        let rrvs = env.recipients.iter().any(|r| r.params.rrvs.is_some());
+        let rrvs = env
+            .recipients
+            .iter()
+            .any(|r| r.params.extras().rrvs.is_some());
         let strip_rrvs = check(rrvs, Keyword::Rrvs)?;
         // RFC 4954 §5: AUTH= only to a server that offers AUTH.
-        if !has(Keyword::Auth) {
-            p.auth = None;
+        if !has(Keyword::Auth) && p.extras().auth.is_some() {
+            p.extras_mut().auth = None;
         }
         Ok(Tx {
             params: p,

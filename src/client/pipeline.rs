@@ -152,8 +152,8 @@ impl Client {
                     params.notify = None;
                     params.orcpt = None;
                 }
-                if tx.strip_rrvs {
-                    params.rrvs = None;
+                if tx.strip_rrvs && params.extras().rrvs.is_some() {
+                    params.extras_mut().rrvs = None;
                 }
                 let cmd = Command::Rcpt {
                     to: r.to.clone(),

@@ -4,9 +4,11 @@
 use std::borrow::Cow;
 
 use super::*;
+use crate::error::{SyntaxError, SyntaxErrorKind};
 use crate::ext::deliverby::ByMode;
 use crate::ext::dsn::AddrType;
 use crate::ext::rrvs::RrvsMode;
+use crate::options::ParseOptions;
 
 const STRICT: ParseOptions = ParseOptions::strict();
 const LENIENT: ParseOptions = ParseOptions::lenient();
@@ -62,21 +64,24 @@ fn rfc_examples_mail() {
     assert_eq!(m.size, Some(500_000));
     assert_eq!(m.body, Some(Body::EightBitMime));
     assert_eq!(m.ret, Some(Ret::Hdrs));
-    assert_eq!(m.envid.as_ref().unwrap().as_str(), "QQ314159");
-    let Some(AuthParam::Mailbox(a)) = &m.auth else {
+    assert_eq!(m.extras().envid.as_ref().unwrap().as_str(), "QQ314159");
+    let Some(AuthParam::Mailbox(a)) = &m.extras().auth else {
         panic!("AUTH mailbox expected")
     };
     assert_eq!(a.local.as_str(), "e=mc2");
-    let by = m.by.unwrap();
+    let by = m.extras().by.unwrap();
     assert_eq!(
         (by.time(), by.mode(), by.trace()),
         (120, ByMode::Return, false)
     );
-    assert_eq!(m.mt_priority.unwrap().get(), 3);
-    assert_eq!(m.hold, Some(Hold::For(3600)));
+    assert_eq!(m.extras().mt_priority.unwrap().get(), 3);
+    assert_eq!(m.extras().hold, Some(Hold::For(3600)));
     assert!(m.requiretls);
-    assert_eq!(m.transid.as_ref().unwrap().spec(), "12345@host.example.com");
-    assert!(m.other.is_empty());
+    assert_eq!(
+        m.extras().transid.as_ref().unwrap().spec(),
+        "12345@host.example.com"
+    );
+    assert!(m.extras().other.is_empty());
     assert_eq!(
         wmail(&m),
         " SIZE=500000 BODY=8BITMIME RET=HDRS ENVID=QQ314159 AUTH=e+3Dmc2@example.com \
@@ -88,7 +93,10 @@ fn rfc_examples_mail() {
     // RFC 6531 §3.4 and RFC 4405 §8.
     let m = mail("SMTPUTF8 SUBMITTER=secretary@example.com", &STRICT).unwrap();
     assert!(m.smtputf8);
-    assert_eq!(m.submitter.unwrap().to_string(), "secretary@example.com");
+    assert_eq!(
+        m.extras().submitter.as_ref().unwrap().to_string(),
+        "secretary@example.com"
+    );
 }
 
 #[test]
@@ -118,7 +126,7 @@ fn rfc_examples_rcpt() {
     );
     // RFC 7293 §4; RFC 4141 §5.
     let r = rcpt("RRVS=2014-04-03T23:01:00Z;C CONNEG", &STRICT).unwrap();
-    assert_eq!(r.rrvs.unwrap().mode(), Some(RrvsMode::Continue));
+    assert_eq!(r.extras().rrvs.unwrap().mode(), Some(RrvsMode::Continue));
     assert!(r.conneg);
     assert_eq!(wrcpt(&r), " RRVS=2014-04-03T23:01:00Z;C CONNEG");
 }
@@ -133,8 +141,8 @@ fn keywords_are_case_insensitive_catalog_9_23() {
     assert_eq!(m.size, Some(10));
     assert_eq!(m.body, Some(Body::EightBitMime));
     assert!(m.smtputf8);
-    assert_eq!(m.mt_priority.unwrap().get(), -2);
-    assert_eq!(m.alt_address.as_ref().unwrap().as_str(), "a@b");
+    assert_eq!(m.extras().mt_priority.unwrap().get(), -2);
+    assert_eq!(m.extras().alt_address.as_ref().unwrap().as_str(), "a@b");
     assert_eq!(
         wmail(&m),
         " SIZE=10 BODY=8BITMIME SMTPUTF8 MT-PRIORITY=-2 ALT-ADDRESS=a@b"
@@ -175,7 +183,7 @@ fn split_at_first_equals_catalog_9_10() {
     // MTRK's base64 certifier may end in '=' padding.
     let m = mail("MTRK=2aAb+/c9Q2hZrH0E5XvuBb8YLqY=:3600", &STRICT).unwrap();
     assert_eq!(
-        m.mtrk.as_ref().unwrap().certifier(),
+        m.extras().mtrk.as_ref().unwrap().certifier(),
         "2aAb+/c9Q2hZrH0E5XvuBb8YLqY="
     );
     assert_eq!(wmail(&m), " MTRK=2aAb+/c9Q2hZrH0E5XvuBb8YLqY=:3600");
@@ -184,7 +192,7 @@ fn split_at_first_equals_catalog_9_10() {
     assert_eq!(mail_kind("ENVID=a=b", &LENIENT), SyntaxErrorKind::Arguments);
     assert_eq!(mail_kind("X-FOO=a=b", &STRICT), SyntaxErrorKind::Arguments);
     let m = mail("X-FOO=a=b", &LENIENT).unwrap();
-    assert_eq!(m.other[0].value.as_deref(), Some("a=b"));
+    assert_eq!(m.extras().other[0].value.as_deref(), Some("a=b"));
     assert_eq!(wmail(&m), " X-FOO=a=b");
 }
 
@@ -198,9 +206,9 @@ fn keyword_grammar_catalog_9_11() {
     assert_eq!(mail_kind("AUTH=", &STRICT), SyntaxErrorKind::Arguments);
     assert_eq!(mail_kind("X\u{1}=1", &LENIENT), SyntaxErrorKind::Character);
     let m = mail("X-A1-=v 9X", &STRICT).unwrap();
-    assert_eq!(m.other.len(), 2);
+    assert_eq!(m.extras().other.len(), 2);
     assert_eq!(
-        m.other[1],
+        m.extras().other[1],
         Param {
             keyword: "9X".into(),
             value: None
@@ -213,15 +221,21 @@ fn unknown_parameters_are_kept_verbatim_and_borrowed() {
     let input = b"SIZE=5 x-Custom=Value NOTIFY=NEVER";
     let m = MailParams::parse(input, &STRICT).unwrap();
     // NOTIFY is a RCPT parameter: on MAIL it is unknown (555).
-    assert_eq!(m.other.len(), 2);
-    assert!(matches!(m.other[0].keyword, Cow::Borrowed("x-Custom")));
-    assert!(matches!(m.other[0].value, Some(Cow::Borrowed("Value"))));
+    assert_eq!(m.extras().other.len(), 2);
+    assert!(matches!(
+        m.extras().other[0].keyword,
+        Cow::Borrowed("x-Custom")
+    ));
+    assert!(matches!(
+        m.extras().other[0].value,
+        Some(Cow::Borrowed("Value"))
+    ));
     assert_eq!(wmail(&m), " SIZE=5 x-Custom=Value NOTIFY=NEVER");
     let r = RcptParams::parse(b"SIZE=5", &STRICT).unwrap();
-    assert_eq!(r.other[0].keyword, "SIZE");
+    assert_eq!(r.extras().other[0].keyword, "SIZE");
     // A value without escapes is borrowed too.
     let m = MailParams::parse(b"ENVID=abc", &STRICT).unwrap();
-    assert_eq!(m.envid, Some(XText::new("abc")));
+    assert_eq!(m.extras().envid, Some(XText::new("abc")));
 }
 
 #[test]
@@ -328,7 +342,7 @@ fn value_errors_and_their_replies() {
 #[test]
 fn auth_null_and_empty_catalog_9_4() {
     assert_eq!(
-        mail("AUTH=<>", &STRICT).unwrap().auth,
+        mail("AUTH=<>", &STRICT).unwrap().extras().auth,
         Some(AuthParam::Unknown)
     );
     assert_eq!(wmail(&mail("AUTH=+3C+3E", &STRICT).unwrap()), " AUTH=<>");
@@ -339,7 +353,7 @@ fn auth_null_and_empty_catalog_9_4() {
 fn xtext_hex_case_catalog_9_13() {
     assert!(mail("ENVID=a+2b", &STRICT).is_err());
     let m = mail("ENVID=a+2b", &LENIENT).unwrap();
-    assert_eq!(m.envid.as_ref().unwrap().as_str(), "a+");
+    assert_eq!(m.extras().envid.as_ref().unwrap().as_str(), "a+");
     assert_eq!(wmail(&m), " ENVID=a+2B");
 }
 
@@ -349,7 +363,7 @@ fn utf8_values_need_smtputf8_rfc6531_3_3() {
     assert_eq!(mail_kind(s, &STRICT), SyntaxErrorKind::Character);
     let utf8 = STRICT.with_utf8(true);
     let m = mail(s, &utf8).unwrap();
-    assert_eq!(m.other[0].value.as_deref(), Some("caf\u{e9}"));
+    assert_eq!(m.extras().other[0].value.as_deref(), Some("caf\u{e9}"));
     assert_eq!(
         MailParams::parse(b"X-N=\xff", &utf8).unwrap_err().kind(),
         SyntaxErrorKind::Character
@@ -369,28 +383,27 @@ fn utf8_values_need_smtputf8_rfc6531_3_3() {
 
 #[test]
 fn writer_never_emits_invalid_params() {
-    let m = MailParams {
-        other: vec![
-            Param {
-                keyword: "X-OK".into(),
-                value: Some("1".into()),
-            },
-            Param {
-                keyword: "X-BAD".into(),
-                value: Some("a\r\nRSET".into()),
-            },
-            Param {
-                keyword: "BAD KEY".into(),
-                value: None,
-            },
-            Param {
-                keyword: "X-EMPTY".into(),
-                value: Some("".into()),
-            },
-        ],
-        envid: Some(XText::new("")),
-        hold: Some(Hold::For(0)),
-        ..Default::default()
-    };
+    let mut m = MailParams::default();
+    let x = m.extras_mut();
+    x.other = vec![
+        Param {
+            keyword: "X-OK".into(),
+            value: Some("1".into()),
+        },
+        Param {
+            keyword: "X-BAD".into(),
+            value: Some("a\r\nRSET".into()),
+        },
+        Param {
+            keyword: "BAD KEY".into(),
+            value: None,
+        },
+        Param {
+            keyword: "X-EMPTY".into(),
+            value: Some("".into()),
+        },
+    ];
+    x.envid = Some(XText::new(""));
+    x.hold = Some(Hold::For(0));
     assert_eq!(wmail(&m), " HOLDFOR=1 X-OK=1");
 }

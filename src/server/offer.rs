@@ -143,7 +143,7 @@ impl Core {
         if !p.is_empty() && !self.ehlo_done() {
             return Err(PARAMS_NEED_EHLO);
         }
-        if !p.other.is_empty() {
+        if !p.extras().other.is_empty() {
             return Err(UNKNOWN_PARAM);
         }
         let refuse = |on: bool| if on { Ok(()) } else { Err(UNKNOWN_PARAM) };
@@ -158,13 +158,13 @@ impl Core {
         if p.smtputf8 {
             refuse(ext.smtputf8 && ext.eight_bit_mime)?;
         }
-        if p.ret.is_some() || p.envid.is_some() {
+        if p.ret.is_some() || p.extras().envid.is_some() {
             refuse(ext.dsn)?;
         }
-        if p.auth.is_some() {
+        if p.extras().auth.is_some() {
             refuse(!ext.auth.is_empty())?;
         }
-        if let Some(by) = &p.by {
+        if let Some(by) = &p.extras().by {
             let Some(min) = ext.deliver_by else {
                 return Err(UNKNOWN_PARAM);
             };
@@ -174,10 +174,10 @@ impl Core {
                 return Err(ext::deliverby::BELOW_MINIMUM);
             }
         }
-        if p.mt_priority.is_some() {
+        if p.extras().mt_priority.is_some() {
             refuse(ext.mt_priority.is_some())?;
         }
-        if let Some(hold) = &p.hold {
+        if let Some(hold) = &p.extras().hold {
             let Some(limits) = &ext.future_release else {
                 return Err(UNKNOWN_PARAM);
             };
@@ -196,11 +196,11 @@ impl Core {
         if p.conperm {
             return Err(ext::conneg::CONPERM_NOT_SUPPORTED);
         }
-        if p.solicit.is_some()
-            || p.mtrk.is_some()
-            || p.submitter.is_some()
-            || p.transid.is_some()
-            || p.alt_address.is_some()
+        if p.extras().solicit.is_some()
+            || p.extras().mtrk.is_some()
+            || p.extras().submitter.is_some()
+            || p.extras().transid.is_some()
+            || p.extras().alt_address.is_some()
         {
             return Err(UNKNOWN_PARAM);
         }
@@ -212,13 +212,13 @@ impl Core {
         if !p.is_empty() && !self.ehlo_done() {
             return Err(PARAMS_NEED_EHLO);
         }
-        if !p.other.is_empty() || p.alt_address.is_some() {
+        if !p.extras().other.is_empty() || p.extras().alt_address.is_some() {
             return Err(UNKNOWN_PARAM);
         }
         if (p.notify.is_some() || p.orcpt.is_some()) && !ext.dsn {
             return Err(UNKNOWN_PARAM);
         }
-        if p.rrvs.is_some() && !ext.rrvs {
+        if p.extras().rrvs.is_some() && !ext.rrvs {
             return Err(UNKNOWN_PARAM);
         }
         if p.conneg {

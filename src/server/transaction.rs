@@ -154,8 +154,8 @@ impl Core {
         }
         // RFC 4954 §5: an unauthenticated (so untrusted) client's AUTH= is
         // taken as AUTH=<>.
-        if params.auth.is_some() && !self.session.authenticated {
-            params.auth = Some(AuthParam::Unknown);
+        if params.extras().auth.is_some() && !self.session.authenticated {
+            params.extras_mut().auth = Some(AuthParam::Unknown);
         }
         self.pending = Some(Pending::Mail {
             smtputf8: params.smtputf8,

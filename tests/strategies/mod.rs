@@ -159,24 +159,31 @@ pub fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
         |(
             (size, body, smtputf8, ret, envid, auth, by, mt_priority),
             (hold, requiretls, solicit, mtrk, submitter, conperm, transid, alt_address, other),
-        )| MailParams {
-            size,
-            body,
-            smtputf8,
-            ret,
-            envid,
-            auth,
-            by,
-            mt_priority,
-            hold,
-            requiretls,
-            solicit,
-            mtrk,
-            submitter,
-            conperm,
-            transid,
-            alt_address,
-            other,
+        )| {
+            let mut p = MailParams::default();
+            (p.size, p.body, p.smtputf8, p.ret) = (size, body, smtputf8, ret);
+            (p.requiretls, p.conperm) = (requiretls, conperm);
+            // Set only when one is present, as the parser does: equality
+            // holds either way, but the allocation path is exercised too.
+            let any_extra = envid.is_some()
+                || auth.is_some()
+                || by.is_some()
+                || mt_priority.is_some()
+                || hold.is_some()
+                || solicit.is_some()
+                || mtrk.is_some()
+                || submitter.is_some()
+                || transid.is_some()
+                || alt_address.is_some()
+                || !other.is_empty();
+            if any_extra {
+                let x = p.extras_mut();
+                (x.envid, x.auth, x.by, x.mt_priority, x.hold) =
+                    (envid, auth, by, mt_priority, hold);
+                (x.solicit, x.mtrk, x.submitter, x.transid) = (solicit, mtrk, submitter, transid);
+                (x.alt_address, x.other) = (alt_address, other);
+            }
+            p
         },
     )
 }
@@ -214,14 +221,13 @@ pub fn rcpt_params() -> impl Strategy<Value = RcptParams<'static>> {
         prop::option::of(xtext()),
         others(),
     )
-        .prop_map(
-            |(notify, orcpt, rrvs, conneg, alt_address, other)| RcptParams {
-                notify,
-                orcpt,
-                rrvs,
-                conneg,
-                alt_address,
-                other,
-            },
-        )
+        .prop_map(|(notify, orcpt, rrvs, conneg, alt_address, other)| {
+            let mut p = RcptParams::default();
+            (p.notify, p.orcpt, p.conneg) = (notify, orcpt, conneg);
+            if rrvs.is_some() || alt_address.is_some() || !other.is_empty() {
+                let x = p.extras_mut();
+                (x.rrvs, x.alt_address, x.other) = (rrvs, alt_address, other);
+            }
+            p
+        })
 }
