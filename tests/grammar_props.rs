@@ -72,7 +72,7 @@ fn etrn() -> impl Strategy<Value = Etrn<'static>> {
     let dom = || {
         domain().prop_filter_map("domain", |h| match h {
             Host::Domain(d) => Some(d),
-            Host::Literal(_) => None,
+            _ => None,
         })
     };
     prop_oneof![

@@ -62,6 +62,7 @@ pub struct ClientConfig {
 
 /// When to upgrade the connection with STARTTLS (RFC 3207).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TlsPolicy {
     /// Never.
     None,
@@ -77,6 +78,7 @@ pub enum TlsPolicy {
 /// RRVS) the server did not advertise. REQUIRETLS and SMTPUTF8 are never
 /// stripped: a message that needs them fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ParamPolicy {
     /// Fail the message before anything is sent for it.
     #[default]

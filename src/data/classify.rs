@@ -6,6 +6,7 @@ use super::scan;
 
 /// The weakest transfer a message needs, for the client's `BODY=` choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ContentKind {
     /// 7-bit text in lines of at most 998 octets: plain DATA (RFC 5321).
     SevenBit,

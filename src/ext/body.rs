@@ -14,6 +14,7 @@ pub const PARAM: &str = "BODY";
 /// `body-value = "7BIT" / "8BITMIME" / "BINARYMIME"` (RFC 6152 §2,
 /// RFC 3030 §3); case-insensitive as ABNF literals are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Body {
     /// `7BIT`.
     SevenBit,

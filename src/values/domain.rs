@@ -231,6 +231,7 @@ impl fmt::Display for Domain<'_> {
 /// IANA has registered no tag but `IPv6`, so `[2001:db8::1]` (tag `2001`)
 /// is not an address (catalog §9 item 8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AddressLiteral {
     /// `IPv4-address-literal`.
     Ipv4(Ipv4Addr),

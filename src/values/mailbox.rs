@@ -218,6 +218,7 @@ fn dot_string_len(b: &[u8], utf8: bool) -> Option<usize> {
 
 /// The part after `@`: a domain or an address literal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Host<'a> {
     /// A domain name.
     Domain(Domain<'a>),
