@@ -171,7 +171,7 @@ fn item_10_split_at_first_equals() {
 #[test]
 fn item_11_keywords_with_hyphen() {
     let (_, p) = mail("MAIL FROM:<a@b.org> MT-PRIORITY=3", ParseOptions::strict()).unwrap();
-    assert_eq!(p.extras().mt_priority.map(|m| m.get()), Some(3));
+    assert_eq!(p.mt_priority.map(|m| m.get()), Some(3));
     let (_, p) = mail("MAIL FROM:<a@b.org> X-MY-PARAM=1", ParseOptions::strict()).unwrap();
     assert_eq!(p.extras().other[0].keyword, "X-MY-PARAM");
 }
@@ -210,7 +210,7 @@ fn item_12_reply_for_each_failure() {
 fn item_13_xtext_hex_case() {
     assert!(mail("MAIL FROM:<a@b.org> ENVID=a+2bb", ParseOptions::strict()).is_err());
     let (_, p) = mail("MAIL FROM:<a@b.org> ENVID=a+2bb", ParseOptions::lenient()).unwrap();
-    assert_eq!(p.extras().envid.as_ref().unwrap().as_str(), "a+b");
+    assert_eq!(p.envid.as_ref().unwrap().as_str(), "a+b");
     let mut out = Vec::new();
     p.write_to(&mut out);
     assert_eq!(out, b" ENVID=a+2Bb");

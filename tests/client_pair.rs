@@ -334,8 +334,8 @@ fn dsn_not_offered_fails_or_strips_per_policy() {
 fn deliverby_and_mt_priority_only_when_offered() {
     let mk = || {
         let mut e = envelope(&["b@example.org"]);
-        e.params.extras_mut().by = Some(By::new(3600, ByMode::Notify, false).unwrap());
-        e.params.extras_mut().mt_priority = MtPriority::new(3);
+        e.params.by = Some(By::new(3600, ByMode::Notify, false).unwrap());
+        e.params.mt_priority = MtPriority::new(3);
         e
     };
     let mut p = Pair::new(client_config(), server_config());

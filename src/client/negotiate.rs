@@ -85,18 +85,18 @@ impl Client {
             .iter()
             .any(|r| r.params.notify.is_some() || r.params.orcpt.is_some());
         let strip_dsn = check(
-            p.ret.is_some() || p.extras().envid.is_some() || rcpt_dsn,
+            p.ret.is_some() || p.envid.is_some() || rcpt_dsn,
             Keyword::Dsn,
         )?;
         if strip_dsn {
             p.ret = None;
-            p.extras_mut().envid = None;
+            p.envid = None;
         }
-        if check(p.extras().by.is_some(), Keyword::DeliverBy)? {
-            p.extras_mut().by = None;
+        if check(p.by.is_some(), Keyword::DeliverBy)? {
+            p.by = None;
         }
-        if check(p.extras().mt_priority.is_some(), Keyword::MtPriority)? {
-            p.extras_mut().mt_priority = None;
+        if check(p.mt_priority.is_some(), Keyword::MtPriority)? {
+            p.mt_priority = None;
         }
         if check(p.extras().hold.is_some(), Keyword::FutureRelease)? {
             p.extras_mut().hold = None;

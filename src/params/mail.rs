@@ -141,16 +141,12 @@ impl<'a> MailParams<'a> {
             MailKw::Body => set(&mut self.body, || Body::parse(need(v)?)),
             MailKw::Smtputf8 => flag(&mut self.smtputf8, v),
             MailKw::Ret => set(&mut self.ret, || Ret::parse(need(v)?)),
-            MailKw::Envid => set(&mut self.extras_mut().envid, || {
-                xtext_value(&raw, src, opts)
-            }),
+            MailKw::Envid => set(&mut self.envid, || xtext_value(&raw, src, opts)),
             MailKw::Auth => set(&mut self.extras_mut().auth, || {
                 AuthParam::parse(need(v)?, opts)
             }),
-            MailKw::By => set(&mut self.extras_mut().by, || By::parse(need(v)?)),
-            MailKw::MtPriority => set(&mut self.extras_mut().mt_priority, || {
-                MtPriority::parse(need(v)?)
-            }),
+            MailKw::By => set(&mut self.by, || By::parse(need(v)?)),
+            MailKw::MtPriority => set(&mut self.mt_priority, || MtPriority::parse(need(v)?)),
             // RFC 4865 §4 item 9: more than one hold-param is an error.
             MailKw::HoldFor => set(&mut self.extras_mut().hold, || Hold::parse_for(need(v)?)),
             MailKw::HoldUntil => set(&mut self.extras_mut().hold, || Hold::parse_until(need(v)?)),
@@ -186,16 +182,16 @@ impl<'a> MailParams<'a> {
             key(out, dsn::PARAM_RET);
             r.write_to(out);
         }
-        write_xtext(out, dsn::PARAM_ENVID, &x.envid);
+        write_xtext(out, dsn::PARAM_ENVID, &self.envid);
         if let Some(a) = &x.auth {
             key(out, auth::PARAM);
             a.write_to(out);
         }
-        if let Some(b) = &x.by {
+        if let Some(b) = &self.by {
             key(out, deliverby::PARAM);
             b.write_to(out);
         }
-        if let Some(p) = x.mt_priority {
+        if let Some(p) = self.mt_priority {
             key(out, mt_priority::PARAM);
             p.write_to(out);
         }

@@ -121,6 +121,12 @@ pub struct MailParams<'a> {
     pub requiretls: bool,
     /// `CONPERM` (RFC 4141).
     pub conperm: bool,
+    /// `ENVID=`, decoded (RFC 3461). An empty value is not written.
+    pub envid: Option<XText<'a>>,
+    /// `BY=` (RFC 2852).
+    pub by: Option<By>,
+    /// `MT-PRIORITY=` (RFC 6710).
+    pub mt_priority: Option<MtPriority>,
     pub(crate) extras: Option<Box<MailExtras<'a>>>,
 }
 
@@ -128,14 +134,8 @@ pub struct MailParams<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct MailExtras<'a> {
-    /// `ENVID=`, decoded (RFC 3461). An empty value is not written.
-    pub envid: Option<XText<'a>>,
     /// `AUTH=` (RFC 4954 §5).
     pub auth: Option<AuthParam<'a>>,
-    /// `BY=` (RFC 2852).
-    pub by: Option<By>,
-    /// `MT-PRIORITY=` (RFC 6710).
-    pub mt_priority: Option<MtPriority>,
     /// `HOLDFOR=` or `HOLDUNTIL=` (RFC 4865); an out-of-range
     /// [`Hold::For`] is written clamped to 1..=999,999,999.
     pub hold: Option<Hold>,
@@ -154,10 +154,7 @@ pub struct MailExtras<'a> {
 }
 
 static NO_MAIL_EXTRAS: MailExtras<'static> = MailExtras {
-    envid: None,
     auth: None,
-    by: None,
-    mt_priority: None,
     hold: None,
     solicit: None,
     mtrk: None,
@@ -186,6 +183,9 @@ impl<'a> MailParams<'a> {
             && self.ret.is_none()
             && !self.requiretls
             && !self.conperm
+            && self.envid.is_none()
+            && self.by.is_none()
+            && self.mt_priority.is_none()
             && self.extras().is_empty()
     }
 
@@ -198,6 +198,9 @@ impl<'a> MailParams<'a> {
             ret: self.ret,
             requiretls: self.requiretls,
             conperm: self.conperm,
+            envid: self.envid.map(XText::into_owned),
+            by: self.by,
+            mt_priority: self.mt_priority,
             extras: self.extras.map(|x| Box::new(x.into_owned())),
         }
     }
@@ -212,6 +215,9 @@ impl PartialEq for MailParams<'_> {
             && self.ret == other.ret
             && self.requiretls == other.requiretls
             && self.conperm == other.conperm
+            && self.envid == other.envid
+            && self.by == other.by
+            && self.mt_priority == other.mt_priority
             && self.extras() == other.extras()
     }
 }
@@ -227,10 +233,7 @@ impl<'a> MailExtras<'a> {
     /// A copy that borrows nothing.
     pub fn into_owned(self) -> MailExtras<'static> {
         MailExtras {
-            envid: self.envid.map(XText::into_owned),
             auth: self.auth.map(AuthParam::into_owned),
-            by: self.by,
-            mt_priority: self.mt_priority,
             hold: self.hold,
             solicit: self.solicit.map(Solicit::into_owned),
             mtrk: self.mtrk.map(Mtrk::into_owned),

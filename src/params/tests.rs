@@ -64,17 +64,17 @@ fn rfc_examples_mail() {
     assert_eq!(m.size, Some(500_000));
     assert_eq!(m.body, Some(Body::EightBitMime));
     assert_eq!(m.ret, Some(Ret::Hdrs));
-    assert_eq!(m.extras().envid.as_ref().unwrap().as_str(), "QQ314159");
+    assert_eq!(m.envid.as_ref().unwrap().as_str(), "QQ314159");
     let Some(AuthParam::Mailbox(a)) = &m.extras().auth else {
         panic!("AUTH mailbox expected")
     };
     assert_eq!(a.local.as_str(), "e=mc2");
-    let by = m.extras().by.unwrap();
+    let by = m.by.unwrap();
     assert_eq!(
         (by.time(), by.mode(), by.trace()),
         (120, ByMode::Return, false)
     );
-    assert_eq!(m.extras().mt_priority.unwrap().get(), 3);
+    assert_eq!(m.mt_priority.unwrap().get(), 3);
     assert_eq!(m.extras().hold, Some(Hold::For(3600)));
     assert!(m.requiretls);
     assert_eq!(
@@ -141,7 +141,7 @@ fn keywords_are_case_insensitive_catalog_9_23() {
     assert_eq!(m.size, Some(10));
     assert_eq!(m.body, Some(Body::EightBitMime));
     assert!(m.smtputf8);
-    assert_eq!(m.extras().mt_priority.unwrap().get(), -2);
+    assert_eq!(m.mt_priority.unwrap().get(), -2);
     assert_eq!(m.extras().alt_address.as_ref().unwrap().as_str(), "a@b");
     assert_eq!(
         wmail(&m),
@@ -235,7 +235,7 @@ fn unknown_parameters_are_kept_verbatim_and_borrowed() {
     assert_eq!(r.extras().other[0].keyword, "SIZE");
     // A value without escapes is borrowed too.
     let m = MailParams::parse(b"ENVID=abc", &STRICT).unwrap();
-    assert_eq!(m.extras().envid, Some(XText::new("abc")));
+    assert_eq!(m.envid, Some(XText::new("abc")));
 }
 
 #[test]
@@ -353,7 +353,7 @@ fn auth_null_and_empty_catalog_9_4() {
 fn xtext_hex_case_catalog_9_13() {
     assert!(mail("ENVID=a+2b", &STRICT).is_err());
     let m = mail("ENVID=a+2b", &LENIENT).unwrap();
-    assert_eq!(m.extras().envid.as_ref().unwrap().as_str(), "a+");
+    assert_eq!(m.envid.as_ref().unwrap().as_str(), "a+");
     assert_eq!(wmail(&m), " ENVID=a+2B");
 }
 
@@ -403,7 +403,7 @@ fn writer_never_emits_invalid_params() {
             value: Some("".into()),
         },
     ];
-    x.envid = Some(XText::new(""));
     x.hold = Some(Hold::For(0));
+    m.envid = Some(XText::new(""));
     assert_eq!(wmail(&m), " HOLDFOR=1 X-OK=1");
 }

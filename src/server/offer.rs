@@ -158,13 +158,13 @@ impl Core {
         if p.smtputf8 {
             refuse(ext.smtputf8 && ext.eight_bit_mime)?;
         }
-        if p.ret.is_some() || p.extras().envid.is_some() {
+        if p.ret.is_some() || p.envid.is_some() {
             refuse(ext.dsn)?;
         }
         if p.extras().auth.is_some() {
             refuse(!ext.auth.is_empty())?;
         }
-        if let Some(by) = &p.extras().by {
+        if let Some(by) = &p.by {
             let Some(min) = ext.deliver_by else {
                 return Err(UNKNOWN_PARAM);
             };
@@ -174,7 +174,7 @@ impl Core {
                 return Err(ext::deliverby::BELOW_MINIMUM);
             }
         }
-        if p.extras().mt_priority.is_some() {
+        if p.mt_priority.is_some() {
             refuse(ext.mt_priority.is_some())?;
         }
         if let Some(hold) = &p.extras().hold {

@@ -163,12 +163,10 @@ pub fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
             let mut p = MailParams::default();
             (p.size, p.body, p.smtputf8, p.ret) = (size, body, smtputf8, ret);
             (p.requiretls, p.conperm) = (requiretls, conperm);
+            (p.envid, p.by, p.mt_priority) = (envid, by, mt_priority);
             // Set only when one is present, as the parser does: equality
             // holds either way, but the allocation path is exercised too.
-            let any_extra = envid.is_some()
-                || auth.is_some()
-                || by.is_some()
-                || mt_priority.is_some()
+            let any_extra = auth.is_some()
                 || hold.is_some()
                 || solicit.is_some()
                 || mtrk.is_some()
@@ -178,8 +176,7 @@ pub fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
                 || !other.is_empty();
             if any_extra {
                 let x = p.extras_mut();
-                (x.envid, x.auth, x.by, x.mt_priority, x.hold) =
-                    (envid, auth, by, mt_priority, hold);
+                (x.auth, x.hold) = (auth, hold);
                 (x.solicit, x.mtrk, x.submitter, x.transid) = (solicit, mtrk, submitter, transid);
                 (x.alt_address, x.other) = (alt_address, other);
             }
