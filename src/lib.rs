@@ -60,6 +60,7 @@ pub mod data;
 pub mod ehlo;
 pub mod error;
 pub mod ext;
+mod grammar;
 mod octets;
 pub mod options;
 pub mod params;

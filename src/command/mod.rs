@@ -23,6 +23,8 @@ mod write;
 
 use std::borrow::Cow;
 
+#[doc(hidden)]
+pub use parse::OUTSIDE_GRAMMAR;
 pub use sasl::SaslResponse;
 
 use crate::ehlo::Mechanism;
