@@ -34,15 +34,44 @@
 //! assert!(replies.starts_with(b"220 mx.example.org"));
 //! ```
 //!
-//! # Layers
+//! # Module map
 //!
-//! - [`values`]: validated domains, mailboxes, paths, codes, xtext, dates.
-//! - [`command`], [`reply`], [`params`] and [`ext`] (one module per
-//!   extension), [`ehlo`]: the grammar, parsed with streaming semantics
-//!   (a prefix is [`DecodeError::Incomplete`]) and written in strict form.
-//! - [`data`]: DATA dot-stuffing and BDAT framing, both directions.
-//! - [`server`]: the server session. Every policy question is an
-//!   [`server::Event`] the application answers, possibly much later.
+//! | module | owns |
+//! |---|---|
+//! | [`values`] | validated domains, mailboxes, paths, reply and enhanced codes, xtext, RFC 3339 dates |
+//! | [`command`] | the command grammar: a fused fast path for the hot lines (`fast.rs`), the general parser (`parse.rs`), the writer (`write.rs`), AUTH continuation lines (`sasl.rs`) |
+//! | `grammar` (private) | the RFC 5321 §4.1.2/§4.1.3 productions on nom streaming combinators, which decide the shape of strict MAIL/RCPT arguments |
+//! | [`params`] | MAIL/RCPT parameter lists: the `esmtp-param` syntax (`syntax.rs`), MAIL (`mail.rs`), RCPT (`rcpt.rs`) |
+//! | [`ext`] | one file per service extension: its EHLO keyword (the only place the string is spelled), parameter values, EHLO values and mandated replies |
+//! | [`ehlo`] | the EHLO capability set: keywords (`keyword.rs`), reading a reply (`parse.rs`), writing one (`write.rs`), SASL mechanism names |
+//! | [`reply`] | the reply grammar (RFC 5321 §4.2), parsed and written |
+//! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
+//! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
+//! | [`client`] | the client machine: requests, session, negotiation, transaction, the pipeline queue, the content pump, envelopes |
+//! | `octets` (private) | byte-level helpers every grammar shares: class tables, SWAR scans, keyword packing, line framing |
+//! | `timer` (private) | the idle timer both machines use |
+//!
+//! Every grammar parses with streaming semantics (a prefix is
+//! [`DecodeError::Incomplete`]) and writes the strict form.
+//!
+//! # Adding an extension
+//!
+//! Take SIZE (RFC 1870) as the model, in `src/ext/size.rs`:
+//!
+//! 1. `ext/<name>.rs` holds `EHLO_KEYWORD`, the parameter keyword, the
+//!    value type with `parse` and `write_to` (citing the RFC's ABNF), and
+//!    the replies the RFC mandates as [`ext::MandatedReply`] constants,
+//!    each with a unit test citing its section.
+//! 2. One line in the `keywords!` table of `ehlo/keyword.rs` names the
+//!    keyword from that constant; EHLO values, if the keyword has them,
+//!    get a case in `ehlo/parse.rs` and `ehlo/write.rs` that calls the
+//!    extension's own parser and writer (see [`ext::limits`]).
+//! 3. A MAIL or RCPT parameter gets a field (or a [`params::MailExtras`]
+//!    field, for a rare one) and a line in `params/mail.rs` or
+//!    `params/rcpt.rs`.
+//! 4. The server's check of a command against what it offered lives in
+//!    `server/offer.rs`; the client's choice given what the server offered
+//!    in `client/negotiate.rs`.
 //!
 //! Errors keep their classes apart: [`SyntaxError`] for malformed peer
 //! input (with the reply it deserves), [`DecodeError`] for framing, and

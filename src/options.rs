@@ -2,7 +2,8 @@
 
 /// Strict RFC 5321 syntax or the lenient syntax real-world peers need.
 ///
-/// Lenient accepts, among others (see the catalog §9): a space after
+/// Lenient accepts what deployed peers send beside RFC 5321, among
+/// others: a space after
 /// `FROM:`/`TO:`, a path without angle brackets, lowercase xtext hex,
 /// trailing text after the EHLO domain, trailing white space. Writers
 /// always emit the strict form.

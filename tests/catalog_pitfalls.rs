@@ -1,6 +1,7 @@
-//! One test per pitfall of ../shared/reference/smtp-catalog.md §9 that the
-//! grammar layer owns (items 1–16, 19, 21–23, 31). Each names the item and
-//! the RFC section behind it.
+//! One test per known pitfall of other SMTP implementations that the
+//! grammar layer owns (a space after the colon, missing brackets, `AUTH=<>`,
+//! number overflow, the `AUTH=` EHLO line …). Each names the RFC section
+//! behind it.
 
 use esmtp::command::Command;
 use esmtp::ehlo::{Capabilities, Mechanism};

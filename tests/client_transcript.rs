@@ -1,5 +1,5 @@
 //! Byte-exact transcripts against canned server replies, for the awkward
-//! servers (catalog §9): what the client writes after each read.
+//! servers deployed in the field: what the client writes after each read.
 
 mod client_support;
 

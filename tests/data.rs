@@ -225,7 +225,7 @@ fn smuggling_wire(seq: &[u8]) -> Vec<u8> {
     .concat()
 }
 
-// RFC 5321 §2.3.8 / §4.1.1.4, catalog §9.25: a smuggled end-of-data never
+// RFC 5321 §2.3.8 / §4.1.1.4: a smuggled end-of-data never
 // ends the message, so the command after it stays content. Allowed bare
 // octets: one message carrying the smuggled text.
 #[test]

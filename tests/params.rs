@@ -1,6 +1,6 @@
 //! Properties of MAIL/RCPT parameter lists: `parse(write(x)) == x` for
 //! arbitrary typed values, no panic on arbitrary bytes, and
-//! case-insensitive keywords (RFC 5321 §2.4, catalog §9 item 23).
+//! case-insensitive keywords (RFC 5321 §2.4, RFC 5321 §2.4).
 
 mod strategies;
 

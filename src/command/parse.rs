@@ -425,7 +425,7 @@ impl<'a> Parser<'_, 'a> {
     }
 
     /// `BDAT chunk-size [SP LAST]`, the size with checked arithmetic
-    /// (catalog §9 item 15).
+    /// (checked, never wrapped).
     fn bdat(&self) -> Result<(u64, bool), SyntaxError> {
         let rest = self.required("BDAT requires a chunk size")?;
         let (size, last) = split_once_byte(rest, b' ');
@@ -495,7 +495,7 @@ impl<'a> Parser<'_, 'a> {
     }
 
     /// `ATRN [SP domain *("," domain)]`, each domain with at least one dot
-    /// (RFC 2645 §5.2.2, catalog §9 item 32).
+    /// (RFC 2645 §5.2.2).
     fn atrn(&self) -> Result<Command<'a>, SyntaxError> {
         let Some(rest) = self.rest else {
             return Ok(Command::Atrn(Vec::new()));

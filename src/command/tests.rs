@@ -80,7 +80,7 @@ fn hello_rfc5321_4_1_1_1() {
         strict("LHLO lmtp.example"),
         Ok(Command::Lhlo(host("lmtp.example")))
     );
-    // Catalog §9 item 9: an address literal with HELO.
+    // RFC 5321 §4.1.3: an address literal with HELO.
     assert_eq!(
         strict("HELO [192.0.2.1]"),
         Ok(Command::Helo(Host::Literal(AddressLiteral::Ipv4(
@@ -117,7 +117,8 @@ fn mail_rfc5321_4_1_1_2() {
         from(strict("MAIL FROM:<Smith@bar.com>").unwrap()),
         ReversePath::Mailbox(mailbox("Smith@bar.com"))
     );
-    // Catalog §9 item 1: a space after the colon (RFC 2645 §6 example).
+    // RFC 5321 §3.3 allows no space after the colon (lenient mode does, for
+    // the RFC 2645 §6 example).
     assert_eq!(
         strict("MAIL FROM: <a@b.org>"),
         Err(SyntaxErrorKind::Arguments)
@@ -130,7 +131,8 @@ fn mail_rfc5321_4_1_1_2() {
         from(lenient("MAIL FROM : <a@b.org>").unwrap()),
         ReversePath::Mailbox(mailbox("a@b.org"))
     );
-    // Catalog §9 item 2: no angle brackets (RFC 4141 §9.1 example).
+    // RFC 5321 §4.1.2 requires the angle brackets (lenient mode does not,
+    // for the RFC 4141 §9.1 example).
     assert_eq!(
         strict("MAIL FROM:a@b.org"),
         Err(SyntaxErrorKind::SenderAddress)
@@ -139,7 +141,7 @@ fn mail_rfc5321_4_1_1_2() {
         from(lenient("MAIL FROM:May@some.example.com CONPERM").unwrap()),
         ReversePath::Mailbox(mailbox("May@some.example.com"))
     );
-    // Catalog §9 item 5: source routes accepted and dropped.
+    // RFC 5321 §4.1.2, App. C: source routes accepted and dropped.
     assert_eq!(
         from(strict("MAIL FROM:<@a.org,@b.org:user@c.org>").unwrap()),
         ReversePath::Mailbox(mailbox("user@c.org"))
@@ -171,12 +173,12 @@ fn rcpt_rfc5321_4_1_1_3() {
         to(strict("RCPT TO:<Jones@XYZ.COM>").unwrap()),
         ForwardPath::Mailbox(mailbox("Jones@XYZ.COM"))
     );
-    // Catalog §9 item 6: <Postmaster> without a domain, any case.
+    // RFC 5321 §4.1.1.3, §4.5.1: <Postmaster> without a domain, any case.
     assert_eq!(
         to(strict("RCPT TO:<postMaster>").unwrap()),
         ForwardPath::Postmaster
     );
-    // Catalog §9 item 3: <> is not a forward path.
+    // RFC 5321 §4.1.1.3: <> is not a forward path.
     assert_eq!(strict("RCPT TO:<>"), Err(SyntaxErrorKind::RecipientAddress));
     assert_eq!(
         strict("RCPT TO:<a>"),
@@ -253,7 +255,7 @@ fn bdat_rfc3030_2() {
             last: true
         })
     );
-    // Catalog §9 item 15: no overflow.
+    // Numbers are checked, never wrapped.
     assert_eq!(
         strict("BDAT 18446744073709551615"),
         Ok(Command::Bdat {
@@ -379,7 +381,7 @@ fn atrn_rfc2645_5_2_2() {
             Domain::parse("bar.example.net").unwrap()
         ]))
     );
-    // Catalog §9 item 32: at least one dot.
+    // RFC 2645 §5.2.2: at least one dot.
     assert_eq!(strict("ATRN localhost"), Err(SyntaxErrorKind::Arguments));
 }
 

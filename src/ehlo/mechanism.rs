@@ -8,7 +8,7 @@ use crate::error::{SyntaxError, SyntaxErrorKind};
 /// A SASL mechanism: `sasl-mech = 1*20mech-char`, `mech-char = UPPER-ALPHA
 /// / DIGIT / HYPHEN / UNDERSCORE` (RFC 4422 §3.1).
 ///
-/// Parsed case-insensitively (RFC 4954 §8, catalog §9 item 23) and always
+/// Parsed case-insensitively (RFC 4954 §8, RFC 5321 §2.4) and always
 /// written in upper case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]

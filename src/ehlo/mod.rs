@@ -4,7 +4,7 @@
 //! Parsing is lenient, as a client must be with deployed servers: keywords
 //! in any case (RFC 5321 §4.1.1.1), `250- domain` (RFC 4141 §9), an empty
 //! last line (Postfix smtp-sink), the old `AUTH=` form merged with `AUTH`
-//! (catalog §9 item 19). Unknown and `X-` keywords are kept verbatim and
+//! (a pre-RFC 2554 form old servers still send). Unknown and `X-` keywords are kept verbatim and
 //! written back, never dropped. A known keyword whose parameters are
 //! malformed as a whole (say `SIZE abc`, or a LIMITS line that breaks the
 //! RFC 9422 §3.7 grammar) is not offered as supported: it is kept verbatim

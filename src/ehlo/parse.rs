@@ -126,7 +126,8 @@ impl<'a> Capabilities<'a> {
             pos: kw.end,
         };
         let kw_text = line.get(kw.clone()).unwrap_or_default();
-        // Catalog §9 item 19: `AUTH=LOGIN PLAIN`, merged with `AUTH`. The
+        // `AUTH=LOGIN PLAIN`, a pre-RFC 2554 form old servers still send, is
+        // merged with `AUTH`. The
         // key holds the keyword's first octets upper-cased.
         const AUTH_EQ: u64 = pack_const("AUTH=") as u64;
         if kw_text.len() >= 5 && key as u64 & scan::low_octets(5) == AUTH_EQ {

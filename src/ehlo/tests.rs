@@ -66,7 +66,8 @@ fn lenient_forms() {
     assert_eq!(Keyword::ALL.iter().filter(|&&k| c.supports(k)).count(), 0);
 }
 
-/// Catalog §9 item 19: `AUTH=` and `AUTH` lines are merged.
+/// `AUTH=` lines (a pre-RFC 2554 form old servers still send) and `AUTH`
+/// lines are merged.
 #[test]
 fn auth_union_with_old_form() {
     let c = caps_of(

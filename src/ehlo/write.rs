@@ -29,7 +29,7 @@ impl Capabilities<'_> {
                         param(&n.to_string());
                     }
                 }
-                // Never the old `AUTH=` form (catalog §9 item 19).
+                // Never the pre-RFC 2554 `AUTH=` form.
                 Keyword::Auth => self.auth.iter().for_each(|m| param(m.as_str())),
                 Keyword::DeliverBy => {
                     if let Some(n) = self.deliver_by {

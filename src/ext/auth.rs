@@ -23,7 +23,7 @@ pub enum AuthParam<'a> {
 
 impl<'a> AuthParam<'a> {
     /// Parses the value: the xtext is decoded first, then the decoded text
-    /// must be `<>` or a mailbox (catalog §9 item 4). UTF-8 in the mailbox
+    /// must be `<>` or a mailbox (RFC 4954 §5). UTF-8 in the mailbox
     /// (from `+XX` escapes) needs `opts.utf8`.
     pub fn parse(value: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
         if value.is_empty() {
@@ -61,7 +61,7 @@ mod tests {
     const STRICT: ParseOptions = ParseOptions::strict();
 
     #[test]
-    fn auth_param_rfc4954_5_catalog_9_4() {
+    fn auth_param_rfc4954_5() {
         assert_eq!(
             AuthParam::parse(b"<>", &STRICT).unwrap(),
             AuthParam::Unknown

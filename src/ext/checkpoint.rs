@@ -15,7 +15,7 @@ pub const PARAM: &str = "TRANSID";
 pub const MAX_LEN: usize = 80;
 
 /// `transid-value = "<" transid-local "@" transid-domain ">"` (RFC 1845
-/// §3): opaque and case-sensitive (catalog §9 item 23), kept without the
+/// §3): opaque and case-sensitive (unlike keywords, RFC 5321 §2.4), kept without the
 /// angle brackets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TransId<'a>(Cow<'a, str>);

@@ -108,7 +108,7 @@ impl Notify {
     /// Parses the value, keywords in any case (RFC 3461 §4.1).
     ///
     /// `1#notify-list-element` is an RFC 822 list, which admits empty
-    /// elements (catalog §9 item 14). Strict mode rejects empty elements
+    /// elements (RFC 3461 §4.1). Strict mode rejects empty elements
     /// and repeated keywords; lenient mode skips empty elements and
     /// ignores repeats, but still needs one keyword. `NEVER` with anything
     /// else is invalid (`501`); an unknown keyword is unsupported (`504`).
@@ -353,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn notify_rfc3461_4_1_catalog_9_14() {
+    fn notify_rfc3461_4_1() {
         let sf = Notify {
             success: true,
             failure: true,

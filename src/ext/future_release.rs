@@ -23,7 +23,7 @@ pub const MAX_HOLD_FOR: u32 = 999_999_999;
 pub enum Hold {
     /// `HOLDFOR=`: seconds, 1..=999,999,999.
     For(u32),
-    /// `HOLDUNTIL=`: an RFC 3339 date-time (catalog §9 item 16: not an
+    /// `HOLDUNTIL=`: an RFC 3339 date-time (RFC 4865 §3: not an
     /// integer). RFC 4865 asks clients to normalise it to UTC; the offset
     /// given is kept, so a server can check [`DateTime::is_utc`].
     Until(DateTime),
@@ -75,7 +75,7 @@ impl Hold {
 pub const INVALID: MandatedReply = reply(501, 5, 5, 4, "Invalid future release parameter");
 
 /// Per-user future-release quota exceeded. RFC 4865 §5.3 asks for 552 with
-/// X.7.16, but the registry gives X.7.16 to RFC 6710 (catalog §9 item 17);
+/// X.7.16, but the registry gives X.7.16 to RFC 6710 (the IANA enhanced status code registry, RFC 3463 §2);
 /// X.2.2 (per-mailbox quota) is the registered meaning.
 pub const USER_QUOTA_EXCEEDED: MandatedReply = reply(
     552,
@@ -197,7 +197,7 @@ mod tests {
         for v in ["0", "01", "1000000000", "-1", "", "1s"] {
             assert!(Hold::parse_for(v.as_bytes()).is_err(), "{v}");
         }
-        // catalog §9 item 16: HOLDUNTIL is a date-time, not an integer.
+        // RFC 4865 §3: HOLDUNTIL is a date-time, not an integer.
         assert!(Hold::parse_until(b"1234567890").is_err());
         let h = Hold::parse_until(b"2026-11-05T09:00:00Z").unwrap();
         let mut out = Vec::new();

@@ -111,7 +111,7 @@ pub(crate) const fn unsupported(detail: &'static str) -> SyntaxError {
 }
 
 /// `1*max DIGIT` as an unsigned number; `None` on anything else or on
-/// overflow (catalog §9 item 15: checked arithmetic, never wrap).
+/// overflow (checked arithmetic, never wrapped).
 pub(crate) fn parse_digits(value: &[u8], max: usize) -> Option<u64> {
     if value.is_empty() || value.len() > max {
         return None;
@@ -172,7 +172,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digits_are_checked_catalog_9_15() {
+    fn digits_are_checked_never_wrapped() {
         assert_eq!(parse_digits(b"0", 20), Some(0));
         assert_eq!(parse_digits(b"18446744073709551615", 20), Some(u64::MAX));
         assert_eq!(parse_digits(b"18446744073709551616", 20), None);

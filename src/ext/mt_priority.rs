@@ -28,7 +28,7 @@ impl MtPriority {
     }
 
     /// Parses `priority-value = (["-"] NZDIGIT) / "0"` (RFC 6710 §2):
-    /// `+5`, `-0` and `05` are invalid (catalog §9 item 15).
+    /// `+5`, `-0` and `05` are invalid (RFC 6710 §2).
     pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
         let p = match value {
             [b'0'] => 0,
@@ -81,7 +81,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn priority_values_rfc6710_2_catalog_9_15() {
+    fn priority_values_rfc6710_2() {
         for (s, p) in [("0", 0), ("9", 9), ("-9", -9), ("3", 3), ("-1", -1)] {
             let v = MtPriority::parse(s.as_bytes()).unwrap();
             assert_eq!(v.get(), p);

@@ -18,7 +18,7 @@ pub const MAX_TIMEOUT: u32 = 999_999_999;
 ///
 /// The certifier is base64 (of SHA-1 of a secret, so 28 characters ending
 /// in `=`). That padding breaks RFC 5321 `esmtp-value`, so this is the one
-/// known parameter whose value may contain `=` (catalog §9 item 10).
+/// known parameter whose value may contain `=` (RFC 5321 §4.1.2 `esmtp-value`, RFC 3885 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mtrk<'a> {
     certifier: Cow<'a, str>,
@@ -113,7 +113,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mtrk_values_rfc3885_3_1_catalog_9_10() {
+    fn mtrk_values_rfc3885_3_1() {
         let m = Mtrk::parse(b"2aAb+/c9Q2hZrH0E5XvuBb8YLqY=:3600").unwrap();
         assert_eq!(m.certifier(), "2aAb+/c9Q2hZrH0E5XvuBb8YLqY=");
         assert_eq!(m.timeout(), Some(3600));

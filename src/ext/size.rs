@@ -10,8 +10,7 @@ pub const EHLO_KEYWORD: &str = "SIZE";
 pub const PARAM: &str = EHLO_KEYWORD;
 
 /// Parses `size-value ::= 1*20DIGIT` (RFC 1870 §3). Twenty digits can
-/// exceed `u64::MAX`; such a value is an error, never wrapped (catalog §9
-/// item 15).
+/// exceed `u64::MAX`; such a value is an error, never wrapped.
 pub fn parse_value(value: &[u8]) -> Result<u64, SyntaxError> {
     parse_digits(value, 20).ok_or(invalid("SIZE is not 1*20DIGIT within 64 bits"))
 }
@@ -44,7 +43,7 @@ mod tests {
         assert_eq!(parse_value(b"500000").unwrap(), 500_000);
         assert_eq!(parse_value(b"00012").unwrap(), 12);
         assert_eq!(parse_value(b"18446744073709551615").unwrap(), u64::MAX);
-        // catalog §9 item 15: 20 digits may overflow.
+        // Twenty digits may overflow: checked, never wrapped.
         assert!(parse_value(b"99999999999999999999").is_err());
         assert!(parse_value(b"000000000000000000001").is_err());
         assert!(parse_value(b"-1").is_err());

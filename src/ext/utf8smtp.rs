@@ -10,7 +10,7 @@ pub const EHLO_KEYWORD: &str = "UTF8SMTP";
 pub const PARAM: &str = "ALT-ADDRESS";
 
 /// MAIL needs an ALT-ADDRESS it did not get (RFC 5336 §3.5). X.6.7 is used
-/// with its registry meaning (catalog §9 item 17), which makes this the
+/// with its registry meaning (the IANA enhanced status code registry, RFC 3463 §2), which makes this the
 /// same reply as RFC 6531's.
 pub const MAIL_ALT_ADDRESS_REQUIRED: MandatedReply = smtputf8::NON_ASCII_SENDER;
 

@@ -6,9 +6,9 @@
 //! Rules applied here, for every parameter:
 //! - parameters are separated by one SP; lenient mode also takes runs of
 //!   SP/HTAB and leading or trailing white space;
-//! - a parameter splits at the *first* `=` (catalog §9 item 10);
+//! - a parameter splits at the *first* `=` (`esmtp-value` has none, RFC 5321 §4.1.2);
 //! - `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`, matched
-//!   case-insensitively (catalog §9 items 11, 23);
+//!   case-insensitively (RFC 5321 §2.4);
 //! - `esmtp-value = 1*(%d33-60 / %d62-126)`, plus UTF-8 when
 //!   [`ParseOptions::utf8`](crate::options::ParseOptions::utf8) (RFC 6531 §3.3). `=` inside a value is allowed
 //!   only for MTRK (base64 padding) and, in lenient mode, for unknown

@@ -1,5 +1,5 @@
-//! Unit tables for the parameter lists: RFC examples and catalog §9
-//! pitfalls.
+//! Unit tables for the parameter lists: RFC examples and the deviations
+//! deployed peers make from them.
 
 use std::borrow::Cow;
 
@@ -87,7 +87,7 @@ fn rfc_examples_mail() {
         " SIZE=500000 BODY=8BITMIME RET=HDRS ENVID=QQ314159 AUTH=e+3Dmc2@example.com \
          BY=120;R MT-PRIORITY=3 HOLDFOR=3600 REQUIRETLS TRANSID=<12345@host.example.com>"
     );
-    // RFC 4141 §9.1 (its MAIL lacks brackets, catalog §9 item 31; only the
+    // RFC 4141 §9.1 (its MAIL lacks the brackets RFC 5321 §4.1.2 requires; only the
     // parameter is taken from it).
     assert!(mail("CONPERM", &STRICT).unwrap().conperm);
     // RFC 6531 §3.4 and RFC 4405 §8.
@@ -132,7 +132,7 @@ fn rfc_examples_rcpt() {
 }
 
 #[test]
-fn keywords_are_case_insensitive_catalog_9_23() {
+fn keywords_are_case_insensitive_rfc5321_2_4() {
     let m = mail(
         "size=10 Body=8bitmime smtputf8 mt-priority=-2 Alt-Address=a@b",
         &STRICT,
@@ -179,7 +179,7 @@ fn spaces_strict_and_lenient() {
 }
 
 #[test]
-fn split_at_first_equals_catalog_9_10() {
+fn split_at_first_equals_rfc5321_4_1_2() {
     // MTRK's base64 certifier may end in '=' padding.
     let m = mail("MTRK=2aAb+/c9Q2hZrH0E5XvuBb8YLqY=:3600", &STRICT).unwrap();
     assert_eq!(
@@ -197,7 +197,7 @@ fn split_at_first_equals_catalog_9_10() {
 }
 
 #[test]
-fn keyword_grammar_catalog_9_11() {
+fn keyword_grammar_rfc5321_4_1_2() {
     for s in ["=5", "-X=1", "X_Y=1", "A.B", "SIZE==5"] {
         let k = mail_kind(s, &STRICT);
         assert!(matches!(k, SyntaxErrorKind::Arguments), "{s}: {k:?}");
@@ -300,7 +300,7 @@ fn value_errors_and_their_replies() {
     let cases: &[(&str, SyntaxErrorKind)] = &[
         ("BODY=9BIT", UnsupportedParameterValue),
         ("RET=PARTIAL", UnsupportedParameterValue),
-        // catalog §9 item 15.
+        // Numbers are checked, never wrapped.
         ("SIZE=99999999999999999999", ParameterValue),
         ("SIZE=-1", ParameterValue),
         ("MT-PRIORITY=+5", ParameterValue),
@@ -312,7 +312,7 @@ fn value_errors_and_their_replies() {
         ("BY=1000000000;N", ParameterValue),
         ("HOLDFOR=0", ParameterValue),
         ("HOLDFOR=1000000000", ParameterValue),
-        // catalog §9 item 16.
+        // RFC 4865 §3.
         ("HOLDUNTIL=1700000000", ParameterValue),
         ("AUTH=nobody", ParameterValue),
         ("AUTH=a+2", ParameterValue),
@@ -340,7 +340,7 @@ fn value_errors_and_their_replies() {
 }
 
 #[test]
-fn auth_null_and_empty_catalog_9_4() {
+fn auth_null_and_empty_rfc4954_5() {
     assert_eq!(
         mail("AUTH=<>", &STRICT).unwrap().extras().auth,
         Some(AuthParam::Unknown)
@@ -350,7 +350,7 @@ fn auth_null_and_empty_catalog_9_4() {
 }
 
 #[test]
-fn xtext_hex_case_catalog_9_13() {
+fn xtext_hex_case_rfc3461_4() {
     assert!(mail("ENVID=a+2b", &STRICT).is_err());
     let m = mail("ENVID=a+2b", &LENIENT).unwrap();
     assert_eq!(m.envid.as_ref().unwrap().as_str(), "a+");

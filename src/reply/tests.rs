@@ -178,8 +178,8 @@ fn line_count_limit() {
     }
 }
 
-/// (input, options, expected enhanced code, first line text): catalog §9
-/// item 22, RFC 2034 §4, RFC 3463 §2.
+/// (input, options, expected enhanced code, first line text): RFC 2034
+/// §4 (codes may come without EHLO), RFC 3463 §2.
 #[test]
 fn enhanced_code_detection_rfc2034() {
     let on = lenient().with_enhanced(true);

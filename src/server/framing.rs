@@ -209,7 +209,7 @@ impl Server {
             Err(DecodeError::Syntax { error, consumed }) => {
                 // A BDAT whose size cannot be read leaves an unknown number
                 // of octets to skip: the stream cannot be resynchronised
-                // (catalog §9 item 15), so the session ends.
+                // (checked, never wrapped), so the session ends.
                 let bdat = starts_with_bdat(&self.rx);
                 self.rx.advance(consumed);
                 if bdat && core.config.extensions.chunking {

@@ -229,7 +229,7 @@ impl fmt::Display for Domain<'_> {
 /// An address literal (RFC 5321 §4.1.3): `[192.0.2.1]` or
 /// `[IPv6:2001:db8::1]`. The general `tag:content` form is rejected:
 /// IANA has registered no tag but `IPv6`, so `[2001:db8::1]` (tag `2001`)
-/// is not an address (catalog §9 item 8).
+/// is not an address (RFC 5321 §4.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AddressLiteral {
@@ -297,7 +297,7 @@ pub(crate) fn strip_prefix_ignore_case<'b>(s: &'b [u8], prefix: &[u8]) -> Option
 }
 
 /// `Snum 3("." Snum)`, `Snum = 1*3DIGIT` in 0–255; leading zeros are
-/// decimal (catalog §9 item 8).
+/// decimal (RFC 5321 §4.1.3).
 fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut parts = s.split(|&b| b == b'.');

@@ -8,7 +8,7 @@ use crate::error::{SyntaxError, SyntaxErrorKind};
 use crate::octets::class::{is_atext, is_quotable};
 
 /// RFC 5321 §4.5.3.1.1: a local part is at most 64 octets (counted here
-/// on the wire form, quotes included, catalog §9 item 7).
+/// on the wire form, quotes included, RFC 5321 §4.1.2).
 pub const MAX_LOCAL_PART_LEN: usize = 64;
 
 const fn err(detail: &'static str) -> SyntaxError {

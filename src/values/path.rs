@@ -132,7 +132,7 @@ impl fmt::Display for ForwardPath<'_> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PathRules {
     pub utf8: bool,
-    /// Accept a path without `<` `>` (lenient, catalog §9 item 2).
+    /// Accept a path without `<` `>` (lenient; RFC 5321 §4.1.2 requires them).
     pub bare: bool,
     /// Enforce the 256-octet limit (strict) or a looser one.
     pub max_len: usize,
@@ -281,7 +281,7 @@ mod tests {
             ForwardPath::parse("<POSTMASTER>").unwrap(),
             ForwardPath::Postmaster
         );
-        // catalog §9 item 3: `RCPT TO:<>` is invalid.
+        // RFC 5321 §4.1.1.3: `RCPT TO:<>` is invalid.
         assert_eq!(
             ForwardPath::parse("<>").unwrap_err().kind(),
             SyntaxErrorKind::RecipientAddress

@@ -24,7 +24,7 @@ impl<'a> XText<'a> {
 
     /// Decodes the wire form. Lowercase hex is accepted only when
     /// `lenient` (RFC 3461 says "upper case"; RFC 4954 §8 uses HEXDIG,
-    /// catalog §9 item 13). The decoded octets must be UTF-8.
+    /// RFC 3461 §4). The decoded octets must be UTF-8.
     pub fn decode(wire: &'a [u8], lenient: bool) -> Result<Self, SyntaxError> {
         if !wire.contains(&b'+') {
             if !wire.iter().all(|&b| is_xchar(b)) {
@@ -203,7 +203,7 @@ mod tests {
             XText::decode(b"plain", false).unwrap().0,
             Cow::Borrowed(_)
         ));
-        // catalog §9 item 13: lowercase hex only when lenient.
+        // RFC 3461 §4: lowercase hex only when lenient.
         assert!(XText::decode(b"a+2b", false).is_err());
         assert_eq!(XText::decode(b"a+2b", true).unwrap().as_str(), "a+");
         assert!(XText::decode(b"a+2", true).is_err());
