@@ -5,7 +5,7 @@ mod support;
 
 use esmtp::ext::future_release::HoldLimits;
 use esmtp::reply::Reply;
-use esmtp::server::{Event, ServerConfig};
+use esmtp::server::{ApiError, Event, ServerConfig};
 use esmtp::values::{DateTime, EnhancedStatusCode, ReplyCode};
 use support::{codes, config, ehlo, final_lines, Driver};
 
@@ -241,10 +241,13 @@ fn lmtp_until_end(tail: &[u8]) -> Driver {
 #[test]
 fn lmtp_one_reply_per_accepted_recipient_after_data_rfc2033_4_2() {
     let mut d = lmtp_until_end(b"DATA\r\nhi\r\n.\r\nNOOP\r\n");
-    assert!(d
-        .server
-        .respond_lmtp(&[reply(250, (2, 0, 0), "x")])
-        .is_err());
+    assert_eq!(
+        d.server.respond_lmtp(&[reply(250, (2, 0, 0), "x")]),
+        Err(ApiError::RecipientCount {
+            expected: 2,
+            given: 1
+        })
+    );
     d.server
         .respond_lmtp(&[
             reply(250, (2, 1, 5), "x delivered"),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use esmtp::ehlo::Mechanism;
 use esmtp::reply::Reply;
-use esmtp::server::{CloseReason, Event, HelloVerb};
+use esmtp::server::{ApiError, CloseReason, Event, HelloVerb};
 use esmtp::values::{EnhancedStatusCode, ReplyCode};
 use support::{codes, config, ehlo, final_lines, Driver};
 
@@ -525,10 +525,13 @@ fn decisions_answered_later_hold_pipelined_commands_rfc2920_3_1() {
 #[test]
 fn answering_without_a_pending_decision_is_an_api_error() {
     let mut d = Driver::new(config());
-    assert!(d.server.accept().is_err());
-    assert!(d.server.deny().is_err());
-    assert!(d.server.respond(&reply(250, None, "x")).is_err());
-    assert!(d.server.respond_lmtp(&[]).is_err());
+    assert_eq!(d.server.accept(), Err(ApiError::NoPendingDecision));
+    assert_eq!(d.server.deny(), Err(ApiError::NoPendingDecision));
+    assert_eq!(
+        d.server.respond(&reply(250, None, "x")),
+        Err(ApiError::NoPendingDecision)
+    );
+    assert_eq!(d.server.respond_lmtp(&[]), Err(ApiError::NotLmtpMessageEnd));
 }
 
 #[test]
@@ -536,7 +539,10 @@ fn a_3xx_reply_cannot_answer_an_event() {
     let mut d = Driver::manual(config());
     d.server.receive(b"EHLO c\r\n");
     assert!(matches!(d.event(), Some(Event::Hello { .. })));
-    assert!(d.server.respond(&reply(354, None, "go")).is_err());
+    assert_eq!(
+        d.server.respond(&reply(354, None, "go")),
+        Err(ApiError::IntermediateReply)
+    );
     // Still pending.
     d.server.accept().unwrap();
 }

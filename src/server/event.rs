@@ -197,9 +197,24 @@ pub enum ApiError {
     /// No event is waiting for a decision.
     #[error("no decision is pending")]
     NoPendingDecision,
-    /// This answer does not fit the pending event.
-    #[error("this answer does not fit the pending event: {0}")]
-    WrongAnswer(&'static str),
+    /// A 3xx reply was given as an answer: only a 2xx accepts and only a
+    /// 4xx or 5xx refuses (RFC 5321 §4.2.1); 3xx replies belong to the
+    /// protocol (354, 334), which the machine writes itself.
+    #[error("a 3xx reply cannot answer an event")]
+    IntermediateReply,
+    /// Per-recipient replies were given, but no LMTP end of message is
+    /// waiting (RFC 2033 §4.2 owes them only there).
+    #[error("no LMTP end of message is waiting for per-recipient replies")]
+    NotLmtpMessageEnd,
+    /// An LMTP end of message got a different number of replies than it
+    /// has accepted recipients (RFC 2033 §4.2: one each, in RCPT order).
+    #[error("LMTP owes {expected} replies, one per accepted recipient; {given} given")]
+    RecipientCount {
+        /// The accepted recipients.
+        expected: usize,
+        /// The replies given.
+        given: usize,
+    },
     /// No STARTTLS handshake is in progress.
     #[error("no TLS handshake is in progress")]
     NoTlsHandshake,

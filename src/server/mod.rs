@@ -542,7 +542,7 @@ impl Server {
     pub fn respond(&mut self, reply: &Reply<'_>) -> Result<(), ApiError> {
         let pending = self.core.pending.ok_or(ApiError::NoPendingDecision)?;
         if reply.code().is_intermediate() {
-            return Err(ApiError::WrongAnswer("a 3xx reply cannot answer an event"));
+            return Err(ApiError::IntermediateReply);
         }
         self.core.pending = None;
         if reply.code().is_positive() {
@@ -564,14 +564,17 @@ impl Server {
     /// in RCPT order (RFC 2033 §4.2).
     pub fn respond_lmtp(&mut self, replies: &[Reply<'_>]) -> Result<(), ApiError> {
         if self.core.pending != Some(Pending::MessageEnd) || !self.core.config.lmtp {
-            return Err(ApiError::WrongAnswer("no LMTP message is waiting"));
+            return Err(ApiError::NotLmtpMessageEnd);
         }
-        let expected = self.core.transaction.as_ref().map_or(0, |t| t.accepted);
-        if replies.len() != expected as usize {
-            return Err(ApiError::WrongAnswer("one reply per accepted recipient"));
+        let expected = self.core.transaction.as_ref().map_or(0, |t| t.accepted) as usize;
+        if replies.len() != expected {
+            return Err(ApiError::RecipientCount {
+                expected,
+                given: replies.len(),
+            });
         }
         if replies.iter().any(|r| r.code().is_intermediate()) {
-            return Err(ApiError::WrongAnswer("a 3xx reply cannot answer an event"));
+            return Err(ApiError::IntermediateReply);
         }
         self.core.pending = None;
         for reply in replies {
