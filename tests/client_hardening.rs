@@ -178,10 +178,18 @@ fn invalid_caller_param_is_an_error_from_submit_rfc5321_4_1_2() {
         let mut s = Script::new(client_config());
         let mut env = envelope(&["b@example.org"]);
         env.params.extras_mut().other.push(p.clone());
-        assert!(s.client.submit(env, &b"x\r\n"[..]).is_err(), "{p:?}");
+        assert_eq!(
+            s.client.submit(env, &b"x\r\n"[..]).err(),
+            Some(esmtp::client::ApiError::InvalidParam),
+            "{p:?}"
+        );
         let mut env = envelope(&["b@example.org"]);
         env.recipients[0].params.extras_mut().other.push(p.clone());
-        assert!(s.client.submit(env, &b"x\r\n"[..]).is_err(), "{p:?}");
+        assert_eq!(
+            s.client.submit(env, &b"x\r\n"[..]).err(),
+            Some(esmtp::client::ApiError::InvalidParam),
+            "{p:?}"
+        );
     }
     let mut s = Script::new(client_config());
     let mut env = envelope(&["b@example.org"]);

@@ -68,7 +68,7 @@ impl Envelope {
 
 pub(super) fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
     if env.recipients.is_empty() {
-        return Err(ApiError::InvalidArgument("a message needs a recipient"));
+        return Err(ApiError::NoRecipient);
     }
     // A parameter that cannot be written is refused here rather than left
     // off the wire, so the caller knows what the server was (not) told
@@ -79,9 +79,7 @@ pub(super) fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
             .flat_map(|r| r.params.extras().other.iter()),
     );
     if params.any(|p| !p.is_valid()) {
-        return Err(ApiError::InvalidArgument(
-            "a parameter is not a valid esmtp-keyword[=esmtp-value]",
-        ));
+        return Err(ApiError::InvalidParam);
     }
     Ok(())
 }
@@ -90,9 +88,7 @@ pub(super) fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
 /// another control (no command injection).
 pub(super) fn checked_text(s: &str) -> Result<&str, ApiError> {
     if s.is_empty() || s.bytes().any(|b| b < b' ' || b == 0x7f) {
-        Err(ApiError::InvalidArgument(
-            "empty, or holds a control character",
-        ))
+        Err(ApiError::InvalidText)
     } else {
         Ok(s)
     }

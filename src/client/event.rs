@@ -262,10 +262,21 @@ pub enum ApiError {
     /// No STARTTLS handshake is in progress.
     #[error("no TLS handshake is in progress")]
     NoTlsHandshake,
-    /// An argument cannot be written as a command (CR, LF or a control
-    /// character in it, or no recipient).
-    #[error("invalid argument: {0}")]
-    InvalidArgument(&'static str),
+    /// An envelope without a recipient: RFC 5321 §3.3 needs at least one
+    /// RCPT before DATA.
+    #[error("a message needs a recipient")]
+    NoRecipient,
+    /// A caller parameter is not a valid `esmtp-keyword ["=" esmtp-value]`
+    /// (RFC 5321 §4.1.2), so it is refused rather than left off the wire.
+    #[error("a parameter is not a valid esmtp-keyword[=esmtp-value]")]
+    InvalidParam,
+    /// Caller text for a command line is empty or holds CR, LF or another
+    /// control character (which would write a second command).
+    #[error("text for a command line is empty or holds a control character")]
+    InvalidText,
+    /// A caller command cannot be written as one line.
+    #[error("the command cannot be written as one line: {0}")]
+    Unwritable(#[from] crate::error::EncodeError),
 }
 
 /// Reply codes that make the client end a session.

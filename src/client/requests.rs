@@ -148,11 +148,7 @@ impl Client {
 
     pub(super) fn request(&mut self, cmd: Command<'static>) -> Result<(), ApiError> {
         self.accepting()?;
-        if cmd.check().is_err() {
-            return Err(ApiError::InvalidArgument(
-                "the command cannot be written as one line",
-            ));
-        }
+        cmd.check()?;
         self.jobs.push_back(Job::Command(Box::new(cmd)));
         self.pump();
         Ok(())
