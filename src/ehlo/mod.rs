@@ -241,6 +241,18 @@ impl<'a> Capabilities<'a> {
         self.no_soliciting.as_deref()
     }
 
+    /// The parameters of an unknown or private keyword the server
+    /// advertised (`X-FOO a b` gives `Some("a b")`, a bare `X-FOO` gives
+    /// `Some("")`), matched in any case (RFC 5321 §2.4); `None` when it was
+    /// not advertised. Known keywords are read with [`Self::supports`] and
+    /// their typed accessors.
+    pub fn unknown_keyword(&self, keyword: &str) -> Option<&str> {
+        self.other.iter().find_map(|line| {
+            let (kw, params) = line.split_once(' ').unwrap_or((line, ""));
+            kw.eq_ignore_ascii_case(keyword).then_some(params)
+        })
+    }
+
     /// Unknown, private (`X-`) and malformed keyword lines, verbatim.
     pub fn unknown(&self) -> impl Iterator<Item = &str> {
         self.other.iter().map(|s| &**s)

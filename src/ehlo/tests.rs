@@ -428,3 +428,24 @@ proptest::proptest! {
         proptest::prop_assert_eq!(fast, slow);
     }
 }
+
+#[test]
+fn unknown_keywords_are_found_by_name_rfc5321_2_4() {
+    let reply = Reply::new(
+        ReplyCode::OK,
+        None,
+        [
+            "mx.example",
+            "X-EXPS GSSAPI NTLM",
+            "XFORWARD NAME ADDR",
+            "X-LINK2STATE",
+        ],
+    )
+    .unwrap();
+    let caps = Capabilities::from_reply(&reply).unwrap();
+    assert_eq!(caps.unknown_keyword("x-exps"), Some("GSSAPI NTLM"));
+    assert_eq!(caps.unknown_keyword("XFORWARD"), Some("NAME ADDR"));
+    assert_eq!(caps.unknown_keyword("X-LINK2STATE"), Some(""));
+    assert_eq!(caps.unknown_keyword("X-LINK"), None);
+    assert_eq!(caps.unknown_keyword("SIZE"), None);
+}
