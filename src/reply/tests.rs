@@ -1,6 +1,8 @@
 //! Unit tables for the reply grammar (RFC 5321 §4.2).
 
+use super::parse::enhanced_prefix;
 use super::*;
+use crate::error::{DecodeError, SyntaxErrorKind};
 
 fn lenient() -> ReplyParseOptions {
     ReplyParseOptions::new()
