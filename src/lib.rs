@@ -124,8 +124,10 @@ mod size_tests {
         let command = size_of::<crate::command::Command<'_>>();
         let event = size_of::<crate::server::Event>();
         println!(
-            "Command {command}, server::Event {event}, client::Event {}, \
-             MailParams {}, RcptParams {}, Server {}, Client {}",
+            "Command {command}, Result<(Command, usize), DecodeError> {}, \
+             server::Event {event}, client::Event {}, MailParams {}, RcptParams {}, \
+             Server {}, Client {}",
+            size_of::<Result<(crate::command::Command<'_>, usize), crate::DecodeError>>(),
             size_of::<crate::client::Event>(),
             size_of::<crate::params::MailParams<'_>>(),
             size_of::<crate::params::RcptParams<'_>>(),
