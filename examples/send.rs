@@ -129,6 +129,9 @@ async fn drive(
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        // The session's clock, at every wake-up (after a read, a wait, a
+        // handshake): progress restarts its wait from the latest time.
+        session.client.handle_timeout(Instant::now());
         if session.handle_events() == Step::StartTls {
             let upgraded = match connector {
                 Some(c) => handshake(conn, c, args).await,
@@ -169,18 +172,22 @@ async fn drive(
             let _ = session.handle_events();
             return;
         }
-        let deadline = session.client.poll_timeout(Instant::now());
+        let deadline = session.client.poll_timeout();
         // No deadline only while nothing is awaited; wake up anyway.
         let wait = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(300));
         tokio::select! {
-            read = conn.read(&mut buf) => match read {
-                Ok(0) => session.client.peer_closed(),
-                Ok(n) => session.client.receive(buf.get(..n).unwrap_or_default()),
-                Err(e) => session.io_failed(format!("reading from the server: {e}")),
-            },
-            () = tokio::time::sleep_until(wait.into()) => {
+            read = conn.read(&mut buf) => {
+                // What was read arrived now: a reply it completes restarts
+                // the wait from here, not from before the read.
                 session.client.handle_timeout(Instant::now());
+                match read {
+                    Ok(0) => session.client.peer_closed(),
+                    Ok(n) => session.client.receive(buf.get(..n).unwrap_or_default()),
+                    Err(e) => session.io_failed(format!("reading from the server: {e}")),
+                }
             }
+            // The top of the loop gives the session the time.
+            () = tokio::time::sleep_until(wait.into()) => {}
         }
     }
 }

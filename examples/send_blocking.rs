@@ -104,6 +104,9 @@ fn drive(
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        // The session's clock, at every wake-up (after a read, a wait, a
+        // handshake): progress restarts its wait from the latest time.
+        session.client.handle_timeout(Instant::now());
         if session.handle_events() == Step::StartTls {
             let upgraded = match tls {
                 Some(c) => handshake(conn, c, args),
@@ -148,24 +151,26 @@ fn drive(
         let now = Instant::now();
         let wait = session
             .client
-            .poll_timeout(now)
+            .poll_timeout()
             .map_or(Duration::from_secs(300), |d| {
                 d.saturating_duration_since(now)
             })
             // A zero timeout means "block forever" to the socket.
             .max(Duration::from_millis(1));
         let _ = conn.tcp().set_read_timeout(Some(wait));
-        match conn.read(&mut buf) {
+        let read = conn.read(&mut buf);
+        // What was read arrived now: a reply it completes restarts the
+        // wait from here, not from before the read.
+        session.client.handle_timeout(Instant::now());
+        match read {
             Ok(0) => session.client.peer_closed(),
             Ok(n) => session.client.receive(buf.get(..n).unwrap_or_default()),
+            // The deadline passed: the time was just given.
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                session.client.handle_timeout(Instant::now());
-            }
+                ) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => session.io_failed(format!("reading from the server: {e}")),
         }

@@ -335,6 +335,8 @@ async fn serve(
     };
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(mut tls)) => {
+            // The wait for the new EHLO starts now, not before the handshake.
+            session.handle_timeout(Instant::now());
             let _ = session.tls_established();
             handler.log(format_args!("TLS established"));
             let result = drive(&mut tls, &mut session, &mut handler, &mut conn, &mut stop).await;
@@ -396,12 +398,18 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let mut delivering = None;
     loop {
+        // The session's clock, at every wake-up (after a read, a wait, a
+        // delivery): the command lines read are timed from it.
+        session.handle_timeout(Instant::now());
         while let Some(event) = session.poll_event() {
             match handler.on_event(session, event) {
                 Next::Continue => {}
                 Next::Deliver(mut delivery) => match &conn.deliveries {
                     Deliveries::Inline => {
                         let outcome = handler.deliver_now(&mut delivery);
+                        // An fsync may take a while: the answer restarts
+                        // the wait for the next command from now.
+                        session.handle_timeout(Instant::now());
                         handler.delivered(session, outcome);
                     }
                     Deliveries::Thread(thread) => {
@@ -447,10 +455,13 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
             let outcome = rx
                 .await
                 .unwrap_or_else(|_| Err(io::Error::other("delivery thread gone")));
+            // The answer restarts the wait for the next command from now,
+            // not from before the delivery.
+            session.handle_timeout(Instant::now());
             handler.delivered(session, outcome);
             continue;
         }
-        let deadline = session.poll_timeout(Instant::now());
+        let deadline = session.poll_timeout();
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -466,10 +477,8 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
         let mut room = (&mut conn.buf).limit(conn.next_read);
         let read = tokio::select! {
             read = io.read_buf(&mut room) => Some(read),
-            () = sleep => {
-                session.handle_timeout(Instant::now());
-                None
-            }
+            // The top of the loop gives the session the time.
+            () = sleep => None,
             changed = stop.changed(), if !stopping => {
                 stopping = true;
                 if changed.is_ok() {

@@ -134,6 +134,8 @@ fn serve(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
             return;
         }
     };
+    // The wait for the new EHLO starts now, not before the handshake.
+    session.handle_timeout(Instant::now());
     let _ = session.tls_established();
     handler.log(format_args!("TLS established"));
     match drive(&mut tls, &mut session, &mut handler, &mut buf) {
@@ -170,11 +172,17 @@ fn drive<S: Conn>(
     buf: &mut [u8],
 ) -> io::Result<Outcome> {
     loop {
+        // The session's clock, at every wake-up (after a read, a wait, a
+        // handshake): the command lines read are timed from it.
+        session.handle_timeout(Instant::now());
         while let Some(event) = session.poll_event() {
             match handler.on_event(session, event) {
                 Next::Continue => {}
                 Next::Deliver(mut delivery) => {
                     let outcome = handler.deliver_now(&mut delivery);
+                    // An fsync may take a while: the answer restarts the
+                    // wait for the next command from now.
+                    session.handle_timeout(Instant::now());
                     handler.delivered(session, outcome);
                 }
                 // The machine emits both only once its replies are out.
@@ -197,7 +205,7 @@ fn drive<S: Conn>(
         }
         let now = Instant::now();
         let timeout = session
-            .poll_timeout(now)
+            .poll_timeout()
             // A zero timeout means "none" to set_read_timeout.
             .map(|deadline| {
                 deadline
@@ -212,10 +220,7 @@ fn drive<S: Conn>(
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                session.handle_timeout(Instant::now());
-            }
+                ) => {} // the top of the loop gives the time
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 handler.log(format_args!("read error: {e}"));

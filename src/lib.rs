@@ -6,10 +6,12 @@
 //! bytes it reads, the decisions it makes and the time it observes:
 //!
 //! ```text
+//! handle_timeout(now)      the time: the machine's only clock
 //! receive(&[u8])           bytes read from the peer
 //! poll_event() -> Event    what happened; some events wait for a decision
+//! decision() -> Decision   (server) the pending decision, answered once
 //! poll_transmit() -> Bytes bytes to write to the peer, in order
-//! poll_timeout(now)        when to call handle_timeout(now) next
+//! poll_timeout() -> Instant when to give the time again, at the latest
 //! ```
 //!
 //! A complete server session, driven in memory:
@@ -49,7 +51,7 @@
 //! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
 //! | [`client`] | the client machine: requests, session, negotiation, transaction, the pipeline queue, the content pump, envelopes |
 //! | `octets` (private) | byte-level helpers every grammar shares: class tables, SWAR scans, keyword packing, line framing |
-//! | `timer` (private) | the idle timer both machines use |
+//! | `timer` (private) | the clock and idle timer both machines use: the latest time given, when the current wait began |
 //!
 //! Every grammar parses with streaming semantics (a prefix is
 //! [`DecodeError::Incomplete`]) and writes the strict form.

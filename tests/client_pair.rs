@@ -656,7 +656,9 @@ fn greeting_timeout_rfc5321_4_5_3_2_1() {
     // A server that never greets: only the client runs.
     let mut c = esmtp::client::Client::new(client_config());
     let id = c.submit(envelope(&["b@x.org"]), &b"x\r\n"[..]).unwrap();
-    let deadline = c.poll_timeout(p.base).unwrap();
+    assert_eq!(c.poll_timeout(), None, "no time given, no deadline");
+    c.handle_timeout(p.base);
+    let deadline = c.poll_timeout().unwrap();
     assert_eq!(deadline - p.base, Duration::from_secs(300));
     c.handle_timeout(p.base + Duration::from_secs(299));
     assert!(!c.is_closed());
@@ -682,7 +684,7 @@ fn data_termination_timeout_is_ten_minutes_rfc5321_4_5_3_2_6() {
         .unwrap();
     p.run();
     assert_eq!(
-        p.client.poll_timeout(p.now).unwrap() - p.now,
+        p.client.poll_timeout().unwrap() - p.now,
         Duration::from_secs(600)
     );
     p.advance(Duration::from_secs(599));
@@ -710,7 +712,7 @@ fn mail_and_rcpt_timeouts_rfc5321_4_5_3_2() {
             .unwrap();
         p.run();
         assert_eq!(
-            p.client.poll_timeout(p.now).unwrap() - p.now,
+            p.client.poll_timeout().unwrap() - p.now,
             Duration::from_secs(300),
             "{held}"
         );
@@ -733,6 +735,7 @@ fn data_initiation_timeout_rfc5321_4_5_3_2_4() {
         .submit(envelope(&["b@x.org"]), &b"x\r\n"[..])
         .unwrap();
     let now = std::time::Instant::now();
+    client.handle_timeout(now);
     let mut sent = Vec::new();
     for reply in [
         &b"220 mx ESMTP\r\n"[..],
@@ -751,7 +754,7 @@ fn data_initiation_timeout_rfc5321_4_5_3_2_4() {
         "{}",
         String::from_utf8_lossy(&sent)
     );
-    let deadline = client.poll_timeout(now).unwrap();
+    let deadline = client.poll_timeout().unwrap();
     assert_eq!(deadline - now, Duration::from_secs(120));
     client.handle_timeout(deadline - Duration::from_secs(1));
     assert!(!client.is_closed());
@@ -763,6 +766,37 @@ fn data_initiation_timeout_rfc5321_4_5_3_2_4() {
         }
     }
     assert!(timed_out);
+}
+
+/// RFC 5321 §4.5.3.2: each wait runs from the last progress (here, the
+/// EHLO written after the greeting) at the time the driver gave, exactly
+/// its timeout long; `poll_timeout` is a pure query.
+#[test]
+fn client_deadline_is_exactly_the_timeout_after_the_last_progress_rfc5321_4_5_3_2() {
+    let mut s = Script::new(client_config());
+    s.client
+        .submit(envelope(&["b@x.org"]), &b"x\r\n"[..])
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    s.client.handle_timeout(t0);
+    assert_eq!(s.client.poll_timeout(), Some(t0 + Duration::from_secs(300)));
+    let t1 = t0 + Duration::from_secs(42);
+    s.client.handle_timeout(t1);
+    // The greeting read at t1; EHLO written at t1.
+    assert!(s.feed(b"220 mx ESMTP\r\n").starts_with("EHLO "));
+    let deadline = t1 + s.client.config().timeouts.command;
+    assert_eq!(s.client.poll_timeout(), Some(deadline));
+    assert_eq!(s.client.poll_timeout(), Some(deadline), "a pure query");
+    s.client.handle_timeout(deadline - Duration::from_secs(1));
+    assert!(!s.client.is_closed());
+    assert_eq!(s.client.poll_timeout(), Some(deadline));
+    s.client.handle_timeout(deadline);
+    assert!(s.client.is_closed());
+    s.drain();
+    let outcomes = s.outcomes();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].error, Some(MessageError::Timeout));
+    assert_eq!(s.client.poll_timeout(), None, "nothing awaited once closed");
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod support;
 
 use esmtp::ext::future_release::HoldLimits;
 use esmtp::reply::Reply;
-use esmtp::server::{ApiError, Event, ServerConfig};
+use esmtp::server::{ApiError, DecisionKind, Event, LmtpMessageEnd, Server, ServerConfig};
 use esmtp::values::{DateTime, EnhancedStatusCode, ReplyCode};
 use support::{codes, config, ehlo, final_lines, Driver};
 
@@ -18,6 +18,16 @@ fn reply(code: u16, esc: (u8, u16, u16), text: &str) -> Reply<'_> {
         text,
     )
     .unwrap()
+}
+
+/// The pending LMTP end of message, which owes one reply per accepted
+/// recipient (RFC 2033 §4.2).
+fn lmtp_end(server: &mut Server) -> LmtpMessageEnd<'_> {
+    server
+        .decision()
+        .expect("a decision is pending")
+        .lmtp()
+        .expect("an LMTP end of message")
 }
 
 // ---- CHUNKING (RFC 3030) ----
@@ -241,19 +251,30 @@ fn lmtp_until_end(tail: &[u8]) -> Driver {
 #[test]
 fn lmtp_one_reply_per_accepted_recipient_after_data_rfc2033_4_2() {
     let mut d = lmtp_until_end(b"DATA\r\nhi\r\n.\r\nNOOP\r\n");
+    assert_eq!(lmtp_end(&mut d.server).recipients(), 2);
     assert_eq!(
-        d.server.respond_lmtp(&[reply(250, (2, 0, 0), "x")]),
+        lmtp_end(&mut d.server).respond_each(&[reply(250, (2, 0, 0), "x")]),
         Err(ApiError::RecipientCount {
             expected: 2,
             given: 1
         })
     );
-    d.server
-        .respond_lmtp(&[
+    // A 3xx reply is the protocol's own (RFC 5321 §4.2.1), never an answer.
+    assert_eq!(
+        lmtp_end(&mut d.server).respond_each(&[
+            reply(250, (2, 0, 0), "x"),
+            Reply::single(ReplyCode::new(354).unwrap(), None, "go").unwrap()
+        ]),
+        Err(ApiError::IntermediateReply)
+    );
+    // Both errors left the decision pending.
+    lmtp_end(&mut d.server)
+        .respond_each(&[
             reply(250, (2, 1, 5), "x delivered"),
             reply(452, (4, 2, 2), "z over quota"),
         ])
         .unwrap();
+    assert!(d.server.decision().is_none());
     assert!(d.event().is_none());
     let out = d.take();
     assert!(
@@ -273,11 +294,35 @@ fn lmtp_accept_answers_every_recipient_rfc2033_4_2() {
     );
 }
 
+/// RFC 2033 §4.2: the same reply for every recipient, through the
+/// LMTP view's `respond` and `deny` (and the `Decision` ones it mirrors).
+#[test]
+fn lmtp_same_reply_for_every_recipient_rfc2033_4_2() {
+    let mut d = lmtp_until_end(b"DATA\r\nhi\r\n.\r\n");
+    lmtp_end(&mut d.server)
+        .respond(&reply(451, (4, 3, 0), "try later"))
+        .unwrap();
+    let out = d.take();
+    assert!(
+        out.ends_with("451 4.3.0 try later\r\n451 4.3.0 try later\r\n"),
+        "{out}"
+    );
+    let mut d = lmtp_until_end(b"DATA\r\nhi\r\n.\r\n");
+    let decision = d.server.decision().unwrap();
+    assert_eq!(decision.kind(), DecisionKind::MessageEnd);
+    decision.deny();
+    let out = d.take();
+    assert!(
+        out.ends_with("554 5.6.0 Message rejected\r\n554 5.6.0 Message rejected\r\n"),
+        "{out}"
+    );
+}
+
 #[test]
 fn lmtp_one_reply_per_recipient_after_bdat_last_rfc2033_4_3() {
     let mut d = lmtp_until_end(b"BDAT 2\r\nhiBDAT 1 LAST\r\n!");
-    d.server
-        .respond_lmtp(&[reply(250, (2, 0, 0), "ok x"), reply(250, (2, 0, 0), "ok z")])
+    lmtp_end(&mut d.server)
+        .respond_each(&[reply(250, (2, 0, 0), "ok x"), reply(250, (2, 0, 0), "ok z")])
         .unwrap();
     let out = d.take();
     assert!(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use esmtp::ehlo::Mechanism;
 use esmtp::reply::Reply;
-use esmtp::server::{ApiError, CloseReason, Event, HelloVerb};
+use esmtp::server::{ApiError, CloseReason, DecisionKind, Event, HelloVerb};
 use esmtp::values::{EnhancedStatusCode, ReplyCode};
 use support::{codes, config, ehlo, final_lines, Driver};
 
@@ -531,7 +531,41 @@ fn answering_without_a_pending_decision_is_an_api_error() {
         d.server.respond(&reply(250, None, "x")),
         Err(ApiError::NoPendingDecision)
     );
-    assert_eq!(d.server.respond_lmtp(&[]), Err(ApiError::NotLmtpMessageEnd));
+    assert!(d.server.decision().is_none());
+}
+
+/// An SMTP end of message owes one reply (RFC 5321 §4.1.1.4): it has no
+/// per-recipient view, and the decision comes back to be answered.
+#[test]
+fn smtp_message_end_has_no_lmtp_view_rfc5321_4_1_1_4() {
+    let mut d = Driver::manual(config());
+    d.server.receive(
+        b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRCPT TO:<e@d.example>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    let kinds = [
+        DecisionKind::Hello,
+        DecisionKind::Mail,
+        DecisionKind::Rcpt,
+        DecisionKind::Rcpt,
+    ];
+    for kind in kinds {
+        assert!(d.until_decision().0.is_some());
+        assert_eq!(d.server.decision().unwrap().kind(), kind);
+        d.server.accept().unwrap();
+    }
+    let (end, _) = d.until_decision();
+    assert!(
+        matches!(end, Some(Event::MessageEnd { recipients: 2, .. })),
+        "{end:?}"
+    );
+    let decision = d.server.decision().unwrap();
+    let decision = decision
+        .lmtp()
+        .expect_err("SMTP has no per-recipient replies");
+    assert_eq!(decision.kind(), DecisionKind::MessageEnd);
+    decision.accept();
+    assert!(d.take().ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n250 2.0.0 Message accepted for delivery\r\n"));
+    assert_eq!(d.server.accept(), Err(ApiError::NoPendingDecision));
 }
 
 #[test]
@@ -551,7 +585,8 @@ fn a_3xx_reply_cannot_answer_an_event() {
 fn command_timeout_421_and_close_rfc5321_4_5_3_2_7() {
     let mut d = ehlo(config());
     let t0 = Instant::now();
-    let deadline = d.server.poll_timeout(t0).unwrap();
+    d.server.handle_timeout(t0);
+    let deadline = d.server.poll_timeout().unwrap();
     assert_eq!(deadline, t0 + Duration::from_secs(300));
     d.server.handle_timeout(t0 + Duration::from_secs(299));
     d.pump();
@@ -567,23 +602,45 @@ fn command_timeout_421_and_close_rfc5321_4_5_3_2_7() {
 }
 
 #[test]
-fn input_rearms_the_timer_rfc5321_4_5_3_2() {
+fn input_restarts_the_timer_at_the_latest_time_rfc5321_4_5_3_2() {
     let mut d = ehlo(config());
     let t0 = Instant::now();
-    let first = d.server.poll_timeout(t0).unwrap();
-    assert_eq!(
-        d.server.poll_timeout(t0 + Duration::from_secs(10)),
-        Some(first)
-    );
-    d.send(b"NOOP\r\n");
+    d.server.handle_timeout(t0);
+    let first = d.server.poll_timeout().unwrap();
+    // A pure query, and time alone does not move the deadline.
+    assert_eq!(d.server.poll_timeout(), Some(first));
+    d.server.handle_timeout(t0 + Duration::from_secs(10));
+    assert_eq!(d.server.poll_timeout(), Some(first));
+    // A complete line read at t1: the next wait is `command` from t1.
     let t1 = t0 + Duration::from_secs(100);
-    assert_eq!(
-        d.server.poll_timeout(t1),
-        Some(t1 + Duration::from_secs(300))
-    );
+    d.server.handle_timeout(t1);
+    d.send(b"NOOP\r\n");
+    assert_eq!(d.server.poll_timeout(), Some(t1 + Duration::from_secs(300)));
+    assert_eq!(d.server.poll_timeout(), Some(t1 + Duration::from_secs(300)));
     d.server.handle_timeout(first);
     d.pump();
     assert_eq!(d.take(), "", "the old deadline no longer applies");
+    d.server.handle_timeout(t1 + Duration::from_secs(299));
+    d.pump();
+    assert_eq!(d.take(), "");
+    d.server.handle_timeout(t1 + Duration::from_secs(300));
+    d.pump();
+    assert_eq!(
+        d.take(),
+        "421 4.4.2 Timeout exceeded, closing connection\r\n",
+        "exactly `command` after the last progress"
+    );
+}
+
+/// Before the first time given the session has no deadline; the first
+/// tick starts the wait for a client silent after connecting.
+#[test]
+fn no_deadline_before_the_first_time_rfc5321_4_5_3_2() {
+    let mut d = Driver::new(config());
+    assert_eq!(d.server.poll_timeout(), None);
+    let t0 = Instant::now();
+    d.server.handle_timeout(t0);
+    assert_eq!(d.server.poll_timeout(), Some(t0 + Duration::from_secs(300)));
 }
 
 #[test]
@@ -591,7 +648,9 @@ fn data_timeout_aborts_message_then_421_rfc5321_4_5_3_2_6() {
     let mut d = ehlo(config());
     d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nsome text\r\n");
     let t0 = Instant::now();
-    let deadline = d.server.poll_timeout(t0).unwrap();
+    d.server.handle_timeout(t0);
+    let deadline = d.server.poll_timeout().unwrap();
+    assert_eq!(deadline, t0 + Duration::from_secs(300));
     d.take();
     d.server.handle_timeout(deadline);
     d.pump();
@@ -604,12 +663,78 @@ fn data_timeout_aborts_message_then_421_rfc5321_4_5_3_2_6() {
     assert_eq!(d.count("Closed { reason: Timeout }"), 1);
 }
 
+/// `Timeouts::message` runs on the same clock: from the latest time given
+/// when the content began (the 354), whatever the content's rate.
+#[test]
+fn message_timeout_starts_when_content_begins_at_the_latest_time() {
+    let mut cfg = config();
+    cfg.timeouts.data = Duration::from_secs(30);
+    cfg.timeouts.message = Duration::from_secs(120);
+    let mut d = ehlo(cfg);
+    let t0 = Instant::now();
+    d.server.handle_timeout(t0);
+    let t1 = t0 + Duration::from_secs(50);
+    d.server.handle_timeout(t1);
+    d.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n");
+    assert_eq!(d.server.poll_timeout(), Some(t1 + Duration::from_secs(30)));
+    let mut now = t1;
+    for _ in 0..5 {
+        now += Duration::from_secs(20);
+        d.server.handle_timeout(now);
+        d.send(b"line\r\n");
+    }
+    // Content consumed at t1+100 restarts `data` (to t1+130), but the
+    // message is bounded at t1+120.
+    assert_eq!(d.server.poll_timeout(), Some(t1 + Duration::from_secs(120)));
+    d.server.handle_timeout(t1 + Duration::from_secs(120));
+    d.pump();
+    assert!(d.take().contains("421 4.4.2 "));
+    assert_eq!(d.count("MessageAborted"), 1);
+}
+
 #[test]
 fn no_timeout_while_application_decides() {
     let mut d = Driver::manual(config());
+    let t0 = Instant::now();
+    d.server.handle_timeout(t0);
     d.server.receive(b"EHLO c\r\n");
     assert!(matches!(d.event(), Some(Event::Hello { .. })));
-    assert_eq!(d.server.poll_timeout(Instant::now()), None);
+    assert_eq!(d.server.poll_timeout(), None);
+}
+
+/// A pending decision pauses the idle timer (the wait is the
+/// application's, not the client's); answering restarts it at the time of
+/// the answer (RFC 5321 §4.5.3.2).
+#[test]
+fn pending_decision_pauses_the_timer_and_the_answer_restarts_it_rfc5321_4_5_3_2() {
+    let mut d = Driver::manual(config());
+    let t0 = Instant::now();
+    d.server.handle_timeout(t0);
+    d.server.receive(b"EHLO c\r\n");
+    assert!(matches!(d.event(), Some(Event::Hello { .. })));
+    // Long past any deadline: nothing fires while the decision is owed.
+    let t1 = t0 + Duration::from_secs(3 * 300);
+    d.server.handle_timeout(t1);
+    assert_eq!(d.server.poll_timeout(), None);
+    assert!(!d.server.is_closed());
+    d.server.decision().unwrap().accept();
+    assert_eq!(d.server.poll_timeout(), Some(t1 + Duration::from_secs(300)));
+    let out = d.take();
+    assert!(out.contains("\r\n250-mx.example.org"), "{out}");
+    d.server.handle_timeout(t1 + Duration::from_secs(299));
+    assert!(d.event().is_none());
+    assert_eq!(d.take(), "");
+    d.server.handle_timeout(t1 + Duration::from_secs(300));
+    assert!(matches!(
+        d.event(),
+        Some(Event::Closed {
+            reason: CloseReason::Timeout
+        })
+    ));
+    assert_eq!(
+        d.take(),
+        "421 4.4.2 Timeout exceeded, closing connection\r\n"
+    );
 }
 
 #[test]
@@ -720,8 +845,10 @@ fn help_lists_only_commands_served_rfc5321_4_1_1_8() {
 fn stale_deadline_after_input_does_not_fire_rfc5321_4_5_3_2() {
     let mut d = ehlo(config());
     let t0 = Instant::now();
-    let deadline = d.server.poll_timeout(t0).unwrap();
+    d.server.handle_timeout(t0);
+    let deadline = d.server.poll_timeout().unwrap();
     // Input arrives just before the deadline; the driver's old timer fires.
+    d.server.handle_timeout(deadline - Duration::from_secs(1));
     assert_eq!(d.send(b"NOOP\r\n"), "250 2.0.0 OK\r\n");
     d.server.handle_timeout(deadline);
     d.pump();

@@ -301,19 +301,23 @@ impl Handler {
         text: &str,
         forward_paths: &[String],
     ) {
-        if self.shared.config.lmtp {
-            // RFC 2033 §4.2: one reply per accepted recipient, in order.
-            let replies: Vec<Reply<'_>> = forward_paths
-                .iter()
-                .filter_map(|to| Reply::new(code, esc, [format!("{to} {text}")]).ok())
-                .collect();
-            if session.respond_lmtp(&replies).is_err() {
-                // The machine counted the recipients differently (it
-                // should not): one reply, repeated for each of them.
-                respond(session, code, esc, text);
+        let Some(decision) = session.decision() else {
+            return;
+        };
+        match decision.lmtp() {
+            Ok(end) => {
+                // RFC 2033 §4.2: one reply per accepted recipient, in order.
+                let replies: Vec<Reply<'_>> = forward_paths
+                    .iter()
+                    .filter_map(|to| Reply::new(code, esc, [format!("{to} {text}")]).ok())
+                    .collect();
+                if end.respond_each(&replies).is_err() {
+                    // The machine counted the recipients differently (it
+                    // should not): one reply, repeated for each of them.
+                    respond(session, code, esc, text);
+                }
             }
-        } else {
-            respond(session, code, esc, text);
+            Err(_) => respond(session, code, esc, text),
         }
     }
 

@@ -3,7 +3,10 @@
 //! input. Invariants: no panic; the transmitted bytes are well-formed reply
 //! lines; no more `MessageEnd` events than DATA/BDAT commands sent; the
 //! receive buffer never exceeds its limit, nor the reply queue its limit
-//! plus one reply; exactly one `Closed` (or `Reversed`).
+//! plus one reply; exactly one `Closed` (or `Reversed`); the pending
+//! decision is the one the event asked, and the LMTP view exists exactly
+//! for an LMTP end of message; `poll_timeout` is pure and never behind the
+//! time given.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -11,7 +14,7 @@ use std::time::{Duration, Instant};
 use esmtp::data::BarePolicy;
 use esmtp::ehlo::Mechanism;
 use esmtp::reply::Reply;
-use esmtp::server::{Event, Server, ServerConfig};
+use esmtp::server::{DecisionKind, Event, Server, ServerConfig};
 use esmtp::values::{EnhancedStatusCode, ReplyCode};
 use esmtp::Strictness;
 use libfuzzer_sys::fuzz_target;
@@ -92,6 +95,25 @@ fn reply(code: u16, class: u8) -> Reply<'static> {
     .unwrap()
 }
 
+/// The decision an event asks for.
+fn kind_of(event: &Event) -> Option<DecisionKind> {
+    Some(match event {
+        Event::Connect => DecisionKind::Connect,
+        Event::Hello { .. } => DecisionKind::Hello,
+        Event::Mail { .. } => DecisionKind::Mail,
+        Event::Rcpt { .. } => DecisionKind::Rcpt,
+        Event::MessageEnd { .. } => DecisionKind::MessageEnd,
+        Event::Auth(_) => DecisionKind::Auth,
+        Event::Vrfy { .. } => DecisionKind::Vrfy,
+        Event::Expn { .. } => DecisionKind::Expn,
+        Event::Etrn(_) => DecisionKind::Etrn,
+        Event::Atrn(_) => DecisionKind::Atrn,
+        Event::Turn => DecisionKind::Turn,
+        Event::Command { .. } => DecisionKind::Command,
+        _ => return None,
+    })
+}
+
 struct Checker {
     wire: Vec<u8>,
     input: Vec<u8>,
@@ -108,6 +130,7 @@ const LONGEST_REPLY: usize = 2048;
 impl Checker {
     fn drain(&mut self, s: &mut Server, c: &mut Cursor<'_>) {
         loop {
+            let lmtp = s.config().lmtp;
             while let Some(event) = s.poll_event() {
                 assert!(s.buffered_len() <= self.max_buffered);
                 assert!(
@@ -132,30 +155,47 @@ impl Checker {
                     _ => {}
                 }
                 assert!(self.closed <= 1, "two final events");
-                if event.needs_decision() {
-                    let lmtp = s.config().lmtp;
-                    match c.byte().unwrap_or(0) % 6 {
-                        0 | 1 => s.accept().unwrap(),
-                        2 => s.deny().unwrap(),
-                        3 => s.respond(&reply(250, 2)).unwrap(),
-                        4 => s.respond(&reply(421, 4)).unwrap(),
-                        _ => {
-                            if let (true, Event::MessageEnd { recipients, .. }) = (lmtp, &event) {
-                                let replies: Vec<_> = (0..*recipients)
-                                    .map(|i| {
-                                        if i % 2 == 0 {
-                                            reply(250, 2)
-                                        } else {
-                                            reply(550, 5)
-                                        }
-                                    })
-                                    .collect();
-                                s.respond_lmtp(&replies).unwrap();
-                            } else {
-                                s.respond(&reply(550, 5)).unwrap();
-                            }
+                let Some(decision) = s.decision() else {
+                    assert!(!event.needs_decision(), "{event:?} left no decision");
+                    continue;
+                };
+                assert_eq!(Some(decision.kind()), kind_of(&event), "{event:?}");
+                let choice = c.byte().unwrap_or(0) % 7;
+                let decision = match decision.lmtp() {
+                    Ok(end) => {
+                        let Event::MessageEnd { recipients, .. } = event else {
+                            panic!("an LMTP view for {event:?}");
+                        };
+                        assert_eq!(end.recipients(), recipients as usize);
+                        if choice < 5 {
+                            let replies: Vec<_> = (0..recipients)
+                                .map(|i| {
+                                    if i % 2 == 0 {
+                                        reply(250, 2)
+                                    } else {
+                                        reply(550, 5)
+                                    }
+                                })
+                                .collect();
+                            end.respond_each(&replies).unwrap();
+                            continue;
                         }
+                        // The shorthands answer the view itself.
+                        drop(end);
+                        s.decision().unwrap()
                     }
+                    Err(decision) => {
+                        assert!(!(lmtp && matches!(event, Event::MessageEnd { .. })));
+                        decision
+                    }
+                };
+                match choice {
+                    0 | 1 => decision.accept(),
+                    2 => decision.deny(),
+                    3 => decision.respond(&reply(250, 2)).unwrap(),
+                    4 => decision.respond(&reply(421, 4)).unwrap(),
+                    5 => s.accept().unwrap(),
+                    _ => s.respond(&reply(550, 5)).unwrap(),
                 }
             }
             let mut any = false;
@@ -225,6 +265,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let start = Instant::now();
     let mut now = start;
+    // A driver gives the time at the top of its loop.
+    s.handle_timeout(now);
     k.drain(&mut s, &mut c);
     while let Some(op) = c.byte() {
         match op % 16 {
@@ -235,9 +277,14 @@ fuzz_target!(|data: &[u8]| {
                 s.receive(read);
             }
             12 => {
-                let _ = s.poll_timeout(now);
                 now += Duration::from_secs(u64::from(c.byte().unwrap_or(0)) * 4);
                 s.handle_timeout(now);
+                // Past its deadline the session closed: what is left is
+                // later than the time given, and asking twice changes
+                // nothing.
+                let deadline = s.poll_timeout();
+                assert!(deadline.is_none_or(|d| d > now), "a deadline missed");
+                assert_eq!(s.poll_timeout(), deadline);
             }
             13 => {
                 let _ = s.tls_established();

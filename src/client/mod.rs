@@ -4,13 +4,20 @@
 //!
 //! # Driving a session
 //!
-//! The application owns the connection. It queues messages with
-//! [`Client::submit`] (or streams them with [`Client::submit_streaming`]),
-//! feeds the bytes it reads to [`Client::receive`], takes [`Event`]s from
-//! [`Client::poll_event`], writes out what [`Client::poll_transmit`]
-//! returns, and feeds the clock to [`Client::handle_timeout`]. Drain in this
-//! order — receive → events → transmit → timeout — as the server does
-//! ([`crate::server`]).
+//! The application owns the connection and the clock. It queues messages
+//! with [`Client::submit`] (or streams them with
+//! [`Client::submit_streaming`]); whenever it wakes it gives the session
+//! the time with [`Client::handle_timeout`], feeds the bytes it read to
+//! [`Client::receive`], takes [`Event`]s from [`Client::poll_event`],
+//! writes out what [`Client::poll_transmit`] returns, and sleeps no later
+//! than [`Client::poll_timeout`]. In this order — time → receive → events
+//! → transmit → deadline — as the server does ([`crate::server`]).
+//!
+//! The session never reads a clock. Progress — a complete reply, a command
+//! or content written — starts the wait for the next reply at the latest
+//! time given; octets of a reply do not (RFC 5321 §4.5.3.2).
+//! [`Client::poll_timeout`] is a pure query of the deadline that follows,
+//! and a session that was never given the time has none.
 //!
 //! Here the peer is this crate's own [`crate::server::Server`], in memory:
 //!
@@ -31,18 +38,22 @@
 //! let mut delivered = false;
 //! let mut stored = Vec::new();
 //! while !client.is_closed() {
+//!     let now = Instant::now(); // the clock, at every wake-up
+//!     server.handle_timeout(now);
+//!     client.handle_timeout(now);
 //!     // The server side (a real driver has a socket here).
 //!     while let Some(e) = server.poll_event() {
-//!         match e {
-//!             server::Event::Content(c) => stored.extend_from_slice(&c),
-//!             e if e.needs_decision() => server.accept().unwrap(),
-//!             _ => {}
+//!         if let server::Event::Content(c) = e {
+//!             stored.extend_from_slice(&c);
+//!         }
+//!         if let Some(decision) = server.decision() {
+//!             decision.accept();
 //!         }
 //!     }
 //!     while let Some(bytes) = server.poll_transmit() {
 //!         client.receive(&bytes); // what the client reads
 //!     }
-//!     // The client side: events, then transmit, then the timer.
+//!     // The client side: events, then transmit, then the deadline.
 //!     while let Some(event) = client.poll_event() {
 //!         if let Event::Message(outcome) = event {
 //!             assert_eq!(outcome.id, id);
@@ -52,7 +63,7 @@
 //!     while let Some(bytes) = client.poll_transmit() {
 //!         server.receive(&bytes); // what the client writes
 //!     }
-//!     let _deadline = client.poll_timeout(Instant::now()); // sleep no longer than this
+//!     let _deadline = client.poll_timeout(); // sleep no longer than this
 //! }
 //! assert!(delivered);
 //! assert_eq!(stored, b"Subject: hi\r\n\r\n.dot\r\n");
@@ -404,25 +415,40 @@ impl Client {
         b
     }
 
-    /// When [`Client::handle_timeout`] should next be called; `now` starts
-    /// a new wait after activity. `None` while no reply is awaited.
-    #[must_use]
-    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
-        let Some(timeout) = self.current_timeout() else {
-            self.timer.stop();
-            return None;
-        };
-        self.timer.arm(now, timeout)
-    }
-
-    /// Tells the session the time; past the deadline every message still
-    /// pending fails with [`MessageError::Timeout`] and the session closes
-    /// (RFC 5321 §4.5.3.2).
+    /// Gives the session the time: the driver's clock, the only one it
+    /// has. Call it whenever the driver wakes — before feeding what it
+    /// read, before submitting or writing after a wait, and when the
+    /// deadline from [`Client::poll_timeout`] passes. Past the deadline
+    /// every message still pending fails with [`MessageError::Timeout`]
+    /// and the session closes (RFC 5321 §4.5.3.2).
+    ///
+    /// Progress (a complete reply, a command or content written, content
+    /// pushed) starts the next wait at the latest time given here; octets
+    /// of a reply do not, so a server trickling one never extends its
+    /// deadline. An instant earlier than one given before is taken as that
+    /// one: time never goes back.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.timer.expired(now) && self.current_timeout().is_some() {
+        self.timer.tick(now);
+        if self
+            .poll_timeout()
+            .is_some_and(|deadline| self.timer.reached(deadline))
+        {
             self.fail_all(MessageError::Timeout);
             self.close(CloseReason::Timeout);
         }
+    }
+
+    /// When [`Client::handle_timeout`] must next be called: the end of
+    /// the wait for the reply owed first (its [`Timeouts`] value, RFC 5321
+    /// §4.5.3.2), or for streamed content the caller has yet to give. A
+    /// pure query: asking twice gives the same answer.
+    ///
+    /// `None` while nothing is awaited, during the TLS handshake, once the
+    /// session is closed, and before the first [`Client::handle_timeout`]:
+    /// a session that was never given the time has no deadline.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timer.deadline(self.current_timeout()?)
     }
 
     fn current_timeout(&self) -> Option<Duration> {

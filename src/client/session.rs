@@ -162,7 +162,6 @@ impl Client {
         self.phase = Phase::Closed;
         self.inflight.clear();
         self.quit_queued = true;
-        self.timer.stop();
         if reason != CloseReason::Quit && reason != CloseReason::Refused {
             // Nothing more may be written on a dead or reversed stream.
             self.staging.clear();

@@ -24,8 +24,10 @@ pub enum HelloVerb {
 
 /// Something the application must see or decide. The events marked
 /// *decision* hold back every later command until the application answers
-/// with [`super::Server::accept`], [`super::Server::deny`] or
-/// [`super::Server::respond`] (LMTP: [`super::Server::respond_lmtp`]).
+/// the [`super::Decision`] from [`super::Server::decision`] (or uses the
+/// shorthands [`super::Server::accept`], [`super::Server::deny`] and
+/// [`super::Server::respond`]). An LMTP end of message owes one reply per
+/// recipient: [`super::Decision::lmtp`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
@@ -65,7 +67,8 @@ pub enum Event {
     Content(Bytes),
     /// *Decision*: the whole message was received (`<CRLF>.<CRLF>` or
     /// `BDAT … LAST`). Accepting takes responsibility for it (RFC 5321
-    /// §4.2.5); in LMTP answer with one reply per accepted recipient.
+    /// §4.2.5); in LMTP answer with one reply per accepted recipient
+    /// ([`super::LmtpMessageEnd::respond_each`]).
     MessageEnd {
         /// The message size in octets (RFC 1870 §5).
         size: u64,
@@ -81,7 +84,7 @@ pub enum Event {
     /// *Decision*: AUTH credentials (RFC 4954). Accept sends `235 2.7.0`.
     Auth(Credentials),
     /// *Decision*: VRFY (with [`super::Extensions::vrfy`]); accept sends
-    /// `252`, so answer with [`super::Server::respond`] after verifying
+    /// `252`, so answer with [`super::Decision::respond`] after verifying
     /// (RFC 5321 §3.5.3).
     Vrfy {
         /// The string to verify.
@@ -104,7 +107,7 @@ pub enum Event {
     /// *Decision*: TURN (RFC 821 §3.8). Accepting reverses the roles.
     Turn,
     /// *Decision*: a private verb from [`super::ServerConfig::private_verbs`];
-    /// answer with [`super::Server::respond`].
+    /// answer with [`super::Decision::respond`].
     Command {
         /// The verb, as sent.
         verb: String,
@@ -202,10 +205,6 @@ pub enum ApiError {
     /// protocol (354, 334), which the machine writes itself.
     #[error("a 3xx reply cannot answer an event")]
     IntermediateReply,
-    /// Per-recipient replies were given, but no LMTP end of message is
-    /// waiting (RFC 2033 §4.2 owes them only there).
-    #[error("no LMTP end of message is waiting for per-recipient replies")]
-    NotLmtpMessageEnd,
     /// An LMTP end of message got a different number of replies than it
     /// has accepted recipients (RFC 2033 §4.2: one each, in RCPT order).
     #[error("LMTP owes {expected} replies, one per accepted recipient; {given} given")]

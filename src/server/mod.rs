@@ -2,13 +2,14 @@
 //!
 //! # Driving a session
 //!
-//! The application owns the connection. It feeds the bytes it reads to
-//! [`Server::receive`] (or hands its read buffer over, without a copy, to
-//! [`Server::receive_buf`]), takes [`Event`]s from [`Server::poll_event`] (and
-//! answers the ones that need a decision), writes out what
-//! [`Server::poll_transmit`] returns, and feeds the clock to
-//! [`Server::handle_timeout`]. Drain in this order — receive → events →
-//! transmit → timeout:
+//! The application owns the connection and the clock. Whenever it wakes
+//! it gives the session the time with [`Server::handle_timeout`], feeds
+//! the bytes it read to [`Server::receive`] (or hands its read buffer
+//! over, without a copy, to [`Server::receive_buf`]), takes [`Event`]s from
+//! [`Server::poll_event`] and answers the ones that need a decision
+//! ([`Server::decision`]), writes out what [`Server::poll_transmit`]
+//! returns, and sleeps no later than [`Server::poll_timeout`]. In this
+//! order — time → receive → events → transmit → deadline:
 //!
 //! ```
 //! use esmtp::server::{Event, Server, ServerConfig};
@@ -20,12 +21,15 @@
 //!                             b"RCPT TO:<b@example.org>\r\nDATA\r\n", b"Hi\r\n.\r\nQUIT\r\n"];
 //! let mut message = Vec::new();
 //! loop {
+//!     session.handle_timeout(Instant::now()); // the clock, at every wake-up
 //!     while let Some(event) = session.poll_event() {
 //!         match event {
 //!             Event::Content(chunk) => message.extend_from_slice(&chunk),
 //!             Event::Closed { .. } => break,
-//!             e if e.needs_decision() => session.accept().unwrap(), // policy goes here
 //!             _ => {}
+//!         }
+//!         if let Some(decision) = session.decision() {
+//!             decision.accept(); // policy goes here
 //!         }
 //!     }
 //!     while let Some(bytes) = session.poll_transmit() {
@@ -34,7 +38,7 @@
 //!     if session.is_closed() {
 //!         break;
 //!     }
-//!     let _deadline = session.poll_timeout(Instant::now()); // sleep no longer than this
+//!     let _deadline = session.poll_timeout(); // sleep no longer than this
 //!     match input.split_first() {
 //!         Some((read, rest)) => { session.receive(read); input = rest; }
 //!         None => session.peer_closed(),
@@ -46,7 +50,21 @@
 //!
 //! A decision may be answered much later (after an asynchronous look-up):
 //! until then `poll_event` returns `None`, later pipelined commands wait in
-//! the buffer, and replies already owed can be transmitted.
+//! the buffer, and replies already owed can be transmitted. The timer is
+//! paused meanwhile; answering restarts it at the latest time given, so
+//! give the time before answering a decision that took a while.
+//!
+//! # Time
+//!
+//! The session never reads a clock: [`Server::handle_timeout`] is its
+//! clock. Progress — a complete command line, consumed content, an
+//! answered decision — starts a new wait at the latest time given; octets
+//! of a partial line do not, so a client trickling a line one octet at a
+//! time is still closed [`Timeouts::command`] after its last complete line
+//! (RFC 5321 §4.5.3.2.7). [`Server::poll_timeout`] is a pure query of the
+//! deadline that follows. A session that was never given the time has no
+//! deadline, so a driver gives it at the top of its loop: a client silent
+//! after connecting is timed from that first tick.
 //!
 //! The session never panics on peer input, never holds more than
 //! [`Limits::max_buffered`] octets of input, and hands message content out
@@ -67,6 +85,7 @@ mod transaction; // MAIL, RCPT, DATA, BDAT
 
 pub use auth::{Credentials, Secret};
 pub use config::{Extensions, Limits, ServerConfig, Timeouts};
+pub use decision::{Decision, DecisionKind, LmtpMessageEnd};
 pub use event::{AbortReason, ApiError, CloseReason, Event, HelloVerb};
 
 use std::sync::Arc;
@@ -80,12 +99,8 @@ use crate::reply::Reply;
 use crate::timer::Timer;
 use decision::Pending;
 use framing::Step;
-use output::{sanitize, Answer};
-use replies::{
-    AUTH_FAILED, COMMAND_REJECTED, CONNECT_REFUSED, ETRN_REJECTED, HELLO_REJECTED,
-    MESSAGE_REJECTED, OVERRUN, RECIPIENT_REJECTED, REVERSE_REJECTED, SENDER_REJECTED, TIMEOUT,
-    VRFY_REJECTED,
-};
+use output::sanitize;
+use replies::{OVERRUN, TIMEOUT};
 use transaction::Refusal;
 
 /// One server session. See the [module documentation](self) for the
@@ -156,8 +171,9 @@ struct Transaction {
     bdat_failed: bool,
     /// Bare CR / LF / NUL in BDAT text, across chunks.
     bare: BareCheck,
-    /// When the message's content began (the first poll after DATA or
-    /// the first BDAT), for [`Timeouts::message`].
+    /// When the message's content began (the 354 to DATA or the first
+    /// BDAT), at the latest time the session was given, for
+    /// [`Timeouts::message`].
     content_started: Option<Instant>,
 }
 
@@ -370,61 +386,69 @@ impl Server {
         }
     }
 
-    /// When [`Server::handle_timeout`] should next be called; `now` is the
-    /// current time, used to start a new idle period after input. `None`
-    /// while the application owes a decision or the session is over.
-    #[must_use]
-    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
-        let timeout = match self.core.phase {
-            _ if self.core.pending.is_some() => None,
-            Phase::Command | Phase::SkipLine { .. } | Phase::Auth(_) | Phase::Refused => {
-                Some(self.core.config.timeouts.command)
-            }
-            Phase::Data(_) | Phase::Chunk { .. } => Some(self.core.config.timeouts.data),
-            _ => None,
-        };
-        let Some(timeout) = timeout else {
-            self.core.timer.stop();
-            return None;
-        };
-        let idle = self.core.timer.arm(now, timeout);
-        // One message's content has a wall-clock bound too, whatever its
-        // rate: DATA, or BDAT from the first chunk to LAST.
-        let in_message = matches!(self.core.phase, Phase::Data(_) | Phase::Chunk { .. })
-            || self.core.transaction.as_ref().is_some_and(|t| t.used_bdat);
-        let message_timeout = self.core.config.timeouts.message;
-        let message = match self.core.transaction.as_mut() {
-            Some(t) if in_message => {
-                let started = *t.content_started.get_or_insert(now);
-                started.checked_add(message_timeout)
-            }
-            _ => None,
-        };
-        match (idle, message) {
-            (Some(d), Some(m)) => Some(d.min(m)),
-            (d, m) => d.or(m),
+    /// Gives the session the time: the driver's clock, the only one it
+    /// has. Call it whenever the driver wakes — before feeding what it
+    /// read, before answering a decision that took a while, and when the
+    /// deadline from [`Server::poll_timeout`] passes. Past the deadline the
+    /// session sends `421 4.4.2` and closes (RFC 5321 §4.5.3.2); content
+    /// being received is aborted.
+    ///
+    /// Progress (a complete command line, consumed content, an answered
+    /// decision) starts the next wait at the latest time given here, so a
+    /// deadline that input has since moved no longer fires. An instant
+    /// earlier than one given before is taken as that one: time never goes
+    /// back.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.core.timer.tick(now);
+        if self.core.in_message() {
+            // Content that began before the session knew the time is
+            // timed from the first time it is given.
+            self.core.content_begins();
+        }
+        if self
+            .poll_timeout()
+            .is_some_and(|deadline| self.core.timer.reached(deadline))
+        {
+            self.core.abort_content(AbortReason::Disconnected);
+            self.core.close_with(TIMEOUT, CloseReason::Timeout);
         }
     }
 
-    /// Tells the session the time; past the deadline it sends `421 4.4.2`
-    /// and closes (RFC 5321 §4.5.3.2).
+    /// When [`Server::handle_timeout`] must next be called: the end of the
+    /// current wait for the client ([`Timeouts::command`] for a command,
+    /// [`Timeouts::data`] for content), or the end of
+    /// [`Timeouts::message`] for the message being received, whichever is
+    /// first. A pure query: asking twice gives the same answer.
     ///
-    /// A deadline from before the latest input no longer applies: ask
-    /// [`Server::poll_timeout`] again after every `receive`.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let message_over = self.core.transaction.as_ref().is_some_and(|t| {
-            t.content_started
-                .and_then(|s| s.checked_add(self.core.config.timeouts.message))
-                .is_some_and(|m| now >= m)
-        });
-        if message_over && self.core.pending.is_none() && !self.is_closing() {
-            self.core.abort_content(AbortReason::Disconnected);
-            self.core.close_with(TIMEOUT, CloseReason::Timeout);
-            return;
+    /// `None` while the application owes a decision (the timer is paused;
+    /// answering restarts it), while STARTTLS is handled, once the session
+    /// is closing, and before the first [`Server::handle_timeout`]: a
+    /// session that was never given the time has no deadline.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let core = &self.core;
+        if core.pending.is_some() {
+            return None;
         }
-        if self.core.timer.expired(now) && self.core.pending.is_none() && !self.is_closing() {
-            self.core.abort_content(AbortReason::Disconnected);
-            self.core.close_with(TIMEOUT, CloseReason::Timeout);
+        let period = match core.phase {
+            Phase::Command | Phase::SkipLine { .. } | Phase::Auth(_) | Phase::Refused => {
+                core.config.timeouts.command
+            }
+            Phase::Data(_) | Phase::Chunk { .. } => core.config.timeouts.data,
+            _ => return None,
+        };
+        let idle = core.timer.deadline(period);
+        // One message's content has a wall-clock bound too, whatever its
+        // rate: DATA, or BDAT from the first chunk to LAST.
+        let message = core
+            .transaction
+            .as_ref()
+            .filter(|_| core.in_message())
+            .and_then(|t| t.content_started)
+            .and_then(|started| started.checked_add(core.config.timeouts.message));
+        match (idle, message) {
+            (Some(d), Some(m)) => Some(d.min(m)),
+            (d, m) => d.or(m),
         }
     }
 
@@ -446,10 +470,6 @@ impl Server {
     /// True once the session is over (after [`Event::Closed`]).
     pub fn is_closed(&self) -> bool {
         matches!(self.core.phase, Phase::Closed)
-    }
-
-    fn is_closing(&self) -> bool {
-        matches!(self.core.phase, Phase::Closing(_) | Phase::Closed)
     }
 
     /// True when the session is on a TLS connection.
@@ -475,6 +495,8 @@ impl Server {
 
     /// The TLS handshake after [`Event::StartTls`] succeeded: the session
     /// starts over and the client must send EHLO again (RFC 3207 §4.2).
+    /// The wait for it starts at the latest time given: give the time
+    /// ([`Server::handle_timeout`]) after the handshake, first.
     pub fn tls_established(&mut self) -> Result<(), ApiError> {
         if !matches!(self.core.phase, Phase::TlsHandshake | Phase::TlsPending) {
             return Err(ApiError::NoTlsHandshake);
@@ -502,85 +524,34 @@ impl Server {
         Ok(())
     }
 
-    /// Answers the pending event with its default positive reply.
+    /// The decision the session waits for, as a view to answer: see
+    /// [`Decision`]. `None` when no event waits for one.
+    pub fn decision(&mut self) -> Option<Decision<'_>> {
+        Decision::new(&mut self.core)
+    }
+
+    /// Shorthand for `decision()` then [`Decision::accept`]: the pending
+    /// event's default positive reply. [`ApiError::NoPendingDecision`]
+    /// when nothing is pending.
     pub fn accept(&mut self) -> Result<(), ApiError> {
-        let pending = self
-            .core
-            .pending
-            .take()
-            .ok_or(ApiError::NoPendingDecision)?;
-        self.core.accept(pending, None);
+        self.decision().ok_or(ApiError::NoPendingDecision)?.accept();
         Ok(())
     }
 
-    /// Answers the pending event with its default refusal.
+    /// Shorthand for `decision()` then [`Decision::deny`]: the pending
+    /// event's default refusal. [`ApiError::NoPendingDecision`] when
+    /// nothing is pending.
     pub fn deny(&mut self) -> Result<(), ApiError> {
-        let pending = self
-            .core
-            .pending
-            .take()
-            .ok_or(ApiError::NoPendingDecision)?;
-        let reply = match pending {
-            Pending::Connect => CONNECT_REFUSED,
-            Pending::Hello(_) => HELLO_REJECTED,
-            Pending::Mail { .. } => SENDER_REJECTED,
-            Pending::Rcpt => RECIPIENT_REJECTED,
-            Pending::MessageEnd => MESSAGE_REJECTED,
-            Pending::Auth => AUTH_FAILED,
-            Pending::Vrfy => VRFY_REJECTED,
-            Pending::Etrn => ETRN_REJECTED,
-            Pending::Reverse => REVERSE_REJECTED,
-            Pending::Command => COMMAND_REJECTED,
-        };
-        self.core.deny(pending, Answer::Mandated(reply));
+        self.decision().ok_or(ApiError::NoPendingDecision)?.deny();
         Ok(())
     }
 
-    /// Answers the pending event with `reply`: a 2xx reply accepts, a 4xx
-    /// or 5xx reply refuses; a `421` also ends the session (RFC 5321 §3.8).
-    /// For an LMTP message the same reply goes to every recipient.
+    /// Shorthand for `decision()` then [`Decision::respond`]: a 2xx reply
+    /// accepts, a 4xx or 5xx refuses, a `421` also ends the session (RFC
+    /// 5321 §3.8). [`ApiError::NoPendingDecision`] when nothing is pending.
     pub fn respond(&mut self, reply: &Reply<'_>) -> Result<(), ApiError> {
-        let pending = self.core.pending.ok_or(ApiError::NoPendingDecision)?;
-        if reply.code().is_intermediate() {
-            return Err(ApiError::IntermediateReply);
-        }
-        self.core.pending = None;
-        if reply.code().is_positive() {
-            self.core.accept(pending, Some(reply));
-        } else {
-            self.core.deny(pending, Answer::Reply(reply));
-        }
-        // 421 announces that the server closes the channel (RFC 5321
-        // §3.8): nothing after it may be read.
-        if reply.code().get() == 421 && !self.is_closing() {
-            self.core.abort_content(AbortReason::Disconnected);
-            self.core.transaction = None;
-            self.core.phase = Phase::Closing(CloseReason::Shutdown);
-        }
-        Ok(())
-    }
-
-    /// Answers an LMTP end of message with one reply per accepted recipient,
-    /// in RCPT order (RFC 2033 §4.2).
-    pub fn respond_lmtp(&mut self, replies: &[Reply<'_>]) -> Result<(), ApiError> {
-        if self.core.pending != Some(Pending::MessageEnd) || !self.core.config.lmtp {
-            return Err(ApiError::NotLmtpMessageEnd);
-        }
-        let expected = self.core.transaction.as_ref().map_or(0, |t| t.accepted) as usize;
-        if replies.len() != expected {
-            return Err(ApiError::RecipientCount {
-                expected,
-                given: replies.len(),
-            });
-        }
-        if replies.iter().any(|r| r.code().is_intermediate()) {
-            return Err(ApiError::IntermediateReply);
-        }
-        self.core.pending = None;
-        for reply in replies {
-            reply.write_to(&mut self.core.tx);
-        }
-        self.core.end_message();
-        Ok(())
+        self.decision()
+            .ok_or(ApiError::NoPendingDecision)?
+            .respond(reply)
     }
 }

@@ -86,7 +86,7 @@ impl Core {
             }
             Command::Expn { target, utf8 } => {
                 if ext.expn {
-                    self.pending = Some(Pending::Vrfy);
+                    self.pending = Some(Pending::Expn);
                     Step::Event(Event::Expn {
                         target: target.into_owned(),
                         utf8,
@@ -116,7 +116,7 @@ impl Core {
                 } else if self.transaction.is_some() {
                     self.error_step(BAD_SEQUENCE)
                 } else {
-                    self.pending = Some(Pending::Reverse);
+                    self.pending = Some(Pending::Atrn);
                     Step::Event(Event::Atrn(
                         domains.into_iter().map(|d| d.into_owned()).collect(),
                     ))
@@ -128,7 +128,7 @@ impl Core {
                 } else if self.transaction.is_some() {
                     self.error_step(BAD_SEQUENCE)
                 } else {
-                    self.pending = Some(Pending::Reverse);
+                    self.pending = Some(Pending::Turn);
                     Step::Event(Event::Turn)
                 }
             }

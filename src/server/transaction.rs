@@ -73,6 +73,24 @@ impl Core {
         self.transaction = None;
     }
 
+    /// Whether one message's content is being received: DATA, or BDAT
+    /// from the first chunk to LAST, for [`super::Timeouts::message`].
+    pub(super) fn in_message(&self) -> bool {
+        matches!(self.phase, Phase::Data(_) | Phase::Chunk { .. })
+            || self.transaction.as_ref().is_some_and(|t| t.used_bdat)
+    }
+
+    /// The message's content begins now (the latest time given), unless
+    /// it already began.
+    pub(super) fn content_begins(&mut self) {
+        let now = self.timer.now();
+        if let Some(t) = self.transaction.as_mut() {
+            if t.content_started.is_none() {
+                t.content_started = now;
+            }
+        }
+    }
+
     pub(super) fn end_message(&mut self) {
         self.content_open = false;
         self.transaction = None;
@@ -226,10 +244,13 @@ impl Core {
         }
         self.phase = Phase::Data(decoder);
         self.content_open = true;
+        self.content_begins();
         Step::Continue
     }
 
     pub(super) fn bdat(&mut self, size: u64, last: bool) -> Step {
+        // Even a refused chunk is read, so it is timed as content.
+        self.content_begins();
         let refuse = |core: &mut Core, refusal: Refusal| {
             core.phase = Phase::Chunk {
                 decoder: ChunkDecoder::discard(size),

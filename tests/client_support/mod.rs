@@ -105,9 +105,12 @@ impl Pair {
         self
     }
 
-    /// Runs both machines until neither makes progress.
+    /// Runs both machines until neither makes progress. Each round gives
+    /// both the time first, as a driver does when it wakes.
     pub fn run(&mut self) {
         for _ in 0..100_000 {
+            self.client.handle_timeout(self.now);
+            self.server.handle_timeout(self.now);
             let mut progress = false;
             while let Some(e) = self.server.poll_event() {
                 progress = true;
@@ -126,7 +129,14 @@ impl Pair {
                         Decision::Accept => self.server.accept().unwrap(),
                         Decision::Deny => self.server.deny().unwrap(),
                         Decision::Respond(r) => self.server.respond(&r).unwrap(),
-                        Decision::Lmtp(rs) => self.server.respond_lmtp(&rs).unwrap(),
+                        Decision::Lmtp(rs) => self
+                            .server
+                            .decision()
+                            .unwrap()
+                            .lmtp()
+                            .unwrap()
+                            .respond_each(&rs)
+                            .unwrap(),
                         Decision::Hold => {
                             self.held = true;
                             break;
@@ -165,8 +175,6 @@ impl Pair {
                 self.server.receive(&write);
                 self.c2s_writes.push(write);
             }
-            let _ = self.client.poll_timeout(self.now);
-            let _ = self.server.poll_timeout(self.now);
             if !progress {
                 return;
             }
