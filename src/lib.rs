@@ -1,9 +1,66 @@
 //! Sans-IO Extended SMTP (RFC 5321) and LMTP (RFC 2033): the whole
-//! protocol, both sides, no I/O.
+//! protocol, both sides, no I/O — and, behind cargo features, a runtime
+//! layer that drives it.
 //!
-//! The crate never opens a socket, spawns, sleeps or reads the clock. The
-//! application owns the connection and drives a state machine with the
-//! bytes it reads, the decisions it makes and the time it observes:
+//! A server that accepts mail for one domain and keeps it, on the
+//! `runtime` layer (feature `tokio`; `blocking` for threads, `rustls` for
+//! STARTTLS and implicit TLS — the layer is documented with the features
+//! on). Each method of `runtime::server::Session` answers one decision of
+//! the machine; the ones not written keep their defaults:
+//!
+//! ```no_run
+//! use std::sync::{Arc, Mutex};
+//!
+//! use esmtp::bytes::Bytes;
+//! use esmtp::params::RcptParams;
+//! use esmtp::runtime::server::{Answer, ConnectionInfo, MessageEnd, Session, SmtpServer};
+//! use esmtp::server::{AbortReason, ServerConfig};
+//! use esmtp::values::{ForwardPath, Host};
+//!
+//! /// One connection: accepts mail for example.org and keeps each message.
+//! struct Inbox {
+//!     inbox: Arc<Mutex<Vec<Vec<u8>>>>,
+//!     message: Vec<u8>,
+//! }
+//!
+//! impl Session for Inbox {
+//!     async fn rcpt(&mut self, to: ForwardPath<'static>, _: RcptParams<'static>) -> Answer {
+//!         match to.mailbox().map(|m| &m.host) {
+//!             Some(Host::Domain(d)) if d.as_str().eq_ignore_ascii_case("example.org") => Answer::Accept,
+//!             _ => Answer::Deny, // 550 5.1.1
+//!         }
+//!     }
+//!     async fn content(&mut self, chunk: Bytes) {
+//!         self.message.extend_from_slice(&chunk); // dot-unstuffed, not copied
+//!     }
+//!     async fn message_end(&mut self, _: MessageEnd) -> Answer {
+//!         // Store it first: the 250 takes responsibility for the message.
+//!         self.inbox.lock().unwrap().push(std::mem::take(&mut self.message));
+//!         Answer::Accept
+//!     }
+//!     fn message_aborted(&mut self, _: AbortReason) {
+//!         self.message.clear();
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let inbox = Arc::new(Mutex::new(Vec::new()));
+//!     let config = ServerConfig::new("mx.example.org").expect("a valid hostname");
+//!     let server = SmtpServer::new(config, move |_: &ConnectionInfo| Inbox {
+//!         inbox: Arc::clone(&inbox),
+//!         message: Vec::new(),
+//!     });
+//!     server.serve(tokio::net::TcpListener::bind("127.0.0.1:2525").await?).await
+//! }
+//! ```
+//!
+//! # Sans-IO
+//!
+//! Underneath, and for any other runtime, the crate never opens a socket,
+//! spawns, sleeps or reads the clock. The application owns the connection
+//! and drives a state machine with the bytes it reads, the decisions it
+//! makes and the time it observes:
 //!
 //! ```text
 //! handle_timeout(now)      the time: the machine's only clock
@@ -50,6 +107,7 @@
 //! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
 //! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
 //! | [`client`] | the client machine: requests, session, negotiation, transaction, the pipeline queue, the content pump, envelopes |
+//! | `runtime` (features `tokio`, `blocking`, `rustls`) | the drivers: listeners, connection limits, deadlines, TLS, shutdown, and the handler traits the server calls |
 //! | `octets` (private) | byte-level helpers every grammar shares: class tables, SWAR scans, keyword packing, line framing |
 //! | `timer` (private) | the clock and idle timer both machines use: the latest time given, when the current wait began |
 //!
@@ -82,6 +140,7 @@
 //! Panics are bugs: no input, of any length or content, may make the crate
 //! panic, loop, or hold more memory than its configured limits.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
@@ -96,6 +155,9 @@ mod octets;
 pub mod options;
 pub mod params;
 pub mod reply;
+#[cfg(any(feature = "tokio", feature = "blocking"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "blocking"))))]
+pub mod runtime;
 mod sasl;
 pub mod server;
 mod timer;

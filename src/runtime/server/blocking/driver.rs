@@ -1,0 +1,354 @@
+//! The per-connection driver on a blocking thread: moves bytes and time
+//! between one stream and one machine, calls the session for each
+//! decision, and performs TLS handshakes with rustls's `StreamOwned`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::handler::{Backend, Reversal, Session, Stream};
+use super::{Shared, Stop};
+use crate::runtime::server::answer::{apply, Answer, MessageEnd, Verdict};
+use crate::runtime::server::config::{new_machine, RuntimeConfig};
+use crate::runtime::server::info::{ConnectionInfo, SessionEnd, TlsInfo};
+use crate::runtime::server::limits::Slot;
+use crate::server::{CloseReason, Event, Server};
+
+/// One connection's machine, handler and driver state; kept across
+/// STARTTLS.
+struct Conn<'a, S> {
+    server: Server,
+    session: S,
+    runtime: &'a RuntimeConfig,
+    stop: &'a Stop,
+    /// Read into, then split off and handed to the machine.
+    buf: BytesMut,
+    read_size: usize,
+    stopping: bool,
+    error: Option<io::Error>,
+}
+
+enum Outcome {
+    Closed(Option<CloseReason>),
+    StartTls,
+    Reversed(Bytes),
+}
+
+/// One connection on its own thread, from accept to close. `_slot` holds
+/// its place in the connection limits until the end.
+pub(super) fn connection<B: Backend>(
+    shared: Arc<Shared<B>>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    _slot: Slot,
+    implicit: bool,
+) {
+    let runtime = &shared.runtime;
+    let _ = tcp.set_nodelay(true);
+    let Ok(local) = tcp.local_addr() else {
+        return;
+    };
+    let id = shared.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+    // Registered so that a shutdown can wake this thread from a read.
+    let _registered = shared.stop.register(id, &tcp);
+    let mut info = ConnectionInfo::new(id, peer, local);
+    // A PROXY protocol header (issue #9) would be read here, before any
+    // TLS and before the session exists.
+    let mut stream = if implicit {
+        match handshake(
+            shared.tls.as_ref(),
+            tcp,
+            runtime.tls_handshake_timeout,
+            true,
+        ) {
+            Ok((tls, tls_info)) => {
+                info.tls = Some(tls_info);
+                tls
+            }
+            Err(e) => {
+                shared.backend.handshake_failed(peer, &e);
+                return;
+            }
+        }
+    } else {
+        Stream::Tcp(tcp)
+    };
+    let session = shared.backend.new_session(&info);
+    let mut conn = Conn {
+        server: new_machine(&shared.config, implicit),
+        session,
+        runtime,
+        stop: &shared.stop,
+        buf: BytesMut::new(),
+        read_size: runtime.read_bounds().0,
+        stopping: false,
+        error: None,
+    };
+    loop {
+        match drive(&mut stream, &mut conn) {
+            Outcome::Closed(reason) => {
+                let end = match conn.error.take() {
+                    Some(e) => SessionEnd::Failed(e),
+                    None => {
+                        close(&mut stream);
+                        SessionEnd::Closed(reason.unwrap_or(CloseReason::PeerClosed))
+                    }
+                };
+                conn.session.closed(end);
+                return;
+            }
+            Outcome::Reversed(leftover) => {
+                let _ = stream.tcp().set_read_timeout(None);
+                conn.session.reversed(Reversal { stream, leftover });
+                return;
+            }
+            Outcome::StartTls => {
+                let upgraded = match stream {
+                    Stream::Tcp(tcp) => handshake(
+                        shared.tls.as_ref(),
+                        tcp,
+                        runtime.tls_handshake_timeout,
+                        false,
+                    ),
+                    #[cfg(feature = "rustls")]
+                    Stream::Tls(_) => Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "STARTTLS on a TLS connection",
+                    )),
+                };
+                match upgraded {
+                    Ok((tls, tls_info)) => {
+                        stream = tls;
+                        // The wait for the new EHLO starts now.
+                        conn.server.handle_timeout(Instant::now());
+                        let _ = conn.server.tls_established();
+                        conn.session.tls_established(&tls_info);
+                    }
+                    Err(e) => {
+                        let _ = conn.server.tls_failed();
+                        while let Some(event) = conn.server.poll_event() {
+                            if let Event::MessageAborted { reason } = event {
+                                conn.session.message_aborted(reason);
+                            }
+                        }
+                        conn.session.closed(SessionEnd::Failed(e));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The last reply is out: TLS close_notify, then FIN.
+fn close(stream: &mut Stream) {
+    #[cfg(feature = "rustls")]
+    if let Stream::Tls(tls) = stream {
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+    }
+    let _ = stream.tcp().shutdown(Shutdown::Write);
+}
+
+impl<S: Session> Conn<'_, S> {
+    fn shut_down(&mut self) {
+        self.stopping = true;
+        self.server.shutdown(&self.runtime.shutdown_text);
+    }
+
+    fn fail(&mut self, error: io::Error) {
+        self.error.get_or_insert(error);
+        self.server.peer_closed();
+    }
+
+    fn stop_asked(&self) -> bool {
+        self.stop.is_set()
+    }
+}
+
+/// Runs the session on `stream` until it closes, starts TLS or reverses;
+/// the same order as the async driver (time → receive → events → transmit
+/// → deadline), with the machine's deadline as the read timeout.
+fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) -> Outcome {
+    loop {
+        c.server.handle_timeout(Instant::now());
+        if !c.stopping && c.stop_asked() {
+            c.shut_down();
+        }
+        while let Some(event) = c.server.poll_event() {
+            match event {
+                Event::Content(chunk) => c.session.content(chunk),
+                Event::MessageAborted { reason } => c.session.message_aborted(reason),
+                Event::StartTls => return Outcome::StartTls,
+                Event::Reversed { leftover } => return Outcome::Reversed(leftover),
+                Event::Closed { reason } => return Outcome::Closed(Some(reason)),
+                event => {
+                    let lmtp = c.server.config().lmtp;
+                    let verdict = ask(&mut c.session, event, lmtp);
+                    c.server.handle_timeout(Instant::now());
+                    let _ = apply(&mut c.server, verdict);
+                }
+            }
+        }
+        match transmit(stream, &mut c.server, c.runtime.write_timeout) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                c.fail(e);
+                continue;
+            }
+        }
+        if c.server.is_closed() {
+            return Outcome::Closed(None);
+        }
+        let now = Instant::now();
+        // A zero timeout would mean none at all to `set_read_timeout`.
+        let timeout = c.server.poll_timeout().map(|deadline| {
+            deadline
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1))
+        });
+        if let Err(e) = stream.tcp().set_read_timeout(timeout) {
+            c.fail(e);
+            continue;
+        }
+        let limit = c.server.config().limits.max_buffered;
+        let room = limit.saturating_sub(c.server.buffered_len()).max(1);
+        let size = c.read_size.min(room);
+        c.buf.clear();
+        c.buf.resize(size, 0);
+        let read = stream.read(&mut c.buf);
+        match read {
+            Ok(n) if n > 0 => {
+                c.read_size = c.runtime.next_read(size, n);
+                c.buf.truncate(n);
+                // Content chunks are slices of this buffer: no copy.
+                let data = c.buf.split();
+                c.server.receive_buf(data);
+            }
+            // A shutdown wakes the read with the end of the stream (or, on
+            // TLS, an unexpected end): 421 rather than a hang-up.
+            _ if c.stop_asked() && !c.stopping => c.shut_down(),
+            Ok(_) => c.server.peer_closed(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => c.fail(e),
+        }
+    }
+}
+
+/// Calls the session for the decision `event` waits for.
+fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
+    let answer = match event {
+        Event::Connect => session.connect(),
+        Event::Hello { verb, host } => session.hello(verb, host),
+        Event::Mail { from, params, send } => session.mail(from, params, send),
+        Event::Rcpt { to, params } => session.rcpt(to, params),
+        Event::MessageEnd { size, recipients } => {
+            let end = MessageEnd::new(size, recipients);
+            if lmtp {
+                return Verdict::Lmtp(session.lmtp_message_end(end));
+            }
+            session.message_end(end)
+        }
+        Event::Auth(credentials) => session.auth(credentials),
+        Event::Vrfy { target, utf8 } => session.vrfy(target, utf8),
+        Event::Expn { target, utf8 } => session.expn(target, utf8),
+        Event::Etrn(request) => session.etrn(request),
+        Event::Atrn(domains) => session.atrn(domains),
+        Event::Turn => session.turn(),
+        Event::Command { verb, args } => session.command(verb, args),
+        Event::Content(_)
+        | Event::MessageAborted { .. }
+        | Event::StartTls
+        | Event::Reversed { .. }
+        | Event::Closed { .. } => Answer::Deny,
+    };
+    Verdict::Answer(answer)
+}
+
+/// Writes and flushes every reply owed within `limit` for the lot: each
+/// write may block only for what is left of it.
+fn transmit(stream: &mut Stream, server: &mut Server, limit: Duration) -> io::Result<bool> {
+    let Some(mut bytes) = server.poll_transmit() else {
+        return Ok(false);
+    };
+    let deadline = Instant::now() + limit;
+    let left = || {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client does not read its replies",
+            ))
+        } else {
+            Ok(left)
+        }
+    };
+    loop {
+        let mut rest: &[u8] = &bytes;
+        while !rest.is_empty() {
+            stream.tcp().set_write_timeout(Some(left()?))?;
+            match stream.write(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, e))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match server.poll_transmit() {
+            Some(more) => bytes = more,
+            None => break,
+        }
+    }
+    stream.tcp().set_write_timeout(Some(left()?))?;
+    stream.flush()?;
+    Ok(true)
+}
+
+/// Runs the server side of a TLS handshake on `tcp` within `limit`.
+fn handshake(
+    tls: Option<&super::Tls>,
+    tcp: TcpStream,
+    limit: Duration,
+    implicit: bool,
+) -> io::Result<(Stream, TlsInfo)> {
+    #[cfg(feature = "rustls")]
+    if let Some(tls) = tls {
+        let conn =
+            rustls::ServerConnection::new(Arc::clone(&tls.config)).map_err(io::Error::other)?;
+        let mut stream = rustls::StreamOwned::new(conn, tcp);
+        let deadline = Instant::now() + limit;
+        while stream.conn.is_handshaking() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                ));
+            }
+            stream.sock.set_read_timeout(Some(left))?;
+            stream.sock.set_write_timeout(Some(left))?;
+            stream.conn.complete_io(&mut stream.sock)?;
+        }
+        let info = TlsInfo::from_rustls(&stream.conn, implicit);
+        return Ok((Stream::Tls(Box::new(stream)), info));
+    }
+    let _ = (tls, tcp, limit, implicit);
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no TLS configuration",
+    ))
+}

@@ -1,0 +1,278 @@
+//! The application's side of the blocking runtime: a [`Backend`] that
+//! creates a [`Session`] per connection, the session's answers (each with a
+//! default), and the stream a role reversal hands over.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use bytes::Bytes;
+
+use crate::command::{Etrn, SendMode, Utf8Reply};
+use crate::params::{MailParams, RcptParams};
+use crate::runtime::server::{
+    Answer, ConnectionInfo, LmtpAnswer, MessageEnd, Refusal, SessionEnd, TlsInfo,
+};
+use crate::server::{AbortReason, Credentials, HelloVerb};
+use crate::values::{Domain, ForwardPath, Host, ReversePath};
+
+/// Creates the session of each connection, and hears about connections
+/// that never got one; shared by every connection's thread. A closure from
+/// [`&ConnectionInfo`](ConnectionInfo) to a session is a backend.
+pub trait Backend: Send + Sync + 'static {
+    /// The per-connection handler.
+    type Session: Session;
+
+    /// A session for a connection that was admitted (within the limits
+    /// and, on an implicit-TLS listener, after the handshake).
+    fn new_session(&self, conn: &ConnectionInfo) -> Self::Session;
+
+    /// A connection was refused with `421 4.7.0` for a connection limit.
+    fn refused(&self, peer: SocketAddr, why: Refusal) {
+        let _ = (peer, why);
+    }
+
+    /// The TLS handshake of a connection to an implicit-TLS listener
+    /// failed (or timed out): no session was created.
+    fn handshake_failed(&self, peer: SocketAddr, error: &io::Error) {
+        let _ = (peer, error);
+    }
+
+    /// Accepting a connection, or starting its thread, failed; the
+    /// listener waits a moment and goes on.
+    fn accept_failed(&self, error: &io::Error) {
+        let _ = error;
+    }
+}
+
+impl<F, S> Backend for F
+where
+    F: Fn(&ConnectionInfo) -> S + Send + Sync + 'static,
+    S: Session,
+{
+    type Session = S;
+
+    fn new_session(&self, conn: &ConnectionInfo) -> S {
+        self(conn)
+    }
+}
+
+/// One connection's handler: the answers to the machine's decisions, and
+/// the message content. Every method has a default, so a handler writes
+/// only what it needs; the defaults accept, except where accepting would
+/// claim something the handler has not done: AUTH, ETRN, ATRN, TURN and
+/// private commands are refused.
+///
+/// The blocking twin of the async [`Session`](crate::runtime::server::Session)
+/// (feature `tokio`): the same methods and defaults, called on the
+/// connection's own thread. Each call is made in order, while later
+/// pipelined commands wait unread in the machine, and nothing more is read
+/// from the client until it returns.
+///
+/// A transaction starts with [`Session::mail`] (forget any earlier one:
+/// RSET and a new EHLO are handled by the machine and reach the handler as
+/// the next `mail`), adds [`Session::rcpt`]s, streams
+/// [`Session::content`], and ends with [`Session::message_end`] (or
+/// [`Session::lmtp_message_end`]) or [`Session::message_aborted`].
+pub trait Session: Send + 'static {
+    /// The connection, before the greeting. `Deny` sends `554 5.3.2` and
+    /// answers every command but QUIT with `503` (RFC 5321 §3.1); a `421`
+    /// or `521` reply closes at once (RFC 7504).
+    fn connect(&mut self) -> Answer {
+        Answer::Accept
+    }
+
+    /// HELO, EHLO or LHLO with the name the client gave. Accepting sends
+    /// the greeting reply (the capability list for EHLO and LHLO).
+    fn hello(&mut self, verb: HelloVerb, host: Host<'static>) -> Answer {
+        let _ = (verb, host);
+        Answer::Accept
+    }
+
+    /// MAIL FROM (or SEND, SOML, SAML: `send`), its parameters already
+    /// checked against what was offered. Starts a new transaction.
+    fn mail(
+        &mut self,
+        from: ReversePath<'static>,
+        params: MailParams<'static>,
+        send: Option<SendMode>,
+    ) -> Answer {
+        let _ = (from, params, send);
+        Answer::Accept
+    }
+
+    /// One RCPT TO. The machine enforces the recipient limit itself.
+    fn rcpt(&mut self, to: ForwardPath<'static>, params: RcptParams<'static>) -> Answer {
+        let _ = (to, params);
+        Answer::Accept
+    }
+
+    /// A chunk of message content, dot-unstuffed (DATA) or as sent (BDAT):
+    /// a slice of the read buffer, not a copy. The default drops it.
+    fn content(&mut self, chunk: Bytes) {
+        drop(chunk);
+    }
+
+    /// The whole message was received (SMTP). Accepting takes
+    /// responsibility for its delivery (RFC 5321 §4.2.5, §6.1): answer once
+    /// it is stored. The default accepts and discards, as a sink does.
+    fn message_end(&mut self, end: MessageEnd) -> Answer {
+        let _ = end;
+        Answer::Accept
+    }
+
+    /// The whole message was received, in LMTP: one reply per accepted
+    /// recipient, in RCPT order (RFC 2033 §4.2). The default gives every
+    /// recipient [`Session::message_end`]'s answer.
+    fn lmtp_message_end(&mut self, end: MessageEnd) -> LmtpAnswer {
+        LmtpAnswer::All(self.message_end(end))
+    }
+
+    /// The message being received was abandoned (RSET during BDAT, a
+    /// content error, a timeout, the connection lost, a shutdown); the
+    /// machine already replied. Discard whatever was stored.
+    fn message_aborted(&mut self, reason: AbortReason) {
+        let _ = reason;
+    }
+
+    /// AUTH credentials (RFC 4954), when mechanisms are offered. Check
+    /// them; accepting sends `235 2.7.0`. The default refuses (`535 5.7.8`).
+    fn auth(&mut self, credentials: Credentials) -> Answer {
+        drop(credentials);
+        Answer::Deny
+    }
+
+    /// VRFY, when [`Extensions::vrfy`](crate::server::Extensions::vrfy)
+    /// is on. Accepting sends `252` (cannot verify, will try: RFC 5321
+    /// §3.5.3); answer with a reply after verifying.
+    fn vrfy(&mut self, target: String, utf8: Utf8Reply) -> Answer {
+        let _ = (target, utf8);
+        Answer::Accept
+    }
+
+    /// EXPN, when [`Extensions::expn`](crate::server::Extensions::expn)
+    /// is on. Accepting sends `252`.
+    fn expn(&mut self, target: String, utf8: Utf8Reply) -> Answer {
+        let _ = (target, utf8);
+        Answer::Accept
+    }
+
+    /// ETRN (RFC 1985). Accepting says a queue run started, so the default
+    /// refuses (`458`).
+    fn etrn(&mut self, request: Etrn<'static>) -> Answer {
+        let _ = request;
+        Answer::Deny
+    }
+
+    /// ATRN (RFC 2645) by an authenticated client, for these domains.
+    /// Accepting reverses the roles ([`Session::reversed`]); the default
+    /// refuses (`450 4.7.1`).
+    fn atrn(&mut self, domains: Vec<Domain<'static>>) -> Answer {
+        let _ = domains;
+        Answer::Deny
+    }
+
+    /// TURN (RFC 821 §3.8). Accepting reverses the roles; the default
+    /// refuses (`450 4.7.1`).
+    fn turn(&mut self) -> Answer {
+        Answer::Deny
+    }
+
+    /// A private verb from
+    /// [`ServerConfig::private_verbs`](crate::server::ServerConfig::private_verbs).
+    /// The default refuses (`550 5.7.1`).
+    fn command(&mut self, verb: String, args: Option<String>) -> Answer {
+        let _ = (verb, args);
+        Answer::Deny
+    }
+
+    /// The STARTTLS handshake completed: the session starts over under TLS
+    /// and the client must greet again (RFC 3207 §4.2).
+    fn tls_established(&mut self, tls: &TlsInfo) {
+        let _ = tls;
+    }
+
+    /// TURN or ATRN was accepted and its `250` written: the connection now
+    /// runs the other way, with this side as the client (RFC 2645 §5.3).
+    /// `reversal` holds the stream and the bytes already read after the
+    /// command; feed them to a [`Client`](crate::client::Client). The
+    /// default closes the connection.
+    fn reversed(&mut self, reversal: Reversal) {
+        drop(reversal);
+    }
+
+    /// The session is over; nothing more will be asked. Not called when
+    /// the roles were reversed, nor when the session is dropped at the end
+    /// of a shutdown's grace period.
+    fn closed(&mut self, end: SessionEnd) {
+        let _ = end;
+    }
+}
+
+/// A connection's stream: TCP, or TLS over TCP (after STARTTLS or on an
+/// implicit-TLS listener).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Stream {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS over TCP.
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// The TCP connection underneath (for timeouts and addresses).
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Tcp(tcp) => tcp,
+            #[cfg(feature = "rustls")]
+            Stream::Tls(tls) => &tls.sock,
+        }
+    }
+
+    /// Whether the stream is TLS.
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, Stream::Tcp(_))
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// The connection after TURN or ATRN was accepted (RFC 821 §3.8, RFC 2645
+/// §5.3): this side now speaks as the client.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Reversal {
+    /// The connection, plain or TLS as it was.
+    pub stream: Stream,
+    /// Bytes the client sent after its command, already read: the start of
+    /// what the new client side must parse.
+    pub leftover: Bytes,
+}

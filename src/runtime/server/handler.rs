@@ -1,0 +1,231 @@
+//! The application's side of the async runtime: a [`Backend`] that creates
+//! a [`Session`] per connection, and the session's answers, each with a
+//! default so a handler implements only what it needs.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use super::answer::{Answer, LmtpAnswer, MessageEnd};
+use super::info::{ConnectionInfo, SessionEnd, TlsInfo};
+use super::limits::Refusal;
+use super::stream::Reversal;
+use crate::command::{Etrn, SendMode, Utf8Reply};
+use crate::params::{MailParams, RcptParams};
+use crate::server::{AbortReason, Credentials, HelloVerb};
+use crate::values::{Domain, ForwardPath, Host, ReversePath};
+
+/// Creates the session of each connection, and hears about connections
+/// that never got one. Shared by every connection (hence `Sync`): the
+/// place for what sessions share (a store, a user table).
+///
+/// A closure from [`&ConnectionInfo`](ConnectionInfo) to a session is a
+/// backend.
+pub trait Backend: Send + Sync + 'static {
+    /// The per-connection handler.
+    type Session: Session;
+
+    /// A session for a connection that was admitted (within the limits
+    /// and, on an implicit-TLS listener, after the handshake).
+    fn new_session(&self, conn: &ConnectionInfo) -> Self::Session;
+
+    /// A connection was refused with `421 4.7.0` for a connection limit.
+    fn refused(&self, peer: SocketAddr, why: Refusal) {
+        let _ = (peer, why);
+    }
+
+    /// The TLS handshake of a connection to an implicit-TLS listener
+    /// failed (or timed out): no session was created.
+    fn handshake_failed(&self, peer: SocketAddr, error: &io::Error) {
+        let _ = (peer, error);
+    }
+
+    /// Accepting a connection failed (e.g. out of file descriptors); the
+    /// listener waits a moment and goes on.
+    fn accept_failed(&self, error: &io::Error) {
+        let _ = error;
+    }
+}
+
+impl<F, S> Backend for F
+where
+    F: Fn(&ConnectionInfo) -> S + Send + Sync + 'static,
+    S: Session,
+{
+    type Session = S;
+
+    fn new_session(&self, conn: &ConnectionInfo) -> S {
+        self(conn)
+    }
+}
+
+/// One connection's handler: the answers to the machine's decisions, and
+/// the message content. Every method has a default, so a handler writes
+/// only what it needs; the defaults accept, except where accepting would
+/// claim something the handler has not done: AUTH, ETRN, ATRN, TURN and
+/// private commands are refused.
+///
+/// Implement the methods with `async fn` (the returned futures must be
+/// `Send`). Each is awaited in order, while later pipelined commands wait
+/// unread in the machine, and nothing more is read from the client until
+/// it completes: a slow look-up holds the session, not the server.
+///
+/// A future lives in its session's task while it runs: keep large state
+/// on the heap (in a `Box` or the backend), not in the future, to keep
+/// idle sessions small.
+///
+/// A transaction starts with [`Session::mail`] (forget any earlier one:
+/// RSET and a new EHLO are handled by the machine and reach the handler as
+/// the next `mail`), adds [`Session::rcpt`]s, streams
+/// [`Session::content`], and ends with [`Session::message_end`] (or
+/// [`Session::lmtp_message_end`]) or [`Session::message_aborted`].
+pub trait Session: Send + 'static {
+    /// The connection, before the greeting. `Deny` sends `554 5.3.2` and
+    /// answers every command but QUIT with `503` (RFC 5321 §3.1); a `421`
+    /// or `521` reply closes at once (RFC 7504).
+    fn connect(&mut self) -> impl Future<Output = Answer> + Send {
+        async { Answer::Accept }
+    }
+
+    /// HELO, EHLO or LHLO with the name the client gave. Accepting sends
+    /// the greeting reply (the capability list for EHLO and LHLO).
+    fn hello(
+        &mut self,
+        verb: HelloVerb,
+        host: Host<'static>,
+    ) -> impl Future<Output = Answer> + Send {
+        let _ = (verb, host);
+        async { Answer::Accept }
+    }
+
+    /// MAIL FROM (or SEND, SOML, SAML: `send`), its parameters already
+    /// checked against what was offered. Starts a new transaction.
+    fn mail(
+        &mut self,
+        from: ReversePath<'static>,
+        params: MailParams<'static>,
+        send: Option<SendMode>,
+    ) -> impl Future<Output = Answer> + Send {
+        let _ = (from, params, send);
+        async { Answer::Accept }
+    }
+
+    /// One RCPT TO. The machine enforces the recipient limit itself.
+    fn rcpt(
+        &mut self,
+        to: ForwardPath<'static>,
+        params: RcptParams<'static>,
+    ) -> impl Future<Output = Answer> + Send {
+        let _ = (to, params);
+        async { Answer::Accept }
+    }
+
+    /// A chunk of message content, dot-unstuffed (DATA) or as sent (BDAT):
+    /// a slice of the read buffer, not a copy. The default drops it.
+    fn content(&mut self, chunk: Bytes) -> impl Future<Output = ()> + Send {
+        drop(chunk);
+        async {}
+    }
+
+    /// The whole message was received (SMTP). Accepting takes
+    /// responsibility for its delivery (RFC 5321 §4.2.5, §6.1): answer once
+    /// it is stored. The default accepts and discards, as a sink does.
+    fn message_end(&mut self, end: MessageEnd) -> impl Future<Output = Answer> + Send {
+        let _ = end;
+        async { Answer::Accept }
+    }
+
+    /// The whole message was received, in LMTP: one reply per accepted
+    /// recipient, in RCPT order (RFC 2033 §4.2). The default gives every
+    /// recipient [`Session::message_end`]'s answer.
+    fn lmtp_message_end(&mut self, end: MessageEnd) -> impl Future<Output = LmtpAnswer> + Send {
+        async move { LmtpAnswer::All(self.message_end(end).await) }
+    }
+
+    /// The message being received was abandoned (RSET during BDAT, a
+    /// content error, a timeout, the connection lost, a shutdown); the
+    /// machine already replied. Discard whatever was stored.
+    fn message_aborted(&mut self, reason: AbortReason) {
+        let _ = reason;
+    }
+
+    /// AUTH credentials (RFC 4954), when mechanisms are offered. Check
+    /// them; accepting sends `235 2.7.0`. The default refuses (`535 5.7.8`).
+    fn auth(&mut self, credentials: Credentials) -> impl Future<Output = Answer> + Send {
+        drop(credentials);
+        async { Answer::Deny }
+    }
+
+    /// VRFY, when [`Extensions::vrfy`](crate::server::Extensions::vrfy)
+    /// is on. Accepting sends `252` (cannot verify, will try: RFC 5321
+    /// §3.5.3); answer with a reply after verifying.
+    fn vrfy(&mut self, target: String, utf8: Utf8Reply) -> impl Future<Output = Answer> + Send {
+        let _ = (target, utf8);
+        async { Answer::Accept }
+    }
+
+    /// EXPN, when [`Extensions::expn`](crate::server::Extensions::expn)
+    /// is on. Accepting sends `252`.
+    fn expn(&mut self, target: String, utf8: Utf8Reply) -> impl Future<Output = Answer> + Send {
+        let _ = (target, utf8);
+        async { Answer::Accept }
+    }
+
+    /// ETRN (RFC 1985). Accepting says a queue run started, so the default
+    /// refuses (`458`).
+    fn etrn(&mut self, request: Etrn<'static>) -> impl Future<Output = Answer> + Send {
+        let _ = request;
+        async { Answer::Deny }
+    }
+
+    /// ATRN (RFC 2645) by an authenticated client, for these domains.
+    /// Accepting reverses the roles ([`Session::reversed`]); the default
+    /// refuses (`450 4.7.1`).
+    fn atrn(&mut self, domains: Vec<Domain<'static>>) -> impl Future<Output = Answer> + Send {
+        let _ = domains;
+        async { Answer::Deny }
+    }
+
+    /// TURN (RFC 821 §3.8). Accepting reverses the roles; the default
+    /// refuses (`450 4.7.1`).
+    fn turn(&mut self) -> impl Future<Output = Answer> + Send {
+        async { Answer::Deny }
+    }
+
+    /// A private verb from
+    /// [`ServerConfig::private_verbs`](crate::server::ServerConfig::private_verbs).
+    /// The default refuses (`550 5.7.1`).
+    fn command(
+        &mut self,
+        verb: String,
+        args: Option<String>,
+    ) -> impl Future<Output = Answer> + Send {
+        let _ = (verb, args);
+        async { Answer::Deny }
+    }
+
+    /// The STARTTLS handshake completed: the session starts over under TLS
+    /// and the client must greet again (RFC 3207 §4.2).
+    fn tls_established(&mut self, tls: &TlsInfo) {
+        let _ = tls;
+    }
+
+    /// TURN or ATRN was accepted and its `250` written: the connection now
+    /// runs the other way, with this side as the client (RFC 2645 §5.3).
+    /// `reversal` holds the stream and the bytes already read after the
+    /// command; feed them to a [`Client`](crate::client::Client). The
+    /// default closes the connection.
+    fn reversed(&mut self, reversal: Reversal) -> impl Future<Output = ()> + Send {
+        drop(reversal);
+        async {}
+    }
+
+    /// The session is over; nothing more will be asked. Not called when
+    /// the roles were reversed, nor when the session is dropped at the end
+    /// of a shutdown's grace period.
+    fn closed(&mut self, end: SessionEnd) {
+        let _ = end;
+    }
+}

@@ -1,0 +1,94 @@
+//! What a handler is told about a connection: its addresses, its number
+//! and its TLS state.
+
+use std::io;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::server::CloseReason;
+
+/// One accepted connection, as the backend sees it when it creates the
+/// session ([`Backend::new_session`](super::Backend::new_session)).
+///
+/// A PROXY protocol header, once the runtime reads one, will add the
+/// addresses it carries here: the type is non-exhaustive so that fields
+/// can be added.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConnectionInfo {
+    /// The connection's number in this process, from 1: for log lines.
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The address the client connected to.
+    pub local: SocketAddr,
+    /// The TLS state when the connection is TLS from its first octet
+    /// (implicit TLS, RFC 8314); `None` on a plain listener, where
+    /// STARTTLS may come later ([`TlsInfo`] is then handed to the
+    /// session's `tls_established`).
+    pub tls: Option<TlsInfo>,
+}
+
+impl ConnectionInfo {
+    pub(crate) fn new(id: u64, peer: SocketAddr, local: SocketAddr) -> Self {
+        ConnectionInfo {
+            id,
+            peer,
+            local,
+            tls: None,
+        }
+    }
+}
+
+/// A TLS session's negotiated parameters.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// TLS from the first octet (RFC 8314) rather than after STARTTLS
+    /// (RFC 3207).
+    pub implicit: bool,
+    /// The protocol version, e.g. `TLSv1_3`.
+    pub protocol: Option<&'static str>,
+    /// The cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher_suite: Option<&'static str>,
+    /// The server name the client asked for (SNI, RFC 6066 §3).
+    pub server_name: Option<String>,
+    /// The client's certificate chain (DER, end entity first), when the
+    /// TLS configuration asked for one and the client sent it.
+    pub peer_certificates: Vec<Bytes>,
+}
+
+#[cfg(feature = "rustls")]
+impl TlsInfo {
+    /// The state of a server connection whose handshake is complete.
+    pub(crate) fn from_rustls(conn: &rustls::ServerConnection, implicit: bool) -> Self {
+        TlsInfo {
+            implicit,
+            protocol: conn.protocol_version().and_then(|v| v.as_str()),
+            cipher_suite: conn
+                .negotiated_cipher_suite()
+                .and_then(|s| s.suite().as_str()),
+            server_name: conn.server_name().map(str::to_owned),
+            peer_certificates: conn
+                .peer_certificates()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| Bytes::copy_from_slice(c))
+                .collect(),
+        }
+    }
+}
+
+/// How a session ended, for the session's `closed`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionEnd {
+    /// The machine ended the session (QUIT, a timeout, too many errors,
+    /// the client hanging up, a shutdown …); its last reply was written.
+    Closed(CloseReason),
+    /// The connection failed: a read or write error, the write deadline
+    /// ([`RuntimeConfig::write_timeout`](super::RuntimeConfig::write_timeout)),
+    /// or a STARTTLS handshake that failed.
+    Failed(io::Error),
+}
