@@ -288,9 +288,9 @@ fn blocking_session_answers_pipelined_commands_in_order_rfc2920_3_1() {
     srv.state.wait_logged("closed Closed(Quit)");
 }
 
-/// RFC 5321 §3.8 on a blocking server: idle sessions and one in the middle
-/// of its content get `421 4.3.0`; an end of message being answered is
-/// answered first; `serve` returns.
+/// RFC 5321 §3.8 on a blocking server: idle sessions get `421 4.3.0`; a
+/// message being received may finish and an end of message being answered
+/// is answered first; `serve` returns.
 #[test]
 fn blocking_shutdown_sends_421_and_loses_no_acknowledged_message_rfc5321_3_8() {
     let mut srv = Running::start(config(), RuntimeConfig::default(), None);
@@ -312,22 +312,44 @@ fn blocking_shutdown_sends_421_and_loses_no_acknowledged_message_rfc5321_3_8() {
     state.wait_logged("end waits");
 
     srv.server.shutdown_handle().shutdown();
-    for client in [&mut idle, &mut partial] {
-        let reply = client.reply();
-        assert!(
-            reply.text().starts_with(&format!("421 4.3.0 {HOST} ")),
-            "{reply:?}"
-        );
-        assert!(client.try_reply().is_none());
-    }
+    let reply = idle.reply();
+    assert!(
+        reply.text().starts_with(&format!("421 4.3.0 {HOST} ")),
+        "{reply:?}"
+    );
+    assert!(idle.try_reply().is_none());
+    partial.send(b"and its end\r\n.\r\n");
+    assert_eq!(partial.reply().code, 250, "the message under way finishes");
+    assert_eq!(partial.reply().code, 421);
     state.gate.open();
     assert_eq!(ending.reply().code, 250, "the answer under way is sent");
     assert_eq!(ending.reply().code, 421);
     srv.stop();
     let messages = state.messages();
-    assert_eq!(messages.len(), 1);
-    assert!(messages[0].ends_with(b"kept\r\n"));
-    assert!(state.logged("aborted Disconnected"));
+    assert_eq!(messages.len(), 2);
+    assert!(messages[0].ends_with(b"and its end\r\n"));
+    assert!(messages[1].ends_with(b"kept\r\n"));
+}
+
+/// The end of the grace period on a blocking server: a message still
+/// arriving is aborted with `421`, not stored.
+#[test]
+fn blocking_shutdown_grace_period_ends_with_421_inside_a_message_rfc5321_3_8() {
+    let mut runtime = RuntimeConfig::default();
+    runtime.shutdown_timeout = Duration::from_millis(300);
+    let mut srv = Running::start(config(), runtime, None);
+    let mut c = srv.connect();
+    assert_eq!(c.command("EHLO c.example").code, 250);
+    assert_eq!(c.command("MAIL FROM:<a@example.org>").code, 250);
+    assert_eq!(c.command("RCPT TO:<b@example.org>").code, 250);
+    assert_eq!(c.command("DATA").code, 354);
+    c.send(b"a message that never ends\r\n");
+    srv.server.shutdown_handle().shutdown();
+    let reply = c.reply();
+    assert!(reply.text().starts_with("421 4.3.0 "), "{reply:?}");
+    srv.stop();
+    assert!(srv.state.messages().is_empty());
+    assert!(srv.state.logged("aborted Disconnected"));
 }
 
 /// RFC 5321 §3.1 / RFC 3463 §3.8: `421 4.7.0` over the connection limits.

@@ -381,8 +381,8 @@ fn send_message(c: &mut LineClient<std::net::TcpStream>, body: &str) -> runtime_
 
 /// Graceful shutdown (RFC 5321 §3.8: `421` closes the channel): open
 /// sessions get `421 4.3.0` between commands; an end of message the
-/// handler is answering is answered first; a message acknowledged is
-/// stored exactly once and none is acknowledged after the `421`.
+/// handler is answering is answered first, and a message being received
+/// may finish; a message acknowledged is stored exactly once.
 #[test]
 fn shutdown_sends_421_between_commands_and_loses_no_acknowledged_message_rfc5321_3_8() {
     let mut srv = Running::plain(config());
@@ -411,7 +411,7 @@ fn shutdown_sends_421_between_commands_and_loses_no_acknowledged_message_rfc5321
     state.wait_logged("end waits");
 
     srv.server.shutdown_handle().shutdown();
-    for (name, client) in [("A", &mut a), ("B", &mut b), ("C", &mut c)] {
+    for (name, client) in [("A", &mut a), ("C", &mut c)] {
         let reply = client.reply();
         assert_eq!(reply.code, 421, "{name}: {reply:?}");
         assert!(
@@ -420,8 +420,11 @@ fn shutdown_sends_421_between_commands_and_loses_no_acknowledged_message_rfc5321
         );
         assert!(client.try_reply().is_none(), "{name}: more after the 421");
     }
-    // B's end of data comes too late: the connection is closed.
-    let _ = b.try_send(b".\r\n");
+    // B finishes its message, then gets the 421.
+    b.send(b"rest of B\r\n.\r\n");
+    assert_eq!(b.reply().code, 250);
+    assert_eq!(b.reply().code, 421);
+    assert!(b.try_reply().is_none());
     state.gate.add_permits(1);
     assert_eq!(d.reply().code, 250, "the answer under way is sent");
     assert_eq!(d.reply().code, 421);
@@ -429,16 +432,46 @@ fn shutdown_sends_421_between_commands_and_loses_no_acknowledged_message_rfc5321
 
     srv.stop();
     let messages = state.messages();
-    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages.len(), 3, "{messages:?}");
     assert!(messages[0].ends_with(b"message A\r\n"));
-    assert!(messages[1].ends_with(b"message D\r\n"));
-    assert!(state.logged("aborted Disconnected"));
+    assert!(messages[1].ends_with(b"rest of B\r\n"));
+    assert!(messages[2].ends_with(b"message D\r\n"));
     // The listener is closed: no greeting for a latecomer.
     if let Ok(tcp) = std::net::TcpStream::connect_timeout(&srv.addr, WAIT) {
         tcp.set_read_timeout(Some(WAIT)).unwrap();
         let mut byte = [0u8; 1];
         assert!(matches!((&tcp).read(&mut byte), Ok(0) | Err(_)));
     }
+}
+
+/// At the end of the grace period a message still arriving is aborted
+/// with `421` (RFC 5321 §3.8): never acknowledged, never stored, and the
+/// handler is told.
+#[test]
+fn shutdown_grace_period_ends_with_421_inside_a_message_rfc5321_3_8() {
+    let mut runtime = RuntimeConfig::default();
+    runtime.shutdown_timeout = Duration::from_millis(300);
+    let mut srv = Running::start(config(), runtime, None);
+    let state = Arc::clone(&srv.state);
+    let mut c = srv.connect();
+    assert_eq!(c.command("EHLO c.example").code, 250);
+    assert_eq!(c.command("MAIL FROM:<a@example.org>").code, 250);
+    assert_eq!(c.command("RCPT TO:<b@example.org>").code, 250);
+    assert_eq!(c.command("DATA").code, 354);
+    c.send(b"a message that never ends\r\n");
+    let start = Instant::now();
+    srv.server.shutdown_handle().shutdown();
+    let reply = c.reply();
+    assert!(reply.text().starts_with("421 4.3.0 "), "{reply:?}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "421 before the grace period ended"
+    );
+    assert!(c.try_reply().is_none());
+    srv.stop();
+    assert!(state.messages().is_empty());
+    assert!(state.logged("aborted Disconnected"));
+    assert!(state.logged("closed Closed(Shutdown)"));
 }
 
 /// RFC 5321 §3.1: a server may refuse a connection with `421` in place of

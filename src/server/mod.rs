@@ -467,6 +467,14 @@ impl Server {
         self.core.tx.len()
     }
 
+    /// True while a message's content is being received: from DATA's
+    /// `354` to the end of the content, or from the first BDAT to the one
+    /// with LAST (RFC 3030 §2). A driver shutting down can let the message
+    /// finish before it calls [`Server::shutdown`], which would abort it.
+    pub fn in_message(&self) -> bool {
+        self.core.in_message()
+    }
+
     /// True once the session is over (after [`Event::Closed`]).
     pub fn is_closed(&self) -> bool {
         matches!(self.core.phase, Phase::Closed)

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use super::answer::{apply, Answer, MessageEnd, Verdict};
 use super::config::RuntimeConfig;
 use super::handler::Session;
+use super::shutdown::{FORCED, RUNNING};
 use super::stream::Stream;
 use crate::server::{CloseReason, Event, Server};
 
@@ -26,8 +27,11 @@ pub(super) struct Conn<'a, S> {
     pub(super) runtime: &'a RuntimeConfig,
     /// The most the next read takes (see [`RuntimeConfig::next_read`]).
     pub(super) read_size: usize,
-    pub(super) stop: watch::Receiver<bool>,
-    pub(super) stopping: bool,
+    pub(super) stop: watch::Receiver<u8>,
+    /// The shutdown level acted on (see [`super::shutdown`]).
+    pub(super) stop_level: u8,
+    /// `Server::shutdown` was called.
+    pub(super) shut: bool,
     /// The connection failed: reported when the machine has closed.
     pub(super) error: Option<io::Error>,
 }
@@ -51,12 +55,25 @@ enum Wake {
 }
 
 impl<S: Session> Conn<'_, S> {
-    /// Ends the session with `421` (RFC 5321 §3.8) at the first moment
-    /// between commands: never while a decision is being made, so an end
-    /// of message the handler is answering is answered first.
-    fn shut_down(&mut self) {
-        self.stopping = true;
-        self.server.shutdown(&self.runtime.shutdown_text);
+    /// The shutdown reached `level`.
+    fn on_stop(&mut self, level: u8) {
+        self.stop_level = self.stop_level.max(level);
+        self.try_shut_down();
+    }
+
+    /// Once a shutdown is asked for, ends the session with `421` (RFC 5321
+    /// §3.8) between commands. The driver only calls this between events,
+    /// so a decision under way (an end of message being stored) is
+    /// answered first; a message whose content is arriving may finish,
+    /// until the grace period is over.
+    fn try_shut_down(&mut self) {
+        if self.shut || self.stop_level == RUNNING {
+            return;
+        }
+        if self.stop_level >= FORCED || !self.server.in_message() {
+            self.shut = true;
+            self.server.shutdown(&self.runtime.shutdown_text);
+        }
     }
 
     /// The connection failed: the machine closes as if the client had
@@ -73,13 +90,16 @@ impl<S: Session> Conn<'_, S> {
 /// pending decision or a queue of replies holds the client back, and a
 /// read never takes more than the machine may still buffer.
 pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) -> Outcome {
-    if !c.stopping && *c.stop.borrow_and_update() {
-        c.shut_down();
-    }
+    let level = *c.stop.borrow_and_update();
+    c.on_stop(level);
     loop {
         // The clock, at every wake-up: what was read is timed from it.
         c.server.handle_timeout(Instant::now());
-        while let Some(event) = c.server.poll_event() {
+        loop {
+            c.try_shut_down();
+            let Some(event) = c.server.poll_event() else {
+                break;
+            };
             match event {
                 Event::Content(chunk) => c.session.content(chunk).await,
                 Event::MessageAborted { reason } => c.session.message_aborted(reason),
@@ -136,9 +156,12 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
         let limit = c.server.config().limits.max_buffered;
         let room = limit.saturating_sub(c.server.buffered_len()).max(1);
         let size = c.read_size.min(room);
-        let stop = (!c.stopping).then_some(&mut c.stop);
+        let stop = (!c.shut && c.stop_level < FORCED).then_some(&mut c.stop);
         match wait(stream, size, c.server.poll_timeout(), stop).await {
-            Wake::Stop => c.shut_down(),
+            Wake::Stop => {
+                let level = *c.stop.borrow_and_update();
+                c.on_stop(level);
+            }
             // The top of the loop gives the machine the time.
             Wake::Deadline => {}
             Wake::Read(Ok(Some(buf))) => {
@@ -231,7 +254,7 @@ async fn wait(
     stream: &mut Stream,
     size: usize,
     deadline: Option<Instant>,
-    stop: Option<&mut watch::Receiver<bool>>,
+    stop: Option<&mut watch::Receiver<u8>>,
 ) -> Wake {
     let mut sleep = pin!(async move {
         match deadline {

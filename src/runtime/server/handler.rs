@@ -223,8 +223,9 @@ pub trait Session: Send + 'static {
     }
 
     /// The session is over; nothing more will be asked. Not called when
-    /// the roles were reversed, nor when the session is dropped at the end
-    /// of a shutdown's grace period.
+    /// the roles were reversed, nor for a session dropped because it did
+    /// not end in time after a shutdown (a handler that keeps resources
+    /// for a message releases them in `Drop` too).
     fn closed(&mut self, end: SessionEnd) {
         let _ = end;
     }

@@ -20,7 +20,7 @@ use super::driver::{drive, Conn, Outcome};
 use super::handler::{Backend, Session};
 use super::info::{ConnectionInfo, SessionEnd};
 use super::limits::{ConnectionLimits, Slot};
-use super::shutdown::ShutdownHandle;
+use super::shutdown::{ShutdownHandle, RUNNING};
 use super::stream::{Reversal, Stream};
 use super::tls::Tls;
 use crate::server::{Event, ServerConfig};
@@ -28,6 +28,10 @@ use crate::server::{Event, ServerConfig};
 /// How long the accept loop waits after a failed accept (e.g. out of file
 /// descriptors) instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// After the grace period, how long sessions get to write their `421`
+/// before they are dropped.
+const FORCED_CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// An SMTP or LMTP server on tokio: serves listeners with one task per
 /// connection, each driving a [`Server`](crate::server::Server) machine
@@ -163,6 +167,26 @@ impl<B: Backend> SmtpServer<B> {
     /// until a shutdown; returns once this listener's sessions are done
     /// or were dropped at the end of
     /// [`RuntimeConfig::shutdown_timeout`].
+    ///
+    /// The sessions belong to this future: dropping it (say, in a
+    /// `select!` with a signal) aborts them at once. To stop gracefully,
+    /// call [`ShutdownHandle::shutdown`] and keep awaiting `serve`:
+    ///
+    /// ```no_run
+    /// # use esmtp::runtime::server::{ConnectionInfo, Session, SmtpServer};
+    /// # struct Sink;
+    /// # impl Session for Sink {}
+    /// # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    /// # let config = esmtp::server::ServerConfig::new("mx.example.org").unwrap();
+    /// let server = SmtpServer::new(config, |_: &ConnectionInfo| Sink);
+    /// let handle = server.shutdown_handle();
+    /// tokio::spawn(async move {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    ///     handle.shutdown(); // 421 to open sessions, between commands
+    /// });
+    /// server.serve(listener).await // returns once the sessions are done
+    /// # }
+    /// ```
     pub async fn serve(&self, listener: TcpListener) -> io::Result<()> {
         self.accept_loop(listener, false).await;
         Ok(())
@@ -187,7 +211,7 @@ impl<B: Backend> SmtpServer<B> {
     async fn accept_loop(&self, listener: TcpListener, implicit: bool) {
         let mut stop = self.shared.stop.subscribe();
         let mut sessions = JoinSet::new();
-        let mut stopping = *stop.borrow_and_update();
+        let mut stopping = *stop.borrow_and_update() != RUNNING;
         while !stopping {
             let accepted = {
                 let mut stopped = pin!(stop.changed());
@@ -217,7 +241,16 @@ impl<B: Backend> SmtpServer<B> {
         })
         .await;
         if drained.is_err() {
-            sessions.shutdown().await;
+            // The grace period is over: 421 now, even in a message, and a
+            // moment for it to be written.
+            self.shared.stop.force();
+            let closed = tokio::time::timeout(FORCED_CLOSE_WAIT, async {
+                while sessions.join_next().await.is_some() {}
+            })
+            .await;
+            if closed.is_err() {
+                sessions.shutdown().await;
+            }
         }
     }
 
@@ -291,7 +324,8 @@ async fn connection<B: Backend>(
         runtime,
         read_size: runtime.read_bounds().0,
         stop: shared.stop.subscribe(),
-        stopping: false,
+        stop_level: RUNNING,
+        shut: false,
         error: None,
     };
     loop {

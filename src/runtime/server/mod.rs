@@ -48,10 +48,17 @@
 //! - **Shutdown** ([`ShutdownHandle`]): listeners stop accepting; open
 //!   sessions get `421 4.3.0` between commands — an end of message the
 //!   handler is answering is answered first, so a message acknowledged is
-//!   never lost — and those still open after
-//!   [`RuntimeConfig::shutdown_timeout`] are dropped.
+//!   never lost, and a message being received may finish. At the end of
+//!   [`RuntimeConfig::shutdown_timeout`] the rest get their `421` at once
+//!   (a message still arriving is aborted, unacknowledged), and sessions
+//!   still open a moment later are dropped.
 //! - **Role reversal**: an accepted TURN or ATRN hands the stream and the
 //!   bytes already read to [`Session::reversed`].
+//!
+//! - **The PROXY protocol** is not read yet. Its place is marked in the
+//!   connection's start-up: after accept, before any TLS handshake and
+//!   before the backend creates the session, so that the addresses it
+//!   carries can reach [`ConnectionInfo`] (non-exhaustive for that).
 //!
 //! Everything else — the protocol, its limits and timeouts, what is
 //! offered — stays in the machine and its [`ServerConfig`](crate::server::ServerConfig).

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::handler::{Backend, Reversal, Session, Stream};
-use super::{Shared, Stop};
+use super::{Registered, Shared, Stop, FORCED, RUNNING};
 use crate::runtime::server::answer::{apply, Answer, MessageEnd, Verdict};
 use crate::runtime::server::config::{new_machine, RuntimeConfig};
 use crate::runtime::server::info::{ConnectionInfo, SessionEnd, TlsInfo};
@@ -28,7 +28,10 @@ struct Conn<'a, S> {
     /// Read into, then split off and handed to the machine.
     buf: BytesMut,
     read_size: usize,
-    stopping: bool,
+    /// The shutdown level acted on.
+    stop_level: u8,
+    /// `Server::shutdown` was called.
+    shut: bool,
     error: Option<io::Error>,
 }
 
@@ -54,7 +57,7 @@ pub(super) fn connection<B: Backend>(
     };
     let id = shared.accepted.fetch_add(1, Ordering::Relaxed) + 1;
     // Registered so that a shutdown can wake this thread from a read.
-    let _registered = shared.stop.register(id, &tcp);
+    let registered = shared.stop.register(id, &tcp);
     let mut info = ConnectionInfo::new(id, peer, local);
     // A PROXY protocol header (issue #9) would be read here, before any
     // TLS and before the session exists.
@@ -85,11 +88,12 @@ pub(super) fn connection<B: Backend>(
         stop: &shared.stop,
         buf: BytesMut::new(),
         read_size: runtime.read_bounds().0,
-        stopping: false,
+        stop_level: RUNNING,
+        shut: false,
         error: None,
     };
     loop {
-        match drive(&mut stream, &mut conn) {
+        match drive(&mut stream, &mut conn, &registered) {
             Outcome::Closed(reason) => {
                 let end = match conn.error.take() {
                     Some(e) => SessionEnd::Failed(e),
@@ -155,8 +159,21 @@ fn close(stream: &mut Stream) {
 }
 
 impl<S: Session> Conn<'_, S> {
-    fn shut_down(&mut self) {
-        self.stopping = true;
+    /// Acts on a shutdown level that rose: `421` between commands; a
+    /// message being received may finish unless the level is forced (see
+    /// the async driver, which does the same).
+    fn try_shut_down(&mut self) {
+        self.stop_level = self.stop_level.max(self.stop.level());
+        if self.shut || self.stop_level == RUNNING {
+            return;
+        }
+        if self.stop_level >= FORCED || !self.server.in_message() {
+            self.shut_down_now();
+        }
+    }
+
+    fn shut_down_now(&mut self) {
+        self.shut = true;
         self.server.shutdown(&self.runtime.shutdown_text);
     }
 
@@ -164,22 +181,23 @@ impl<S: Session> Conn<'_, S> {
         self.error.get_or_insert(error);
         self.server.peer_closed();
     }
-
-    fn stop_asked(&self) -> bool {
-        self.stop.is_set()
-    }
 }
 
 /// Runs the session on `stream` until it closes, starts TLS or reverses;
 /// the same order as the async driver (time → receive → events → transmit
 /// → deadline), with the machine's deadline as the read timeout.
-fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) -> Outcome {
+fn drive<S: Session>(
+    stream: &mut Stream,
+    c: &mut Conn<'_, S>,
+    registered: &Registered<'_>,
+) -> Outcome {
     loop {
         c.server.handle_timeout(Instant::now());
-        if !c.stopping && c.stop_asked() {
-            c.shut_down();
-        }
-        while let Some(event) = c.server.poll_event() {
+        loop {
+            c.try_shut_down();
+            let Some(event) = c.server.poll_event() else {
+                break;
+            };
             match event {
                 Event::Content(chunk) => c.session.content(chunk),
                 Event::MessageAborted { reason } => c.session.message_aborted(reason),
@@ -219,6 +237,7 @@ fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) -> Outcome {
         let limit = c.server.config().limits.max_buffered;
         let room = limit.saturating_sub(c.server.buffered_len()).max(1);
         let size = c.read_size.min(room);
+        registered.set_in_message(c.server.in_message());
         c.buf.clear();
         c.buf.resize(size, 0);
         let read = stream.read(&mut c.buf);
@@ -231,8 +250,9 @@ fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) -> Outcome {
                 c.server.receive_buf(data);
             }
             // A shutdown wakes the read with the end of the stream (or, on
-            // TLS, an unexpected end): 421 rather than a hang-up.
-            _ if c.stop_asked() && !c.stopping => c.shut_down(),
+            // TLS, an unexpected end): 421 rather than a hang-up. Nothing
+            // more can be read, so even a message under way ends here.
+            _ if c.stop.is_set() && !c.shut => c.shut_down_now(),
             Ok(_) => c.server.peer_closed(),
             Err(e)
                 if matches!(

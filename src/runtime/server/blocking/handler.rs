@@ -201,8 +201,9 @@ pub trait Session: Send + 'static {
     }
 
     /// The session is over; nothing more will be asked. Not called when
-    /// the roles were reversed, nor when the session is dropped at the end
-    /// of a shutdown's grace period.
+    /// the roles were reversed. A session that did not end in time after a
+    /// shutdown has its socket closed and ends with
+    /// [`SessionEnd::Failed`] once its thread notices.
     fn closed(&mut self, end: SessionEnd) {
         let _ = end;
     }

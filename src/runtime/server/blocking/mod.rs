@@ -20,9 +20,11 @@
 //!
 //! A shutdown stops the accept loops (a connection to each listener wakes
 //! it) and wakes every session blocked in a read by shutting down the read
-//! side of its socket, so the session sends `421 4.3.0` between commands.
-//! To do that each connection's socket is registered twice (one more file
-//! descriptor per session).
+//! side of its socket, so the session sends `421 4.3.0` between commands;
+//! a session receiving a message reads on until it ends, within
+//! [`RuntimeConfig::shutdown_timeout`]. To wake sessions, each
+//! connection's socket is registered twice (one more file descriptor per
+//! session).
 
 mod driver;
 mod handler;
@@ -32,7 +34,7 @@ pub use handler::{Backend, Reversal, Session, Stream};
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -43,8 +45,8 @@ use crate::server::ServerConfig;
 /// How long the accept loop waits after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// How long, after the grace period, the sessions whose sockets were
-/// closed get to notice.
+/// After the grace period, how long sessions get to write their `421`,
+/// and then, their sockets closed, to end.
 const FORCED_CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// An SMTP or LMTP server over `std::net`: one thread per connection, each
@@ -221,8 +223,13 @@ impl<B: Backend> SmtpServer<B> {
         drop(listener);
         shared.stop.listen(addr, false);
         if !shared.limits.wait_idle(shared.runtime.shutdown_timeout) {
-            shared.stop.close_all();
-            shared.limits.wait_idle(FORCED_CLOSE_WAIT);
+            // The grace period is over: 421 now, even in a message; then
+            // the sockets of sessions that still hang on are closed.
+            shared.stop.raise(FORCED);
+            if !shared.limits.wait_idle(FORCED_CLOSE_WAIT) {
+                shared.stop.close_all();
+                shared.limits.wait_idle(FORCED_CLOSE_WAIT);
+            }
         }
         Ok(())
     }
@@ -262,7 +269,7 @@ impl ShutdownHandle {
     /// Starts the shutdown: the `serve` calls stop accepting and return
     /// once their sessions are done. Asking again does nothing more.
     pub fn shutdown(&self) {
-        self.stop.set();
+        self.stop.raise(GRACEFUL);
     }
 
     /// Whether a shutdown was asked for.
@@ -271,20 +278,43 @@ impl ShutdownHandle {
     }
 }
 
-/// The shutdown state: the flag, and what to wake when it is set.
+/// Serving.
+const RUNNING: u8 = 0;
+/// Shutting down: `421` between commands, messages under way may finish.
+const GRACEFUL: u8 = 1;
+/// The grace period is over: `421` now, whatever is under way.
+const FORCED: u8 = 2;
+
+/// The shutdown state: its level, and what to wake when it rises.
 #[derive(Debug, Default)]
 struct Stop {
-    set: AtomicBool,
-    /// A second descriptor of each open session's socket, by connection id.
-    sockets: Mutex<HashMap<u64, TcpStream>>,
+    level: AtomicU8,
+    /// A second descriptor of each open session's socket, by connection
+    /// id, and whether the session is receiving a message.
+    sockets: Mutex<HashMap<u64, Entry>>,
     /// The addresses of the listeners being served.
     listeners: Mutex<Vec<SocketAddr>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    socket: TcpStream,
+    in_message: Arc<AtomicBool>,
 }
 
 /// A session's socket in [`Stop::sockets`]; dropping it unregisters.
 struct Registered<'a> {
     stop: &'a Stop,
     id: u64,
+    in_message: Arc<AtomicBool>,
+}
+
+impl Registered<'_> {
+    /// Whether the session is receiving a message: a graceful shutdown
+    /// lets it read on until the message ends.
+    fn set_in_message(&self, in_message: bool) {
+        self.in_message.store(in_message, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Registered<'_> {
@@ -298,32 +328,53 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Stop {
-    fn is_set(&self) -> bool {
-        self.set.load(Ordering::Acquire)
+    fn level(&self) -> u8 {
+        self.level.load(Ordering::Acquire)
     }
 
-    fn set(&self) {
-        if self.set.swap(true, Ordering::AcqRel) {
+    fn is_set(&self) -> bool {
+        self.level() != RUNNING
+    }
+
+    /// Raises the level to `level`. A session blocked in a read is woken
+    /// by shutting down the read side of its socket: it sees the end of
+    /// the stream and, finding the level raised, sends its 421. Sessions
+    /// receiving a message are left to read on, until the level is
+    /// [`FORCED`].
+    fn raise(&self, level: u8) {
+        let before = self.level.fetch_max(level, Ordering::AcqRel);
+        if before >= level {
             return;
         }
-        // A session blocked in a read sees the end of the stream and,
-        // finding the flag set, sends its 421.
-        for socket in lock(&self.sockets).values() {
-            let _ = socket.shutdown(Shutdown::Read);
+        for entry in lock(&self.sockets).values() {
+            if level >= FORCED || !entry.in_message.load(Ordering::Relaxed) {
+                let _ = entry.socket.shutdown(Shutdown::Read);
+            }
         }
-        let listeners = lock(&self.listeners).clone();
-        for addr in listeners {
-            let _ = TcpStream::connect_timeout(&reachable(addr), Duration::from_secs(1));
+        if before == RUNNING {
+            let listeners = lock(&self.listeners).clone();
+            for addr in listeners {
+                let _ = TcpStream::connect_timeout(&reachable(addr), Duration::from_secs(1));
+            }
         }
     }
 
     /// Registers a session's socket; a session that registers after the
-    /// flag was set sees it at the top of its loop.
+    /// level rose sees it at the top of its loop.
     fn register(&self, id: u64, tcp: &TcpStream) -> Registered<'_> {
-        if let Ok(clone) = tcp.try_clone() {
-            lock(&self.sockets).insert(id, clone);
+        let in_message = Arc::new(AtomicBool::new(false));
+        if let Ok(socket) = tcp.try_clone() {
+            let entry = Entry {
+                socket,
+                in_message: Arc::clone(&in_message),
+            };
+            lock(&self.sockets).insert(id, entry);
         }
-        Registered { stop: self, id }
+        Registered {
+            stop: self,
+            id,
+            in_message,
+        }
     }
 
     fn listen(&self, addr: SocketAddr, on: bool) {
@@ -335,10 +386,10 @@ impl Stop {
         }
     }
 
-    /// The grace period is over: every session's socket is closed.
+    /// Every session's socket is closed.
     fn close_all(&self) {
-        for socket in lock(&self.sockets).values() {
-            let _ = socket.shutdown(Shutdown::Both);
+        for entry in lock(&self.sockets).values() {
+            let _ = entry.socket.shutdown(Shutdown::Both);
         }
     }
 }
