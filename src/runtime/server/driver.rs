@@ -168,7 +168,12 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
                 c.read_size = c.runtime.next_read(size, buf.len());
                 c.server.receive_buf(buf);
             }
+            // A TLS client that hangs up without close_notify has closed
+            // as surely as a TCP one.
             Wake::Read(Ok(None)) => c.server.peer_closed(),
+            Wake::Read(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                c.server.peer_closed()
+            }
             Wake::Read(Err(e)) => c.fail(e),
         }
     }

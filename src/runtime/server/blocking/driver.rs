@@ -249,11 +249,7 @@ fn drive<S: Session>(
                 let data = c.buf.split();
                 c.server.receive_buf(data);
             }
-            // A shutdown wakes the read with the end of the stream (or, on
-            // TLS, an unexpected end): 421 rather than a hang-up. Nothing
-            // more can be read, so even a message under way ends here.
-            _ if c.stop.is_set() && !c.shut => c.shut_down_now(),
-            Ok(_) => c.server.peer_closed(),
+            // The machine's deadline (the top of the loop gives the time).
             Err(e)
                 if matches!(
                     e.kind(),
@@ -261,6 +257,14 @@ fn drive<S: Session>(
                         | io::ErrorKind::TimedOut
                         | io::ErrorKind::Interrupted
                 ) => {}
+            // A shutdown wakes the read with the end of the stream (or, on
+            // TLS, an unexpected end): 421 rather than a hang-up. Nothing
+            // more can be read, so even a message under way ends here.
+            _ if c.stop.is_set() && !c.shut => c.shut_down_now(),
+            // A TLS client that hangs up without close_notify has closed
+            // as surely as a TCP one.
+            Ok(_) => c.server.peer_closed(),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => c.server.peer_closed(),
             Err(e) => c.fail(e),
         }
     }
