@@ -16,7 +16,9 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use esmtp::runtime::server::{ConnectionInfo, RuntimeConfig, Session, SmtpServer};
+use esmtp::runtime::server::{
+    Answer, ConnectionInfo, MessageEnd, RuntimeConfig, Session, SmtpServer,
+};
 use esmtp::server::ServerConfig;
 
 /// The goal for 10,000 idle sessions, task included.
@@ -28,7 +30,11 @@ const LIMIT_BYTES: u64 = GOAL_BYTES;
 const CLIENT_ENV: &str = "ESMTP_IDLE_CLIENT";
 
 struct Sink;
-impl Session for Sink {}
+impl Session for Sink {
+    async fn message_end(&mut self, _: MessageEnd) -> Answer {
+        Answer::Accept
+    }
+}
 
 fn main() {
     if let Ok(spec) = std::env::var(CLIENT_ENV) {

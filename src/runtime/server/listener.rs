@@ -175,7 +175,11 @@ impl<B: Backend> SmtpServer<B> {
     /// ```no_run
     /// # use esmtp::runtime::server::{ConnectionInfo, Session, SmtpServer};
     /// # struct Sink;
-    /// # impl Session for Sink {}
+    /// # impl Session for Sink {
+    /// #     async fn message_end(&mut self, _: esmtp::runtime::server::MessageEnd) -> esmtp::runtime::server::Answer {
+    /// #         esmtp::runtime::server::Answer::Accept
+    /// #     }
+    /// # }
     /// # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {
     /// # let config = esmtp::server::ServerConfig::new("mx.example.org").unwrap();
     /// let server = SmtpServer::new(config, |_: &ConnectionInfo| Sink);
@@ -392,9 +396,14 @@ fn tls_failed<S: Session>(conn: &mut Conn<'_, S>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::server::{Answer, MessageEnd};
 
     struct Idle;
-    impl Session for Idle {}
+    impl Session for Idle {
+        async fn message_end(&mut self, _: MessageEnd) -> Answer {
+            Answer::Accept
+        }
+    }
 
     /// The task of an idle plain session is its future: TLS state and
     /// handshakes are boxed so that they do not make every task bigger.

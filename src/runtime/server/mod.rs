@@ -5,18 +5,23 @@
 //! The application writes a [`Backend`] that creates a [`Session`] per
 //! connection; the session answers the machine's decisions with an
 //! [`Answer`] (an LMTP end of message with an [`LmtpAnswer`]) and receives
-//! the content as `Bytes` chunks. Every method has a default, so a session
-//! writes only what it needs. [`SmtpServer`] runs it on tokio (feature
+//! the content as `Bytes` chunks. Every method but `message_end` has a
+//! default, so a session writes only what it needs. [`SmtpServer`] runs it on tokio (feature
 //! `tokio`); [`blocking::SmtpServer`] on `std::net` threads (feature
 //! `blocking`), with the same shapes.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use esmtp::runtime::server::{Answer, ConnectionInfo, Session, SmtpServer};
+//! use esmtp::runtime::server::{Answer, ConnectionInfo, MessageEnd, Session, SmtpServer};
 //! use esmtp::server::ServerConfig;
 //!
 //! struct Sink;
-//! impl Session for Sink {} // accepts every message and drops it
+//! impl Session for Sink {
+//!     // Acknowledges every message and drops it, as smtp-sink does.
+//!     async fn message_end(&mut self, _: MessageEnd) -> Answer {
+//!         Answer::Accept
+//!     }
+//! }
 //!
 //! let config = ServerConfig::new("mx.example.org").expect("a valid hostname");
 //! let server = SmtpServer::new(config, |_: &ConnectionInfo| Sink);

@@ -57,10 +57,11 @@ where
 }
 
 /// One connection's handler: the answers to the machine's decisions, and
-/// the message content. Every method has a default, so a handler writes
-/// only what it needs; the defaults accept, except where accepting would
-/// claim something the handler has not done: AUTH, ETRN, ATRN, TURN and
-/// private commands are refused.
+/// the message content. Every method but [`Session::message_end`] has a
+/// default, so a handler writes only what it needs; the defaults accept,
+/// except where accepting would claim something the handler has not done:
+/// AUTH, ETRN, ATRN, TURN and private commands are refused, and the end of
+/// a message, whose acceptance takes responsibility for it, has no default.
 ///
 /// The blocking twin of the async [`Session`](crate::runtime::server::Session)
 /// (feature `tokio`): the same methods and defaults, called on the
@@ -114,11 +115,10 @@ pub trait Session: Send + 'static {
 
     /// The whole message was received (SMTP). Accepting takes
     /// responsibility for its delivery (RFC 5321 §4.2.5, §6.1): answer once
-    /// it is stored. The default accepts and discards, as a sink does.
-    fn message_end(&mut self, end: MessageEnd) -> Answer {
-        let _ = end;
-        Answer::Accept
-    }
+    /// it is stored. Required: there is no default, so a handler cannot
+    /// acknowledge a message it silently drops (a sink says so by
+    /// returning [`Answer::Accept`] after discarding).
+    fn message_end(&mut self, end: MessageEnd) -> Answer;
 
     /// The whole message was received, in LMTP: one reply per accepted
     /// recipient, in RCPT order (RFC 2033 §4.2). The default gives every

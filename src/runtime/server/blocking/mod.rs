@@ -5,11 +5,16 @@
 //!
 //! ```no_run
 //! use esmtp::runtime::server::blocking::{Session, SmtpServer};
-//! use esmtp::runtime::server::ConnectionInfo;
+//! use esmtp::runtime::server::{Answer, ConnectionInfo, MessageEnd};
 //! use esmtp::server::ServerConfig;
 //!
 //! struct Sink;
-//! impl Session for Sink {} // accepts every message and drops it
+//! impl Session for Sink {
+//!     // Acknowledges every message and drops it, as smtp-sink does.
+//!     fn message_end(&mut self, _: MessageEnd) -> Answer {
+//!         Answer::Accept
+//!     }
+//! }
 //!
 //! let config = ServerConfig::new("mx.example.org").expect("a valid hostname");
 //! let server = SmtpServer::new(config, |_: &ConnectionInfo| Sink);
