@@ -148,6 +148,7 @@ impl Client {
                 if done {
                     enc.finish_shared(&piece, emit);
                     tx.content = ContentPhase::Sent;
+                    cur.msg.outcome.content_end_sent = true;
                     let ends: Vec<Expect> = if lmtp {
                         tx.accepted.iter().map(|&i| Expect::LmtpEnd(i)).collect()
                     } else {
@@ -223,6 +224,7 @@ impl Client {
                 cmd.write_checked(&mut self.staging);
                 if last {
                     tx.content = ContentPhase::Sent;
+                    cur.msg.outcome.content_end_sent = true;
                     if lmtp {
                         let ends: Vec<Expect> =
                             tx.accepted.iter().map(|&i| Expect::LmtpEnd(i)).collect();

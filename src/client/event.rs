@@ -133,6 +133,13 @@ pub struct MessageOutcome {
     /// is not a server reply alone: refused locally before anything was
     /// sent, or the session ended.
     pub error: Option<MessageError>,
+    /// The end of the content (the final `.` or `BDAT … LAST`) of one of
+    /// its transactions was handed to the driver: from then on a final
+    /// reply was owed, so a message whose session ended without that
+    /// reply may have been accepted all the same (RFC 5321 §4.1.1.4, and
+    /// RFC 1047 on the duplicates a resend then makes). A driver that
+    /// sends messages again after a lost connection looks here first.
+    pub content_end_sent: bool,
 }
 
 impl MessageOutcome {

@@ -94,6 +94,7 @@ impl Client {
                 mail: Vec::new(),
                 recipients: vec![RecipientOutcome::default(); n],
                 error: None,
+                content_end_sent: false,
             },
             remaining: (0..n).collect(),
             envelope,
