@@ -1,0 +1,185 @@
+//! Where and how to connect: the server's address, the TLS mode, the
+//! session configuration, the connect timeout and the reconnect policy,
+//! shared by the tokio and blocking transports and pools.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::{AuthConfig, ClientConfig, ClientCredentials, TlsPolicy};
+
+use super::reconnect::Reconnect;
+
+/// How the connection is protected.
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))] // only Plain without TLS
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Security {
+    /// Clear text; a STARTTLS offer is ignored.
+    Plain,
+    /// STARTTLS when offered (RFC 3207), clear text otherwise.
+    Opportunistic,
+    /// STARTTLS or nothing is sent.
+    Required,
+    /// TLS from the first octet (RFC 8314 §3).
+    Implicit,
+}
+
+/// One server and how to talk to it: what a [`Transport`](super::Transport),
+/// a [`Pool`](super::Pool) or their [`blocking`](super::blocking) twins
+/// connect to. Cheap to clone.
+///
+/// The TLS mode is the endpoint's: it replaces
+/// [`ClientConfig::tls`]. Without a TLS method the connection stays in
+/// clear text and a server's STARTTLS offer is ignored.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub(super) host: String,
+    pub(super) port: u16,
+    pub(super) config: Arc<ClientConfig>,
+    pub(super) security: Security,
+    #[cfg(feature = "rustls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
+    /// The name the certificate must be valid for; `None`: `host`.
+    #[cfg(feature = "rustls")]
+    server_name: Option<rustls::pki_types::ServerName<'static>>,
+    pub(super) connect_timeout: Duration,
+    pub(super) reconnect: Reconnect,
+}
+
+/// How long resolving, connecting and each TLS handshake may take by
+/// default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Endpoint {
+    /// The server at `host` (a name or an IP address) and `port`, in clear
+    /// text, with the session configuration `config`.
+    pub fn new(host: impl Into<String>, port: u16, config: ClientConfig) -> Self {
+        let mut config = config;
+        config.tls = TlsPolicy::None;
+        Self {
+            host: host.into(),
+            port,
+            config: Arc::new(config),
+            security: Security::Plain,
+            #[cfg(feature = "rustls")]
+            tls: None,
+            #[cfg(feature = "rustls")]
+            server_name: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            reconnect: Reconnect::default(),
+        }
+    }
+
+    #[cfg(feature = "rustls")]
+    fn with_security(mut self, security: Security, policy: TlsPolicy) -> Self {
+        self.security = security;
+        Arc::make_mut(&mut self.config).tls = policy;
+        self
+    }
+
+    /// STARTTLS is required (RFC 3207): on a server that does not offer it,
+    /// or refuses it, the connection fails with
+    /// [`TlsError::NotOffered`](super::TlsError::NotOffered) or
+    /// [`TlsError::Refused`](super::TlsError::Refused) and no mail is sent.
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn starttls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
+        self.with_security(Security::Required, TlsPolicy::Required)
+    }
+
+    /// STARTTLS when the server offers it, clear text otherwise. A
+    /// man-in-the-middle can strip the offer (RFC 3207 §6): credentials
+    /// are then still refused in clear unless
+    /// [`ClientConfig::allow_plaintext_auth`] is set. A failed handshake
+    /// fails the connection; it does not fall back to clear text.
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn opportunistic_starttls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
+        self.with_security(Security::Opportunistic, TlsPolicy::Opportunistic)
+    }
+
+    /// TLS from the first octet (RFC 8314 §3, "submissions" on port 465).
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn implicit_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
+        self.with_security(Security::Implicit, TlsPolicy::None)
+    }
+
+    /// The name the server's certificate must be valid for, when it is not
+    /// the host connected to (an IP address, or a name behind a tunnel).
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn tls_server_name(mut self, name: rustls::pki_types::ServerName<'static>) -> Self {
+        self.server_name = Some(name);
+        self
+    }
+
+    /// Authenticate with `credentials` (RFC 4954), with the strongest
+    /// mechanism both sides allow. Never in clear text unless
+    /// [`ClientConfig::allow_plaintext_auth`] is set: the connection then
+    /// fails with [`Error::Auth`](super::Error::Auth) and
+    /// [`AuthError::PlaintextRefused`](crate::client::AuthError::PlaintextRefused)
+    /// before anything is sent.
+    pub fn credentials(mut self, credentials: ClientCredentials) -> Self {
+        Arc::make_mut(&mut self.config).auth = Some(AuthConfig::new(credentials));
+        self
+    }
+
+    /// How long resolving and connecting, and then each TLS handshake, may
+    /// take ([`DEFAULT_CONNECT_TIMEOUT`] by default). The session's own
+    /// timeouts ([`ClientConfig::timeouts`], RFC 5321 §4.5.3.2) bound
+    /// everything after.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// When a message is sent again on a new connection (see
+    /// [`Reconnect`]).
+    pub fn reconnect(mut self, policy: Reconnect) -> Self {
+        self.reconnect = policy;
+        self
+    }
+
+    /// The host connected to.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port connected to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The session configuration, with the endpoint's TLS policy.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Whether the connection runs on TLS from the first octet.
+    pub(super) fn implicit(&self) -> bool {
+        self.security == Security::Implicit
+    }
+
+    /// The TLS configuration and server name, for a handshake.
+    #[cfg(feature = "rustls")]
+    pub(super) fn tls_params(
+        &self,
+    ) -> Result<
+        (
+            Arc<rustls::ClientConfig>,
+            rustls::pki_types::ServerName<'static>,
+        ),
+        super::TlsError,
+    > {
+        let config = self.tls.clone().ok_or(super::TlsError::NotConfigured)?;
+        let name = match &self.server_name {
+            Some(name) => name.clone(),
+            None => rustls::pki_types::ServerName::try_from(self.host.clone())
+                .map_err(|_| super::TlsError::InvalidServerName(self.host.clone()))?,
+        };
+        Ok((config, name))
+    }
+}

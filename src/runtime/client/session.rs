@@ -1,0 +1,159 @@
+//! The I/O-free half of a connection, shared by the tokio and blocking
+//! drivers: the client machine, what its events said, and how a session
+//! that could not be set up failed.
+
+use std::io;
+
+use crate::client::{AuthError, Client, CloseReason, Event, MessageId, MessageOutcome};
+use crate::ehlo::Keyword;
+use crate::reply::Reply;
+
+use super::endpoint::{Endpoint, Security};
+use super::error::{Error, TlsError};
+use super::reconnect::Ended;
+
+/// One client session and what it reported.
+#[derive(Debug)]
+pub(super) struct Session {
+    pub(super) client: Client,
+    /// Outcomes not yet taken (one message is in flight at a time).
+    outcomes: Vec<MessageOutcome>,
+    greeting: Option<Reply<'static>>,
+    auth_failure: Option<(AuthError, Option<Reply<'static>>)>,
+    /// The last EHLO reply offered STARTTLS.
+    offered_starttls: bool,
+    closed: Option<CloseReason>,
+    /// The local failure (I/O, TLS handshake) that ended the session.
+    failure: Option<io::Error>,
+    /// A TLS handshake failed: `failure` is its error.
+    tls_failed: bool,
+    /// A message is in flight: if the driver is dropped mid-way, the
+    /// session's state is unknown and it must not be reused.
+    pub(super) busy: bool,
+}
+
+impl Session {
+    pub(super) fn new(endpoint: &Endpoint) -> Self {
+        let mut client = Client::new(endpoint.config.clone());
+        if endpoint.implicit() {
+            client.set_implicit_tls();
+        }
+        Self {
+            client,
+            outcomes: Vec::new(),
+            greeting: None,
+            auth_failure: None,
+            offered_starttls: false,
+            closed: None,
+            failure: None,
+            tls_failed: false,
+            busy: false,
+        }
+    }
+
+    /// Takes the machine's events; `true` when the server accepted
+    /// STARTTLS and the driver must perform the handshake now.
+    pub(super) fn handle_events(&mut self) -> bool {
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                Event::StartTls => return true,
+                Event::Greeting(reply) => self.greeting = Some(reply),
+                Event::Capabilities(caps) => {
+                    self.offered_starttls = caps.supports(Keyword::StartTls);
+                }
+                Event::AuthFailed { error, reply, .. } => self.auth_failure = Some((error, reply)),
+                Event::Message(outcome) => self.outcomes.push(outcome),
+                Event::Closed { reason } => self.closed = Some(reason),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// A local failure ended the connection: the session ends as if the
+    /// server had closed it.
+    pub(super) fn io_failed(&mut self, error: io::Error) {
+        if self.failure.is_none() {
+            self.failure = Some(error);
+        }
+        self.client.peer_closed();
+        let _ = self.handle_events();
+    }
+
+    /// The TLS handshake failed.
+    pub(super) fn tls_failed(&mut self, error: io::Error) {
+        self.tls_failed = true;
+        self.failure = Some(error);
+        let _ = self.client.tls_failed();
+        let _ = self.handle_events();
+    }
+
+    /// Set-up is over: the session is ready for a message, or closed.
+    pub(super) fn settled(&self) -> bool {
+        self.client.is_idle() || self.client.is_closed()
+    }
+
+    /// Ready for a message.
+    pub(super) fn usable(&self) -> bool {
+        !self.busy && self.client.is_idle()
+    }
+
+    /// The result of set-up, once [`Session::settled`].
+    pub(super) fn setup_result(&mut self, endpoint: &Endpoint) -> Result<(), Error> {
+        if self.client.is_idle() {
+            return Ok(());
+        }
+        if let Some((error, reply)) = self.auth_failure.take() {
+            return Err(Error::Auth { error, reply });
+        }
+        if self.tls_failed {
+            let e = self
+                .failure
+                .take()
+                .unwrap_or_else(|| io::Error::other("TLS handshake failed"));
+            return Err(Error::Tls(TlsError::Handshake(e)));
+        }
+        let reason = self.closed.unwrap_or(CloseReason::PeerClosed);
+        if endpoint.security == Security::Required
+            && !self.client.is_tls()
+            && reason == CloseReason::Quit
+        {
+            // The session quit on its own: STARTTLS was required and not
+            // had (RFC 3207 §4).
+            return Err(Error::Tls(if self.offered_starttls {
+                TlsError::Refused
+            } else {
+                TlsError::NotOffered
+            }));
+        }
+        let reply = match &self.greeting {
+            Some(g) if g.code().get() != 220 => Some(g.clone()),
+            _ => None,
+        };
+        Err(Error::Protocol {
+            reason,
+            reply,
+            source: self.failure.take(),
+        })
+    }
+
+    /// The outcome of message `id`, once it came.
+    pub(super) fn take_outcome(&mut self, id: MessageId) -> Option<MessageOutcome> {
+        let at = self.outcomes.iter().position(|o| o.id == id)?;
+        Some(self.outcomes.swap_remove(at))
+    }
+
+    /// Whether the outcome of `id` came.
+    pub(super) fn has_outcome(&self, id: MessageId) -> bool {
+        self.outcomes.iter().any(|o| o.id == id)
+    }
+
+    /// How the session ended, for an interrupted message.
+    pub(super) fn ended(&mut self) -> Ended {
+        Ended {
+            reason: self.closed,
+            source: self.failure.take(),
+            auth_reply: self.auth_failure.take().and_then(|(_, r)| r),
+        }
+    }
+}
