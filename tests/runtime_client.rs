@@ -546,6 +546,49 @@ async fn connect_errors_are_typed() {
     .await;
 }
 
+/// A large message with dot-led lines, sent whole over DATA or BDAT, in
+/// clear text or TLS: what the server stored is what was given (RFC 5321
+/// §4.5.2 stuffing undone; BDAT as is).
+#[tokio::test]
+async fn large_content_arrives_byte_exact_rfc5321_4_5_2() {
+    bounded(async {
+        let mut content = b"Subject: big\r\n\r\n".to_vec();
+        for i in 0..20_000 {
+            content.extend_from_slice(format!(".line {i} with a leading dot\r\n").as_bytes());
+        }
+        let tls = tls_pair();
+        for chunking in [true, false] {
+            for implicit in [false, true] {
+                let mut config = config();
+                config.chunking = chunking;
+                let mut b = Behaviour::smtp();
+                let client_tls = match (&tls, implicit) {
+                    (_, false) => None,
+                    (Some((server_tls, client_tls)), true) => {
+                        b.tls = Some(server_tls.clone());
+                        b.implicit_tls = true;
+                        Some(client_tls.clone())
+                    }
+                    (None, true) => continue,
+                };
+                let server = TestServer::start(b).await;
+                let mut ep = Endpoint::new("localhost", server.port(), config);
+                if let Some(client_tls) = client_tls {
+                    ep = ep.implicit_tls(client_tls);
+                }
+                let mut t = Transport::connect(ep).await.unwrap();
+                t.send(envelope(&["a@test.example"]), content.clone())
+                    .await
+                    .unwrap();
+                t.quit().await;
+                let stored = server.record().delivered[0].content.clone();
+                assert!(stored == content, "chunking {chunking}, TLS {implicit}");
+            }
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn refused_greeting_is_a_protocol_error_rfc5321_3_1() {
     bounded(async {

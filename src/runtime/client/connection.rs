@@ -8,7 +8,6 @@ use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -16,12 +15,10 @@ use super::endpoint::Endpoint;
 use super::error::Error;
 #[cfg(feature = "rustls")]
 use super::error::TlsError;
-use super::session::Session;
+use super::session::{Gather, Session};
 
 /// Octets read at once.
 const READ_BUF: usize = 16 * 1024;
-/// Pieces of output smaller than this are gathered into one write.
-const COALESCE: usize = 16 * 1024;
 /// How long a closing connection may take (QUIT's reply, TLS
 /// close_notify): never long.
 pub(super) const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -79,6 +76,23 @@ impl AsyncWrite for Stream {
         }
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Gone => Poll::Ready(Err(gone())),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
@@ -104,6 +118,7 @@ pub(super) struct Connection {
     pub(super) session: Session,
     stream: Stream,
     buf: Box<[u8]>,
+    out: Gather,
 }
 
 async fn connect_tcp(endpoint: &Endpoint) -> Result<TcpStream, Error> {
@@ -163,6 +178,7 @@ impl Connection {
             session: Session::new(endpoint),
             stream,
             buf: vec![0; READ_BUF].into_boxed_slice(),
+            out: Gather::default(),
         };
         conn.drive(endpoint, Session::settled).await;
         conn.session.setup_result(endpoint)?;
@@ -180,6 +196,7 @@ impl Connection {
                 continue;
             }
             if let Err(e) = self.transmit(endpoint).await {
+                self.out.clear();
                 // The server may have said why before it went away.
                 self.read_rest().await;
                 self.session.io_failed(e);
@@ -222,29 +239,26 @@ impl Connection {
             .tls_failed(io::Error::other("built without the rustls feature"));
     }
 
-    /// Writes everything the machine has to send. Small pieces (commands,
-    /// content cut where a dot was stuffed) are gathered into one write;
-    /// large ones go out as they are. Each write may take the data block
-    /// timeout (RFC 5321 §4.5.3.2.5).
+    /// Writes everything the machine has to send, gathered into vectored
+    /// writes. Each write may take the data block timeout (RFC 5321
+    /// §4.5.3.2.5).
     async fn transmit(&mut self, endpoint: &Endpoint) -> io::Result<()> {
         let limit = endpoint.config.timeouts.data_block;
-        let mut pending: Vec<u8> = Vec::new();
         let mut wrote = false;
-        while let Some(piece) = self.session.client.poll_transmit() {
+        while self.out.fill(&mut self.session.client) {
             wrote = true;
-            if pending.len() + piece.len() <= COALESCE {
-                pending.extend_from_slice(&piece);
-                continue;
+            while !self.out.is_empty() {
+                let slices = self.out.slices();
+                let n = match tokio::time::timeout(limit, self.stream.write_vectored(&slices)).await
+                {
+                    Ok(r) => r?,
+                    Err(_) => return Err(write_timeout()),
+                };
+                if n == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                self.out.advance(n);
             }
-            write(&mut self.stream, &std::mem::take(&mut pending), limit).await?;
-            if piece.len() >= COALESCE {
-                write_bytes(&mut self.stream, piece, limit).await?;
-            } else {
-                pending.extend_from_slice(&piece);
-            }
-        }
-        if !pending.is_empty() {
-            write(&mut self.stream, &pending, limit).await?;
         }
         if wrote {
             match tokio::time::timeout(limit, self.stream.flush()).await {
@@ -348,18 +362,4 @@ fn write_timeout() -> io::Error {
         io::ErrorKind::TimedOut,
         "the server did not take the data in time",
     )
-}
-
-async fn write(stream: &mut Stream, data: &[u8], limit: Duration) -> io::Result<()> {
-    if data.is_empty() {
-        return Ok(());
-    }
-    match tokio::time::timeout(limit, stream.write_all(data)).await {
-        Ok(r) => r,
-        Err(_) => Err(write_timeout()),
-    }
-}
-
-async fn write_bytes(stream: &mut Stream, data: Bytes, limit: Duration) -> io::Result<()> {
-    write(stream, &data, limit).await
 }

@@ -2,7 +2,10 @@
 //! drivers: the client machine, what its events said, and how a session
 //! that could not be set up failed.
 
-use std::io;
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+
+use bytes::{Buf, Bytes};
 
 use crate::client::{AuthError, Client, CloseReason, Event, MessageId, MessageOutcome};
 use crate::ehlo::Keyword;
@@ -155,5 +158,104 @@ impl Session {
             source: self.failure.take(),
             auth_reply: self.auth_failure.take().and_then(|(_, r)| r),
         }
+    }
+}
+
+/// Output taken from the machine and not written yet. Written with
+/// vectored I/O, so message content goes out from the machine's `Bytes`
+/// without a copy, and small pieces (commands, content cut where a dot
+/// was stuffed) still leave in one system call.
+#[derive(Debug, Default)]
+pub(super) struct Gather {
+    pieces: VecDeque<Bytes>,
+    len: usize,
+}
+
+/// Octets taken from the machine before they are written.
+const GATHER_OCTETS: usize = 256 * 1024;
+/// Pieces handed to one vectored write (well under any `IOV_MAX`).
+const GATHER_PIECES: usize = 64;
+
+impl Gather {
+    /// Takes output from the machine up to a bound; `false` when it had
+    /// none.
+    pub(super) fn fill(&mut self, client: &mut Client) -> bool {
+        let before = self.pieces.len();
+        while self.len < GATHER_OCTETS {
+            let Some(piece) = client.poll_transmit() else {
+                break;
+            };
+            if !piece.is_empty() {
+                self.len += piece.len();
+                self.pieces.push_back(piece);
+            }
+        }
+        self.pieces.len() > before
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// The next pieces, for one vectored write.
+    pub(super) fn slices(&self) -> Vec<IoSlice<'_>> {
+        self.pieces
+            .iter()
+            .take(GATHER_PIECES)
+            .map(|b| IoSlice::new(b))
+            .collect()
+    }
+
+    /// `n` octets were written.
+    pub(super) fn advance(&mut self, mut n: usize) {
+        self.len = self.len.saturating_sub(n);
+        while n > 0 {
+            let Some(front) = self.pieces.front_mut() else {
+                return;
+            };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.pieces.pop_front();
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.pieces.clear();
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gather;
+    use bytes::Bytes;
+
+    #[test]
+    fn gather_advances_across_pieces() {
+        let mut g = Gather::default();
+        for p in [
+            "MAIL FROM:<a@b>\r\n",
+            "",
+            "RCPT TO:<c@d>\r\n",
+            "BDAT 2 LAST\r\nhi",
+        ] {
+            if !p.is_empty() {
+                g.len += p.len();
+                g.pieces.push_back(Bytes::from_static(p.as_bytes()));
+            }
+        }
+        assert_eq!(g.slices().len(), 3);
+        g.advance(5);
+        assert_eq!(&*g.slices()[0], b"FROM:<a@b>\r\n");
+        g.advance(12 + 5);
+        assert_eq!(&*g.slices()[0], b"TO:<c@d>\r\n");
+        g.advance(10 + 13);
+        assert_eq!(&*g.slices()[0], b"hi");
+        g.advance(2);
+        assert!(g.is_empty());
+        assert_eq!(g.len, 0);
     }
 }

@@ -11,11 +11,9 @@ use super::super::endpoint::Endpoint;
 use super::super::error::Error;
 #[cfg(feature = "rustls")]
 use super::super::error::TlsError;
-use super::super::session::Session;
+use super::super::session::{Gather, Session};
 
 const READ_BUF: usize = 16 * 1024;
-/// Pieces of output smaller than this are gathered into one write.
-const COALESCE: usize = 16 * 1024;
 /// How long closing may take (QUIT's reply, TLS close_notify).
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -75,6 +73,15 @@ impl Write for Stream {
         }
     }
 
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write_vectored(bufs),
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => s.write_vectored(bufs),
+            Stream::Gone => Err(gone()),
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.flush(),
@@ -91,6 +98,7 @@ pub(super) struct Connection {
     pub(super) session: Session,
     stream: Stream,
     buf: Box<[u8]>,
+    out: Gather,
 }
 
 fn connect_tcp(endpoint: &Endpoint) -> Result<TcpStream, Error> {
@@ -172,6 +180,7 @@ impl Connection {
             session: Session::new(endpoint),
             stream,
             buf: vec![0; READ_BUF].into_boxed_slice(),
+            out: Gather::default(),
         };
         conn.drive(endpoint, Session::settled, None);
         conn.session.setup_result(endpoint)?;
@@ -195,6 +204,7 @@ impl Connection {
                 continue;
             }
             if let Err(e) = self.transmit() {
+                self.out.clear();
                 // The server may have said why before it went away.
                 self.read_rest();
                 self.session.io_failed(e);
@@ -239,29 +249,21 @@ impl Connection {
             .tls_failed(io::Error::other("built without the rustls feature"));
     }
 
-    /// Writes everything the machine has to send, small pieces gathered
-    /// into one write.
+    /// Writes everything the machine has to send, gathered into vectored
+    /// writes; the socket's write timeout is the data block timeout.
     fn transmit(&mut self) -> io::Result<()> {
-        let mut pending: Vec<u8> = Vec::new();
         let mut wrote = false;
-        while let Some(piece) = self.session.client.poll_transmit() {
+        while self.out.fill(&mut self.session.client) {
             wrote = true;
-            if pending.len() + piece.len() <= COALESCE {
-                pending.extend_from_slice(&piece);
-                continue;
+            while !self.out.is_empty() {
+                let n = match self.stream.write_vectored(&self.out.slices()) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                self.out.advance(n);
             }
-            if !pending.is_empty() {
-                self.stream.write_all(&pending)?;
-                pending.clear();
-            }
-            if piece.len() >= COALESCE {
-                self.stream.write_all(&piece)?;
-            } else {
-                pending.extend_from_slice(&piece);
-            }
-        }
-        if !pending.is_empty() {
-            self.stream.write_all(&pending)?;
         }
         if wrote {
             self.stream.flush()?;
