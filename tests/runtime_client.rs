@@ -1,71 +1,24 @@
 //! The tokio client runtime (`esmtp::runtime::client`) against an in-test
 //! server (this crate's server machine on a loopback listener, with
-//! faults on demand) and against real peers (aiosmtpd, Postfix's
-//! smtp-sink): reuse of one connection, reconnection after `421` or a
-//! dropped connection without sending a message twice, TLS policies,
-//! AUTH, LMTP, timeouts and the pool.
+//! faults on demand): reuse of one connection, reconnection after `421`
+//! or a dropped connection without sending a message twice, TLS policies,
+//! AUTH, LMTP, timeouts and the pool. Real peers are in
+//! `runtime_client_peers.rs`.
 
 mod common;
 mod runtime_client_support;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use esmtp::client::{AuthError, ClientConfig, ClientCredentials, Envelope, MessageOutcome};
+use esmtp::client::{AuthError, ClientCredentials, MessageOutcome};
 use esmtp::runtime::client::{Endpoint, Error, Pool, PoolConfig, Reconnect, TlsError, Transport};
-use esmtp::values::{Domain, Mailbox};
-use runtime_client_support::{tls_pair, Behaviour, TestServer, WAIT};
-
-fn config() -> ClientConfig {
-    ClientConfig::new(Domain::parse("client.test.example").unwrap().into_owned())
-}
+use runtime_client_support::{
+    assert_each_once, code, config, envelope, message, tls_pair, Behaviour, TestServer, WAIT,
+};
 
 fn endpoint(server: &TestServer) -> Endpoint {
     Endpoint::new("127.0.0.1", server.port(), config()).reconnect(Reconnect::new(2, Duration::ZERO))
-}
-
-fn mailbox(s: &str) -> Mailbox<'static> {
-    Mailbox::parse(s).unwrap().into_owned()
-}
-
-fn envelope(to: &[&str]) -> Envelope {
-    to.iter()
-        .fold(Envelope::new(mailbox("sender@test.example")), |e, t| {
-            e.to(mailbox(t))
-        })
-}
-
-/// A message whose content names it, so the server's record can be
-/// checked for each message exactly once.
-fn message(n: usize) -> String {
-    format!("Message-ID: <{n}@test.example>\r\nSubject: {n}\r\n\r\nBody of {n}.\r\n")
-}
-
-/// Message-ID number → how many times it was delivered.
-fn delivered_ids(server: &TestServer) -> BTreeMap<usize, usize> {
-    let mut ids = BTreeMap::new();
-    for d in &server.record().delivered {
-        let text = String::from_utf8_lossy(&d.content);
-        let n: usize = text
-            .strip_prefix("Message-ID: <")
-            .and_then(|t| t.split('@').next())
-            .and_then(|n| n.parse().ok())
-            .expect("a numbered message");
-        *ids.entry(n).or_default() += 1;
-    }
-    ids
-}
-
-fn assert_each_once(server: &TestServer, n: usize) {
-    let ids = delivered_ids(server);
-    assert_eq!(ids.len(), n, "distinct messages delivered");
-    let twice: Vec<_> = ids.iter().filter(|(_, c)| **c != 1).collect();
-    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-}
-
-fn code(r: &Option<esmtp::reply::Reply<'static>>) -> Option<u16> {
-    r.as_ref().map(|r| r.code().get())
 }
 
 /// Bounds every test: nothing here may hang the suite.
@@ -111,7 +64,7 @@ async fn thousand_messages_one_connection_421_in_the_middle_rfc5321_3_8() {
             }
         }
         transport.quit().await;
-        assert_each_once(&server, 1000);
+        assert_each_once(&server.record(), 1000);
         let record = server.record();
         // The 421 answered message 501's MAIL: it went again on a second
         // connection, and only there.
@@ -160,7 +113,7 @@ async fn dropped_connection_between_messages_reconnects() {
                     .await
                     .unwrap();
             }
-            assert_each_once(&server, 6);
+            assert_each_once(&server.record(), 6);
             let record = server.record();
             assert_eq!(record.connections, 2);
             // Found closed before anything was risked on it.
@@ -296,7 +249,7 @@ async fn starttls_then_messages_over_tls_rfc3207() {
                 .unwrap();
         }
         transport.quit().await;
-        assert_each_once(&server, 3);
+        assert_each_once(&server.record(), 3);
         assert_eq!(server.record().count("StartTls"), 1);
 
         // A certificate that is not trusted: the handshake fails, no mail.
@@ -307,6 +260,36 @@ async fn starttls_then_messages_over_tls_rfc3207() {
             "{result:?}"
         );
         assert_eq!(server.record().count("Mail"), 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn opportunistic_starttls_uses_tls_when_offered_rfc3207() {
+    bounded(async {
+        let Some((server_tls, client_tls)) = tls_pair() else {
+            return;
+        };
+        let mut b = Behaviour::smtp();
+        b.config.extensions.starttls = true;
+        b.tls = Some(server_tls);
+        let offering = TestServer::start(b).await;
+        let plain = TestServer::start(Behaviour::smtp()).await;
+        // An IP address to connect to, the certificate's name to check.
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        for (server, tls) in [(&offering, true), (&plain, false)] {
+            let ep = Endpoint::new("127.0.0.1", server.port(), config())
+                .opportunistic_starttls(client_tls.clone())
+                .tls_server_name(name.clone());
+            let mut transport = Transport::connect(ep).await.unwrap();
+            assert_eq!(transport.is_tls(), tls);
+            transport
+                .send(envelope(&["a@test.example"]), message(1))
+                .await
+                .unwrap();
+            transport.quit().await;
+            assert_each_once(&server.record(), 1);
+        }
     })
     .await;
 }
@@ -329,7 +312,7 @@ async fn implicit_tls_from_the_first_octet_rfc8314_3() {
             .await
             .unwrap();
         transport.quit().await;
-        assert_each_once(&server, 1);
+        assert_each_once(&server.record(), 1);
         assert_eq!(server.record().count("StartTls"), 0);
     })
     .await;
@@ -370,7 +353,7 @@ async fn auth_refused_in_clear_text_by_default_rfc4954_4() {
         };
         assert_eq!(error, AuthError::InvalidCredentials);
         assert_eq!(code(&reply), Some(535));
-        assert_each_once(&server, 1);
+        assert_each_once(&server.record(), 1);
     })
     .await;
 }
@@ -414,7 +397,7 @@ async fn lmtp_one_reply_per_recipient_rfc2033_4_2() {
             .iter()
             .all(|r| code(&r.content) == Some(250)));
         transport.quit().await;
-        assert_each_once(&server, 2);
+        assert_each_once(&server.record(), 2);
     })
     .await;
 }
@@ -475,7 +458,7 @@ async fn pool_concurrent_sends_each_delivered_once() {
         assert!(pool.connections() <= 4);
         pool.close().await;
         assert_eq!(pool.connections(), 0);
-        assert_each_once(&server, 200);
+        assert_each_once(&server.record(), 200);
         let record = server.record();
         assert_eq!(record.count("Mail"), 201, "one MAIL got the 421");
         assert!(
@@ -515,7 +498,7 @@ async fn pool_closes_idle_connections_past_the_idle_timeout() {
         tokio::time::timeout(WAIT, closed).await.unwrap();
         assert_eq!(pool.connections(), 1);
         pool.close().await;
-        assert_each_once(&server, 3);
+        assert_each_once(&server.record(), 3);
     })
     .await;
 }
@@ -625,90 +608,6 @@ async fn a_cancelled_send_leaves_no_connection_in_an_unknown_state() {
             .is_err());
         // Half a transaction may be on the wire: never reused.
         assert!(!transport.is_connected());
-    })
-    .await;
-}
-
-// ---- real peers ----
-
-#[tokio::test]
-async fn aiosmtpd_gets_each_message_once_over_one_connection() {
-    let Some(peer) = common::aiosmtpd::Aiosmtpd::start() else {
-        return;
-    };
-    bounded(async {
-        let ep = Endpoint::new("127.0.0.1", peer.port(), config());
-        let mut transport = Transport::connect(ep).await.unwrap();
-        for n in 1..=100 {
-            transport
-                .send(envelope(&["a@test.example", "b@test.example"]), message(n))
-                .await
-                .unwrap_or_else(|e| panic!("message {n}: {e}"));
-        }
-        transport.quit().await;
-    })
-    .await;
-    let got = peer.wait_for_messages(100, WAIT);
-    for (i, m) in got.iter().enumerate() {
-        assert_eq!(m.content, message(i + 1).as_bytes());
-        assert_eq!(m.rcpt_tos, ["a@test.example", "b@test.example"]);
-    }
-}
-
-#[tokio::test]
-async fn smtp_sink_lmtp_replies_per_recipient_rfc2033_4_2() {
-    let Some(sink) = common::sink::SmtpSink::builder().arg("-L").start() else {
-        return;
-    };
-    bounded(async {
-        let ep = Endpoint::new("127.0.0.1", sink.port(), config().lmtp());
-        let mut transport = Transport::connect(ep).await.unwrap();
-        for n in 1..=20 {
-            let outcome = transport
-                .send(
-                    envelope(&["a@test.example", "b@test.example", "c@test.example"]),
-                    message(n),
-                )
-                .await
-                .unwrap();
-            assert_eq!(outcome.recipients.len(), 3);
-            assert!(outcome
-                .recipients
-                .iter()
-                .all(|r| code(&r.content) == Some(250)));
-        }
-        transport.quit().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn smtp_sink_421_on_mail_is_retried_then_reported() {
-    // smtp-sink -Q MAIL answers every MAIL with 421 and hangs up: each
-    // retry meets the same, and the message fails as interrupted, never
-    // possibly accepted.
-    let Some(sink) = common::sink::SmtpSink::builder()
-        .arg("-Q")
-        .arg("MAIL")
-        .start()
-    else {
-        return;
-    };
-    bounded(async {
-        let ep = Endpoint::new("127.0.0.1", sink.port(), config())
-            .reconnect(Reconnect::new(2, Duration::from_millis(10)));
-        let mut transport = Transport::new(ep);
-        let result = transport
-            .send(envelope(&["a@test.example"]), message(1))
-            .await;
-        let Err(Error::Interrupted(i)) = result else {
-            panic!("{result:?}");
-        };
-        assert!(!i.maybe_accepted);
-        assert!(matches!(
-            &i.outcome.error,
-            Some(esmtp::client::MessageError::SessionEnded(Some(r))) if r.code().get() == 421
-        ));
     })
     .await;
 }

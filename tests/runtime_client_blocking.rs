@@ -7,48 +7,17 @@
 mod common;
 mod runtime_client_support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use esmtp::client::{AuthError, ClientConfig, ClientCredentials, Envelope};
+use esmtp::client::{AuthError, ClientCredentials};
 use esmtp::runtime::client::blocking::{Pool, Transport};
 use esmtp::runtime::client::{Endpoint, Error, PoolConfig, Reconnect, TlsError};
-use esmtp::values::{Domain, Mailbox};
-use runtime_client_support::{tls_pair, Behaviour, ThreadServer};
-
-fn config() -> ClientConfig {
-    ClientConfig::new(Domain::parse("client.test.example").unwrap().into_owned())
-}
+use runtime_client_support::{
+    assert_each_once, code, config, envelope, message, tls_pair, Behaviour, ThreadServer,
+};
 
 fn endpoint(server: &ThreadServer) -> Endpoint {
     Endpoint::new("127.0.0.1", server.port(), config()).reconnect(Reconnect::new(2, Duration::ZERO))
-}
-
-fn envelope(to: &[&str]) -> Envelope {
-    let mailbox = |s: &str| Mailbox::parse(s).unwrap().into_owned();
-    to.iter()
-        .fold(Envelope::new(mailbox("sender@test.example")), |e, t| {
-            e.to(mailbox(t))
-        })
-}
-
-fn message(n: usize) -> String {
-    format!("Message-ID: <{n}@test.example>\r\nSubject: {n}\r\n\r\nBody of {n}.\r\n")
-}
-
-fn assert_each_once(server: &ThreadServer, n: usize) {
-    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    for d in &server.record().delivered {
-        let text = String::from_utf8_lossy(&d.content).into_owned();
-        let id = text.lines().next().unwrap_or_default().to_owned();
-        *ids.entry(id).or_default() += 1;
-    }
-    assert_eq!(ids.len(), n, "distinct messages delivered");
-    assert!(ids.values().all(|c| *c == 1), "delivered twice: {ids:?}");
-}
-
-fn code(r: &Option<esmtp::reply::Reply<'static>>) -> Option<u16> {
-    r.as_ref().map(|r| r.code().get())
 }
 
 #[test]
@@ -74,7 +43,7 @@ fn messages_over_one_connection_421_in_the_middle_rfc5321_3_8() {
         }
     }
     transport.quit();
-    assert_each_once(&server, 50);
+    assert_each_once(&server.record(), 50);
     let record = server.record();
     assert_eq!(record.connections, 2);
     assert_eq!(
@@ -105,7 +74,7 @@ fn dropped_connection_between_messages_reconnects() {
             .send(envelope(&["a@test.example"]), message(n))
             .unwrap();
     }
-    assert_each_once(&server, 4);
+    assert_each_once(&server.record(), 4);
     assert_eq!(server.record().connections, 2);
     assert_eq!(server.record().count("Mail"), 4);
 }
@@ -159,7 +128,7 @@ fn starttls_and_implicit_tls_rfc3207_rfc8314() {
             .unwrap();
     }
     transport.quit();
-    assert_each_once(&server, 3);
+    assert_each_once(&server.record(), 3);
 
     let mut b = Behaviour::smtp();
     b.tls = Some(server_tls);
@@ -172,7 +141,7 @@ fn starttls_and_implicit_tls_rfc3207_rfc8314() {
         .send(envelope(&["a@test.example"]), message(1))
         .unwrap();
     transport.quit();
-    assert_each_once(&server, 1);
+    assert_each_once(&server.record(), 1);
 }
 
 #[test]
@@ -249,6 +218,6 @@ fn pool_from_many_threads_each_delivered_once() {
     assert!(pool.connections() <= 3);
     pool.close();
     assert_eq!(pool.connections(), 0);
-    assert_each_once(&server, 80);
+    assert_each_once(&server.record(), 80);
     assert_eq!(server.record().count("Mail"), 81);
 }

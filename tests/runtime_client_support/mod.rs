@@ -23,6 +23,56 @@ use tokio::sync::Notify;
 /// How long any test waits for anything.
 pub const WAIT: Duration = Duration::from_secs(20);
 
+/// The client's session configuration.
+pub fn config() -> esmtp::client::ClientConfig {
+    let host = esmtp::values::Domain::parse("client.test.example").unwrap();
+    esmtp::client::ClientConfig::new(host.into_owned())
+}
+
+/// An envelope from `sender@test.example` to `to`.
+pub fn envelope(to: &[&str]) -> esmtp::client::Envelope {
+    let mailbox = |s: &str| esmtp::values::Mailbox::parse(s).unwrap().into_owned();
+    to.iter().fold(
+        esmtp::client::Envelope::new(mailbox("sender@test.example")),
+        |e, t| e.to(mailbox(t)),
+    )
+}
+
+/// A message whose content names it, so that a server's record can be
+/// checked for each message exactly once.
+pub fn message(n: usize) -> String {
+    format!("Message-ID: <{n}@test.example>\r\nSubject: {n}\r\n\r\nBody of {n}.\r\n")
+}
+
+/// A reply's code.
+pub fn code(r: &Option<Reply<'static>>) -> Option<u16> {
+    r.as_ref().map(|r| r.code().get())
+}
+
+/// Message number → how many times it was delivered.
+pub fn delivered_ids(record: &Record) -> BTreeMap<usize, usize> {
+    let mut ids = BTreeMap::new();
+    for d in &record.delivered {
+        let text = String::from_utf8_lossy(&d.content);
+        let n: usize = text
+            .strip_prefix("Message-ID: <")
+            .and_then(|t| t.split('@').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a numbered message");
+        *ids.entry(n).or_default() += 1;
+    }
+    ids
+}
+
+/// Messages 1..=n were each delivered exactly once, and no other.
+pub fn assert_each_once(record: &Record, n: usize) {
+    let ids = delivered_ids(record);
+    assert_eq!(ids.len(), n, "distinct messages delivered");
+    assert_eq!(ids.keys().next_back().copied(), (n > 0).then_some(n));
+    let twice: Vec<_> = ids.iter().filter(|(_, c)| **c != 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+}
+
 /// What the server does.
 #[derive(Clone)]
 pub struct Behaviour {

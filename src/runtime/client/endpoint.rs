@@ -127,10 +127,12 @@ impl Endpoint {
         self
     }
 
-    /// How long resolving and connecting, and then each TLS handshake, may
-    /// take ([`DEFAULT_CONNECT_TIMEOUT`] by default). The session's own
-    /// timeouts ([`ClientConfig::timeouts`], RFC 5321 §4.5.3.2) bound
-    /// everything after.
+    /// How long connecting, and then each TLS handshake, may take
+    /// ([`DEFAULT_CONNECT_TIMEOUT`] by default). On tokio the bound covers
+    /// resolving the name too; the blocking transport resolves with the
+    /// system's own limits. The session's timeouts
+    /// ([`ClientConfig::timeouts`], RFC 5321 §4.5.3.2) bound everything
+    /// after.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

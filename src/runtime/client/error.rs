@@ -75,9 +75,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether trying again later may succeed: a connection, TLS
-    /// handshake or session failure, a temporary (`4yz`) refusal, or an
-    /// interrupted message that was surely not accepted. An interrupted
+    /// Whether trying again later may succeed: a connection or TLS
+    /// handshake failure, a session that failed but not with a `5yz`
+    /// greeting, a temporary AUTH failure, refusals that are all temporary
+    /// (`4yz`), or an interrupted message that was surely not accepted. An interrupted
     /// message that [may have been accepted](Interrupted::maybe_accepted)
     /// is not: sending it again may deliver it twice.
     pub fn is_transient(&self) -> bool {

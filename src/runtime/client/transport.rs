@@ -136,7 +136,9 @@ impl Transport {
     }
 
     /// Ends the session with QUIT (RFC 5321 §4.1.1.10) and closes the
-    /// connection; a later [`send`](Transport::send) connects again.
+    /// connection, waiting a short while at most; a later
+    /// [`send`](Transport::send) connects again. Dropping a transport
+    /// closes its connection without QUIT.
     pub async fn quit(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             conn.quit(&self.endpoint).await;
