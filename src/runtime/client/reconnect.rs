@@ -71,12 +71,62 @@ impl Reconnect {
     }
 
     /// The wait before retry number `n` (1-based).
-    pub(super) fn wait_before(&self, n: u32) -> Duration {
+    fn wait_before(&self, n: u32) -> Duration {
         if n <= 1 {
             Duration::ZERO
         } else {
             self.delay
         }
+    }
+}
+
+/// The retries left to one message.
+#[derive(Debug)]
+pub(super) struct Attempts {
+    policy: Reconnect,
+    retries: u32,
+}
+
+/// What a transport does next with a message.
+#[derive(Debug)]
+pub(super) enum Next {
+    /// Hand this back.
+    Return(Result<MessageOutcome, Error>),
+    /// Drop the connection, wait this long, and send it again on a new
+    /// one.
+    Retry(Duration),
+}
+
+impl Attempts {
+    pub(super) fn new(policy: Reconnect) -> Self {
+        Self { policy, retries: 0 }
+    }
+
+    /// After an attempt on a connection.
+    pub(super) fn after(&mut self, verdict: Verdict) -> Next {
+        match verdict {
+            Verdict::Done(result) => Next::Return(result),
+            Verdict::Retry(error) => self.retry(error),
+        }
+    }
+
+    /// After a failure to connect or set the session up. Only a retry
+    /// connects again on such a failure: the first connection's error is
+    /// the caller's to see.
+    pub(super) fn setup_failed(&mut self, error: Error) -> Next {
+        if self.retries > 0 && setup_retryable(&error) {
+            self.retry(error)
+        } else {
+            Next::Return(Err(error))
+        }
+    }
+
+    fn retry(&mut self, error: Error) -> Next {
+        if self.retries >= self.policy.retries {
+            return Next::Return(Err(error));
+        }
+        self.retries += 1;
+        Next::Retry(self.policy.wait_before(self.retries))
     }
 }
 
@@ -310,6 +360,34 @@ mod tests {
             Some(MessageError::SessionLimit),
         );
         assert!(retried(o));
+    }
+
+    #[test]
+    fn attempts_are_bounded_and_the_first_connection_is_not_retried() {
+        let lost = || outcome(&[], &[(None, None)], false, LOST);
+        let connect = || Error::Connect {
+            host: "h".into(),
+            port: 25,
+            source: std::io::ErrorKind::ConnectionRefused.into(),
+        };
+        let mut a = Attempts::new(Reconnect::new(2, Duration::from_millis(5)));
+        // The first connection's failure is the caller's to see.
+        assert!(matches!(a.setup_failed(connect()), Next::Return(Err(_))));
+        let v = verdict(lost(), Ended::default());
+        assert!(matches!(a.after(v), Next::Retry(d) if d.is_zero()));
+        // Connecting again failed: retried, after the delay.
+        assert!(matches!(a.setup_failed(connect()), Next::Retry(d) if !d.is_zero()));
+        let v = verdict(lost(), Ended::default());
+        assert!(matches!(a.after(v), Next::Return(Err(Error::Interrupted(_)))));
+        // A 5yz greeting is not worth another connection.
+        let mut a = Attempts::new(Reconnect::default());
+        let _ = a.after(verdict(lost(), Ended::default()));
+        let refused = Error::Protocol {
+            reason: crate::client::CloseReason::Refused,
+            reply: r(554),
+            source: None,
+        };
+        assert!(matches!(a.setup_failed(refused), Next::Return(Err(_))));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::reply::Reply;
 
 use super::endpoint::{Endpoint, Security};
 use super::error::{Error, TlsError};
-use super::reconnect::Ended;
+use super::reconnect::{self, Ended, Verdict};
 
 /// One client session and what it reported.
 #[derive(Debug)]
@@ -141,7 +141,7 @@ impl Session {
     }
 
     /// The outcome of message `id`, once it came.
-    pub(super) fn take_outcome(&mut self, id: MessageId) -> Option<MessageOutcome> {
+    fn take_outcome(&mut self, id: MessageId) -> Option<MessageOutcome> {
         let at = self.outcomes.iter().position(|o| o.id == id)?;
         Some(self.outcomes.swap_remove(at))
     }
@@ -151,12 +151,23 @@ impl Session {
         self.outcomes.iter().any(|o| o.id == id)
     }
 
-    /// How the session ended, for an interrupted message.
-    pub(super) fn ended(&mut self) -> Ended {
-        Ended {
+    /// What becomes of message `id` after the driver ran the session
+    /// until its outcome came, or until the session ended.
+    pub(super) fn verdict(&mut self, id: MessageId) -> Verdict {
+        let ended = Ended {
             reason: self.closed,
             source: self.failure.take(),
             auth_reply: self.auth_failure.take().and_then(|(_, r)| r),
+        };
+        match self.take_outcome(id) {
+            Some(outcome) => reconnect::verdict(outcome, ended),
+            // Not reached: every message ends in an outcome, and drivers
+            // run the session until it or the end.
+            None => Verdict::Retry(Error::Protocol {
+                reason: ended.reason.unwrap_or(CloseReason::PeerClosed),
+                reply: None,
+                source: ended.source,
+            }),
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::ehlo::Capabilities;
 use super::connection::Connection;
 use super::endpoint::Endpoint;
 use super::error::Error;
-use super::reconnect::{self, Verdict};
+use super::reconnect::{Attempts, Next};
 
 /// Sends messages to one server over one reused connection, on tokio.
 ///
@@ -90,10 +90,9 @@ impl Transport {
         content: impl Into<Bytes>,
     ) -> Result<MessageOutcome, Error> {
         let content = content.into();
-        let policy = self.endpoint.reconnect;
-        let mut retries = 0;
+        let mut attempts = Attempts::new(self.endpoint.reconnect);
         loop {
-            let result = match usable(&mut self.conn, &self.endpoint).await {
+            let next = match usable(&mut self.conn, &self.endpoint).await {
                 Ok(conn) => {
                     let id = conn
                         .session
@@ -102,31 +101,14 @@ impl Transport {
                     conn.session.busy = true;
                     conn.drive(&self.endpoint, |s| s.has_outcome(id)).await;
                     conn.session.busy = false;
-                    let outcome = conn.session.take_outcome(id);
-                    let ended = conn.session.ended();
-                    match outcome {
-                        Some(outcome) => reconnect::verdict(outcome, ended),
-                        // Cannot happen: every message ends in an outcome
-                        // and the loop runs until it or the end.
-                        None => Verdict::Retry(Error::Protocol {
-                            reason: crate::client::CloseReason::PeerClosed,
-                            reply: None,
-                            source: ended.source,
-                        }),
-                    }
+                    attempts.after(conn.session.verdict(id))
                 }
-                Err(e) if retries > 0 && reconnect::setup_retryable(&e) => Verdict::Retry(e),
-                Err(e) => Verdict::Done(Err(e)),
+                Err(e) => attempts.setup_failed(e),
             };
-            match result {
-                Verdict::Done(r) => return r,
-                Verdict::Retry(e) => {
+            match next {
+                Next::Return(result) => return result,
+                Next::Retry(wait) => {
                     self.conn = None;
-                    if retries >= policy.retries {
-                        return Err(e);
-                    }
-                    retries += 1;
-                    let wait = policy.wait_before(retries);
                     if !wait.is_zero() {
                         tokio::time::sleep(wait).await;
                     }

@@ -29,12 +29,12 @@ pub use pool::Pool;
 
 use bytes::Bytes;
 
-use crate::client::{CloseReason, Envelope, MessageOutcome};
+use crate::client::{Envelope, MessageOutcome};
 use crate::ehlo::Capabilities;
 
 use super::endpoint::Endpoint;
 use super::error::Error;
-use super::reconnect::{self, Verdict};
+use super::reconnect::{Attempts, Next};
 use connection::Connection;
 
 /// Sends messages to one server over one reused connection, blocking:
@@ -95,10 +95,9 @@ impl Transport {
         content: impl Into<Bytes>,
     ) -> Result<MessageOutcome, Error> {
         let content = content.into();
-        let policy = self.endpoint.reconnect;
-        let mut retries = 0;
+        let mut attempts = Attempts::new(self.endpoint.reconnect);
         loop {
-            let verdict = match usable(&mut self.conn, &self.endpoint) {
+            let next = match usable(&mut self.conn, &self.endpoint) {
                 Ok(conn) => {
                     let id = conn
                         .session
@@ -107,31 +106,15 @@ impl Transport {
                     conn.session.busy = true;
                     conn.drive(&self.endpoint, |s| s.has_outcome(id), None);
                     conn.session.busy = false;
-                    let outcome = conn.session.take_outcome(id);
-                    let ended = conn.session.ended();
-                    match outcome {
-                        Some(outcome) => reconnect::verdict(outcome, ended),
-                        // Not reached: every message ends in an outcome,
-                        // and the loop runs until it or the end.
-                        None => Verdict::Retry(Error::Protocol {
-                            reason: CloseReason::PeerClosed,
-                            reply: None,
-                            source: ended.source,
-                        }),
-                    }
+                    attempts.after(conn.session.verdict(id))
                 }
-                Err(e) if retries > 0 && reconnect::setup_retryable(&e) => Verdict::Retry(e),
-                Err(e) => Verdict::Done(Err(e)),
+                Err(e) => attempts.setup_failed(e),
             };
-            match verdict {
-                Verdict::Done(r) => return r,
-                Verdict::Retry(e) => {
+            match next {
+                Next::Return(result) => return result,
+                Next::Retry(wait) => {
                     self.conn = None;
-                    if retries >= policy.retries {
-                        return Err(e);
-                    }
-                    retries += 1;
-                    std::thread::sleep(policy.wait_before(retries));
+                    std::thread::sleep(wait);
                 }
             }
         }
