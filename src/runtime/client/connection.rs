@@ -217,17 +217,15 @@ impl Connection {
     #[cfg(feature = "rustls")]
     async fn starttls(&mut self, endpoint: &Endpoint) {
         let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
-            return self
-                .session
-                .tls_failed(io::Error::other("STARTTLS on a TLS connection"));
+            let e = io::Error::other("STARTTLS on a TLS connection");
+            return self.session.tls_failed(TlsError::Handshake(e));
         };
         match handshake(endpoint, tcp).await {
             Ok(tls) => {
                 self.stream = tls;
                 let _ = self.session.client.tls_established();
             }
-            Err(TlsError::Handshake(e)) => self.session.tls_failed(e),
-            Err(other) => self.session.tls_failed(io::Error::other(other)),
+            Err(e) => self.session.tls_failed(e),
         }
     }
 
@@ -236,7 +234,7 @@ impl Connection {
         // Unreachable through `Endpoint`: without TLS its policy is None.
         self.stream = Stream::Gone;
         self.session
-            .tls_failed(io::Error::other("built without the rustls feature"));
+            .tls_failed(super::error::TlsError::NotConfigured);
     }
 
     /// Writes everything the machine has to send, gathered into vectored

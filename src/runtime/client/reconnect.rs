@@ -378,7 +378,10 @@ mod tests {
         // Connecting again failed: retried, after the delay.
         assert!(matches!(a.setup_failed(connect()), Next::Retry(d) if !d.is_zero()));
         let v = verdict(lost(), Ended::default());
-        assert!(matches!(a.after(v), Next::Return(Err(Error::Interrupted(_)))));
+        assert!(matches!(
+            a.after(v),
+            Next::Return(Err(Error::Interrupted(_)))
+        ));
         // A 5yz greeting is not worth another connection.
         let mut a = Attempts::new(Reconnect::default());
         let _ = a.after(verdict(lost(), Ended::default()));

@@ -26,10 +26,10 @@ pub(super) struct Session {
     /// The last EHLO reply offered STARTTLS.
     offered_starttls: bool,
     closed: Option<CloseReason>,
-    /// The local failure (I/O, TLS handshake) that ended the session.
+    /// The local I/O failure that ended the session.
     failure: Option<io::Error>,
-    /// A TLS handshake failed: `failure` is its error.
-    tls_failed: bool,
+    /// Why the STARTTLS handshake failed.
+    tls_failure: Option<TlsError>,
     /// A message is in flight: if the driver is dropped mid-way, the
     /// session's state is unknown and it must not be reused.
     pub(super) busy: bool,
@@ -49,7 +49,7 @@ impl Session {
             offered_starttls: false,
             closed: None,
             failure: None,
-            tls_failed: false,
+            tls_failure: None,
             busy: false,
         }
     }
@@ -83,10 +83,9 @@ impl Session {
         let _ = self.handle_events();
     }
 
-    /// The TLS handshake failed.
-    pub(super) fn tls_failed(&mut self, error: io::Error) {
-        self.tls_failed = true;
-        self.failure = Some(error);
+    /// The STARTTLS handshake failed.
+    pub(super) fn tls_failed(&mut self, error: TlsError) {
+        self.tls_failure = Some(error);
         let _ = self.client.tls_failed();
         let _ = self.handle_events();
     }
@@ -109,12 +108,8 @@ impl Session {
         if let Some((error, reply)) = self.auth_failure.take() {
             return Err(Error::Auth { error, reply });
         }
-        if self.tls_failed {
-            let e = self
-                .failure
-                .take()
-                .unwrap_or_else(|| io::Error::other("TLS handshake failed"));
-            return Err(Error::Tls(TlsError::Handshake(e)));
+        if let Some(e) = self.tls_failure.take() {
+            return Err(Error::Tls(e));
         }
         let reason = self.closed.unwrap_or(CloseReason::PeerClosed);
         if endpoint.security == Security::Required

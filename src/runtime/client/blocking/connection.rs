@@ -138,7 +138,8 @@ fn nonzero(d: Duration) -> Duration {
     d.max(Duration::from_millis(1))
 }
 
-/// The TLS handshake on `tcp`, bounded by the connect timeout.
+/// The TLS handshake on `tcp`; each of its reads waits the connect
+/// timeout at most.
 #[cfg(feature = "rustls")]
 fn handshake(endpoint: &Endpoint, mut tcp: TcpStream) -> Result<Stream, TlsError> {
     let (config, name) = endpoint.tls_params()?;
@@ -227,17 +228,15 @@ impl Connection {
     #[cfg(feature = "rustls")]
     fn starttls(&mut self, endpoint: &Endpoint) {
         let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
-            return self
-                .session
-                .tls_failed(io::Error::other("STARTTLS on a TLS connection"));
+            let e = io::Error::other("STARTTLS on a TLS connection");
+            return self.session.tls_failed(TlsError::Handshake(e));
         };
         match handshake(endpoint, tcp) {
             Ok(tls) => {
                 self.stream = tls;
                 let _ = self.session.client.tls_established();
             }
-            Err(TlsError::Handshake(e)) => self.session.tls_failed(e),
-            Err(other) => self.session.tls_failed(io::Error::other(other)),
+            Err(e) => self.session.tls_failed(e),
         }
     }
 
@@ -246,7 +245,7 @@ impl Connection {
         // Unreachable through `Endpoint`: without TLS its policy is None.
         self.stream = Stream::Gone;
         self.session
-            .tls_failed(io::Error::other("built without the rustls feature"));
+            .tls_failed(super::super::error::TlsError::NotConfigured);
     }
 
     /// Writes everything the machine has to send, gathered into vectored
