@@ -107,7 +107,7 @@
 //! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
 //! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
 //! | [`client`] | the client machine: requests, session, negotiation, transaction, the pipeline queue, the content pump, envelopes |
-//! | `runtime` (features `tokio`, `blocking`, `rustls`) | the drivers: listeners, connection limits, deadlines, TLS, shutdown, and the handler traits the server calls |
+//! | `runtime` (features `tokio`, `blocking`, `rustls`) | the drivers: listeners, connection limits, deadlines, TLS, shutdown, and the handler traits the server calls (`server/`); the client transport, its reconnect rules and pools (`client/`) |
 //! | `octets` (private) | byte-level helpers every grammar shares: class tables, SWAR scans, keyword packing, line framing |
 //! | `timer` (private) | the clock and idle timer both machines use: the latest time given, when the current wait began |
 //!
