@@ -140,6 +140,9 @@ impl SmtpConn {
                 Ok(n) => self
                     .buf
                     .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                // A signal (a peer's child exiting) interrupts a read that
+                // has a timeout; it is not an answer.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => panic!("read reply: {e} (pending {})", self.buf.escape_ascii()),
             }
         }
@@ -153,6 +156,7 @@ impl SmtpConn {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return true,
                 Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => return false,
             }
         }
