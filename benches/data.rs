@@ -2,13 +2,23 @@
 //! references (memchr::memmem scan, memcpy) on the same bytes, in the same
 //! run: 10 MiB of 78-octet lines, 1% of them dot-stuffed, the first not.
 //!
-//! `cargo bench --bench data -- --warm-up-time 1 --measurement-time 3`
+//! `reference_DotDecoder` is the decoder before the fused scan
+//! (`esmtp::testing::dot_reference`), for before/after in one run.
+//!
+//! `cargo bench --bench data -- --warm-up-time 1 --measurement-time 3`;
+//! interleaved rows: `PAIRED=ROUNDS` (see benches/support/paired.rs).
+
+#[path = "support/paired.rs"]
+mod support;
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use bytes::{Bytes, BytesMut};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use esmtp::data::{Decoded, DotDecoder, DotEncoder};
+use esmtp::testing::dot_reference;
+use support::Row;
 
 const SIZE: usize = 10 << 20;
 const LINE: usize = 78;
@@ -44,9 +54,21 @@ fn wire(content: &[u8]) -> Vec<u8> {
 
 /// Runs one decoder over `buf` to the end; the total content length.
 fn decode_all(decoder: &mut DotDecoder, buf: &mut BytesMut) -> (usize, bool) {
+    decode_with(|b| decoder.decode(b), buf)
+}
+
+/// The same with the reference decoder.
+fn decode_ref(decoder: &mut dot_reference::DotDecoder, buf: &mut BytesMut) -> (usize, bool) {
+    decode_with(|b| decoder.decode(b), buf)
+}
+
+fn decode_with(
+    mut decode: impl FnMut(&mut BytesMut) -> Decoded,
+    buf: &mut BytesMut,
+) -> (usize, bool) {
     let mut total = 0;
     loop {
-        match decoder.decode(buf) {
+        match decode(buf) {
             Decoded::Content(chunk) => total += black_box(chunk).len(),
             Decoded::NeedMore => return (total, false),
             Decoded::End(end) => {
@@ -75,6 +97,13 @@ fn decode(c: &mut Criterion) {
         b.iter_batched_ref(
             || BytesMut::from(&wire[..]),
             |buf| decode_all(&mut DotDecoder::new(), buf),
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("reference_DotDecoder", |b| {
+        b.iter_batched_ref(
+            || BytesMut::from(&wire[..]),
+            |buf| decode_ref(&mut dot_reference::DotDecoder::new(), buf),
             BatchSize::PerIteration,
         )
     });
@@ -161,6 +190,15 @@ fn encode(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    let shared = Bytes::from(content.clone());
+    group.bench_function("esmtp_DotEncoder_shared", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            let mut encoder = DotEncoder::new();
+            encoder.finish_shared(black_box(&shared), |piece| n += black_box(piece).len());
+            black_box(n)
+        })
+    });
     group.bench_function("memcpy", |b| {
         b.iter(|| {
             out.clear();
@@ -171,5 +209,198 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
+/// Times `work` on what `setup` made, dropping it untimed.
+fn timed<T>(setup: impl FnOnce() -> T, work: impl FnOnce(&mut T) -> usize) -> Duration {
+    let mut input = setup();
+    let t = Instant::now();
+    black_box(work(&mut input));
+    let time = t.elapsed();
+    drop(black_box(input));
+    time
+}
+
+/// The rows of `decode` and `encode`, interleaved. Every row that writes
+/// writes into the same reused `Vec` (as criterion's rows do), so that the
+/// working set stays that of one row.
+fn paired(rounds: usize) {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let content: &'static [u8] = Box::leak(content().into_boxed_slice());
+    let wire: &'static [u8] = Box::leak(wire(content).into_boxed_slice());
+    let reads = || wire.chunks(READ).map(BytesMut::from).collect::<Vec<_>>();
+    let sink = Rc::new(RefCell::new(Vec::<u8>::with_capacity(
+        wire.len() + content.len() / 50,
+    )));
+    let sp = {
+        let sink = Rc::clone(&sink);
+        move |read: usize| {
+            let mut sink = sink.borrow_mut();
+            sink.clear();
+            let mut receiver = smtp_proto::request::receiver::DataReceiver::new();
+            let mut done = false;
+            for piece in wire.chunks(read) {
+                done = receiver.ingest(&mut black_box(piece).iter(), &mut sink);
+            }
+            assert!(done);
+            sink.len()
+        }
+    };
+    let copy = {
+        let sink = Rc::clone(&sink);
+        move |from: &[u8], read: usize| {
+            let mut sink = sink.borrow_mut();
+            sink.clear();
+            for piece in from.chunks(read) {
+                sink.extend_from_slice(black_box(piece));
+            }
+            sink.len()
+        }
+    };
+    let encode = {
+        let sink = Rc::clone(&sink);
+        move || {
+            let mut out = sink.borrow_mut();
+            out.clear();
+            let mut encoder = DotEncoder::new();
+            encoder.encode(black_box(content), &mut *out);
+            encoder.finish(&mut *out);
+            out.len()
+        }
+    };
+    let finder = memchr::memmem::Finder::new(b"\r\n.").into_owned();
+    let shared = Bytes::from_static(content);
+    let row = |name, versus, run: Box<dyn FnMut() -> Duration>| Row { name, versus, run };
+    let (sp2, copy2, copy3, finder2) = (sp.clone(), copy.clone(), copy.clone(), finder.clone());
+    let one = [Some(3), Some(4)];
+    let split = [Some(8), Some(9)];
+    let rows = vec![
+        // 0..=4: one buffer
+        row(
+            "esmtp DotDecoder, one buffer",
+            one,
+            Box::new(move || {
+                timed(
+                    || BytesMut::from(wire),
+                    |buf| decode_all(&mut DotDecoder::new(), buf).0,
+                )
+            }),
+        ),
+        row(
+            "reference DotDecoder (before), one buffer",
+            one,
+            Box::new(move || {
+                timed(
+                    || BytesMut::from(wire),
+                    |buf| decode_ref(&mut dot_reference::DotDecoder::new(), buf).0,
+                )
+            }),
+        ),
+        row(
+            "memmem CRLF dot, one buffer",
+            one,
+            Box::new(move || timed(|| (), |_| finder.find_iter(black_box(wire)).count())),
+        ),
+        row(
+            "smtp-proto DataReceiver, one buffer",
+            one,
+            Box::new(move || timed(|| (), |_| sp(wire.len()))),
+        ),
+        row(
+            "memcpy, one buffer",
+            one,
+            Box::new(move || timed(|| (), |_| copy(wire, wire.len()))),
+        ),
+        // 5..=9: 16 KiB reads, each in its own buffer
+        row(
+            "esmtp DotDecoder, 16 KiB reads",
+            split,
+            Box::new(move || {
+                timed(reads, |reads| {
+                    let mut decoder = DotDecoder::new();
+                    reads
+                        .iter_mut()
+                        .map(|buf| decode_all(&mut decoder, buf).0)
+                        .sum()
+                })
+            }),
+        ),
+        row(
+            "reference DotDecoder (before), 16 KiB reads",
+            split,
+            Box::new(move || {
+                timed(reads, |reads| {
+                    let mut decoder = dot_reference::DotDecoder::new();
+                    reads
+                        .iter_mut()
+                        .map(|buf| decode_ref(&mut decoder, buf).0)
+                        .sum()
+                })
+            }),
+        ),
+        row(
+            "memmem CRLF dot, 16 KiB reads",
+            split,
+            Box::new(move || {
+                timed(
+                    || (),
+                    |_| {
+                        wire.chunks(READ)
+                            .map(|r| finder2.find_iter(black_box(r)).count())
+                            .sum()
+                    },
+                )
+            }),
+        ),
+        row(
+            "smtp-proto DataReceiver, 16 KiB reads",
+            split,
+            Box::new(move || timed(|| (), |_| sp2(READ))),
+        ),
+        row(
+            "memcpy, 16 KiB reads",
+            split,
+            Box::new(move || timed(|| (), |_| copy2(wire, READ))),
+        ),
+        // 10..=12: the client encoder, on the unstuffed content
+        row(
+            "esmtp DotEncoder::encode (copy), 10 MiB",
+            [None, Some(12)],
+            Box::new(move || timed(|| (), |_| encode())),
+        ),
+        row(
+            "esmtp DotEncoder::finish_shared (zero-copy), 10 MiB",
+            [None, Some(12)],
+            Box::new(move || {
+                timed(
+                    || (),
+                    |_| {
+                        let mut n = 0;
+                        DotEncoder::new()
+                            .finish_shared(black_box(&shared), |piece| n += black_box(piece).len());
+                        n
+                    },
+                )
+            }),
+        ),
+        row(
+            "memcpy, 10 MiB content",
+            [None, Some(12)],
+            Box::new(move || timed(|| (), |_| copy3(content, content.len()))),
+        ),
+    ];
+    support::paired("data", rounds, ["smtp-proto", "memcpy"], rows);
+}
+
 criterion_group!(benches, decode, encode);
-criterion_main!(benches);
+
+fn main() {
+    support::print_cpu();
+    if let Some(rounds) = std::env::var_os("PAIRED") {
+        let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(100);
+        paired(rounds);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

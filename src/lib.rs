@@ -160,6 +160,11 @@ pub mod reply;
 pub mod runtime;
 mod sasl;
 pub mod server;
+/// Reference implementations for differential tests, benches and fuzz
+/// targets (the `testing` feature); not a stable API.
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 mod timer;
 pub mod values;
 

@@ -212,6 +212,9 @@ impl DotDecoder {
                 State::LineStart | State::Mid | State::Cr => {}
             }
 
+            if let Some(end) = self.clean_run(buf) {
+                return Decoded::Content(buf.split_to(end).freeze());
+            }
             let end = self.region_end(buf);
             // The region is never empty: `first` is in it unless it is a
             // line-start dot, which the match above consumed.
@@ -220,6 +223,36 @@ impl DotDecoder {
             }
             buf.advance(end);
         }
+    }
+
+    /// The fast path of `decode`: the next content run found and checked in
+    /// one pass ([`scan::clean_run`]) and taken, when it is clean; `None`
+    /// (nothing updated) leaves the run to the search and the exact checks.
+    fn clean_run(&mut self, buf: &[u8]) -> Option<usize> {
+        if self.error.is_some() || self.policy != BarePolicy::Reject {
+            return None;
+        }
+        let hay = buf.get(..MAX_RUN).unwrap_or(buf);
+        let room = self.max_size.saturating_sub(self.size);
+        if room < hay.len() as u64 {
+            return None;
+        }
+        // The first octet pairs with what came before; `CR | LF "."` across
+        // reads is the search's case.
+        let line = match (self.state == State::Cr, hay.first()?) {
+            (true, b'\n') if hay.get(1) != Some(&b'.') => 0,
+            (false, &octet) if octet != b'\n' && octet != 0 => self.line.saturating_add(1),
+            _ => return None,
+        };
+        if self.line >= self.max_line {
+            return None;
+        }
+        let (end, open) = scan::clean_run(hay, line, self.max_line)?;
+        let run = hay.get(..end)?;
+        self.state = next_state(self.state, run);
+        self.size = self.size.saturating_add(end as u64);
+        self.line = open;
+        Some(end)
     }
 
     /// The end of the content run at the front of `buf`: just before the

@@ -15,6 +15,8 @@
 mod chunk;
 mod classify;
 mod decode;
+#[cfg(test)]
+mod differential;
 mod encode;
 mod scan;
 

@@ -19,6 +19,13 @@ pub(crate) fn crlf_dot() -> &'static Finder<'static> {
     FINDER.get_or_init(|| Finder::new(b"\r\n."))
 }
 
+/// The searcher for `LF "."`, which ends a run once the CRLF pairing is
+/// known to hold.
+fn lf_dot() -> &'static Finder<'static> {
+    static FINDER: OnceLock<Finder<'static>> = OnceLock::new();
+    FINDER.get_or_init(|| Finder::new(b"\n."))
+}
+
 /// Whether any adjacent pair `(a, b)` of `s` breaks the CRLF pairing: a CR
 /// not followed by LF, or an LF not preceded by CR. The first octet's
 /// predecessor and the last octet's successor are the caller's business.
@@ -111,4 +118,135 @@ pub(crate) fn any_8bit(s: &[u8]) -> bool {
 pub(crate) fn any_nul(s: &[u8]) -> bool {
     s.chunks(BLOCK)
         .any(|c| c.iter().fold(false, |acc, &b| acc | (b == 0)))
+}
+
+/// Lanes per window of [`clean_run`]: with an LF in every window, no line
+/// is longer than `2 · LANES - 1` octets, which the default 1000-octet
+/// limit allows.
+pub(crate) const LANES: usize = 496;
+
+/// What one window of [`clean_run`] holds, from lane `i` looking at the
+/// octets `i`, `i + 1` and `i + 2`: a broken CRLF pair or a NUL at `i`
+/// (`bad`), an LF at `i + 1` (`lf`), an LF at `i + 1` with a dot after it
+/// (`dot`).
+#[inline(always)]
+fn window(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
+    // Sixteen lanes at a time from three plain loads, each lane's result
+    // kept in its own accumulator until the end, which the compiler maps
+    // onto one vector register each (SSE2 on every x86-64).
+    let mut bad = [0u8; 16];
+    let mut lf = [0u8; 16];
+    let mut dot = [0u8; 16];
+    let mut least = [u8::MAX; 16];
+    let mut k = 0;
+    while k < LANES {
+        let (Some(a), Some(b), Some(c)) =
+            (w.get(k..k + 16), w.get(k + 1..k + 17), w.get(k + 2..k + 18))
+        else {
+            break;
+        };
+        for j in 0..16 {
+            let is_cr = u8::from(a[j] == b'\r').wrapping_neg();
+            let is_lf = u8::from(b[j] == b'\n').wrapping_neg();
+            let is_dot = u8::from(c[j] == b'.').wrapping_neg();
+            bad[j] |= is_cr ^ is_lf;
+            lf[j] |= is_lf;
+            dot[j] |= is_lf & is_dot;
+            least[j] = least[j].min(a[j]);
+        }
+        k += 16;
+    }
+    let any = |v: [u8; 16]| v.iter().fold(0, |acc, &x| acc | x) != 0;
+    let nul = least.iter().fold(u8::MAX, |acc, &x| acc.min(x)) == 0;
+    (any(bad) | nul, any(lf), any(dot))
+}
+
+/// The same as [`window`] over the lanes left at the end of a run, which
+/// see only the octets the run holds: pairs up to the last octet, dots up
+/// to the second-last LF position.
+fn tail(s: &[u8]) -> (bool, bool) {
+    let next = s.get(1..).unwrap_or_default();
+    let after = s.get(2..).unwrap_or_default();
+    let mut bad = false;
+    let mut least = u8::MAX;
+    for (&a, &b) in s.iter().zip(next) {
+        bad |= (a == b'\r') != (b == b'\n');
+    }
+    for &a in s {
+        least = least.min(a);
+    }
+    let mut dot = false;
+    for (&b, &c) in next.iter().zip(after) {
+        dot |= (b == b'\n') & (c == b'.');
+    }
+    (bad | (least == 0), dot)
+}
+
+/// How far ahead of the scan [`touch_ahead`] reads.
+const AHEAD: usize = 1024;
+
+/// Reads one octet of each cache line a window's length [`AHEAD`] octets
+/// ahead of `at`, so that those lines are on their way while the window is
+/// checked: the scan does enough work per octet that, left alone, it keeps
+/// too few lines in flight to stream from memory at full speed. A plain
+/// load is the only prefetch safe code has.
+#[inline(always)]
+fn touch_ahead(s: &[u8], at: usize) {
+    let mut touched = 0u8;
+    for line in 0..LANES.div_ceil(64) {
+        let pos = at.saturating_add(AHEAD).saturating_add(line * 64);
+        touched ^= s.get(pos).copied().unwrap_or(0);
+    }
+    std::hint::black_box(touched);
+}
+
+/// The fused DATA scan: one pass over a run that checks the CRLF pairing,
+/// NUL and the line limit, and finds the first `CRLF "."`, vectorised a
+/// window of [`LANES`] octets at a time.
+///
+/// `s[0]` is the caller's (checked against what came before); `line` is
+/// the current line's octets up to and including it. Returns the end of the
+/// clean run (just before the first `CRLF "."`'s dot, or `s.len()`) and the
+/// octets of the line left open at its end, or `None` when anything needs
+/// a closer look (a bare CR or LF, a NUL, a line that may be too long):
+/// the caller then takes its exact path, which finds what this one only
+/// suspected. A `CRLF "."` reaching past `s` is not seen.
+pub(crate) fn clean_run(s: &[u8], line: usize, max_line: usize) -> Option<(usize, usize)> {
+    // Octets of the open line up to and including `s[at]`, or more.
+    let mut bound = line;
+    let mut at: usize = 0;
+    while let Some(w) = s.get(at..at.saturating_add(LANES + 2)) {
+        let w: &[u8; LANES + 2] = w.try_into().ok()?;
+        touch_ahead(s, at);
+        let (bad, lf, dot) = window(w);
+        // Every line that ends in this window ends within LANES octets of
+        // `at`.
+        if bad || bound.saturating_add(LANES) > max_line {
+            return None;
+        }
+        if dot {
+            let lf_at = lf_dot().find(w.get(1..)?)?;
+            return Some((at.saturating_add(lf_at).saturating_add(2), 0));
+        }
+        bound = if lf {
+            LANES - 1
+        } else {
+            bound.saturating_add(LANES)
+        };
+        at = at.saturating_add(LANES);
+    }
+    let rest = s.get(at..).unwrap_or_default();
+    let (bad, dot) = tail(rest);
+    if bad || bound.saturating_add(rest.len()) > max_line.saturating_add(1) {
+        return None;
+    }
+    if dot {
+        let lf_at = lf_dot().find(rest.get(1..)?)?;
+        return Some((at.saturating_add(lf_at).saturating_add(2), 0));
+    }
+    let open = match memchr::memrchr(b'\n', s) {
+        Some(last) => s.len().saturating_sub(last).saturating_sub(1),
+        None => line.saturating_add(s.len()).saturating_sub(1),
+    };
+    Some((s.len(), open))
 }

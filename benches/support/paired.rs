@@ -1,0 +1,72 @@
+//! Shared by the benches: the CPU model line printed at the top of every
+//! run, and the interleaved mode (`PAIRED=ROUNDS`): each round runs every
+//! row once in a rotated order, so that a change of background load falls
+//! on all of them alike; ratios to the reference rows are taken within each
+//! round and their median over rounds reported.
+
+use std::time::Duration;
+
+/// The CPU model as `/proc/cpuinfo` names it (or the architecture).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, model)| model.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// Prints the CPU model, once, before any figure.
+pub fn print_cpu() {
+    println!("CPU: {}", cpu_model());
+}
+
+/// One contender: its name, the rows it is compared with (indices; `None`
+/// for no such column), and one timed run (set-up and clean-up untimed).
+pub struct Row {
+    pub name: &'static str,
+    pub versus: [Option<usize>; 2],
+    pub run: Box<dyn FnMut() -> Duration>,
+}
+
+/// Runs `rows` interleaved for `rounds` rounds and prints a table of the
+/// median times and the median ratios (throughput of this row over the
+/// reference row: > 1 is faster), headed by `columns`.
+pub fn paired(title: &str, rounds: usize, columns: [&str; 2], mut rows: Vec<Row>) {
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); rows.len()];
+    for round in 0..rounds {
+        for k in 0..rows.len() {
+            let which = (k + round) % rows.len();
+            let time = (rows[which].run)();
+            times[which].push(time.as_secs_f64());
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("\n{title}: {rounds} interleaved rounds; median time, and the median over rounds of the throughput ratio");
+    println!(
+        "| contender | median | vs {} | vs {} |\n|---|---|---|---|",
+        columns[0], columns[1]
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let ratio = |r: Option<usize>| match r {
+            Some(r) => format!(
+                "{:.2}x",
+                median(times[r].iter().zip(&times[i]).map(|(a, b)| a / b).collect())
+            ),
+            None => "–".to_string(),
+        };
+        println!(
+            "| {} | {:.3} ms | {} | {} |",
+            row.name,
+            median(times[i].clone()) * 1e3,
+            ratio(row.versus[0]),
+            ratio(row.versus[1])
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! Differential tests of the fused DATA scan (RFC 5321 §4.5.2, §2.3.8,
+//! §4.5.3.1.6; RFC 1870 §6.3): [`DotDecoder`] against the decoder it
+//! replaced ([`crate::testing::dot_reference`]), which must agree on every
+//! chunk, every error and every octet left in the buffer, for any input
+//! and any split of it.
+
+use bytes::BytesMut;
+use proptest::prelude::*;
+
+use super::{BarePolicy, Decoded, DotDecoder};
+use crate::testing::dot_reference;
+
+/// Everything a decoder did with `wire` fed in `pieces`: each step's
+/// result (content chunks with their octets) and what was left unread.
+fn steps(
+    mut decode: impl FnMut(&mut BytesMut) -> Decoded,
+    pieces: &[&[u8]],
+) -> (Vec<Decoded>, Vec<u8>) {
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut next = pieces.iter();
+    loop {
+        let step = decode(&mut buf);
+        match &step {
+            Decoded::Content(chunk) => assert!(!chunk.is_empty()),
+            Decoded::NeedMore => {
+                assert!(buf.is_empty(), "NeedMore must drain the buffer");
+                match next.next() {
+                    Some(piece) => buf.extend_from_slice(piece),
+                    None => return (out, Vec::new()),
+                }
+                continue;
+            }
+            Decoded::End(_) => {
+                let mut rest = buf.to_vec();
+                for piece in next {
+                    rest.extend_from_slice(piece);
+                }
+                out.push(step);
+                return (out, rest);
+            }
+        }
+        out.push(step);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    policy: BarePolicy,
+    max_line: usize,
+    max_size: u64,
+}
+
+/// Runs both decoders on `pieces` and asserts they did the same.
+fn same(settings: Settings, pieces: &[&[u8]]) {
+    let Settings {
+        policy,
+        max_line,
+        max_size,
+    } = settings;
+    let mut new = DotDecoder::new()
+        .with_policy(policy)
+        .with_max_line(max_line)
+        .with_max_size(max_size);
+    let mut old = dot_reference::DotDecoder::new()
+        .with_policy(policy)
+        .with_max_line(max_line)
+        .with_max_size(max_size);
+    let got = steps(|b| new.decode(b), pieces);
+    let want = steps(|b| old.decode(b), pieces);
+    assert_eq!(got, want, "{settings:?}");
+    assert_eq!(new.size(), old.size());
+    assert_eq!(new.error(), old.error());
+    assert_eq!(new.is_done(), old.is_done());
+}
+
+fn settings() -> impl Strategy<Value = Settings> {
+    (
+        prop_oneof![4 => Just(BarePolicy::Reject), 1 => Just(BarePolicy::Allow)],
+        prop_oneof![
+            6 => Just(DotDecoder::DEFAULT_MAX_LINE),
+            1 => Just(0usize),
+            1 => Just(5usize),
+            1 => Just(768usize),
+            1 => 985usize..1010,
+            1 => Just(usize::MAX),
+        ],
+        prop_oneof![5 => Just(u64::MAX), 1 => 0u64..5000],
+    )
+        .prop_map(|(policy, max_line, max_size)| Settings {
+            policy,
+            max_line,
+            max_size,
+        })
+}
+
+/// Input built from the pieces that matter to the scan: line ends of every
+/// kind, dots, NULs, and text runs from short to over-long lines.
+fn adversarial() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        3 => Just(b"\r\n".to_vec()),
+        1 => Just(b"\r".to_vec()),
+        1 => Just(b"\n".to_vec()),
+        2 => Just(b".".to_vec()),
+        2 => Just(b"\r\n.".to_vec()),
+        1 => Just(b"\r\n..\r\n".to_vec()),
+        1 => Just(b"\r\n.\r\n".to_vec()),
+        1 => Just(vec![0u8]),
+        6 => (1usize..90).prop_map(|n| vec![b'x'; n]),
+        1 => (400usize..1100).prop_map(|n| vec![b'y'; n]),
+    ];
+    prop::collection::vec(piece, 0..60).prop_map(|v| v.concat())
+}
+
+/// Mostly clean DATA content (78-octet lines, some stuffed) with rare
+/// defects, long enough to cross many scan windows.
+fn mostly_clean() -> impl Strategy<Value = Vec<u8>> {
+    let line = prop_oneof![
+        40 => Just(b"abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ.0123456789\r\n".to_vec()),
+        2 => Just(b"..stuffed line\r\n".to_vec()),
+        1 => Just(b"\r\n".to_vec()),
+        1 => Just(b"bare\nlf\r\n".to_vec()),
+        1 => Just(b"bare\rcr\r\n".to_vec()),
+        1 => Just(b"nul\0\r\n".to_vec()),
+        1 => (480usize..1100).prop_map(|n| { let mut v = vec![b'z'; n]; v.extend_from_slice(b"\r\n"); v }),
+        1 => Just(b".\r\n".to_vec()),
+    ];
+    prop::collection::vec(line, 0..120).prop_map(|v| v.concat())
+}
+
+/// Cuts `wire` at the given points (sorted, deduplicated, in range).
+fn cut<'a>(wire: &'a [u8], points: &[usize]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = points.iter().map(|&p| p % (wire.len() + 1)).collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    for p in points {
+        pieces.push(&wire[from..p]);
+        from = p;
+    }
+    pieces.push(&wire[from..]);
+    pieces
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn arbitrary_bytes_decode_as_before(
+        wire in prop::collection::vec(any::<u8>(), 0..3000),
+        points in prop::collection::vec(any::<usize>(), 0..6),
+        settings in settings(),
+    ) {
+        same(settings, &[&wire]);
+        same(settings, &cut(&wire, &points));
+    }
+
+    #[test]
+    fn line_end_mixes_decode_as_before(
+        wire in adversarial(),
+        points in prop::collection::vec(any::<usize>(), 0..8),
+        settings in settings(),
+    ) {
+        same(settings, &[&wire]);
+        same(settings, &cut(&wire, &points));
+    }
+
+    #[test]
+    fn mostly_clean_content_decodes_as_before(
+        wire in mostly_clean(),
+        points in prop::collection::vec(any::<usize>(), 0..8),
+        piece in 1usize..700,
+        settings in settings(),
+    ) {
+        same(settings, &[&wire]);
+        same(settings, &cut(&wire, &points));
+        same(settings, &wire.chunks(piece).collect::<Vec<_>>());
+    }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    #[test]
+    fn every_cut_decodes_as_before(wire in adversarial(), settings in settings()) {
+        for at in 0..=wire.len() {
+            same(settings, &[&wire[..at], &wire[at..]]);
+        }
+    }
+}
+
+/// Each kind of defect at every position of two scan windows and around
+/// their edges, in otherwise clean text.
+#[test]
+fn every_defect_at_every_position() {
+    let line = b"abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\r\n";
+    let clean: Vec<u8> = line.iter().copied().cycle().take(1200).collect();
+    let defects: [&[u8]; 7] = [
+        b"\r",
+        b"\n",
+        b"\0",
+        b"\r\n.",
+        b"\r\n.\r\n",
+        b"\n.",
+        b"\r\r\n",
+    ];
+    let settings = Settings {
+        policy: BarePolicy::Reject,
+        max_line: DotDecoder::DEFAULT_MAX_LINE,
+        max_size: u64::MAX,
+    };
+    for defect in defects {
+        for at in 0..clean.len() {
+            let mut wire = clean.clone();
+            wire.splice(at..at, defect.iter().copied());
+            wire.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+            same(settings, &[&wire]);
+        }
+    }
+}
+
+/// Lines around the limit (RFC 5321 §4.5.3.1.6), with the open line
+/// carried across reads.
+#[test]
+fn lines_at_the_limit_decode_as_before() {
+    for len in [990usize, 997, 998, 999, 1000, 1001, 1500] {
+        for offset in [0usize, 1, 77, 495, 496, 497, 700] {
+            let mut wire: Vec<u8> = b"ab\r\n".repeat(offset / 4 + 1);
+            wire.extend(std::iter::repeat(b'q').take(len));
+            wire.extend_from_slice(b"\r\nshort\r\n.\r\n");
+            for piece in [1usize, 7, 496, 498, 4096, wire.len()] {
+                for max_line in [768usize, 1000, 1001] {
+                    let settings = Settings {
+                        policy: BarePolicy::Reject,
+                        max_line,
+                        max_size: u64::MAX,
+                    };
+                    same(settings, &wire.chunks(piece).collect::<Vec<_>>());
+                }
+            }
+        }
+    }
+}
