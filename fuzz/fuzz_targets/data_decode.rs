@@ -1,11 +1,60 @@
 //! DATA framing under arbitrary bytes: the decoder never panics, drains its
-//! buffer, gives the same result whole and split, and the encoder's output
-//! always decodes back to the CRLF-normalised input.
+//! buffer, gives the same result whole and split, does exactly what the
+//! decoder before the fused scan did (`esmtp::testing::dot_reference`:
+//! every chunk, every error, every octet left over), and the encoder's
+//! output always decodes back to the CRLF-normalised input.
 #![no_main]
 
 use bytes::BytesMut;
 use esmtp::data::{BarePolicy, Decoded, DotDecoder, DotEncoder};
+use esmtp::testing::dot_reference;
 use libfuzzer_sys::fuzz_target;
+
+/// Every step of a decoder over `wire` fed in `piece`-octet reads, and the
+/// octets left after the end.
+fn steps(
+    mut decode: impl FnMut(&mut BytesMut) -> Decoded,
+    wire: &[u8],
+    piece: usize,
+) -> (Vec<Decoded>, Vec<u8>) {
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut pieces = wire.chunks(piece.max(1));
+    loop {
+        match decode(&mut buf) {
+            Decoded::NeedMore => match pieces.next() {
+                Some(piece) => buf.extend_from_slice(piece),
+                None => return (out, Vec::new()),
+            },
+            end @ Decoded::End(_) => {
+                out.push(end);
+                let mut rest = buf.to_vec();
+                rest.extend(pieces.flatten());
+                return (out, rest);
+            }
+            content => out.push(content),
+        }
+    }
+}
+
+/// The fused scan against the reference, whole and in `piece`-octet reads.
+fn same_as_reference(policy: BarePolicy, max_line: usize, max_size: u64, wire: &[u8], piece: usize) {
+    for piece in [wire.len(), piece] {
+        let mut new = DotDecoder::new()
+            .with_policy(policy)
+            .with_max_line(max_line)
+            .with_max_size(max_size);
+        let mut old = dot_reference::DotDecoder::new()
+            .with_policy(policy)
+            .with_max_line(max_line)
+            .with_max_size(max_size);
+        let got = steps(|b| new.decode(b), wire, piece);
+        let want = steps(|b| old.decode(b), wire, piece);
+        assert_eq!(got, want);
+        assert_eq!(new.error(), old.error());
+        assert_eq!(new.size(), old.size());
+    }
+}
 
 fn run(mut decoder: DotDecoder, wire: &[u8], piece: usize) -> (Vec<u8>, Option<Decoded>, Vec<u8>) {
     let mut buf = BytesMut::new();
@@ -44,6 +93,12 @@ fuzz_target!(|input: &[u8]| {
     };
     let max_line = [1000, 0, 5, usize::MAX][usize::from(config >> 1 & 3)];
     let piece = usize::from(config >> 3) + 1;
+    // The fused scan works in windows of about 500 octets: besides the
+    // configured split, reads of several windows, with and without a size
+    // cap inside the input.
+    same_as_reference(policy, max_line, u64::MAX, wire, piece);
+    same_as_reference(policy, max_line, u64::MAX, wire, piece * 37);
+    same_as_reference(policy, max_line, (wire.len() / 2) as u64, wire, piece * 11);
     let decoder = DotDecoder::new()
         .with_policy(policy)
         .with_max_line(max_line);

@@ -243,3 +243,63 @@ fn lines_at_the_limit_decode_as_before() {
         }
     }
 }
+
+/// The DATA wire form of `content` by the rules alone (RFC 5321 §2.3.8,
+/// §4.5.2): every bare CR and bare LF becomes CRLF, then a dot is added to
+/// every line that begins with one, then the terminator.
+fn encoded_by_the_rules(content: &[u8]) -> Vec<u8> {
+    let mut lines = Vec::new();
+    let mut i = 0;
+    while let Some(&octet) = content.get(i) {
+        match octet {
+            b'\r' => {
+                lines.extend_from_slice(b"\r\n");
+                if content.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => lines.extend_from_slice(b"\r\n"),
+            other => lines.push(other),
+        }
+        i += 1;
+    }
+    let mut wire = Vec::with_capacity(lines.len() + 8);
+    let mut line_start = true;
+    for (k, &octet) in lines.iter().enumerate() {
+        if line_start && octet == b'.' {
+            wire.push(b'.');
+        }
+        wire.push(octet);
+        line_start = octet == b'\n' && k > 0 && lines[k - 1] == b'\r';
+    }
+    if !lines.is_empty() && !lines.ends_with(b"\r\n") {
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b".\r\n");
+    wire
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// The encoder's fused scan over long, mostly clean content (with and
+    /// without stray CR, LF and NUL), in any split, copying and not.
+    #[test]
+    fn encoder_follows_the_rules_rfc5321_4_5_2(
+        content in prop_oneof![mostly_clean(), adversarial()],
+        points in prop::collection::vec(any::<usize>(), 0..6),
+    ) {
+        let want = encoded_by_the_rules(&content);
+        let mut copied = Vec::new();
+        let mut encoder = super::DotEncoder::new();
+        for piece in cut(&content, &points) {
+            encoder.encode(piece, &mut copied);
+        }
+        encoder.finish(&mut copied);
+        prop_assert_eq!(&copied, &want);
+        let whole = bytes::Bytes::copy_from_slice(&content);
+        let mut shared = Vec::new();
+        super::DotEncoder::new().finish_shared(&whole, |piece| shared.extend_from_slice(&piece));
+        prop_assert_eq!(&shared, &want);
+    }
+}

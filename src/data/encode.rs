@@ -10,10 +10,6 @@ use super::scan;
 /// number of pieces [`DotEncoder::encode_shared`] hands out.
 const MIN_SLICE: usize = 2048;
 
-/// How many octets [`BareScan`] checks at once before looking at single
-/// line ends: a few lines, so a bare one costs little more than its line.
-const SCAN_WINDOW: usize = 256;
-
 /// What the encoder last wrote, which decides what the next octet means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -121,43 +117,39 @@ impl DotEncoder {
         }
         // Start of the octets not yet handed to `sink`.
         let mut run = pos;
-        let mut bare = BareScan::default();
-        // The next dot after a CRLF (index of the dot), found once per dot.
-        let find_dot = |from: usize| {
-            s.get(from..)
-                .and_then(|t| scan::crlf_dot().find(t))
-                .map(|at| from.saturating_add(at).saturating_add(2))
-        };
-        let mut dot = find_dot(pos);
         // Whether `s` ended at a line end handled as bare.
         let mut ended = None;
-        loop {
-            let stop = dot.unwrap_or(s.len());
-            if let Some(b) = bare.next(s, pos, stop) {
-                sink.text(s, run..b);
-                sink.extra(b"\r\n");
-                let cr = s.get(b) == Some(&b'\r');
-                pos = b.saturating_add(1);
-                run = pos;
-                if s.get(pos) == Some(&b'.') {
-                    sink.extra(b".");
+        while pos < s.len() {
+            // Clean windows are skipped in one vectorised pass; the window
+            // after them is looked at closely.
+            let (from, lim, pairs) = scan::skip_clean(s, pos);
+            pos = from;
+            match next_attention(s, pos, lim, pairs) {
+                None => pos = lim,
+                Some(Attention::Bare(b)) => {
+                    sink.text(s, run..b);
+                    sink.extra(b"\r\n");
+                    let cr = s.get(b) == Some(&b'\r');
+                    pos = b.saturating_add(1);
+                    run = pos;
+                    if s.get(pos) == Some(&b'.') {
+                        sink.extra(b".");
+                    }
+                    if pos >= s.len() {
+                        ended = Some(if cr { State::AfterCr } else { State::LineStart });
+                    }
                 }
-                if pos >= s.len() {
-                    ended = Some(if cr { State::AfterCr } else { State::LineStart });
-                    break;
+                Some(Attention::Dot(d)) => {
+                    // The dot ends this run and starts the next one.
+                    let after = d.saturating_add(1);
+                    sink.text(s, run..after);
+                    run = d;
+                    pos = after;
                 }
-                // `dot` is past `b` (a CRLF is not bare): still the next.
-            } else if let Some(d) = dot {
-                // The dot ends this run and starts the next one.
-                let after = d.saturating_add(1);
-                sink.text(s, run..after);
-                run = d;
-                pos = after;
-                dot = find_dot(pos);
-            } else {
-                sink.text(s, run..s.len());
-                break;
             }
+        }
+        if ended.is_none() {
+            sink.text(s, run..s.len());
         }
         self.state = match ended {
             Some(state) => state,
@@ -255,59 +247,36 @@ impl<F: FnMut(Bytes)> Sink for Shared<'_, F> {
     }
 }
 
-/// Finds bare CRs and LFs in increasing positions, checking a block at a
-/// time with the vectorised pair scan and looking at single octets only
-/// inside the 256-octet windows that hold one.
-#[derive(Debug, Default)]
-struct BareScan {
-    /// Positions before this hold no bare line end.
-    clean_to: usize,
-    /// Positions from `clean_to` up to this are in a window that holds
-    /// one: they are looked at one line end at a time.
-    dirty_to: usize,
+/// What the encoder must act on next.
+enum Attention {
+    /// A bare CR or LF at this position.
+    Bare(usize),
+    /// A dot to stuff at this position (after a CRLF).
+    Dot(usize),
 }
 
-impl BareScan {
-    /// The first bare CR or LF at or after `from` and before `to`. A CR
-    /// last in `s` counts as bare (its LF is in the next piece if any);
-    /// an LF first in `s` is bare (the caller skips one that ends a CRLF).
-    fn next(&mut self, s: &[u8], from: usize, to: usize) -> Option<usize> {
-        let mut at = from.max(self.clean_to);
-        while at < to {
-            if at >= self.dirty_to {
-                let end = at.saturating_add(SCAN_WINDOW).min(s.len());
-                if !has_bare(s, at, end) {
-                    self.clean_to = end;
-                    at = end;
-                    continue;
-                }
-                self.dirty_to = end;
-            }
-            let lim = self.dirty_to.min(to);
-            let window = s.get(at..lim).unwrap_or_default();
-            for i in memchr::memchr2_iter(b'\r', b'\n', window) {
-                let i = at.saturating_add(i);
-                if is_bare(s, i) {
-                    self.clean_to = i;
-                    return Some(i);
-                }
-            }
-            self.clean_to = lim;
-            at = lim;
+/// The first point of attention in `pos..lim` of `s`, exactly: a bare CR or
+/// LF there, or a dot whose CRLF starts there, whichever comes first (a
+/// bare line end before the dot is handled first). With `pairs` the scan
+/// has already shown there is no bare line end in `pos..lim`.
+fn next_attention(s: &[u8], pos: usize, lim: usize, pairs: bool) -> Option<Attention> {
+    let region = s.get(pos..lim.saturating_add(2).min(s.len()))?;
+    let dot = scan::crlf_dot()
+        .find(region)
+        .map(|at| pos.saturating_add(at).saturating_add(2));
+    let stop = if pairs {
+        pos
+    } else {
+        dot.map_or(lim, |d| d.min(lim))
+    };
+    let window = s.get(pos..stop).unwrap_or_default();
+    for i in memchr::memchr2_iter(b'\r', b'\n', window) {
+        let i = pos.saturating_add(i);
+        if is_bare(s, i) {
+            return Some(Attention::Bare(i));
         }
-        None
     }
-}
-
-/// Whether `s[from..to]` holds a bare CR or LF (see [`BareScan::next`]),
-/// or a pair at its edges breaks (then the exact look finds nothing, which
-/// is only slower).
-fn has_bare(s: &[u8], from: usize, to: usize) -> bool {
-    let lo = from.saturating_sub(1);
-    let hi = to.saturating_add(1).min(s.len());
-    let edges =
-        (from == 0 && s.first() == Some(&b'\n')) || (to >= s.len() && s.last() == Some(&b'\r'));
-    edges || scan::unpaired_blocks(s.get(lo..hi).unwrap_or_default())
+    dot.map(Attention::Dot)
 }
 
 /// Whether the CR or LF at `i` is bare.

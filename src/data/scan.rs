@@ -89,23 +89,6 @@ pub(crate) fn pairs_and_lines(s: &[u8]) -> (bool, bool) {
     (false, lf_everywhere)
 }
 
-/// [`unpaired`] over a slice of any length, a block at a time (with one
-/// octet of overlap, so no pair is missed), stopping at the first hit.
-pub(crate) fn unpaired_blocks(s: &[u8]) -> bool {
-    let mut at: usize = 0;
-    while at.saturating_add(1) < s.len() {
-        let end = at.saturating_add(BLOCK).min(s.len());
-        let pairs = s
-            .get(at..end.saturating_add(1).min(s.len()))
-            .unwrap_or_default();
-        if unpaired(pairs, false) {
-            return true;
-        }
-        at = end;
-    }
-    false
-}
-
 /// Whether `s` holds an octet with the high bit set.
 #[inline]
 pub(crate) fn any_8bit(s: &[u8]) -> bool {
@@ -123,7 +106,7 @@ pub(crate) fn any_nul(s: &[u8]) -> bool {
 /// Lanes per window of [`clean_run`]: with an LF in every window, no line
 /// is longer than `2 · LANES - 1` octets, which the default 1000-octet
 /// limit allows.
-pub(crate) const LANES: usize = 496;
+pub(crate) const LANES: usize = 480;
 
 /// What one window of [`clean_run`] holds, from lane `i` looking at the
 /// octets `i`, `i + 1` and `i + 2`: a broken CRLF pair or a NUL at `i`
@@ -131,34 +114,49 @@ pub(crate) const LANES: usize = 496;
 /// (`dot`).
 #[inline(always)]
 fn window(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
-    // Sixteen lanes at a time from three plain loads, each lane's result
-    // kept in its own accumulator until the end, which the compiler maps
-    // onto one vector register each (SSE2 on every x86-64).
-    let mut bad = [0u8; 16];
-    let mut lf = [0u8; 16];
-    let mut dot = [0u8; 16];
-    let mut least = [u8::MAX; 16];
+    // Sixteen lanes at a time from three plain loads, two such groups per
+    // step, each lane's result kept in its own accumulator until the end:
+    // the compiler maps each accumulator onto one vector register (SSE2 on
+    // every x86-64).
+    let mut bad = [[0u8; 16]; 2];
+    let mut lf = [[0u8; 16]; 2];
+    let mut dot = [[0u8; 16]; 2];
+    let mut least = [[u8::MAX; 16]; 2];
     let mut k = 0;
     while k < LANES {
-        let (Some(a), Some(b), Some(c)) =
-            (w.get(k..k + 16), w.get(k + 1..k + 17), w.get(k + 2..k + 18))
-        else {
-            break;
-        };
-        for j in 0..16 {
-            let is_cr = u8::from(a[j] == b'\r').wrapping_neg();
-            let is_lf = u8::from(b[j] == b'\n').wrapping_neg();
-            let is_dot = u8::from(c[j] == b'.').wrapping_neg();
-            bad[j] |= is_cr ^ is_lf;
-            lf[j] |= is_lf;
-            dot[j] |= is_lf & is_dot;
-            least[j] = least[j].min(a[j]);
+        for g in 0..2 {
+            let at = k + 16 * g;
+            let (Some(a), Some(b), Some(c)) = (
+                w.get(at..at + 16),
+                w.get(at + 1..at + 17),
+                w.get(at + 2..at + 18),
+            ) else {
+                continue;
+            };
+            for j in 0..16 {
+                let is_cr = u8::from(a[j] == b'\r').wrapping_neg();
+                let is_lf = u8::from(b[j] == b'\n').wrapping_neg();
+                let is_dot = u8::from(c[j] == b'.').wrapping_neg();
+                bad[g][j] |= is_cr ^ is_lf;
+                lf[g][j] |= is_lf;
+                dot[g][j] |= is_lf & is_dot;
+                least[g][j] = least[g][j].min(a[j]);
+            }
         }
-        k += 16;
+        k += 32;
     }
-    let any = |v: [u8; 16]| v.iter().fold(0, |acc, &x| acc | x) != 0;
-    let nul = least.iter().fold(u8::MAX, |acc, &x| acc.min(x)) == 0;
-    (any(bad) | nul, any(lf), any(dot))
+    // One 128-bit test per result.
+    let mut attention = [0u8; 16];
+    let mut lfs = [0u8; 16];
+    let mut dots = [0u8; 16];
+    for j in 0..16 {
+        let nul = u8::from(least[0][j].min(least[1][j]) == 0).wrapping_neg();
+        attention[j] = bad[0][j] | bad[1][j] | nul;
+        lfs[j] = lf[0][j] | lf[1][j];
+        dots[j] = dot[0][j] | dot[1][j];
+    }
+    let any = |v: [u8; 16]| u128::from_ne_bytes(v) != 0;
+    (any(attention), any(lfs), any(dots))
 }
 
 /// The same as [`window`] over the lanes left at the end of a run, which
@@ -192,12 +190,49 @@ const AHEAD: usize = 1024;
 /// load is the only prefetch safe code has.
 #[inline(always)]
 fn touch_ahead(s: &[u8], at: usize) {
-    let mut touched = 0u8;
-    for line in 0..LANES.div_ceil(64) {
-        let pos = at.saturating_add(AHEAD).saturating_add(line * 64);
-        touched ^= s.get(pos).copied().unwrap_or(0);
+    let from = at.saturating_add(AHEAD);
+    let ahead = s.get(from..from.saturating_add(LANES));
+    if let Some(ahead) = ahead.and_then(|a| <&[u8; LANES]>::try_from(a).ok()) {
+        let mut touched = 0u8;
+        for line in 0..LANES / 64 {
+            touched ^= ahead[line * 64];
+        }
+        std::hint::black_box(touched);
     }
-    std::hint::black_box(touched);
+}
+
+/// For the client side: where the fused scan stops vouching for `s`
+/// from `pos` on. Returns `(from, to, pairs)`: before `from` there is no
+/// bare CR, no bare LF (the pair ending at `pos` included) and no
+/// `LF "."`; `from..to` needs a closer look, and with `pairs` it has no
+/// bare CR or LF either (a dot is what needs the look). NUL counts as
+/// attention, which only costs that look. An LF first in `s` is attention
+/// (it may be bare).
+pub(crate) fn skip_clean(s: &[u8], pos: usize) -> (usize, usize, bool) {
+    let mut at = match pos.checked_sub(1) {
+        Some(prev) => prev,
+        None if s.first() == Some(&b'\n') => return (0, s.len().min(LANES), false),
+        None => 0,
+    };
+    while let Some(w) = s.get(at..at.saturating_add(LANES + 2)) {
+        let Ok(w) = <&[u8; LANES + 2]>::try_from(w) else {
+            break;
+        };
+        touch_ahead(s, at);
+        let (bad, _, dot) = window(w);
+        // Lanes `at..at + LANES` cover bare CRs before `at + LANES` and
+        // bare LFs up to it.
+        let to = at.saturating_add(LANES);
+        if bad {
+            return (at.max(pos), to, false);
+        }
+        if dot {
+            return (at.max(pos), to, true);
+        }
+        at = to;
+    }
+    let from = at.max(pos);
+    (from, from.saturating_add(LANES).min(s.len()), false)
 }
 
 /// The fused DATA scan: one pass over a run that checks the CRLF pairing,
