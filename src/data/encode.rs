@@ -101,7 +101,7 @@ impl DotEncoder {
     /// The encoder proper: walks `s` from one point of attention to the
     /// next (a dot to stuff after a CRLF, a bare CR or LF), handing the
     /// octets between them to `sink` as ranges of `s`.
-    fn run(&mut self, s: &[u8], sink: &mut impl Sink) {
+    fn run<S: Sink>(&mut self, s: &[u8], sink: &mut S) {
         if s.is_empty() {
             return;
         }
@@ -122,8 +122,14 @@ impl DotEncoder {
         while pos < s.len() {
             // Clean windows are skipped in one vectorised pass; the window
             // after them is looked at closely.
-            let (from, lim, pairs) = scan::skip_clean(s, pos);
+            let (from, rest) = scan::skip_clean(s, pos, S::BLOCK);
             pos = from;
+            let Some((lim, pairs)) = rest else {
+                // Copied while still in cache.
+                sink.text(s, run..pos);
+                run = pos;
+                continue;
+            };
             match next_attention(s, pos, lim, pairs) {
                 None => pos = lim,
                 Some(Attention::Bare(b)) => {
@@ -172,6 +178,9 @@ impl DotEncoder {
 
 /// Where the encoder's output goes.
 trait Sink {
+    /// How many octets to check before handing them on: a copy is made
+    /// while they are still in cache.
+    const BLOCK: usize;
     /// Octets `range` of the content, unchanged.
     fn text(&mut self, s: &[u8], range: Range<usize>);
     /// Octets the encoder adds (stuffing, CRLF for a bare line end).
@@ -182,6 +191,8 @@ trait Sink {
 struct CopyAll<'a, B>(&'a mut B);
 
 impl<B: BufMut> Sink for CopyAll<'_, B> {
+    const BLOCK: usize = 4096;
+
     fn text(&mut self, s: &[u8], range: Range<usize>) {
         self.0.put_slice(s.get(range).unwrap_or_default());
     }
@@ -227,6 +238,9 @@ impl<'a, F: FnMut(Bytes)> Shared<'a, F> {
 }
 
 impl<F: FnMut(Bytes)> Sink for Shared<'_, F> {
+    // Slices cost nothing to hand on: runs as long as the content allows.
+    const BLOCK: usize = usize::MAX;
+
     fn text(&mut self, s: &[u8], range: Range<usize>) {
         let len = range.end.saturating_sub(range.start);
         if len == 0 {

@@ -201,38 +201,40 @@ fn touch_ahead(s: &[u8], at: usize) {
     }
 }
 
-/// For the client side: where the fused scan stops vouching for `s`
-/// from `pos` on. Returns `(from, to, pairs)`: before `from` there is no
-/// bare CR, no bare LF (the pair ending at `pos` included) and no
-/// `LF "."`; `from..to` needs a closer look, and with `pairs` it has no
-/// bare CR or LF either (a dot is what needs the look). NUL counts as
-/// attention, which only costs that look. An LF first in `s` is attention
-/// (it may be bare).
-pub(crate) fn skip_clean(s: &[u8], pos: usize) -> (usize, usize, bool) {
+/// For the client side: how far from `pos` the fused scan vouches for
+/// `s`, looking at no more than about `budget` octets. Returns
+/// `(from, rest)`: before `from` there is no bare CR, no bare LF (the pair
+/// ending at `pos` included) and no `LF "."`. `rest` is `None` when the
+/// budget ran out first, else `Some((to, pairs))`: `from..to` needs a closer
+/// look, and with `pairs` it has no bare CR or LF (a dot is what needs the
+/// look). NUL counts as attention, which only costs that look. An LF first
+/// in `s` is attention (it may be bare).
+pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> (usize, Option<(usize, bool)>) {
     let mut at = match pos.checked_sub(1) {
         Some(prev) => prev,
-        None if s.first() == Some(&b'\n') => return (0, s.len().min(LANES), false),
+        None if s.first() == Some(&b'\n') => return (0, Some((s.len().min(LANES), false))),
         None => 0,
     };
+    let stop = pos.saturating_add(budget);
     while let Some(w) = s.get(at..at.saturating_add(LANES + 2)) {
         let Ok(w) = <&[u8; LANES + 2]>::try_from(w) else {
             break;
         };
+        if at >= stop {
+            return (at, None);
+        }
         touch_ahead(s, at);
         let (bad, _, dot) = window(w);
         // Lanes `at..at + LANES` cover bare CRs before `at + LANES` and
         // bare LFs up to it.
         let to = at.saturating_add(LANES);
-        if bad {
-            return (at.max(pos), to, false);
-        }
-        if dot {
-            return (at.max(pos), to, true);
+        if bad || dot {
+            return (at.max(pos), Some((to, !bad)));
         }
         at = to;
     }
     let from = at.max(pos);
-    (from, from.saturating_add(LANES).min(s.len()), false)
+    (from, Some((from.saturating_add(LANES).min(s.len()), false)))
 }
 
 /// The fused DATA scan: one pass over a run that checks the CRLF pairing,
