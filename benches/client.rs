@@ -2,12 +2,17 @@
 //! through a whole client session beside a memcpy of the same bytes, and
 //! messages per second through client and server machines in memory.
 //!
-//! `cargo bench --bench client -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench --bench client -- --warm-up-time 1 --measurement-time 3`;
+//! interleaved rows: `PAIRED=ROUNDS` (see benches/support/paired.rs).
+
+#[path = "support/paired.rs"]
+mod support;
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use esmtp::client::{Client, ClientConfig, Envelope, Event, TlsPolicy};
 use esmtp::server::{self, Server, ServerConfig};
 use esmtp::values::{Domain, Mailbox};
@@ -148,5 +153,59 @@ fn messages(c: &mut Criterion) {
     g.finish();
 }
 
+/// The `client_data_10MiB` rows, interleaved: a client at `354` drained
+/// of its content (set-up untimed), beside a memcpy of the same 10 MiB.
+fn paired(rounds: usize) {
+    let content = Bytes::from(lines(true));
+    let crlf = Bytes::from(lines(false));
+    let drain = |content: &Bytes| -> Duration {
+        let mut client = at_354(content.clone());
+        let t = Instant::now();
+        let mut n = 0usize;
+        while let Some(out) = client.poll_transmit() {
+            n += black_box(out).len();
+        }
+        let time = t.elapsed();
+        assert!(n >= SIZE);
+        drop(black_box(client));
+        time
+    };
+    let mut dst = vec![0u8; SIZE];
+    let source = crlf.clone();
+    let rows = vec![
+        support::Row {
+            name: "esmtp client, 1 in 50 lines ending in a bare LF",
+            versus: [None, Some(2)],
+            run: Box::new(move || drain(&content)),
+        },
+        support::Row {
+            name: "esmtp client, CRLF lines (zero-copy)",
+            versus: [None, Some(2)],
+            run: Box::new(move || drain(&crlf)),
+        },
+        support::Row {
+            name: "memcpy, 10 MiB",
+            versus: [None, Some(2)],
+            run: Box::new(move || {
+                let t = Instant::now();
+                dst.copy_from_slice(black_box(&source));
+                black_box(&dst);
+                t.elapsed()
+            }),
+        },
+    ];
+    support::paired("client_data_10MiB", rounds, ["–", "memcpy"], rows);
+}
+
 criterion_group!(benches, data, messages);
-criterion_main!(benches);
+
+fn main() {
+    support::print_cpu();
+    if let Some(rounds) = std::env::var_os("PAIRED") {
+        let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(100);
+        paired(rounds);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -394,7 +394,59 @@ fn paired(rounds: usize) {
 
 criterion_group!(benches, decode, encode);
 
+/// For `valgrind --tool=callgrind`: runs one contender `REPS` times over
+/// the 10 MiB (`CALLGRIND=esmtp|reference|smtp-proto|encode|encode_shared|setup`);
+/// the difference of two `REPS` values divided by their difference gives
+/// instructions per 10 MiB without the set-up.
+fn callgrind(which: &str, reps: usize) {
+    let content = content();
+    let wire = wire(&content);
+    let shared = Bytes::from(content.clone());
+    let mut sink = Vec::with_capacity(wire.len());
+    for _ in 0..reps {
+        let n = match which {
+            "esmtp" => decode_all(&mut DotDecoder::new(), &mut BytesMut::from(&wire[..])).0,
+            "reference" => {
+                decode_ref(
+                    &mut dot_reference::DotDecoder::new(),
+                    &mut BytesMut::from(&wire[..]),
+                )
+                .0
+            }
+            "smtp-proto" => {
+                sink.clear();
+                let mut receiver = smtp_proto::request::receiver::DataReceiver::new();
+                assert!(receiver.ingest(&mut wire.iter(), &mut sink));
+                sink.len()
+            }
+            "encode" => {
+                sink.clear();
+                let mut encoder = DotEncoder::new();
+                encoder.encode(&content, &mut sink);
+                encoder.finish(&mut sink);
+                sink.len()
+            }
+            "encode_shared" => {
+                let mut n = 0;
+                DotEncoder::new().finish_shared(&shared, |piece| n += piece.len());
+                n
+            }
+            // What the decoder rows pay before decoding: the buffer.
+            _ => BytesMut::from(&wire[..]).len(),
+        };
+        black_box(n);
+    }
+}
+
 fn main() {
+    if let Some(which) = std::env::var_os("CALLGRIND") {
+        let reps = std::env::var("REPS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(1);
+        callgrind(which.to_str().unwrap_or_default(), reps);
+        return;
+    }
     support::print_cpu();
     if let Some(rounds) = std::env::var_os("PAIRED") {
         let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(100);

@@ -2,6 +2,14 @@
 //! and DATA content throughput through the whole machine beside smtp-proto
 //! 0.2.5's `DataReceiver` and a memcpy of the same bytes, in the same run
 //! (see /work/shared/reference/benchmarking.md for the fairness rules).
+//! Every default check is on: bare CR / LF rejected, the 1000-octet line
+//! limit, and the default SIZE cap (35 MiB) enforced.
+//!
+//! Interleaved rows: `PAIRED=ROUNDS` (see `paired` below).
+
+#[path = "support/paired.rs"]
+#[allow(dead_code)]
+mod support;
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -14,7 +22,8 @@ const READ: usize = 16 * 1024;
 
 fn config() -> Arc<ServerConfig> {
     let mut cfg = ServerConfig::new("mx.example.org").expect("a valid hostname");
-    cfg.limits.message_size = None;
+    // The default SIZE cap stays: the decoder enforces it on every octet.
+    assert!(cfg.limits.message_size.is_some());
     // Room for the 10 MiB body in one read.
     cfg.limits.max_buffered = 16 * 1024 * 1024;
     Arc::new(cfg)
@@ -449,6 +458,7 @@ fn paired(rounds: usize) {
 criterion_group!(benches, transaction, data);
 
 fn main() {
+    support::print_cpu();
     if let Some(rounds) = std::env::var_os("PAIRED") {
         let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(100);
         paired(rounds);

@@ -99,6 +99,13 @@ fuzz_target!(|input: &[u8]| {
     same_as_reference(policy, max_line, u64::MAX, wire, piece);
     same_as_reference(policy, max_line, u64::MAX, wire, piece * 37);
     same_as_reference(policy, max_line, (wire.len() / 2) as u64, wire, piece * 11);
+    // libFuzzer's inputs start short: the same bytes repeated to cross
+    // several windows, with the default line limit that the fast path
+    // serves.
+    if !wire.is_empty() && wire.len() < 1500 {
+        let long = wire.repeat(1500 / wire.len() + 1);
+        same_as_reference(policy, 1000, u64::MAX, &long, piece * 5);
+    }
     let decoder = DotDecoder::new()
         .with_policy(policy)
         .with_max_line(max_line);

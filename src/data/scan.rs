@@ -180,8 +180,10 @@ fn tail(s: &[u8]) -> (bool, bool) {
     (bad | (least == 0), dot)
 }
 
-/// How far ahead of the scan [`touch_ahead`] reads.
-const AHEAD: usize = 1024;
+/// How far ahead of the scan [`touch_ahead`] reads: about four windows,
+/// which covered a memory access on the Intel Xeon measured (1 KiB and
+/// 3 KiB streamed from memory slower, BENCHMARKS.md).
+const AHEAD: usize = 2048;
 
 /// Reads one octet of each cache line a window's length [`AHEAD`] octets
 /// ahead of `at`, so that those lines are on their way while the window is
