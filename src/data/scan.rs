@@ -185,9 +185,9 @@ fn tail(s: &[u8]) -> (bool, bool) {
 /// 3 KiB streamed from memory slower, BENCHMARKS.md).
 const AHEAD: usize = 2048;
 
-/// Reads one octet of each cache line a window's length [`AHEAD`] octets
-/// ahead of `at`, so that those lines are on their way while the window is
-/// checked: the scan does enough work per octet that, left alone, it keeps
+/// Reads one octet of each cache line of the window [`AHEAD`] octets
+/// ahead of `at`, so that those lines are on their way while this window
+/// is checked: the scan does enough work per octet that, left alone, it keeps
 /// too few lines in flight to stream from memory at full speed. A plain
 /// load is the only prefetch safe code has.
 #[inline(always)]
