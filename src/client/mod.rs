@@ -126,6 +126,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::data::ContentKind;
 use crate::ehlo::Capabilities;
+use crate::ext::seam::RcptStrip;
 use crate::params::MailParams;
 use crate::timer::Timer;
 use content::{ContentPhase, LineEnds, Source};
@@ -215,8 +216,9 @@ struct Current {
 #[derive(Debug)]
 struct Tx {
     params: MailParams<'static>,
-    strip_dsn: bool,
-    strip_rrvs: bool,
+    /// Extensions whose RCPT parameters are left off (not offered,
+    /// [`ParamPolicy::Strip`]).
+    rcpt_strip: RcptStrip,
     bdat: bool,
     rcpts: Vec<usize>,
     sent_rcpts: usize,

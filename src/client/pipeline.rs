@@ -148,13 +148,7 @@ impl Client {
                     continue;
                 };
                 let mut params = r.params.clone();
-                if tx.strip_dsn {
-                    params.notify = None;
-                    params.orcpt = None;
-                }
-                if tx.strip_rrvs && params.extras().rrvs.is_some() {
-                    params.extras_mut().rrvs = None;
-                }
+                tx.rcpt_strip.apply(&mut params);
                 let cmd = Command::Rcpt {
                     to: r.to.clone(),
                     params,

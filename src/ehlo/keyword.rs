@@ -9,100 +9,65 @@ use crate::ext;
 use crate::octets::pack::{load_le, pack_const, pack_upper, upper8};
 use crate::octets::scan;
 
+/// Builds [`Keyword`] from the extension registry (`ext::registry!`): one
+/// variant per keyword an extension module registers, at the position it
+/// gives, spelled by the module's constant.
 macro_rules! keywords {
-    ($($(#[$m:meta])* $name:ident = $wire:expr,)*) => {
+    ($( $module:ident { $( $(#[$m:meta])* $name:ident = $pos:literal $(=> $wire:ident)?, )* } )*) => {
         /// An EHLO keyword this crate knows (RFC 5321 §2.2.2 and the
         /// extension RFCs). Unknown keywords are kept as text.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         pub enum Keyword {
-            $($(#[$m])* $name,)*
+            $($( $(#[$m])* $name = $pos, )*)*
         }
 
         impl Keyword {
             /// Every known keyword, in the order they are written.
-            pub const ALL: &'static [Keyword] = &[$(Keyword::$name,)*];
+            pub const ALL: &'static [Keyword] = &by_position([$($( Keyword::$name, )*)*]);
 
             /// The keyword as written (upper case).
             pub const fn name(self) -> &'static str {
                 match self {
-                    $(Keyword::$name => $wire,)*
+                    $($( Keyword::$name => wire!($module $($wire)?), )*)*
                 }
             }
-
         }
     };
 }
 
-keywords! {
-    /// `SIZE [n]` (RFC 1870).
-    Size = ext::size::EHLO_KEYWORD,
-    /// `AUTH mech…` (RFC 4954).
-    Auth = ext::auth::EHLO_KEYWORD,
-    /// `8BITMIME` (RFC 6152).
-    EightBitMime = ext::body::EHLO_8BITMIME,
-    /// `PIPELINING` (RFC 2920).
-    Pipelining = ext::pipelining::EHLO_KEYWORD,
-    /// `CHUNKING` (RFC 3030).
-    Chunking = ext::chunking::EHLO_KEYWORD,
-    /// `BINARYMIME` (RFC 3030).
-    BinaryMime = ext::body::EHLO_BINARYMIME,
-    /// `DSN` (RFC 3461).
-    Dsn = ext::dsn::EHLO_KEYWORD,
-    /// `ENHANCEDSTATUSCODES` (RFC 2034).
-    EnhancedStatusCodes = ext::enhanced_status_codes::EHLO_KEYWORD,
-    /// `STARTTLS` (RFC 3207).
-    StartTls = ext::starttls::EHLO_KEYWORD,
-    /// `SMTPUTF8` (RFC 6531).
-    SmtpUtf8 = ext::smtputf8::EHLO_KEYWORD,
-    /// `DELIVERBY [min-by-time]` (RFC 2852).
-    DeliverBy = ext::deliverby::EHLO_KEYWORD,
-    /// `MT-PRIORITY [profile]` (RFC 6710).
-    MtPriority = ext::mt_priority::EHLO_KEYWORD,
-    /// `FUTURERELEASE interval date-time` (RFC 4865).
-    FutureRelease = ext::future_release::EHLO_KEYWORD,
-    /// `LIMITS name=value…` (RFC 9422).
-    Limits = ext::limits::EHLO_KEYWORD,
-    /// `BURL [imap…]` (RFC 4468).
-    Burl = ext::burl::EHLO_KEYWORD,
-    /// `NO-SOLICITING [keywords]` (RFC 3865).
-    NoSoliciting = ext::no_soliciting::EHLO_KEYWORD,
-    /// `ETRN` (RFC 1985).
-    Etrn = ext::etrn::EHLO_KEYWORD,
-    /// `ATRN` (RFC 2645).
-    Atrn = ext::atrn::EHLO_KEYWORD,
-    /// `HELP` (RFC 5321 §4.1.1.8).
-    Help = ext::optional_commands::EHLO_HELP,
-    /// `EXPN` (RFC 5321 §4.1.1.7).
-    Expn = ext::optional_commands::EHLO_EXPN,
-    /// `VRFY` (RFC 5321 §4.1.1.6).
-    Vrfy = ext::optional_commands::EHLO_VRFY,
-    /// `CHECKPOINT` (RFC 1845).
-    Checkpoint = ext::checkpoint::EHLO_KEYWORD,
-    /// `MTRK` (RFC 3885).
-    Mtrk = ext::mtrk::EHLO_KEYWORD,
-    /// `RRVS` (RFC 7293).
-    Rrvs = ext::rrvs::EHLO_KEYWORD,
-    /// `REQUIRETLS` (RFC 8689).
-    RequireTls = ext::requiretls::EHLO_KEYWORD,
-    /// `CONPERM` (RFC 4141).
-    ConPerm = ext::conneg::EHLO_CONPERM,
-    /// `CONNEG` (RFC 4141).
-    ConNeg = ext::conneg::EHLO_CONNEG,
-    /// `UTF8SMTP` (RFC 5336, obsoleted by RFC 6531).
-    Utf8Smtp = ext::utf8smtp::EHLO_KEYWORD,
-    /// `SEND` (RFC 821; deprecated by RFC 5321 App. F.6).
-    Send = ext::rfc821::EHLO_SEND,
-    /// `SOML` (RFC 821; deprecated by RFC 5321 App. F.6).
-    Soml = ext::rfc821::EHLO_SOML,
-    /// `SAML` (RFC 821; deprecated by RFC 5321 App. F.6).
-    Saml = ext::rfc821::EHLO_SAML,
-    /// `TURN` (RFC 821; deprecated by RFC 5321 App. F.1).
-    Turn = ext::rfc821::EHLO_TURN,
-    /// `VERB` (sendmail; IANA-registered without an RFC).
-    Verb = ext::sendmail::EHLO_VERB,
-    /// `ONEX` (sendmail; IANA-registered without an RFC).
-    Onex = ext::sendmail::EHLO_ONEX,
+/// The constant a registry entry names, `EHLO_KEYWORD` by default.
+macro_rules! wire {
+    ($module:ident) => {
+        ext::$module::EHLO_KEYWORD
+    };
+    ($module:ident $wire:ident) => {
+        ext::$module::$wire
+    };
+}
+
+ext::registry!(keywords);
+
+/// The keywords sorted by their position (insertion sort, at compile
+/// time); the build fails unless the positions are 0, 1, 2, … without gap.
+const fn by_position<const N: usize>(mut all: [Keyword; N]) -> [Keyword; N] {
+    let mut i = 1;
+    while i < N {
+        let mut j = i;
+        while j > 0 && (all[j - 1] as u8) > (all[j] as u8) {
+            let t = all[j];
+            all[j] = all[j - 1];
+            all[j - 1] = t;
+            j -= 1;
+        }
+        i += 1;
+    }
+    let mut k = 0;
+    while k < N {
+        assert!(all[k] as usize == k, "EHLO keyword positions must be 0..N");
+        k += 1;
+    }
+    all
 }
 
 impl Keyword {

@@ -1,9 +1,13 @@
 //! The `AUTH=` MAIL parameter of RFC 4954 §5 (the AUTH command and its
 //! exchange live elsewhere).
 
-use super::{invalid, mailbox_from_cow, write_xtext_mailbox, xtext_cow};
+use super::seam::{offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
+use super::{invalid, mailbox_from_cow, write_xtext_mailbox, xtext_cow, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
 use crate::options::ParseOptions;
+use crate::params::{key, set, MailParams};
 use crate::values::Mailbox;
 
 /// The EHLO keyword.
@@ -52,6 +56,59 @@ impl<'a> AuthParam<'a> {
             AuthParam::Mailbox(m) => AuthParam::Mailbox(m.into_owned()),
         }
     }
+}
+
+/// AUTH: the mechanisms the server offers and the `AUTH=` MAIL parameter
+/// (the exchange itself is the machines'); the client sends `AUTH=` only
+/// to a server that offers AUTH (RFC 4954 §5).
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[AUTH],
+    advertise,
+    check_mail,
+    choose,
+    ..Extension::NONE
+};
+
+const AUTH: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, opts| {
+        set(&mut p.extras_mut().auth, || {
+            AuthParam::parse(v.need()?, opts)
+        })
+    },
+    write: |p, out| {
+        if let Some(a) = &p.extras().auth {
+            key(out, PARAM);
+            a.write_to(out);
+        }
+    },
+};
+
+/// The configured mechanisms, when AUTH is offered in this session (RFC
+/// 4954 §4: only over TLS when so configured).
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    if o.auth_offered {
+        for m in &o.ext().auth {
+            caps.add_auth_mechanism(m.clone());
+        }
+    }
+}
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.extras().auth.is_some() {
+        offered(!o.ext().auth.is_empty())?;
+    }
+    Ok(())
+}
+
+/// RFC 4954 §5: `AUTH=` only to a server that offers AUTH; dropped
+/// silently otherwise, as it only informs.
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    if !n.has(Keyword::Auth) && n.params.extras().auth.is_some() {
+        n.params.extras_mut().auth = None;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

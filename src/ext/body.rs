@@ -1,8 +1,13 @@
 //! 8BITMIME (RFC 6152) and BINARYMIME (RFC 3030): the MAIL `BODY=`
 //! parameter.
 
+use super::seam::{advertise_if, offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
 use super::{reply, unsupported, MandatedReply};
+use crate::client::MessageError;
+use crate::data::ContentKind;
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::params::{key, set, MailParams};
 
 /// The EHLO keyword of RFC 6152.
 pub const EHLO_8BITMIME: &str = "8BITMIME";
@@ -58,6 +63,69 @@ impl Body {
 /// DATA after `MAIL … BODY=BINARYMIME` "MUST" get 503 (RFC 3030 §3).
 pub const BINARYMIME_NEEDS_BDAT: MandatedReply =
     reply(503, 5, 5, 1, "BODY=BINARYMIME requires BDAT, not DATA");
+
+/// 8BITMIME and BINARYMIME: `BODY=` on MAIL, accepted for what was
+/// offered; the client labels the content it sends.
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[BODY],
+    advertise,
+    check_mail,
+    require,
+    ..Extension::NONE
+};
+
+const BODY: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.body, || Body::parse(v.need()?)),
+    write: |p, out| {
+        if let Some(b) = p.body {
+            key(out, PARAM);
+            b.write_to(out);
+        }
+    },
+};
+
+/// BINARYMIME only with CHUNKING (RFC 3030 §3).
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    let ext = o.ext();
+    advertise_if(caps, Keyword::EightBitMime, ext.eight_bit_mime);
+    advertise_if(caps, Keyword::BinaryMime, ext.binary_mime && ext.chunking);
+}
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    let ext = o.ext();
+    match p.body {
+        Some(Body::EightBitMime) => offered(ext.eight_bit_mime),
+        Some(Body::BinaryMime) => offered(ext.binary_mime && ext.chunking),
+        _ => Ok(()),
+    }
+}
+
+/// The label the content needs: BINARYMIME with BDAT (RFC 3030 §3),
+/// 8BITMIME (RFC 6152 §3), or none; no MIME downgrade is implemented.
+fn require(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    let chunking = n.config.chunking && n.has(Keyword::Chunking);
+    let kind = match n.params.body {
+        Some(Body::BinaryMime) => ContentKind::Binary,
+        Some(Body::EightBitMime) => n.kind.max(ContentKind::EightBit),
+        _ => n.kind,
+    };
+    n.params.body = match kind {
+        ContentKind::Binary => {
+            if !(chunking && n.has(Keyword::BinaryMime)) {
+                return Err(MessageError::BinaryUnsupported);
+            }
+            n.bdat = true;
+            Some(Body::BinaryMime)
+        }
+        ContentKind::EightBit if n.has(Keyword::EightBitMime) => Some(Body::EightBitMime),
+        ContentKind::EightBit if n.config.allow_8bit_without_8bitmime => None,
+        ContentKind::EightBit => return Err(MessageError::EightBitUnsupported),
+        ContentKind::SevenBit => n.params.body.filter(|_| n.has(Keyword::EightBitMime)),
+    };
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

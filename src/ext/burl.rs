@@ -1,5 +1,7 @@
 //! BURL (RFC 4468): the EHLO keyword and its URL-scheme arguments.
 
+use super::seam::Extension;
+
 /// The EHLO keyword (`BURL [imap / imap://authority]`, RFC 4468 §3).
 pub const EHLO_KEYWORD: &str = "BURL";
 
@@ -8,3 +10,6 @@ pub const EHLO_KEYWORD: &str = "BURL";
 pub(crate) fn is_argument(p: &[u8]) -> bool {
     crate::ehlo::is_ehlo_param(p)
 }
+
+/// BURL: parsed in an EHLO reply; neither side uses it yet.
+pub(crate) const EXTENSION: Extension = Extension::NONE;

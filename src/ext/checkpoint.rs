@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 
 use super::invalid;
+use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
 use crate::error::SyntaxError;
+use crate::params::{key, set};
 use crate::values::{push_decimal, ReplyCode};
 
 /// The EHLO keyword.
@@ -93,6 +95,27 @@ pub fn write_restart_text(offset: u64, out: &mut Vec<u8>) {
     push_decimal(out, offset);
     out.extend_from_slice(b" is the transaction offset");
 }
+
+/// CHECKPOINT: `TRANSID=` on MAIL, parsed and typed; a server does not
+/// offer it yet, so refuses it (RFC 5321 §4.1.1.11); a client sends it as
+/// the caller gave it.
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[TRANSID],
+    check_mail: |p, _| refuse_if(p.extras().transid.is_some(), NOT_OFFERED),
+    ..Extension::NONE
+};
+
+const TRANSID: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.extras_mut().transid, || TransId::parse(v.need()?)),
+    write: |p, out| {
+        if let Some(t) = &p.extras().transid {
+            key(out, PARAM);
+            t.write_to(out);
+        }
+    },
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,11 @@
 //! DELIVERBY (RFC 2852): the MAIL `BY=` parameter.
 
+use super::seam::{Extension, MailParamDef, Negotiation, Offer, ParamDef, NOT_OFFERED};
 use super::{invalid, parse_digits, reply, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::params::{key, set, MailParams};
 use crate::values::push_decimal;
 
 /// The largest min-by-time the EHLO keyword can carry (RFC 2852 §4:
@@ -123,6 +127,55 @@ pub const BELOW_MINIMUM: MandatedReply = reply(
 /// A valid by-time the server cannot honour for now (RFC 2852 §4: 455).
 pub const CANNOT_HONOUR_NOW: MandatedReply =
     reply(455, 4, 3, 0, "BY time cannot be honoured at this time");
+
+/// DELIVERBY: `BY=` on MAIL, accepted when offered and, in mode R, not
+/// below the advertised minimum (RFC 2852 §3, §4); configured by
+/// [`Extensions::deliver_by`](crate::server::Extensions::deliver_by).
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[BY],
+    advertise,
+    check_mail,
+    choose,
+    ..Extension::NONE
+};
+
+const BY: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.by, || By::parse(v.need()?)),
+    write: |p, out| {
+        if let Some(b) = &p.by {
+            key(out, PARAM);
+            b.write_to(out);
+        }
+    },
+};
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    if let Some(min) = o.ext().deliver_by {
+        let _ = caps.set_deliver_by(Some(min.min(MAX_MIN_BY_TIME)));
+    }
+}
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    let Some(by) = &p.by else {
+        return Ok(());
+    };
+    let min = o.ext().deliver_by.ok_or(NOT_OFFERED)?;
+    // Compared as i64: a configured u32 must not wrap negative.
+    let min = i64::from(min.min(MAX_MIN_BY_TIME));
+    if by.mode() == ByMode::Return && i64::from(by.time()) < min {
+        return Err(BELOW_MINIMUM);
+    }
+    Ok(())
+}
+
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    if n.strip_unless(n.params.by.is_some(), Keyword::DeliverBy)? {
+        n.params.by = None;
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,11 +9,17 @@
 
 use std::borrow::Cow;
 
-use super::{invalid, unsupported, xtext_cow};
+use super::seam::{
+    advertise_if, offered, Extension, MailParamDef, Negotiation, Offer, ParamDef, RcptParamDef,
+};
+use super::{invalid, unsupported, xtext_cow, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
 use crate::octets::class::is_atext;
 use crate::octets::pack::{load_le, upper8};
 use crate::options::ParseOptions;
+use crate::params::{key, set, write_xtext, MailParams, RcptParams};
 use crate::values::{decode_utf8_addr, encode_utf8_addr, encode_xtext, XText};
 
 /// The EHLO keyword.
@@ -326,6 +332,109 @@ impl<'a> Orcpt<'a> {
             address: Cow::Owned(self.address.into_owned()),
         }
     }
+}
+
+/// DSN: `RET=` and `ENVID=` on MAIL, `NOTIFY=` and `ORCPT=` on RCPT, all
+/// accepted when offered; the client keeps them when offered, else
+/// strips or fails them together ([`ParamPolicy`](crate::client::ParamPolicy)).
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[RET, ENVID],
+    rcpt: &[NOTIFY, ORCPT],
+    advertise,
+    check_mail,
+    check_rcpt,
+    choose,
+    strip_rcpt: |p| {
+        p.notify = None;
+        p.orcpt = None;
+    },
+    ..Extension::NONE
+};
+
+const RET: MailParamDef = ParamDef {
+    keyword: PARAM_RET,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.ret, || Ret::parse(v.need()?)),
+    write: |p, out| {
+        if let Some(r) = p.ret {
+            key(out, PARAM_RET);
+            r.write_to(out);
+        }
+    },
+};
+
+const ENVID: MailParamDef = ParamDef {
+    keyword: PARAM_ENVID,
+    eq_in_value: false,
+    parse: |p, v, opts| set(&mut p.envid, || v.xtext(opts)),
+    write: |p, out| write_xtext(out, PARAM_ENVID, &p.envid),
+};
+
+const NOTIFY: RcptParamDef = ParamDef {
+    keyword: PARAM_NOTIFY,
+    eq_in_value: false,
+    parse: |p, v, opts| set(&mut p.notify, || Notify::parse(v.need()?, opts)),
+    write: |p, out| {
+        if let Some(n) = p.notify {
+            key(out, PARAM_NOTIFY);
+            n.write_to(out);
+        }
+    },
+};
+
+const ORCPT: RcptParamDef = ParamDef {
+    keyword: PARAM_ORCPT,
+    eq_in_value: false,
+    parse: |p, v, opts| {
+        set(&mut p.orcpt, || {
+            let value = v.need()?;
+            // Every octet an xchar: the common `rfc822;addr` needs no
+            // second look.
+            if v.is_xchars() {
+                if let Some(o) = v.str_of(value).and_then(Orcpt::parse_xchars) {
+                    return Ok(o);
+                }
+            }
+            Orcpt::parse(value, opts)
+        })
+    },
+    write: |p, out| {
+        if let Some(o) = &p.orcpt {
+            key(out, PARAM_ORCPT);
+            o.write_to(out);
+        }
+    },
+};
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    advertise_if(caps, Keyword::Dsn, o.ext().dsn);
+}
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.ret.is_some() || p.envid.is_some() {
+        offered(o.ext().dsn)?;
+    }
+    Ok(())
+}
+
+fn check_rcpt(p: &RcptParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.notify.is_some() || p.orcpt.is_some() {
+        offered(o.ext().dsn)?;
+    }
+    Ok(())
+}
+
+/// RFC 3461 §4.1: without DSN downstream the relay behaves as a non-DSN
+/// one, which stripping the parameters reproduces.
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    let rcpt = n.any_rcpt(|p| p.notify.is_some() || p.orcpt.is_some());
+    let mail = n.params.ret.is_some() || n.params.envid.is_some();
+    if n.strip_unless(mail || rcpt, Keyword::Dsn)? {
+        n.params.ret = None;
+        n.params.envid = None;
+        n.strip_rcpt_params();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

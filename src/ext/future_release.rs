@@ -2,9 +2,12 @@
 
 use std::borrow::Cow;
 
+use super::seam::{Extension, MailParamDef, Negotiation, Offer, ParamDef, NOT_OFFERED};
 use super::{invalid, reply, MandatedReply};
-use crate::ehlo::CapabilityError;
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, CapabilityError, Keyword};
 use crate::error::SyntaxError;
+use crate::params::{key, set, MailParams};
 use crate::values::{is_rfc3339_date_time, push_decimal, DateTime};
 
 /// The EHLO keyword (`FUTURERELEASE max-interval max-date-time`).
@@ -181,6 +184,70 @@ impl<'a> FutureRelease<'a> {
             max_date_time: Cow::Owned(self.max_date_time.into_owned()),
         }
     }
+}
+
+/// FUTURERELEASE: one hold-param on MAIL (`HOLDFOR=` or `HOLDUNTIL=`),
+/// accepted within the advertised limits (RFC 4865 §4); configured by
+/// [`Extensions::future_release`](crate::server::Extensions::future_release).
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[HOLDFOR, HOLDUNTIL],
+    advertise,
+    check_mail,
+    choose,
+    ..Extension::NONE
+};
+
+// RFC 4865 §4 item 9: more than one hold-param is an error, so both
+// keywords fill the one slot.
+const HOLDFOR: MailParamDef = ParamDef {
+    keyword: PARAM_HOLDFOR,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.extras_mut().hold, || Hold::parse_for(v.need()?)),
+    write: |p, out| {
+        if let Some(Hold::For(n)) = p.extras().hold {
+            key(out, PARAM_HOLDFOR);
+            push_decimal(out, u64::from(n.clamp(1, MAX_HOLD_FOR)));
+        }
+    },
+};
+
+const HOLDUNTIL: MailParamDef = ParamDef {
+    keyword: PARAM_HOLDUNTIL,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.extras_mut().hold, || Hold::parse_until(v.need()?)),
+    write: |p, out| {
+        if let Some(h @ Hold::Until(_)) = &p.extras().hold {
+            key(out, PARAM_HOLDUNTIL);
+            h.write_to(out);
+        }
+    },
+};
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    if let Some(limits) = &o.ext().future_release {
+        if let Ok(fr) = FutureRelease::new(limits.max_interval(), limits.latest().to_string()) {
+            caps.set_future_release(fr);
+        }
+    }
+}
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    let Some(hold) = &p.extras().hold else {
+        return Ok(());
+    };
+    let limits = o.ext().future_release.as_ref().ok_or(NOT_OFFERED)?;
+    if !limits.allows(hold) {
+        return Err(INVALID);
+    }
+    Ok(())
+}
+
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    let held = n.params.extras().hold.is_some();
+    if n.strip_unless(held, Keyword::FutureRelease)? {
+        n.params.extras_mut().hold = None;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

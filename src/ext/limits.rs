@@ -4,7 +4,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::parse_digits;
-use crate::ehlo::{own, piece, CapabilityError};
+use super::seam::{Extension, Offer};
+use crate::ehlo::{own, piece, Capabilities, CapabilityError};
 
 /// The EHLO keyword (`LIMITS 1*(SP limit-name ["=" limit-value])`).
 pub const EHLO_KEYWORD: &str = "LIMITS";
@@ -195,4 +196,27 @@ pub(crate) fn parse_ehlo<'a>(line: &'a [u8], params: &[Range<usize>]) -> Option<
         }
     }
     Some(limits)
+}
+/// LIMITS: advertised, when configured, from the server's recipient and
+/// transaction limits (RFC 9422 §4.1, §4.2).
+pub(crate) const EXTENSION: Extension = Extension {
+    advertise,
+    ..Extension::NONE
+};
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    if !o.ext().limits {
+        return;
+    }
+    let config = &o.config.limits;
+    let mut limits = Limits::new();
+    if let Ok(l) = limits.clone().with_rcpt_max(config.recipients) {
+        limits = l;
+    }
+    if let Some(m) = config.transactions {
+        if let Ok(l) = limits.clone().with_mail_max(m) {
+            limits = l;
+        }
+    }
+    caps.set_limits(limits);
 }

@@ -1,12 +1,22 @@
-//! Layer 4: one module per service extension. Each owns its EHLO keyword,
-//! the typed value of its MAIL/RCPT parameters (parse + write, value only:
-//! the keyword and `=` are handled by [`crate::params`]) and the replies its
-//! RFC mandates that a server needs.
+//! Layer 4: one module per service extension, each owning its part of
+//! the protocol end to end: its EHLO keyword (the only place the string is
+//! spelled) and value, its MAIL/RCPT parameters (grammar, value type,
+//! where the value is kept, parse and write), the check a server makes of
+//! them against what it offered, what it adds to a server's EHLO reply,
+//! the choice a client makes given what a server offered, and the replies
+//! its RFC mandates.
 //!
-//! Parsers here receive a value that has already been checked for
-//! `esmtp-value` characters (RFC 5321 §4.1.2; UTF-8 only with SMTPUTF8,
-//! RFC 6531 §3.3), so they only check their own grammar. Writers always
-//! emit the strict canonical form.
+//! The rest of the crate reaches an extension only through its
+//! [`seam::Extension`] (a table of `fn` pointers) listed in [`registry!`]:
+//! the `keywords` table of [`crate::ehlo::Keyword`], the parameter lists
+//! of [`crate::params`], the server's EHLO reply and checks, and the
+//! client's negotiation all iterate the registry.
+//!
+//! Parameter values arrive already checked for `esmtp-value` characters
+//! (RFC 5321 §4.1.2; UTF-8 only with SMTPUTF8, RFC 6531 §3.3), so each
+//! module checks its own grammar, written with nom's streaming combinators
+//! (see [`crate::grammar`]'s conventions). Writers always emit the strict
+//! canonical form.
 
 use std::borrow::Cow;
 
@@ -36,12 +46,166 @@ pub mod pipelining;
 pub mod requiretls;
 pub mod rfc821;
 pub mod rrvs;
+pub(crate) mod seam;
 pub mod sendmail;
 pub mod size;
 pub mod smtputf8;
 pub mod starttls;
 pub mod submitter;
 pub mod utf8smtp;
+
+/// The registration table: one entry per extension module (beside its
+/// `mod` line above), naming the EHLO keywords it defines. An entry is
+/// `module { Variant = position [=> CONSTANT], … }`:
+///
+/// - the module exports `EXTENSION`, its [`seam::Extension`];
+/// - each `Variant` becomes a [`crate::ehlo::Keyword`], spelled by the
+///   module's `CONSTANT` (`EHLO_KEYWORD` when omitted); `position` is its
+///   place in an EHLO reply, which [`Keyword::ALL`](crate::ehlo::Keyword::ALL)
+///   and the written capability list follow (a new keyword takes the next
+///   free number);
+/// - the entries' order is the order MAIL and RCPT parameters are written,
+///   the server checks them and the client negotiates them.
+///
+/// Each consumer passes its own macro as `$callback`, which receives the
+/// whole table (an X-macro).
+macro_rules! registry {
+    ($callback:ident) => {
+        $callback! {
+            size {
+                /// `SIZE [n]` (RFC 1870).
+                Size = 0,
+            }
+            body {
+                /// `8BITMIME` (RFC 6152).
+                EightBitMime = 2 => EHLO_8BITMIME,
+                /// `BINARYMIME` (RFC 3030).
+                BinaryMime = 5 => EHLO_BINARYMIME,
+            }
+            smtputf8 {
+                /// `SMTPUTF8` (RFC 6531).
+                SmtpUtf8 = 9,
+            }
+            dsn {
+                /// `DSN` (RFC 3461).
+                Dsn = 6,
+            }
+            auth {
+                /// `AUTH mech…` (RFC 4954).
+                Auth = 1,
+            }
+            deliverby {
+                /// `DELIVERBY [min-by-time]` (RFC 2852).
+                DeliverBy = 10,
+            }
+            mt_priority {
+                /// `MT-PRIORITY [profile]` (RFC 6710).
+                MtPriority = 11,
+            }
+            future_release {
+                /// `FUTURERELEASE interval date-time` (RFC 4865).
+                FutureRelease = 12,
+            }
+            requiretls {
+                /// `REQUIRETLS` (RFC 8689).
+                RequireTls = 24,
+            }
+            no_soliciting {
+                /// `NO-SOLICITING [keywords]` (RFC 3865).
+                NoSoliciting = 15,
+            }
+            mtrk {
+                /// `MTRK` (RFC 3885).
+                Mtrk = 22,
+            }
+            submitter {}
+            rrvs {
+                /// `RRVS` (RFC 7293).
+                Rrvs = 23,
+            }
+            conneg {
+                /// `CONPERM` (RFC 4141).
+                ConPerm = 25 => EHLO_CONPERM,
+                /// `CONNEG` (RFC 4141).
+                ConNeg = 26 => EHLO_CONNEG,
+            }
+            checkpoint {
+                /// `CHECKPOINT` (RFC 1845).
+                Checkpoint = 21,
+            }
+            utf8smtp {
+                /// `UTF8SMTP` (RFC 5336, obsoleted by RFC 6531).
+                Utf8Smtp = 27,
+            }
+            pipelining {
+                /// `PIPELINING` (RFC 2920).
+                Pipelining = 3,
+            }
+            chunking {
+                /// `CHUNKING` (RFC 3030).
+                Chunking = 4,
+            }
+            enhanced_status_codes {
+                /// `ENHANCEDSTATUSCODES` (RFC 2034).
+                EnhancedStatusCodes = 7,
+            }
+            starttls {
+                /// `STARTTLS` (RFC 3207).
+                StartTls = 8,
+            }
+            limits {
+                /// `LIMITS name=value…` (RFC 9422).
+                Limits = 13,
+            }
+            burl {
+                /// `BURL [imap…]` (RFC 4468).
+                Burl = 14,
+            }
+            etrn {
+                /// `ETRN` (RFC 1985).
+                Etrn = 16,
+            }
+            atrn {
+                /// `ATRN` (RFC 2645).
+                Atrn = 17,
+            }
+            optional_commands {
+                /// `HELP` (RFC 5321 §4.1.1.8).
+                Help = 18 => EHLO_HELP,
+                /// `EXPN` (RFC 5321 §4.1.1.7).
+                Expn = 19 => EHLO_EXPN,
+                /// `VRFY` (RFC 5321 §4.1.1.6).
+                Vrfy = 20 => EHLO_VRFY,
+            }
+            rfc821 {
+                /// `SEND` (RFC 821; deprecated by RFC 5321 App. F.6).
+                Send = 28 => EHLO_SEND,
+                /// `SOML` (RFC 821; deprecated by RFC 5321 App. F.6).
+                Soml = 29 => EHLO_SOML,
+                /// `SAML` (RFC 821; deprecated by RFC 5321 App. F.6).
+                Saml = 30 => EHLO_SAML,
+                /// `TURN` (RFC 821; deprecated by RFC 5321 App. F.1).
+                Turn = 31 => EHLO_TURN,
+            }
+            sendmail {
+                /// `VERB` (sendmail; IANA-registered without an RFC).
+                Verb = 32 => EHLO_VERB,
+                /// `ONEX` (sendmail; IANA-registered without an RFC).
+                Onex = 33 => EHLO_ONEX,
+            }
+        }
+    };
+}
+pub(crate) use registry;
+
+/// Builds [`REGISTRY`] from the table.
+macro_rules! extension_list {
+    ($( $module:ident { $($keywords:tt)* } )*) => {
+        /// Every registered extension, in registration order.
+        pub(crate) const REGISTRY: &[&seam::Extension] = &[$( &$module::EXTENSION, )*];
+    };
+}
+registry!(extension_list);
 
 /// A reply an RFC tells a server to send: code, enhanced status code and a
 /// suggested text. Built only from this crate's constants, so the text is

@@ -1,7 +1,13 @@
 //! MT-PRIORITY (RFC 6710): the MAIL `MT-PRIORITY=` parameter.
 
+use std::borrow::Cow;
+
+use super::seam::{offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
 use super::{invalid, reply, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::params::{key, set, MailParams};
 
 /// The EHLO keyword (`MT-PRIORITY [priority-profile]`).
 pub const EHLO_KEYWORD: &str = "MT-PRIORITY";
@@ -74,6 +80,48 @@ pub(crate) fn is_profile(p: &[u8]) -> bool {
     (1..=20).contains(&p.len())
         && p.iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// MT-PRIORITY: `MT-PRIORITY=` on MAIL, accepted when offered; configured
+/// by [`Extensions::mt_priority`](crate::server::Extensions::mt_priority).
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[MT_PRIORITY],
+    advertise,
+    check_mail,
+    choose,
+    ..Extension::NONE
+};
+
+const MT_PRIORITY: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.mt_priority, || MtPriority::parse(v.need()?)),
+    write: |p, out| {
+        if let Some(m) = p.mt_priority {
+            key(out, PARAM);
+            m.write_to(out);
+        }
+    },
+};
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    if let Some(profile) = &o.ext().mt_priority {
+        let _ = caps.set_mt_priority(profile.as_deref().map(Cow::Borrowed));
+    }
+}
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.mt_priority.is_some() {
+        offered(o.ext().mt_priority.is_some())?;
+    }
+    Ok(())
+}
+
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    if n.strip_unless(n.params.mt_priority.is_some(), Keyword::MtPriority)? {
+        n.params.mt_priority = None;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 
 use std::borrow::Cow;
 
+use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
 use super::{invalid, parse_digits};
 use crate::error::SyntaxError;
+use crate::params::{key, set};
 use crate::values::push_decimal;
 
 /// The EHLO keyword.
@@ -107,6 +109,28 @@ impl<'a> Mtrk<'a> {
         }
     }
 }
+
+/// MTRK: `MTRK=` on MAIL, parsed and typed; a server does not offer it
+/// yet, so refuses it (RFC 5321 §4.1.1.11); a client sends it as the
+/// caller gave it.
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[MTRK],
+    check_mail: |p, _| refuse_if(p.extras().mtrk.is_some(), NOT_OFFERED),
+    ..Extension::NONE
+};
+
+const MTRK: MailParamDef = ParamDef {
+    keyword: PARAM,
+    // The certifier's base64 padding (RFC 3885 §3.1).
+    eq_in_value: true,
+    parse: |p, v, _| set(&mut p.extras_mut().mtrk, || Mtrk::parse(v.need()?)),
+    write: |p, out| {
+        if let Some(m) = &p.extras().mtrk {
+            key(out, PARAM);
+            m.write_to(out);
+        }
+    },
+};
 
 #[cfg(test)]
 mod tests {

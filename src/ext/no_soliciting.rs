@@ -2,8 +2,10 @@
 
 use std::borrow::Cow;
 
+use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
 use super::{invalid, reply, MandatedReply};
 use crate::error::SyntaxError;
+use crate::params::{key, set};
 
 /// The EHLO keyword (`NO-SOLICITING [keywords]`).
 pub const EHLO_KEYWORD: &str = "NO-SOLICITING";
@@ -92,6 +94,27 @@ pub(crate) fn is_keywords(k: &[u8]) -> bool {
                     .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
         })
 }
+
+/// NO-SOLICITING: `SOLICIT=` on MAIL, parsed and typed; a server does not
+/// offer it yet, so refuses it (RFC 5321 §4.1.1.11); a client sends it as
+/// the caller gave it.
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[SOLICIT],
+    check_mail: |p, _| refuse_if(p.extras().solicit.is_some(), NOT_OFFERED),
+    ..Extension::NONE
+};
+
+const SOLICIT: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.extras_mut().solicit, || Solicit::parse(v.need()?)),
+    write: |p, out| {
+        if let Some(s) = &p.extras().solicit {
+            key(out, PARAM);
+            s.write_to(out);
+        }
+    },
+};
 
 #[cfg(test)]
 mod tests {

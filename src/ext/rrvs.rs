@@ -1,7 +1,11 @@
 //! RRVS (RFC 7293): the RCPT `RRVS=` parameter.
 
+use super::seam::{advertise_if, offered, Extension, Negotiation, Offer, ParamDef, RcptParamDef};
 use super::{invalid, reply, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::params::{key, set, RcptParams};
 use crate::values::DateTime;
 
 /// The EHLO keyword.
@@ -85,6 +89,53 @@ pub const DOMAIN_OWNER_CHANGED: MandatedReply = reply(550, 5, 7, 18, "Domain own
 
 /// The check cannot be completed in mode R (RFC 7293 §3.3).
 pub const TEST_NOT_COMPLETED: MandatedReply = reply(550, 5, 7, 19, "RRVS test cannot be completed");
+
+/// RRVS: `RRVS=` on RCPT, accepted when offered; configured by
+/// [`Extensions::rrvs`](crate::server::Extensions::rrvs).
+pub(crate) const EXTENSION: Extension = Extension {
+    rcpt: &[RRVS],
+    advertise,
+    check_rcpt,
+    choose,
+    strip_rcpt: |p| {
+        // Without allocating the rare parameters' box.
+        if p.extras().rrvs.is_some() {
+            p.extras_mut().rrvs = None;
+        }
+    },
+    ..Extension::NONE
+};
+
+const RRVS: RcptParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.extras_mut().rrvs, || Rrvs::parse(v.need()?)),
+    write: |p, out| {
+        if let Some(r) = &p.extras().rrvs {
+            key(out, PARAM);
+            r.write_to(out);
+        }
+    },
+};
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    advertise_if(caps, Keyword::Rrvs, o.ext().rrvs);
+}
+
+fn check_rcpt(p: &RcptParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.extras().rrvs.is_some() {
+        offered(o.ext().rrvs)?;
+    }
+    Ok(())
+}
+
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    let rrvs = n.any_rcpt(|p| p.extras().rrvs.is_some());
+    if n.strip_unless(rrvs, Keyword::Rrvs)? {
+        n.strip_rcpt_params();
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

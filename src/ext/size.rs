@@ -1,7 +1,11 @@
 //! SIZE (RFC 1870): the declared message size on MAIL.
 
+use super::seam::{Extension, MailParamDef, Negotiation, Offer, ParamDef};
 use super::{invalid, parse_digits, reply, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::params::{key, set};
 use crate::values::push_decimal;
 
 /// The EHLO keyword.
@@ -32,6 +36,49 @@ pub const EXCEEDS_FIXED_MAXIMUM: MandatedReply = reply(
 
 /// Not enough storage for a message of this size now (RFC 1870 §6.1).
 pub const INSUFFICIENT_STORAGE: MandatedReply = reply(452, 4, 3, 1, "Insufficient system storage");
+
+/// SIZE: `SIZE=` on MAIL, always accepted (the limit is the machine's to
+/// enforce, RFC 1870 §6.1); the server advertises its limit; the client
+/// declares the content's size.
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[SIZE],
+    advertise,
+    require,
+    ..Extension::NONE
+};
+
+const SIZE: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, _| set(&mut p.size, || parse_value(v.need()?)),
+    write: |p, out| {
+        if let Some(s) = p.size {
+            key(out, PARAM);
+            write_value(s, out);
+        }
+    },
+};
+
+/// `SIZE n`, 0 meaning no fixed maximum (RFC 1870 §4).
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    caps.set_size(o.config.limits.message_size.or(Some(0)));
+}
+
+/// RFC 1870 §6: never send what the server said it will refuse; declare
+/// the size only to a server that offers SIZE.
+fn require(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    if let (Some(size), Some(limit)) = (n.size, n.caps.max_size()) {
+        if size > limit {
+            return Err(MessageError::TooLarge { size, limit });
+        }
+    }
+    n.params.size = if n.has(Keyword::Size) {
+        n.size.or(n.params.size)
+    } else {
+        None
+    };
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

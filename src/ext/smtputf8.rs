@@ -3,7 +3,11 @@
 //! `esmtp-value`, §3.3) are applied by the parsers when
 //! [`ParseOptions::utf8`](crate::options::ParseOptions::utf8) is set.
 
+use super::seam::{advertise_if, offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
 use super::{reply, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, Keyword};
+use crate::params::{flag_out, MailParams};
 
 /// The EHLO keyword (no parameters, RFC 6531 §3.2).
 pub const EHLO_KEYWORD: &str = "SMTPUTF8";
@@ -47,6 +51,52 @@ pub const UTF8_REPLY_REQUIRED: MandatedReply = reply(
     8,
     "UTF-8 string reply is required, but not permitted by the client",
 );
+
+/// SMTPUTF8: the `SMTPUTF8` flag on MAIL, offered only with 8BITMIME
+/// (RFC 6531 §3.1 item 8); the client sends it when an address needs it.
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[SMTPUTF8],
+    advertise,
+    check_mail,
+    require,
+    ..Extension::NONE
+};
+
+const SMTPUTF8: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, _| v.flag(&mut p.smtputf8),
+    write: |p, out| flag_out(out, p.smtputf8, PARAM),
+};
+
+fn offers(o: &Offer<'_>) -> bool {
+    o.ext().smtputf8 && o.ext().eight_bit_mime
+}
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    advertise_if(caps, Keyword::SmtpUtf8, offers(o));
+}
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.smtputf8 {
+        offered(offers(o))?;
+    }
+    Ok(())
+}
+
+/// RFC 6531 §3.4: SMTPUTF8 when the caller asks or an address needs it,
+/// and then only to a server that offers it.
+fn require(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    let env = n.envelope;
+    let utf8 = n.params.smtputf8
+        || !env.from.is_ascii()
+        || env.recipients.iter().any(|r| !r.to.is_ascii());
+    if utf8 && !n.has(Keyword::SmtpUtf8) {
+        return Err(MessageError::SmtpUtf8Unsupported);
+    }
+    n.params.smtputf8 = utf8;
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,16 @@
 //! SUBMITTER (RFC 4405, historic): the responsible submitter, on MAIL.
 
+use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
 use super::{mailbox_from_cow, reply, write_xtext_mailbox, xtext_cow, MandatedReply};
 use crate::error::SyntaxError;
 use crate::options::ParseOptions;
+use crate::params::{key, set};
 use crate::values::Mailbox;
 
 /// The EHLO keyword.
 pub const EHLO_KEYWORD: &str = "SUBMITTER";
 /// The MAIL parameter keyword.
-pub const PARAM: &str = "SUBMITTER";
+pub const PARAM: &str = EHLO_KEYWORD;
 
 /// Parses `"SUBMITTER=" Mailbox`, where SP, `+` and `=` "MUST be encoded
 /// as xtext" (RFC 4405 §4): the whole value is xtext-decoded, then parsed
@@ -32,6 +34,32 @@ pub const DOES_NOT_MATCH_HEADER: MandatedReply =
 
 /// The submitter cannot be verified (RFC 4405 §4.2).
 pub const CANNOT_VERIFY: MandatedReply = reply(554, 5, 7, 7, "Cannot verify submitter address");
+
+/// SUBMITTER: `SUBMITTER=` on MAIL, parsed and typed; a server does not
+/// offer it yet, so refuses it (RFC 5321 §4.1.1.11); a client sends it as
+/// the caller gave it. Its EHLO keyword has no [`Keyword`](crate::ehlo::Keyword)
+/// yet: a server's `SUBMITTER` line is kept among the unknown ones.
+pub(crate) const EXTENSION: Extension = Extension {
+    mail: &[SUBMITTER],
+    check_mail: |p, _| refuse_if(p.extras().submitter.is_some(), NOT_OFFERED),
+    ..Extension::NONE
+};
+
+const SUBMITTER: MailParamDef = ParamDef {
+    keyword: PARAM,
+    eq_in_value: false,
+    parse: |p, v, opts| {
+        set(&mut p.extras_mut().submitter, || {
+            parse_value(v.need()?, opts)
+        })
+    },
+    write: |p, out| {
+        if let Some(m) = &p.extras().submitter {
+            key(out, PARAM);
+            write_value(m, out);
+        }
+    },
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,8 @@
 //! MAIL and RCPT parameters (RFC 5321 §4.1.2 `Mail-parameters` /
-//! `Rcpt-parameters`): splitting, the `esmtp-param` grammar, and one line
-//! per known parameter dispatching to its extension module in
-//! [`crate::ext`].
+//! `Rcpt-parameters`): where their values are kept ([`MailParams`],
+//! [`RcptParams`]), the `esmtp-param` grammar (`syntax.rs`) and the one
+//! shell both lists share (`list.rs`), which hands each known parameter
+//! to the extension module in [`crate::ext`] that registered it.
 //!
 //! Rules applied here, for every parameter:
 //! - parameters are separated by one SP; lenient mode also takes runs of
@@ -47,9 +48,10 @@ use crate::ext::rrvs::Rrvs;
 use crate::octets::class::is_esmtp_value;
 use crate::values::{Mailbox, XText};
 
-mod mail;
-mod rcpt;
+mod list;
 mod syntax;
+
+pub(crate) use syntax::{flag_out, key, set, write_xtext, Value};
 #[cfg(test)]
 mod tests;
 

@@ -1,13 +1,14 @@
 //! The `esmtp-param` grammar shared by MAIL and RCPT (RFC 5321 §4.1.2):
 //! splitting a parameter list, checking keywords and values octet by
-//! octet, and the small helpers the per-command files build on.
+//! octet, the [`Value`] an extension's parser receives, and the small
+//! helpers the extensions' parameter definitions build on.
 
 use std::borrow::Cow;
 
 use super::Param;
 use crate::error::{SyntaxError, SyntaxErrorKind};
 use crate::octets::class::table;
-use crate::octets::pack::{pack_const, pack_upper};
+use crate::octets::pack::pack_upper;
 use crate::options::ParseOptions;
 use crate::values::XText;
 
@@ -22,11 +23,6 @@ pub(super) fn pack_keyword(k: &[u8]) -> u128 {
     } else {
         pack_upper(k)
     }
-}
-
-/// [`pack_keyword`] of an upper-case constant.
-pub(super) const fn packed(s: &str) -> u128 {
-    pack_const(s)
 }
 
 pub(super) const fn args(detail: &'static str) -> SyntaxError {
@@ -228,29 +224,58 @@ impl<'a> Src<'a> {
     }
 }
 
-/// An xtext value kept decoded; borrowed without a pass of its own when
-/// the scan saw neither `+` nor 8-bit (every octet is then an `xchar`).
-pub(super) fn xtext_value<'a>(
-    raw: &RawParam<'a>,
+/// One parameter's value as its extension's parser receives it: the
+/// octets after the first `=` (none for a flag), already checked for
+/// `esmtp-value` characters, with what the list scan learnt of them.
+pub(crate) struct Value<'a> {
+    raw: RawParam<'a>,
     src: Src<'a>,
-    opts: &ParseOptions,
-) -> Result<XText<'a>, SyntaxError> {
-    let v = need(raw.value)?;
-    if raw.class == 0 {
-        if let Some(s) = src.str_of(v) {
-            return Ok(XText::new(s));
-        }
-    }
-    XText::decode(v, opts.lenient_mode())
 }
 
-/// The value of a parameter that needs one.
-pub(super) fn need(v: Option<&[u8]>) -> Result<&[u8], SyntaxError> {
-    v.ok_or(bad_value("parameter requires a value"))
+impl<'a> Value<'a> {
+    pub(super) fn new(raw: RawParam<'a>, src: Src<'a>) -> Self {
+        Value { raw, src }
+    }
+
+    /// The value, or the error of a parameter that needs one.
+    pub(crate) fn need(&self) -> Result<&'a [u8], SyntaxError> {
+        self.raw
+            .value
+            .ok_or(bad_value("parameter requires a value"))
+    }
+
+    /// True when every octet is an `xchar` (RFC 3461 §4: no `+`, `=`,
+    /// 8-bit or control octet was seen), so an xtext decodes to itself.
+    pub(crate) fn is_xchars(&self) -> bool {
+        self.raw.class == 0
+    }
+
+    /// `part` of the value as text, without a second UTF-8 check when the
+    /// list came from a checked command line.
+    pub(crate) fn str_of(&self, part: &'a [u8]) -> Option<&'a str> {
+        self.src.str_of(part)
+    }
+
+    /// An xtext value (RFC 3461 §4) kept decoded; borrowed without a pass
+    /// of its own when every octet is an `xchar`.
+    pub(crate) fn xtext(&self, opts: &ParseOptions) -> Result<XText<'a>, SyntaxError> {
+        let v = self.need()?;
+        if self.is_xchars() {
+            if let Some(s) = self.str_of(v) {
+                return Ok(XText::new(s));
+            }
+        }
+        XText::decode(v, opts.lenient_mode())
+    }
+
+    /// Sets a flag parameter, which takes no value; a repeat is an error.
+    pub(crate) fn flag(&self, slot: &mut bool) -> Result<(), SyntaxError> {
+        flag(slot, self.raw.value)
+    }
 }
 
 /// Sets a flag parameter, which takes no value.
-pub(super) fn flag(slot: &mut bool, v: Option<&[u8]>) -> Result<(), SyntaxError> {
+fn flag(slot: &mut bool, v: Option<&[u8]>) -> Result<(), SyntaxError> {
     if v.is_some() {
         return Err(bad_value("parameter takes no value"));
     }
@@ -263,7 +288,7 @@ pub(super) fn flag(slot: &mut bool, v: Option<&[u8]>) -> Result<(), SyntaxError>
 
 /// Fills a single-valued slot; a second occurrence is an error (RFC 3461
 /// §4.5, RFC 1870 §6, …).
-pub(super) fn set<T>(
+pub(crate) fn set<T>(
     slot: &mut Option<T>,
     parse: impl FnOnce() -> Result<T, SyntaxError>,
 ) -> Result<(), SyntaxError> {
@@ -296,21 +321,22 @@ pub(super) fn push_other<'a>(
 }
 
 /// Appends ` KEYWORD=`.
-pub(super) fn key(out: &mut Vec<u8>, keyword: &str) {
+pub(crate) fn key(out: &mut Vec<u8>, keyword: &str) {
     out.push(b' ');
     out.extend_from_slice(keyword.as_bytes());
     out.push(b'=');
 }
 
 /// Appends ` KEYWORD` (a flag).
-pub(super) fn flag_out(out: &mut Vec<u8>, on: bool, keyword: &str) {
+pub(crate) fn flag_out(out: &mut Vec<u8>, on: bool, keyword: &str) {
     if on {
         out.push(b' ');
         out.extend_from_slice(keyword.as_bytes());
     }
 }
 
-pub(super) fn write_xtext(out: &mut Vec<u8>, keyword: &str, x: &Option<XText<'_>>) {
+/// Appends ` KEYWORD=xtext` unless the text is absent or empty.
+pub(crate) fn write_xtext(out: &mut Vec<u8>, keyword: &str, x: &Option<XText<'_>>) {
     if let Some(x) = x.as_ref().filter(|x| !x.as_str().is_empty()) {
         key(out, keyword);
         x.write_to(out);

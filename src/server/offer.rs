@@ -1,23 +1,32 @@
 //! What the session offers and checks against it: the EHLO/LHLO reply
 //! (RFC 5321 §4.1.1.1, RFC 1869 §4.3), HELP, and MAIL/RCPT parameters
-//! against the extensions advertised (RFC 5321 §4.1.1.11).
+//! against the extensions advertised (RFC 5321 §4.1.1.11). Each
+//! extension's part is its own (`ext/<name>.rs`), reached through the
+//! registry.
 
 use super::event::HelloVerb;
 use super::output::sanitize;
-use super::replies::{PARAMS_NEED_EHLO, REQUIRETLS_NEEDS_TLS, UNKNOWN_PARAM};
+use super::replies::PARAMS_NEED_EHLO;
 use super::Core;
-use crate::ehlo::{Capabilities, FutureRelease, Keyword, Limits as EhloLimits};
-use crate::ext;
-use crate::ext::body::Body;
-use crate::ext::deliverby::ByMode;
-use crate::ext::MandatedReply;
+use crate::ehlo::{Capabilities, Keyword};
+use crate::ext::seam::{Offer, NOT_OFFERED};
+use crate::ext::{MandatedReply, REGISTRY};
 use crate::params::{MailParams, RcptParams};
 
 impl Core {
-    /// Builds the EHLO/LHLO reply from the configuration and the session.
+    /// What this session offers, as the extensions see it.
+    fn offer(&self) -> Offer<'_> {
+        Offer {
+            config: &self.config,
+            tls: self.session.tls,
+            auth_offered: self.auth_offered(),
+        }
+    }
+
+    /// Builds the EHLO/LHLO reply: every extension adds what the
+    /// configuration and the session offer.
     pub(super) fn capabilities(&mut self) {
-        let ext = &self.config.extensions;
-        let tls = self.session.tls;
+        let offer = self.offer();
         let mut caps = match Capabilities::new(self.config.hostname()) {
             Ok(c) => c,
             Err(_) => {
@@ -25,58 +34,8 @@ impl Core {
                 return;
             }
         };
-        let mut add = |k: Keyword, on: bool| {
-            if on {
-                let _ = caps.insert(k);
-            }
-        };
-        add(Keyword::Pipelining, ext.pipelining || self.config.lmtp);
-        add(Keyword::EightBitMime, ext.eight_bit_mime);
-        add(Keyword::Chunking, ext.chunking);
-        add(Keyword::BinaryMime, ext.binary_mime && ext.chunking);
-        add(Keyword::SmtpUtf8, ext.smtputf8 && ext.eight_bit_mime);
-        add(Keyword::Dsn, ext.dsn);
-        add(Keyword::EnhancedStatusCodes, self.enhanced());
-        add(Keyword::StartTls, ext.starttls && !tls);
-        add(Keyword::Rrvs, ext.rrvs);
-        add(Keyword::RequireTls, ext.requiretls && tls);
-        add(Keyword::Vrfy, true);
-        add(Keyword::Expn, ext.expn);
-        add(Keyword::Help, ext.help);
-        add(Keyword::Etrn, ext.etrn && !self.config.lmtp);
-        add(Keyword::Atrn, ext.atrn && !self.config.lmtp);
-        add(Keyword::Turn, ext.turn && !self.config.lmtp);
-        for k in [Keyword::Send, Keyword::Soml, Keyword::Saml] {
-            add(k, ext.send && !self.config.lmtp);
-        }
-        caps.set_size(self.config.limits.message_size.or(Some(0)));
-        if self.auth_offered() {
-            for m in &ext.auth {
-                caps.add_auth_mechanism(m.clone());
-            }
-        }
-        if let Some(min) = ext.deliver_by {
-            let _ = caps.set_deliver_by(Some(min.min(ext::deliverby::MAX_MIN_BY_TIME)));
-        }
-        if let Some(profile) = &ext.mt_priority {
-            let _ = caps.set_mt_priority(profile.as_deref().map(std::borrow::Cow::Borrowed));
-        }
-        if let Some(limits) = &ext.future_release {
-            if let Ok(fr) = FutureRelease::new(limits.max_interval(), limits.latest().to_string()) {
-                caps.set_future_release(fr);
-            }
-        }
-        if ext.limits {
-            let mut limits = EhloLimits::new();
-            if let Ok(l) = limits.clone().with_rcpt_max(self.config.limits.recipients) {
-                limits = l;
-            }
-            if let Some(m) = self.config.limits.transactions {
-                if let Ok(l) = limits.clone().with_mail_max(m) {
-                    limits = l;
-                }
-            }
-            caps.set_limits(limits);
+        for e in REGISTRY {
+            (e.advertise)(&offer, &mut caps);
         }
         let mut out = Vec::with_capacity(256);
         if caps.write_to(&mut out).is_ok() {
@@ -109,20 +68,20 @@ impl Core {
         let lmtp = self.config.lmtp;
         let mut line = String::from("Commands:");
         let hello: &[&str] = if lmtp { &["LHLO"] } else { &["EHLO", "HELO"] };
+        // The verbs of extensions are spelled by their keywords.
         let optional = [
             ("BDAT", ext.chunking),
-            ("STARTTLS", ext.starttls && !self.session.tls),
-            ("AUTH", self.auth_offered()),
-            ("ETRN", ext.etrn && !lmtp),
-            ("ATRN", ext.atrn && !lmtp),
-            ("TURN", ext.turn && !lmtp),
+            (Keyword::StartTls.name(), ext.starttls && !self.session.tls),
+            (Keyword::Auth.name(), self.auth_offered()),
+            (Keyword::Etrn.name(), ext.etrn && !lmtp),
+            (Keyword::Atrn.name(), ext.atrn && !lmtp),
+            (Keyword::Turn.name(), ext.turn && !lmtp),
         ];
         let verbs = hello
             .iter()
             .copied()
-            .chain([
-                "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "HELP", "VRFY", "EXPN",
-            ])
+            .chain(["MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT"])
+            .chain([Keyword::Help, Keyword::Vrfy, Keyword::Expn].map(Keyword::name))
             .chain(optional.iter().filter(|(_, on)| *on).map(|(v, _)| *v));
         for verb in verbs {
             line.push(' ');
@@ -137,93 +96,28 @@ impl Core {
     }
 
     /// Every parameter must belong to an extension that was offered
-    /// (RFC 5321 §4.1.1.11: otherwise 555).
+    /// (RFC 5321 §4.1.1.11: otherwise 555), and pass its checks; the
+    /// first refusal, in registry order, is the reply.
     pub(super) fn check_mail_params(&self, p: &MailParams<'_>) -> Result<(), MandatedReply> {
-        let ext = &self.config.extensions;
         if !p.is_empty() && !self.ehlo_done() {
             return Err(PARAMS_NEED_EHLO);
         }
         if !p.extras().other.is_empty() {
-            return Err(UNKNOWN_PARAM);
+            return Err(NOT_OFFERED);
         }
-        let refuse = |on: bool| if on { Ok(()) } else { Err(UNKNOWN_PARAM) };
-        if p.size.is_some() {
-            refuse(true)?;
-        }
-        match p.body {
-            Some(Body::EightBitMime) => refuse(ext.eight_bit_mime)?,
-            Some(Body::BinaryMime) => refuse(ext.binary_mime && ext.chunking)?,
-            _ => {}
-        }
-        if p.smtputf8 {
-            refuse(ext.smtputf8 && ext.eight_bit_mime)?;
-        }
-        if p.ret.is_some() || p.envid.is_some() {
-            refuse(ext.dsn)?;
-        }
-        if p.extras().auth.is_some() {
-            refuse(!ext.auth.is_empty())?;
-        }
-        if let Some(by) = &p.by {
-            let Some(min) = ext.deliver_by else {
-                return Err(UNKNOWN_PARAM);
-            };
-            // Compared as i64: a configured u32 must not wrap negative.
-            let min = i64::from(min.min(ext::deliverby::MAX_MIN_BY_TIME));
-            if by.mode() == ByMode::Return && i64::from(by.time()) < min {
-                return Err(ext::deliverby::BELOW_MINIMUM);
-            }
-        }
-        if p.mt_priority.is_some() {
-            refuse(ext.mt_priority.is_some())?;
-        }
-        if let Some(hold) = &p.extras().hold {
-            let Some(limits) = &ext.future_release else {
-                return Err(UNKNOWN_PARAM);
-            };
-            if !limits.allows(hold) {
-                return Err(ext::future_release::INVALID);
-            }
-        }
-        if p.requiretls {
-            if !ext.requiretls {
-                return Err(UNKNOWN_PARAM);
-            }
-            if !self.session.tls {
-                return Err(REQUIRETLS_NEEDS_TLS);
-            }
-        }
-        if p.conperm {
-            return Err(ext::conneg::CONPERM_NOT_SUPPORTED);
-        }
-        if p.extras().solicit.is_some()
-            || p.extras().mtrk.is_some()
-            || p.extras().submitter.is_some()
-            || p.extras().transid.is_some()
-            || p.extras().alt_address.is_some()
-        {
-            return Err(UNKNOWN_PARAM);
-        }
-        Ok(())
+        let offer = self.offer();
+        REGISTRY.iter().try_for_each(|e| (e.check_mail)(p, &offer))
     }
 
+    /// [`Self::check_mail_params`] for RCPT.
     pub(super) fn check_rcpt_params(&self, p: &RcptParams<'_>) -> Result<(), MandatedReply> {
-        let ext = &self.config.extensions;
         if !p.is_empty() && !self.ehlo_done() {
             return Err(PARAMS_NEED_EHLO);
         }
-        if !p.extras().other.is_empty() || p.extras().alt_address.is_some() {
-            return Err(UNKNOWN_PARAM);
+        if !p.extras().other.is_empty() {
+            return Err(NOT_OFFERED);
         }
-        if (p.notify.is_some() || p.orcpt.is_some()) && !ext.dsn {
-            return Err(UNKNOWN_PARAM);
-        }
-        if p.extras().rrvs.is_some() && !ext.rrvs {
-            return Err(UNKNOWN_PARAM);
-        }
-        if p.conneg {
-            return Err(ext::conneg::CONNEG_NOT_SUPPORTED);
-        }
-        Ok(())
+        let offer = self.offer();
+        REGISTRY.iter().try_for_each(|e| (e.check_rcpt)(p, &offer))
     }
 }

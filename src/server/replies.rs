@@ -71,8 +71,6 @@ pub(super) const TOO_MANY_RCPTS: MandatedReply = r(452, 4, 5, 3, "Too many recip
 pub(super) const TOO_MANY_MAILS: MandatedReply =
     r(452, 4, 5, 3, "Too many transactions in this session");
 
-pub(super) const UNKNOWN_PARAM: MandatedReply = r(555, 5, 5, 4, "Parameter not recognized");
-
 pub(super) const PARAMS_NEED_EHLO: MandatedReply = r(555, 5, 5, 4, "Parameters require EHLO");
 
 pub(super) const AUTH_REQUIRED: MandatedReply = r(530, 5, 7, 0, "Authentication required");
@@ -108,9 +106,6 @@ pub(super) use crate::ext::starttls::ALREADY_ACTIVE as TLS_ACTIVE;
 pub(super) use crate::ext::etrn::IN_TRANSACTION as ETRN_IN_TRANSACTION;
 
 pub(super) use crate::ext::atrn::NEEDS_AUTH as ATRN_NEEDS_AUTH;
-
-pub(super) const REQUIRETLS_NEEDS_TLS: MandatedReply =
-    r(530, 5, 7, 10, "REQUIRETLS needs a TLS session");
 
 pub(super) const TOO_MANY_ERRORS: MandatedReply =
     r(421, 4, 7, 0, "Too many errors, closing connection");

@@ -1,0 +1,345 @@
+//! The seam between one extension and the rest of the crate: the
+//! [`Extension`] each `ext/<name>.rs` fills in, the views it is handed
+//! (the server's [`Offer`], the client's [`Negotiation`]), and the lookup
+//! the parameter lists use to find a parameter's owner.
+//!
+//! Everything here is a table of plain data and `fn` pointers, built at
+//! compile time from [`super::REGISTRY`]: parsing a parameter is one
+//! hashed slot and one indirect call (measured against a generated `match`
+//! in BENCHMARKS.md), and nothing allocates.
+
+use super::MandatedReply;
+use crate::client::{ClientConfig, Envelope, MessageError, ParamPolicy};
+use crate::data::ContentKind;
+use crate::ehlo::{Capabilities, Keyword};
+use crate::error::SyntaxError;
+use crate::octets::pack::pack_const;
+use crate::options::ParseOptions;
+use crate::params::{MailParams, RcptParams, Value};
+use crate::server::{Extensions, ServerConfig};
+
+/// One service extension as the machines, `ehlo` and `params` see it.
+/// Every hook defaults to "nothing to do" ([`Extension::NONE`]), so an
+/// extension fills in only what it has.
+#[derive(Clone, Copy)]
+pub(crate) struct Extension {
+    /// Its MAIL parameters, in the order they are written.
+    pub(crate) mail: &'static [MailParamDef],
+    /// Its RCPT parameters, in the order they are written.
+    pub(crate) rcpt: &'static [RcptParamDef],
+    /// Server: adds its keywords (and their values) to the EHLO reply.
+    pub(crate) advertise: for<'s> fn(&Offer<'s>, &mut Capabilities<'s>),
+    /// Server: checks a MAIL's parameters against what was offered.
+    pub(crate) check_mail: fn(&MailParams<'_>, &Offer<'_>) -> Result<(), MandatedReply>,
+    /// Server: checks a RCPT's parameters against what was offered.
+    pub(crate) check_rcpt: fn(&RcptParams<'_>, &Offer<'_>) -> Result<(), MandatedReply>,
+    /// Client: what the message needs whatever the policy (BODY,
+    /// SMTPUTF8, REQUIRETLS): asked of every extension before `choose`.
+    pub(crate) require: fn(&mut Negotiation<'_>) -> Result<(), MessageError>,
+    /// Client: the caller's optional parameters, kept when offered, else
+    /// stripped or failed per [`ParamPolicy`].
+    pub(crate) choose: fn(&mut Negotiation<'_>) -> Result<(), MessageError>,
+    /// Client: removes its RCPT parameters, when `choose` asked for it
+    /// with [`Negotiation::strip_rcpt_params`].
+    pub(crate) strip_rcpt: fn(&mut RcptParams<'_>),
+}
+
+impl Extension {
+    /// An extension with nothing to advertise, check or negotiate.
+    pub(crate) const NONE: Extension = Extension {
+        mail: &[],
+        rcpt: &[],
+        advertise: |_, _| {},
+        check_mail: |_, _| Ok(()),
+        check_rcpt: |_, _| Ok(()),
+        require: |_| Ok(()),
+        choose: |_| Ok(()),
+        strip_rcpt: |_| {},
+    };
+}
+
+impl std::fmt::Debug for Extension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |k: &[&'static str]| k.to_vec();
+        f.debug_struct("Extension")
+            .field(
+                "mail",
+                &names(&self.mail.iter().map(|p| p.keyword).collect::<Vec<_>>()),
+            )
+            .field(
+                "rcpt",
+                &names(&self.rcpt.iter().map(|p| p.keyword).collect::<Vec<_>>()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// One MAIL or RCPT parameter: its keyword (the only place it is
+/// spelled), how its value is read into its slot and written back.
+#[derive(Clone, Copy)]
+pub(crate) struct ParamDef<Parse, Write> {
+    /// The `esmtp-keyword`, upper case (matched in any case, RFC 5321 §2.4).
+    pub(crate) keyword: &'static str,
+    /// Whether its value may hold `=`, which `esmtp-value` excludes: only
+    /// MTRK's base64 padding (RFC 3885 §3.1).
+    pub(crate) eq_in_value: bool,
+    /// Reads the value into its slot; a repeat is an error.
+    pub(crate) parse: Parse,
+    /// Appends ` KEYWORD[=value]` when the slot holds one.
+    pub(crate) write: Write,
+}
+
+/// A MAIL parameter's definition.
+pub(crate) type MailParamDef = ParamDef<
+    for<'a> fn(&mut MailParams<'a>, &Value<'a>, &ParseOptions) -> Result<(), SyntaxError>,
+    fn(&MailParams<'_>, &mut Vec<u8>),
+>;
+
+/// A RCPT parameter's definition.
+pub(crate) type RcptParamDef = ParamDef<
+    for<'a> fn(&mut RcptParams<'a>, &Value<'a>, &ParseOptions) -> Result<(), SyntaxError>,
+    fn(&RcptParams<'_>, &mut Vec<u8>),
+>;
+
+/// What a server session offers, as an extension's `advertise` and checks
+/// see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Offer<'s> {
+    /// The listener's configuration.
+    pub(crate) config: &'s ServerConfig,
+    /// The session runs over TLS.
+    pub(crate) tls: bool,
+    /// AUTH is offered in this session (mechanisms configured, and TLS
+    /// when they require it).
+    pub(crate) auth_offered: bool,
+}
+
+impl<'s> Offer<'s> {
+    /// The extensions configured.
+    pub(crate) fn ext(&self) -> &'s Extensions {
+        &self.config.extensions
+    }
+
+    /// The session speaks LMTP (RFC 2033).
+    pub(crate) fn lmtp(&self) -> bool {
+        self.config.lmtp
+    }
+}
+
+/// A parameter of an extension that was not offered: `555 5.5.4`
+/// (RFC 5321 §4.1.1.11).
+pub(crate) const NOT_OFFERED: MandatedReply =
+    super::reply(555, 5, 5, 4, "Parameter not recognized");
+
+/// Adds `keyword` to an EHLO reply when `on`.
+pub(crate) fn advertise_if(caps: &mut Capabilities<'_>, keyword: Keyword, on: bool) {
+    if on {
+        // Only FUTURERELEASE refuses a bare insert, and has its own setter.
+        let _ = caps.insert(keyword);
+    }
+}
+
+/// `refusal` when `present`: for parameters of extensions a server cannot
+/// offer yet.
+pub(crate) fn refuse_if(present: bool, refusal: MandatedReply) -> Result<(), MandatedReply> {
+    if present {
+        Err(refusal)
+    } else {
+        Ok(())
+    }
+}
+
+/// [`NOT_OFFERED`] unless `offered`.
+pub(crate) fn offered(offered: bool) -> Result<(), MandatedReply> {
+    if offered {
+        Ok(())
+    } else {
+        Err(NOT_OFFERED)
+    }
+}
+
+/// A message's transaction being negotiated by the client, as an
+/// extension's `require` and `choose` see it.
+#[derive(Debug)]
+pub(crate) struct Negotiation<'n> {
+    /// What the server offered.
+    pub(crate) caps: &'n Capabilities<'n>,
+    /// The client's configuration.
+    pub(crate) config: &'n ClientConfig,
+    /// The session runs over TLS.
+    pub(crate) tls: bool,
+    /// The message's envelope, as the caller gave it.
+    pub(crate) envelope: &'n Envelope,
+    /// What the content holds.
+    pub(crate) kind: ContentKind,
+    /// The content's size, when known.
+    pub(crate) size: Option<u64>,
+    /// The MAIL parameters being decided (the caller's, to start with).
+    pub(crate) params: MailParams<'static>,
+    /// Send the content with BDAT (RFC 3030).
+    pub(crate) bdat: bool,
+    rcpt_strip: RcptStrip,
+    /// The registry index of the extension being asked.
+    current: usize,
+}
+
+impl<'n> Negotiation<'n> {
+    /// Starts from the caller's parameters.
+    pub(crate) fn new(
+        caps: &'n Capabilities<'n>,
+        config: &'n ClientConfig,
+        tls: bool,
+        envelope: &'n Envelope,
+        kind: ContentKind,
+        size: Option<u64>,
+    ) -> Self {
+        Negotiation {
+            caps,
+            config,
+            tls,
+            envelope,
+            kind,
+            size,
+            params: envelope.params.clone(),
+            bdat: false,
+            rcpt_strip: RcptStrip::default(),
+            current: 0,
+        }
+    }
+
+    /// Asks every registered extension: first what the message requires,
+    /// then what the caller chose.
+    pub(crate) fn run(mut self) -> Result<(MailParams<'static>, bool, RcptStrip), MessageError> {
+        for (i, e) in super::REGISTRY.iter().enumerate() {
+            self.current = i;
+            (e.require)(&mut self)?;
+        }
+        for (i, e) in super::REGISTRY.iter().enumerate() {
+            self.current = i;
+            (e.choose)(&mut self)?;
+        }
+        Ok((self.params, self.bdat, self.rcpt_strip))
+    }
+
+    /// Whether the server advertised `keyword`.
+    pub(crate) fn has(&self, keyword: Keyword) -> bool {
+        self.caps.supports(keyword)
+    }
+
+    /// A parameter the caller set (`present`) that needs `keyword`:
+    /// `Ok(false)` to send it, `Ok(true)` to strip it, or the failure
+    /// [`ParamPolicy::Fail`] asks for.
+    pub(crate) fn strip_unless(
+        &self,
+        present: bool,
+        keyword: Keyword,
+    ) -> Result<bool, MessageError> {
+        if !present || self.has(keyword) {
+            Ok(false)
+        } else if self.config.unsupported_params == ParamPolicy::Strip {
+            Ok(true)
+        } else {
+            Err(MessageError::ExtensionUnsupported(keyword))
+        }
+    }
+
+    /// Whether any recipient carries a parameter `has` finds.
+    pub(crate) fn any_rcpt(&self, has: impl Fn(&RcptParams<'_>) -> bool) -> bool {
+        self.envelope.recipients.iter().any(|r| has(&r.params))
+    }
+
+    /// Each RCPT is sent without this extension's parameters.
+    pub(crate) fn strip_rcpt_params(&mut self) {
+        self.rcpt_strip.0 |= 1 << self.current;
+    }
+}
+
+/// The extensions whose RCPT parameters a transaction leaves off, by
+/// registry index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RcptStrip(u64);
+
+impl RcptStrip {
+    /// Removes the parameters of each extension in the set.
+    pub(crate) fn apply(self, params: &mut RcptParams<'_>) {
+        let mut bits = self.0;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(e) = super::REGISTRY.get(i) {
+                (e.strip_rcpt)(params);
+            }
+        }
+    }
+}
+
+const _: () = assert!(super::REGISTRY.len() <= 64, "RcptStrip holds 64 extensions");
+
+/// A parameter table: each registered definition in the slot its packed
+/// keyword hashes to (linear probing), with that key beside it so a
+/// look-up compares integers only.
+pub(crate) type ParamTable<D> = [(u128, Option<&'static D>); SLOTS];
+
+/// Slots of a parameter table: a power of two, over twice the number of
+/// parameters, so a probe is short.
+pub(crate) const SLOTS: usize = 64;
+
+/// Builds the table of one command's parameters from the registry; the
+/// build fails on a keyword registered twice.
+macro_rules! param_table {
+    ($field:ident) => {{
+        let mut table = [(0u128, None); SLOTS];
+        let mut count = 0;
+        let mut i = 0;
+        while i < super::REGISTRY.len() {
+            let defs = super::REGISTRY[i].$field;
+            let mut j = 0;
+            while j < defs.len() {
+                let key = pack_const(defs[j].keyword);
+                assert!(key != 0, "a parameter keyword is 1 to 16 octets");
+                let mut slot = home_slot(key);
+                while table[slot].1.is_some() {
+                    assert!(
+                        table[slot].0 != key,
+                        "a parameter keyword is registered twice"
+                    );
+                    slot = (slot + 1) % SLOTS;
+                }
+                table[slot] = (key, Some(&defs[j]));
+                count += 1;
+                // Half empty: a look-up always ends at an empty slot soon.
+                assert!(count <= SLOTS / 2, "too many parameters for the table");
+                j += 1;
+            }
+            i += 1;
+        }
+        table
+    }};
+}
+
+/// Every registered MAIL parameter.
+pub(crate) static MAIL_PARAMS: ParamTable<MailParamDef> = param_table!(mail);
+
+/// Every registered RCPT parameter.
+pub(crate) static RCPT_PARAMS: ParamTable<RcptParamDef> = param_table!(rcpt);
+
+/// The home slot of a packed keyword: the fold of `ehlo::keyword`'s
+/// table with another odd multiplier, top six bits.
+const fn home_slot(key: u128) -> usize {
+    let folded = key as u64 ^ ((key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (folded.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 58) as usize
+}
+
+/// The definition whose packed keyword is `key`, if registered (0, the
+/// key of no keyword, finds nothing).
+#[inline]
+pub(crate) fn lookup<D>(table: &'static ParamTable<D>, key: u128) -> Option<&'static D> {
+    let mut slot = home_slot(key);
+    loop {
+        match table[slot] {
+            (k, Some(d)) if k == key => return Some(d),
+            (_, Some(_)) => slot = (slot + 1) % SLOTS,
+            (_, None) => return None,
+        }
+    }
+}
