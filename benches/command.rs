@@ -126,9 +126,61 @@ fn commands(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, commands);
+/// MAIL and RCPT lines with the rarer parameters, which the fast path
+/// leaves to the general parser: every parameter is found through the
+/// extension registry and parsed by its extension's grammar. Only lines
+/// smtp-proto also accepts.
+fn rare_corpus() -> Vec<Vec<u8>> {
+    let lines: [&[u8]; 9] = [
+        b"MAIL FROM:<a@example.org> SIZE=12345 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ314159\r\n",
+        b"MAIL FROM:<a@example.org> MT-PRIORITY=3 REQUIRETLS BY=120;R\r\n",
+        b"MAIL FROM:<a@example.org> HOLDFOR=3600 AUTH=<>\r\n",
+        b"MAIL FROM:<a@example.org> HOLDUNTIL=2030-01-01T00:00:00Z AUTH=e+3Dmc2@example.com\r\n",
+        b"MAIL FROM:<a@example.org> MTRK=QUJD:60 SOLICIT=org.example:ADV\r\n",
+        b"MAIL FROM:<> RET=FULL ENVID=x+2By CONPERM\r\n",
+        b"RCPT TO:<b@example.net> NOTIFY=DELAY ORCPT=rfc822;b+2Bc@example.net\r\n",
+        b"RCPT TO:<b@example.net> RRVS=2014-04-03T23:01:00Z;C CONNEG\r\n",
+        b"RCPT TO:<b@example.net> NOTIFY=NEVER RRVS=2014-04-03T23:01:00Z\r\n",
+    ];
+    lines
+        .iter()
+        .cycle()
+        .take(9_000)
+        .map(|l| l.to_vec())
+        .collect()
+}
 
-/// `CALLGRIND=esmtp|smtp-proto [REPS=n] [ONLY=VERB]`: parse the corpus `REPS`
+fn rare_commands(c: &mut Criterion) {
+    let lines = rare_corpus();
+    let opts = ParseOptions::strict();
+    for l in &lines {
+        Command::parse(l, &opts).expect("esmtp parses the rare corpus");
+        smtp_proto::Request::parse(&mut l.iter()).expect("smtp-proto parses the rare corpus");
+    }
+    let mut g = c.benchmark_group("command-rare-params");
+    g.throughput(Throughput::Elements(lines.len() as u64));
+    g.bench_function("esmtp/line", |b| {
+        b.iter(|| {
+            for l in &lines {
+                let r = Command::parse(black_box(l), &opts);
+                black_box(&r);
+            }
+        })
+    });
+    g.bench_function("smtp-proto/line", |b| {
+        b.iter(|| {
+            for l in &lines {
+                let r = smtp_proto::Request::parse(&mut black_box(l).iter());
+                black_box(&r);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, commands, rare_commands);
+
+/// `CALLGRIND=esmtp|smtp-proto [REPS=n] [ONLY=VERB] [RARE=1]`: parse the corpus `REPS`
 /// times with one parser and exit, for instruction counts under
 /// `valgrind --tool=callgrind` (repeatable on a busy machine, unlike
 /// times). Two runs with different `REPS` cancel the set-up cost; see
@@ -139,7 +191,13 @@ fn callgrind(which: &str) {
         .and_then(|r| r.parse().ok())
         .unwrap_or(1);
     let only = std::env::var("ONLY").unwrap_or_default();
-    let lines: Vec<Vec<u8>> = corpus(10_000)
+    // RARE=1: the rarer parameters' corpus instead.
+    let all = if std::env::var_os("RARE").is_some() {
+        rare_corpus()
+    } else {
+        corpus(10_000)
+    };
+    let lines: Vec<Vec<u8>> = all
         .into_iter()
         .filter(|l| l.starts_with(only.as_bytes()))
         .collect();

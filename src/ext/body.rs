@@ -2,11 +2,16 @@
 //! parameter.
 
 use super::seam::{advertise_if, offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
+use nom::branch::alt;
+use nom::bytes::streaming::tag_no_case;
+use nom::combinator::value;
+
 use super::{reply, unsupported, MandatedReply};
 use crate::client::MessageError;
 use crate::data::ContentKind;
 use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::grammar::param::{Terminated, VRes};
 use crate::params::{key, set, MailParams};
 
 /// The EHLO keyword of RFC 6152.
@@ -34,15 +39,7 @@ impl Body {
     /// does not support (`555 5.5.4`, RFC 5321 §4.1.1.11), such as
     /// `BODY=9BIT`.
     pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
-        if value.eq_ignore_ascii_case(b"8BITMIME") {
-            Ok(Body::EightBitMime)
-        } else if value.eq_ignore_ascii_case(b"7BIT") {
-            Ok(Body::SevenBit)
-        } else if value.eq_ignore_ascii_case(b"BINARYMIME") {
-            Ok(Body::BinaryMime)
-        } else {
-            Err(unsupported("unknown BODY value"))
-        }
+        Terminated::new(value).parse(body_value, unsupported("unknown BODY value"))
     }
 
     /// The canonical (uppercase) wire form.
@@ -58,6 +55,16 @@ impl Body {
     pub fn write_to(self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_str().as_bytes());
     }
+}
+
+/// `body-value = "7BIT" / "8BITMIME"` (RFC 6152 §2) `/ "BINARYMIME"`
+/// (RFC 3030 §3).
+fn body_value(input: &[u8]) -> VRes<'_, Body> {
+    alt((
+        value(Body::SevenBit, tag_no_case("7BIT")),
+        value(Body::EightBitMime, tag_no_case("8BITMIME")),
+        value(Body::BinaryMime, tag_no_case("BINARYMIME")),
+    ))(input)
 }
 
 /// DATA after `MAIL … BODY=BINARYMIME` "MUST" get 503 (RFC 3030 §3).
@@ -147,5 +154,10 @@ mod tests {
             assert_eq!(Body::parse(b.as_str().as_bytes()).unwrap(), b);
         }
         assert_eq!(BINARYMIME_NEEDS_BDAT.code().get(), 503);
+    }
+
+    #[test]
+    fn body_value_streams_rfc6152_2() {
+        crate::grammar::param::assert_streaming!(body_value, &["7BIT", "8bitmime", "BINARYMIME"]);
     }
 }

@@ -3,9 +3,16 @@
 
 use std::borrow::Cow;
 
+use nom::bytes::streaming::take_while1;
+use nom::character::streaming::char;
+use nom::combinator::{cut, peek, recognize, verify};
+use nom::multi::many0_count;
+use nom::sequence::{delimited, pair, preceded, separated_pair};
+
 use super::invalid;
 use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
 use crate::error::SyntaxError;
+use crate::grammar::param::{fail_with, field_until, rest_of_value, Terminated, VRes};
 use crate::params::{key, set};
 use crate::values::{push_decimal, ReplyCode};
 
@@ -22,29 +29,54 @@ pub const MAX_LEN: usize = 80;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TransId<'a>(Cow<'a, str>);
 
-/// `transid-atom`: ASCII except SP, CTLs, RFC 2045 tspecials and `.`.
+/// `transid-atom ::= 1*<any (ASCII) CHAR except SPACE, CTLs, tspecials,
+/// or ".">` (RFC 1845 §3; `tspecials` of RFC 2045 §5.1).
 fn is_atom_char(b: u8) -> bool {
     (33..127).contains(&b) && !b"()<>@,;:\\\"/[]?=.".contains(&b)
 }
 
-/// `transid-atom *("." transid-atom)`.
-fn is_token(t: &[u8]) -> bool {
-    !t.is_empty()
-        && t.split(|&b| b == b'.')
-            .all(|a| !a.is_empty() && a.iter().all(|&b| is_atom_char(b)))
+/// `transid-token ::= transid-atom *("." transid-atom)` (RFC 1845 §3).
+fn transid_token(input: &[u8]) -> VRes<'_, &[u8]> {
+    let atom = |i| take_while1(is_atom_char)(i);
+    // A "." must start another atom.
+    recognize(pair(atom, many0_count(preceded(char('.'), cut(atom)))))(input)
 }
 
-/// Checks the spec (without brackets).
+/// `transid-spec ::= transid-local "@" transid-domain` (RFC 1845 §3), both
+/// `transid-token`s. The "@" is looked for first: without one, the value
+/// is not a transaction id.
+fn transid_spec(input: &[u8]) -> VRes<'_, &[u8]> {
+    let at = peek(pair(field_until(b'@'), char('@')));
+    preceded(
+        fail_with(invalid("TRANSID without '@'"), at),
+        recognize(separated_pair(transid_token, char('@'), transid_token)),
+    )(input)
+}
+
+/// `transid-value ::= "<" transid-spec ">"` (RFC 1845 §3), at most 80
+/// characters. The brackets and the length are looked at first, as what
+/// the value is before what is inside.
+fn transid_value(input: &[u8]) -> VRes<'_, &[u8]> {
+    let bracketed = verify(rest_of_value, |v: &[u8]| {
+        v.len() >= 2 && v.starts_with(b"<") && v.ends_with(b">")
+    });
+    let short = verify(rest_of_value, |v: &[u8]| v.len() <= MAX_LEN);
+    preceded(
+        pair(
+            fail_with(invalid("TRANSID without angle brackets"), peek(bracketed)),
+            fail_with(invalid("TRANSID longer than 80 characters"), peek(short)),
+        ),
+        delimited(char('<'), transid_spec, char('>')),
+    )(input)
+}
+
+/// Checks a `local@domain` spec (for [`TransId::new`]).
 fn check(spec: &[u8]) -> Result<(), SyntaxError> {
     if spec.len() + 2 > MAX_LEN {
         return Err(invalid("TRANSID longer than 80 characters"));
     }
-    let at = memchr::memchr(b'@', spec).ok_or(invalid("TRANSID without '@'"))?;
-    if is_token(&spec[..at]) && is_token(&spec[at + 1..]) {
-        Ok(())
-    } else {
-        Err(invalid("invalid TRANSID"))
-    }
+    Terminated::new(spec).parse(transid_spec, invalid("invalid TRANSID"))?;
+    Ok(())
 }
 
 impl<'a> TransId<'a> {
@@ -57,11 +89,8 @@ impl<'a> TransId<'a> {
 
     /// Parses `<local@domain>`.
     pub fn parse(value: &'a [u8]) -> Result<Self, SyntaxError> {
-        let spec = match value {
-            [b'<', spec @ .., b'>'] => spec,
-            _ => return Err(invalid("TRANSID without angle brackets")),
-        };
-        check(spec)?;
+        let whole = Terminated::new(value);
+        let spec = whole.original(whole.parse(transid_value, invalid("invalid TRANSID"))?);
         std::str::from_utf8(spec)
             .map(|s| TransId(Cow::Borrowed(s)))
             .map_err(|_| invalid("invalid TRANSID"))
@@ -154,5 +183,13 @@ mod tests {
         write_restart_text(4096, &mut out);
         assert_eq!(out, b"4096 is the transaction offset");
         assert_eq!(RESTART_CODE.get(), 355);
+    }
+
+    #[test]
+    fn transid_productions_stream_rfc1845_3() {
+        use crate::grammar::param::assert_streaming;
+        assert_streaming!(transid_value, &["<12345@host.example.com>", "<a@b>"]);
+        assert_streaming!(transid_spec, &["12345@host.example.com"]);
+        assert_streaming!(transid_token, &["host.example.com", "a"]);
     }
 }

@@ -1,10 +1,16 @@
 //! DELIVERBY (RFC 2852): the MAIL `BY=` parameter.
 
 use super::seam::{Extension, MailParamDef, Negotiation, Offer, ParamDef, NOT_OFFERED};
-use super::{invalid, parse_digits, reply, MandatedReply};
+use nom::branch::alt;
+use nom::character::streaming::{char, one_of};
+use nom::combinator::{map, map_opt, opt, peek, value};
+use nom::sequence::{pair, preceded, terminated, tuple};
+
+use super::{invalid, reply, MandatedReply};
 use crate::client::MessageError;
 use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::grammar::param::{digits, fail_with, field_until, Terminated, VRes};
 use crate::params::{key, set, MailParams};
 use crate::values::push_decimal;
 
@@ -54,27 +60,8 @@ impl By {
     /// Parses `["-" / "+"] 1*9digit ";" ("N" / "R") ["T"]`, letters in
     /// any case.
     pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
-        let semi = memchr::memchr(b';', value).ok_or(invalid("BY without ';'"))?;
-        let (time, rest) = (&value[..semi], &value[semi + 1..]);
-        let (negative, digits) = match time.split_first() {
-            Some((b'-', d)) => (true, d),
-            Some((b'+', d)) => (false, d),
-            _ => (false, time),
-        };
-        let magnitude = parse_digits(digits, 9).ok_or(invalid("BY time is not 1*9DIGIT"))?;
-        // At most 9 digits, so it fits an i32.
-        let magnitude = i32::try_from(magnitude).map_err(|_| invalid("BY time out of range"))?;
-        let time = if negative { -magnitude } else { magnitude };
-        let (mode, trace) = match rest {
-            [m] => (*m, false),
-            [m, b'T' | b't'] => (*m, true),
-            _ => return Err(invalid("invalid BY mode")),
-        };
-        let mode = match mode {
-            b'N' | b'n' => ByMode::Notify,
-            b'R' | b'r' => ByMode::Return,
-            _ => return Err(invalid("invalid BY mode")),
-        };
+        let (time, mode, trace) =
+            Terminated::new(value).parse(by_value, invalid("invalid BY mode"))?;
         By::new(time, mode, trace)
     }
 
@@ -108,6 +95,44 @@ impl By {
             out.push(b'T');
         }
     }
+}
+
+/// `by-value = by-time ";" by-mode [by-trace]` (RFC 2852 §4). The ";" is
+/// looked for first: without one, the value is not a by-value.
+fn by_value(input: &[u8]) -> VRes<'_, (i32, ByMode, bool)> {
+    let semicolon = peek(pair(field_until(b';'), char(';')));
+    preceded(
+        fail_with(invalid("BY without ';'"), semicolon),
+        tuple((
+            fail_with(
+                invalid("BY time is not 1*9DIGIT"),
+                terminated(by_time, char(';')),
+            ),
+            fail_with(invalid("invalid BY mode"), by_mode),
+            map(opt(by_trace), |t| t.is_some()),
+        )),
+    )(input)
+}
+
+/// `by-time = ["-" / "+"] 1*9digit` (RFC 2852 §4): within ±999,999,999.
+fn by_time(input: &[u8]) -> VRes<'_, i32> {
+    map_opt(pair(opt(one_of("-+")), digits(9)), |(sign, n)| {
+        let n = i32::try_from(n).ok()?;
+        Some(if sign == Some('-') { -n } else { n })
+    })(input)
+}
+
+/// `by-mode = "N" / "R"` (RFC 2852 §4), in any case.
+fn by_mode(input: &[u8]) -> VRes<'_, ByMode> {
+    alt((
+        value(ByMode::Notify, one_of("Nn")),
+        value(ByMode::Return, one_of("Rr")),
+    ))(input)
+}
+
+/// `by-trace = "T"` (RFC 2852 §4), in any case.
+fn by_trace(input: &[u8]) -> VRes<'_, char> {
+    one_of("Tt")(input)
 }
 
 /// Mode R with a by-time of zero or less (RFC 2852 §4).
@@ -219,5 +244,11 @@ mod tests {
         assert!(By::new(1_000_000_000, ByMode::Notify, false).is_err());
         assert_eq!(TIME_NOT_POSITIVE.enhanced().to_string(), "5.5.4");
         assert_eq!(BELOW_MINIMUM.code().get(), 555);
+    }
+
+    #[test]
+    fn by_value_streams_rfc2852_4() {
+        crate::grammar::param::assert_streaming!(by_value, &["120;R", "-60;nt", "+0005;N", "0;N"]);
+        crate::grammar::param::assert_streaming!(by_time, &["120", "-999999999"]);
     }
 }

@@ -12,12 +12,18 @@ use std::borrow::Cow;
 use super::seam::{
     advertise_if, offered, Extension, MailParamDef, Negotiation, Offer, ParamDef, RcptParamDef,
 };
+use nom::branch::alt;
+use nom::bytes::streaming::{tag_no_case, take_till, take_while1};
+use nom::character::streaming::{char, one_of};
+use nom::combinator::{map, peek, value};
+use nom::sequence::{pair, preceded, separated_pair, terminated};
+
 use super::{invalid, unsupported, xtext_cow, MandatedReply};
 use crate::client::MessageError;
 use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::grammar::param::{fail_with, field_until, rest_of_value, Fail, Terminated, VRes};
 use crate::octets::class::is_atext;
-use crate::octets::pack::{load_le, upper8};
 use crate::options::ParseOptions;
 use crate::params::{key, set, write_xtext, MailParams, RcptParams};
 use crate::values::{decode_utf8_addr, encode_utf8_addr, encode_xtext, XText};
@@ -46,13 +52,7 @@ impl Ret {
     /// Parses `FULL` or `HDRS` in any case; other words are unsupported
     /// values (`555 5.5.4`).
     pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
-        if value.eq_ignore_ascii_case(b"FULL") {
-            Ok(Ret::Full)
-        } else if value.eq_ignore_ascii_case(b"HDRS") {
-            Ok(Ret::Hdrs)
-        } else {
-            Err(unsupported("RET is neither FULL nor HDRS"))
-        }
+        Terminated::new(value).parse(ret_value, unsupported("RET is neither FULL nor HDRS"))
     }
 
     /// The canonical wire form.
@@ -69,20 +69,18 @@ impl Ret {
     }
 }
 
+/// `ret-value = "FULL" / "HDRS"` (RFC 3461 §4.3, "in any combination of
+/// upper and lower case").
+fn ret_value(input: &[u8]) -> VRes<'_, Ret> {
+    alt((
+        value(Ret::Full, tag_no_case("FULL")),
+        value(Ret::Hdrs, tag_no_case("HDRS")),
+    ))(input)
+}
+
 /// Decodes `ENVID=` (RFC 3461 §4.4): an xtext, kept decoded.
 pub fn parse_envid<'a>(value: &'a [u8], opts: &ParseOptions) -> Result<XText<'a>, SyntaxError> {
     XText::decode(value, opts.lenient_mode())
-}
-
-/// Up to 8 octets, ASCII-uppercased and packed little-endian, with the
-/// length in the top octet so that "DELAY" and "DELAY\0" differ; longer
-/// input packs to `u64::MAX`, which no keyword packs to.
-#[inline]
-fn pack_upper8(s: &[u8]) -> u64 {
-    if s.len() > 7 {
-        return u64::MAX;
-    }
-    upper8(load_le(s)) | (s.len() as u64) << 56
 }
 
 /// `NOTIFY=` (RFC 3461 §4.1): `NEVER`, or a non-empty set of `SUCCESS`,
@@ -119,35 +117,48 @@ impl Notify {
     /// ignores repeats, but still needs one keyword. `NEVER` with anything
     /// else is invalid (`501`); an unknown keyword is unsupported (`504`).
     pub fn parse(value: &[u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
-        if value.eq_ignore_ascii_case(b"NEVER") {
+        let value = Terminated::new(value);
+        let never = terminated(tag_no_case("NEVER"), peek(char(' ')));
+        if value.parse(never, invalid("")).is_ok() {
             return Ok(Notify::NEVER);
         }
         let lenient = opts.lenient_mode();
         let mut n = Notify::NEVER;
-        for element in value.split(|&b| b == b',') {
-            // One integer compare per keyword: the element, uppercased
-            // and packed, against each word.
-            let word = pack_upper8(element);
-            let slot = if word == pack_upper8(b"SUCCESS") {
-                &mut n.success
-            } else if word == pack_upper8(b"FAILURE") {
-                &mut n.failure
-            } else if word == pack_upper8(b"DELAY") {
-                &mut n.delay
-            } else if element.is_empty() {
-                if lenient {
-                    continue;
-                }
-                return Err(invalid("empty NOTIFY list element"));
-            } else if element.eq_ignore_ascii_case(b"NEVER") {
-                return Err(invalid("NOTIFY=NEVER must appear by itself"));
-            } else {
+        let mut input = value.input();
+        loop {
+            // Neither production fails: an item is anything up to the next
+            // "," or the end, which its reason below rejects.
+            let (rest, item) = list_item(input).map_err(|_| invalid("empty NOTIFY list"))?;
+            if rest.len() > 1 && rest.first() != Some(&b',') {
+                // A SP inside the value: no keyword holds one.
                 return Err(unsupported("unknown NOTIFY keyword"));
-            };
-            if *slot && !lenient {
-                return Err(invalid("repeated NOTIFY keyword"));
             }
-            *slot = true;
+            match item {
+                Ok(element) => {
+                    let slot = match element {
+                        Element::Success => &mut n.success,
+                        Element::Failure => &mut n.failure,
+                        Element::Delay => &mut n.delay,
+                    };
+                    if *slot && !lenient {
+                        return Err(invalid("repeated NOTIFY keyword"));
+                    }
+                    *slot = true;
+                }
+                Err([]) => {
+                    if !lenient {
+                        return Err(invalid("empty NOTIFY list element"));
+                    }
+                }
+                Err(other) if other.eq_ignore_ascii_case(b"NEVER") => {
+                    return Err(invalid("NOTIFY=NEVER must appear by itself"));
+                }
+                Err(_) => return Err(unsupported("unknown NOTIFY keyword")),
+            }
+            match char::<_, Fail>(',')(rest) {
+                Ok((after, _)) => input = after,
+                Err(_) => break,
+            }
         }
         if n.is_never() {
             return Err(invalid("empty NOTIFY list"));
@@ -177,6 +188,37 @@ impl Notify {
             }
         }
     }
+}
+
+/// `notify-list-element = "SUCCESS" / "FAILURE" / "DELAY"` (RFC 3461
+/// §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Element {
+    Success,
+    Failure,
+    Delay,
+}
+
+/// `notify-list-element`, whole: up to the "," or SP after it.
+fn notify_list_element(input: &[u8]) -> VRes<'_, Element> {
+    terminated(
+        alt((
+            value(Element::Success, tag_no_case("SUCCESS")),
+            value(Element::Failure, tag_no_case("FAILURE")),
+            value(Element::Delay, tag_no_case("DELAY")),
+        )),
+        peek(one_of(", ")),
+    )(input)
+}
+
+/// One item of the `1#notify-list-element` list as written (RFC 822 §2.7):
+/// an element, or the other octets up to the next "," (empty for an
+/// empty item), which the list refuses with their reason.
+fn list_item(input: &[u8]) -> VRes<'_, Result<Element, &[u8]>> {
+    alt((
+        map(notify_list_element, Ok),
+        map(take_till(|b| b == b',' || b == b' '), Err),
+    ))(input)
 }
 
 /// The `addr-type` of an ORCPT (RFC 3461 §4.2): an IANA address type,
@@ -263,9 +305,11 @@ impl<'a> Orcpt<'a> {
     /// `utf-8` carries `utf-8-addr-xtext`, or `utf-8-addr-unitext` when
     /// `opts.utf8` (RFC 6533 §3).
     pub fn parse(value: &'a [u8], opts: &ParseOptions) -> Result<Self, SyntaxError> {
-        let semi = memchr::memchr(b';', value).ok_or(invalid("ORCPT without ';'"))?;
-        let addr_type = AddrType::parse(&value[..semi])?;
-        let wire = &value[semi + 1..];
+        let whole = Terminated::new(value);
+        let (addr_type, wire) =
+            whole.parse(original_recipient_address, invalid("invalid ORCPT"))?;
+        let addr_type = AddrType::parse(whole.original(addr_type))?;
+        let wire = whole.original(wire);
         let address = match addr_type {
             AddrType::Utf8 => decode_utf8_addr(wire, opts.utf8)?,
             _ => xtext_cow(wire, opts)?,
@@ -437,6 +481,27 @@ fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
     Ok(())
 }
 
+/// `original-recipient-address = addr-type ";" xtext` (RFC 3461 §4.2),
+/// `addr-type = atom`, as the type and the still encoded address (whose
+/// grammar depends on the type: xtext, or RFC 6533 §3's for `utf-8`).
+/// The ";" is looked for first: without one, the value is not an ORCPT.
+fn original_recipient_address(input: &[u8]) -> VRes<'_, (&[u8], &[u8])> {
+    let semicolon = peek(pair(field_until(b';'), char(';')));
+    preceded(
+        fail_with(invalid("ORCPT without ';'"), semicolon),
+        separated_pair(
+            fail_with(invalid("invalid ORCPT addr-type"), addr_type),
+            char(';'),
+            rest_of_value,
+        ),
+    )(input)
+}
+
+/// `addr-type = atom` (RFC 3461 §4.2), up to its ";".
+fn addr_type(input: &[u8]) -> VRes<'_, &[u8]> {
+    terminated(take_while1(is_atext), peek(char(';')))(input)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,14 +593,27 @@ mod tests {
     }
 
     #[test]
-    fn notify_words_pack_apart() {
-        // Packing keeps the length: a prefix or an extension of a word is
-        // not the word (RFC 3461 §4.1 lists whole keywords).
-        for v in ["SUCCES", "SUCCESSS", "DELA", "DELAYY", "FAILURE\0"] {
+    fn notify_words_are_whole_rfc3461_4_1() {
+        // A prefix or an extension of a word is not the word (RFC 3461
+        // §4.1 lists whole keywords).
+        for v in [
+            "SUCCES",
+            "SUCCESSS",
+            "DELA",
+            "DELAYY",
+            "FAILURE\0",
+            "NEVERR",
+        ] {
             assert!(Notify::parse(v.as_bytes(), &LENIENT).is_err(), "{v}");
         }
-        assert_eq!(pack_upper8(b"delay"), pack_upper8(b"DELAY"));
-        assert_ne!(pack_upper8(b"DELAY"), pack_upper8(b"DELAY\0"));
+        assert_eq!(
+            Notify::parse(b"delay", &STRICT).unwrap(),
+            Notify {
+                success: false,
+                failure: false,
+                delay: true
+            }
+        );
     }
 
     #[test]
@@ -570,5 +648,17 @@ mod tests {
         assert!(Orcpt::parse(b"rfc822;a+2bb@x", &LENIENT).is_ok());
         assert!(Orcpt::new(AddrType::Other("a b".into()), "x").is_err());
         assert!(Orcpt::new(AddrType::Rfc822, "").is_err());
+    }
+
+    #[test]
+    fn productions_stream_rfc3461_4() {
+        use crate::grammar::param::assert_streaming;
+        assert_streaming!(ret_value, &["FULL", "hdrs"]);
+        assert_streaming!(notify_list_element, &["SUCCESS", "failure", "Delay"]);
+        assert_streaming!(list_item, &["SUCCESS", "x-other", ""]);
+        assert_streaming!(
+            original_recipient_address,
+            &["rfc822;Bob@Example.COM", "utf-8;a\\x{E9}@x.org", "x400;"],
+        );
     }
 }

@@ -3,10 +3,16 @@
 use std::borrow::Cow;
 
 use super::seam::{Extension, MailParamDef, Negotiation, Offer, ParamDef, NOT_OFFERED};
+use nom::bytes::streaming::take_while_m_n;
+use nom::character::streaming::satisfy;
+use nom::combinator::{map_opt, recognize};
+use nom::sequence::pair;
+
 use super::{invalid, reply, MandatedReply};
 use crate::client::MessageError;
 use crate::ehlo::{Capabilities, CapabilityError, Keyword};
 use crate::error::SyntaxError;
+use crate::grammar::param::{Terminated, VRes};
 use crate::params::{key, set, MailParams};
 use crate::values::{is_rfc3339_date_time, push_decimal, DateTime};
 
@@ -35,13 +41,12 @@ pub enum Hold {
 impl Hold {
     /// Parses `future-release-integer = %x31-39 *8DIGIT` (no leading zero).
     pub fn parse_for(value: &[u8]) -> Result<Self, SyntaxError> {
-        match value {
-            [b'1'..=b'9', ..] if value.len() <= 9 => super::parse_digits(value, 9)
-                .and_then(|n| u32::try_from(n).ok())
-                .map(Hold::For)
-                .ok_or(invalid("HOLDFOR is not 1..999999999")),
-            _ => Err(invalid("HOLDFOR is not 1..999999999")),
-        }
+        Terminated::new(value)
+            .parse(
+                future_release_integer,
+                invalid("HOLDFOR is not 1..999999999"),
+            )
+            .map(Hold::For)
     }
 
     /// Parses an RFC 3339 date-time.
@@ -72,6 +77,17 @@ impl Hold {
             Hold::Until(d) => d.write_to(out),
         }
     }
+}
+
+/// `future-release-integer = %x31-39 *8DIGIT` (RFC 4865 §3).
+fn future_release_integer(input: &[u8]) -> VRes<'_, u32> {
+    let first = satisfy(|c| ('1'..='9').contains(&c));
+    let rest = take_while_m_n(0, 8, |b: u8| b.is_ascii_digit());
+    map_opt(recognize(pair(first, rest)), |d: &[u8]| {
+        d.iter().try_fold(0u32, |n, &b| {
+            n.checked_mul(10)?.checked_add(u32::from(b - b'0'))
+        })
+    })(input)
 }
 
 /// An invalid, too-late or repeated hold-param (RFC 4865 §4, items 7–11).
@@ -273,5 +289,13 @@ mod tests {
         assert!(!Hold::For(0).is_valid());
         assert_eq!(USER_QUOTA_EXCEEDED.code().get(), 552);
         assert_eq!(INVALID.enhanced().to_string(), "5.5.4");
+    }
+
+    #[test]
+    fn future_release_integer_streams_rfc4865_3() {
+        crate::grammar::param::assert_streaming!(
+            future_release_integer,
+            &["1", "86400", "999999999"]
+        );
     }
 }

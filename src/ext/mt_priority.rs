@@ -3,10 +3,16 @@
 use std::borrow::Cow;
 
 use super::seam::{offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
+use nom::branch::alt;
+use nom::character::streaming::{char, satisfy};
+use nom::combinator::{map, opt, value};
+use nom::sequence::pair;
+
 use super::{invalid, reply, MandatedReply};
 use crate::client::MessageError;
 use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::grammar::param::{Terminated, VRes};
 use crate::params::{key, set, MailParams};
 
 /// The EHLO keyword (`MT-PRIORITY [priority-profile]`).
@@ -36,13 +42,9 @@ impl MtPriority {
     /// Parses `priority-value = (["-"] NZDIGIT) / "0"` (RFC 6710 §2):
     /// `+5`, `-0` and `05` are invalid (RFC 6710 §2).
     pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
-        let p = match value {
-            [b'0'] => 0,
-            [d @ b'1'..=b'9'] => (d - b'0') as i8,
-            [b'-', d @ b'1'..=b'9'] => -((d - b'0') as i8),
-            _ => return Err(invalid("MT-PRIORITY is not -9..9")),
-        };
-        Ok(MtPriority(p))
+        Terminated::new(value)
+            .parse(priority_value, invalid("MT-PRIORITY is not -9..9"))
+            .map(MtPriority)
     }
 
     /// Appends the canonical form.
@@ -52,6 +54,23 @@ impl MtPriority {
         }
         out.push(b'0' + self.0.unsigned_abs());
     }
+}
+
+/// `priority-value = (["-"] NZDIGIT) / "0"` (RFC 6710 §7).
+fn priority_value(input: &[u8]) -> VRes<'_, i8> {
+    let nzdigit = satisfy(|c| ('1'..='9').contains(&c));
+    alt((
+        value(0, char('0')),
+        map(pair(opt(char('-')), nzdigit), |(minus, d)| {
+            // One digit, 1..=9: the difference fits.
+            let p = d as i8 - b'0' as i8;
+            if minus.is_some() {
+                -p
+            } else {
+                p
+            }
+        }),
+    ))(input)
 }
 
 /// An invalid or repeated MT-PRIORITY (RFC 6710 §4.1 suggests 501 with
@@ -144,5 +163,10 @@ mod tests {
         assert!(MtPriority::new(-9).is_some());
         assert_eq!(INVALID.enhanced().to_string(), "5.5.2");
         assert_eq!(TOO_BIG_FOR_PRIORITY.enhanced().to_string(), "5.7.16");
+    }
+
+    #[test]
+    fn priority_value_streams_rfc6710_7() {
+        crate::grammar::param::assert_streaming!(priority_value, &["0", "9", "-9", "-1"]);
     }
 }

@@ -3,8 +3,14 @@
 use std::borrow::Cow;
 
 use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
-use super::{invalid, parse_digits};
+use nom::bytes::streaming::{take_while1, take_while_m_n};
+use nom::character::streaming::{char, one_of};
+use nom::combinator::{map_opt, opt, peek, recognize, verify};
+use nom::sequence::{pair, preceded, terminated};
+
+use super::invalid;
 use crate::error::SyntaxError;
+use crate::grammar::param::{digits, field_until, Terminated, VRes};
 use crate::params::{key, set};
 use crate::values::push_decimal;
 
@@ -27,23 +33,40 @@ pub struct Mtrk<'a> {
     timeout: Option<u32>,
 }
 
-/// Base64 characters (RFC 3885 §2) then at most two `=`; with padding the
-/// length must be a multiple of four (RFC 4648 §4). Case-sensitive.
+/// Checks a whole certifier (for [`Mtrk::new`]).
 fn check_certifier(c: &[u8]) -> Result<(), SyntaxError> {
-    let body = c.iter().take_while(|&&b| b != b'=').count();
-    let pad = c.len() - body;
-    let ok = body > 0
-        && c[..body]
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-        && c[body..].iter().all(|&b| b == b'=')
-        && pad <= 2
-        && (pad == 0 || c.len() % 4 == 0);
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid("MTRK certifier is not base64"))
-    }
+    let certifier = terminated(mtrk_certifier, peek(char(' ')));
+    Terminated::new(c).parse(certifier, invalid("MTRK certifier is not base64"))?;
+    Ok(())
+}
+
+/// The value of `mtrk-parameter = "MTRK=" mtrk-certifier [ ":"
+/// mtrk-timeout ]` (RFC 3885 §3.1), as the certifier's octets (checked
+/// after the timeout by [`mtrk_certifier`]) and the timeout. ":" is not a
+/// base64 character, so the first one starts the timeout.
+fn mtrk_value(input: &[u8]) -> VRes<'_, (&[u8], Option<u32>)> {
+    pair(field_until(b':'), opt(preceded(char(':'), mtrk_timeout)))(input)
+}
+
+/// `mtrk-timeout = 1*9DIGIT` (RFC 3885 §3.1).
+fn mtrk_timeout(input: &[u8]) -> VRes<'_, u32> {
+    // Nine digits fit a u32.
+    map_opt(digits(9), |n| u32::try_from(n).ok())(input)
+}
+
+/// `mtrk-certifier = base64` (RFC 3885 §3.1): base64 characters (RFC 4648
+/// §4), then at most two "=", the whole a multiple of four octets when
+/// padded; case-sensitive. Up to the ":" or SP after it.
+fn mtrk_certifier(input: &[u8]) -> VRes<'_, &[u8]> {
+    let alphabet = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let padding = take_while_m_n(0, 2, |b| b == b'=');
+    terminated(
+        verify(
+            recognize(pair(take_while1(alphabet), padding)),
+            |c: &[u8]| !c.ends_with(b"=") || c.len() % 4 == 0,
+        ),
+        peek(one_of(": ")),
+    )(input)
 }
 
 impl<'a> Mtrk<'a> {
@@ -63,17 +86,14 @@ impl<'a> Mtrk<'a> {
     /// Parses the value; `:` is not a base64 character, so the first one
     /// starts the timeout.
     pub fn parse(value: &'a [u8]) -> Result<Self, SyntaxError> {
-        let (cert, timeout) = match memchr::memchr(b':', value) {
-            None => (value, None),
-            Some(i) => {
-                let t = parse_digits(&value[i + 1..], 9)
-                    .ok_or(invalid("MTRK timeout is not 1*9DIGIT"))?;
-                // Nine digits fit a u32.
-                let t = u32::try_from(t).map_err(|_| invalid("MTRK timeout out of range"))?;
-                (&value[..i], Some(t))
-            }
-        };
-        check_certifier(cert)?;
+        let whole = Terminated::new(value);
+        let (cert, timeout) = whole.parse(mtrk_value, invalid("MTRK timeout is not 1*9DIGIT"))?;
+        // The certifier is the first field, whatever follows it.
+        match mtrk_certifier(whole.input()) {
+            Ok((_, c)) if c.len() == cert.len() => {}
+            _ => return Err(invalid("MTRK certifier is not base64")),
+        }
+        let cert = whole.original(cert);
         let cert =
             std::str::from_utf8(cert).map_err(|_| invalid("MTRK certifier is not base64"))?;
         Ok(Mtrk {
@@ -161,5 +181,16 @@ mod tests {
             assert!(Mtrk::parse(v.as_bytes()).is_err(), "{v}");
         }
         assert!(Mtrk::new("QUJD", Some(MAX_TIMEOUT + 1)).is_err());
+    }
+
+    #[test]
+    fn mtrk_productions_stream_rfc3885_3_1() {
+        use crate::grammar::param::assert_streaming;
+        assert_streaming!(
+            mtrk_value,
+            &["2aAb+/c9Q2hZrH0E5XvuBb8YLqY=:3600", "QUJD", "QQ==:7"]
+        );
+        assert_streaming!(mtrk_certifier, &["QUJD", "QQ==", "QUI="]);
+        assert_streaming!(mtrk_timeout, &["7", "999999999"]);
     }
 }

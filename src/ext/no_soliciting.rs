@@ -3,8 +3,15 @@
 use std::borrow::Cow;
 
 use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
+use nom::bytes::streaming::take_while;
+use nom::character::streaming::{char, satisfy};
+use nom::combinator::recognize;
+use nom::multi::many0_count;
+use nom::sequence::{pair, preceded};
+
 use super::{invalid, reply, MandatedReply};
 use crate::error::SyntaxError;
+use crate::grammar::param::{Terminated, VRes};
 use crate::params::{key, set};
 
 /// The EHLO keyword (`NO-SOLICITING [keywords]`).
@@ -19,29 +26,32 @@ pub const MAX_LEN: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Solicit<'a>(Cow<'a, str>);
 
-/// `word = ALPHA 0*wordchar`, `wordchar = "." / "-" / "_" / ":" / ALPHA /
-/// DIGIT`.
-fn is_word(w: &[u8]) -> bool {
-    match w.split_first() {
-        Some((first, rest)) => {
-            first.is_ascii_alphabetic()
-                && rest
-                    .iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
-        }
-        None => false,
-    }
-}
-
+/// Checks a keyword list: at most 1000 characters (RFC 3865 §2.2), then
+/// the grammar.
 fn check(s: &[u8]) -> Result<(), SyntaxError> {
     if s.len() > MAX_LEN {
         return Err(invalid("SOLICIT longer than 1000 characters"));
     }
-    if s.split(|&b| b == b',').all(is_word) {
-        Ok(())
-    } else {
-        Err(invalid("invalid SOLICIT keyword list"))
-    }
+    Terminated::new(s).parse(
+        solicitation_keywords,
+        invalid("invalid SOLICIT keyword list"),
+    )?;
+    Ok(())
+}
+
+/// `Solicitation-keywords = word *("," word)` (RFC 3865 §2.2).
+fn solicitation_keywords(input: &[u8]) -> VRes<'_, &[u8]> {
+    recognize(pair(word, many0_count(preceded(char(','), word))))(input)
+}
+
+/// `word = ALPHA 0*(wordchar)`, `wordchar = ("." / "-" / "_" / ":" /
+/// ALPHA / DIGIT)` (RFC 3865 §2.2).
+fn word(input: &[u8]) -> VRes<'_, &[u8]> {
+    let wordchar = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':');
+    recognize(pair(
+        satisfy(|c| c.is_ascii_alphabetic()),
+        take_while(wordchar),
+    ))(input)
 }
 
 impl<'a> Solicit<'a> {
@@ -85,14 +95,10 @@ impl<'a> Solicit<'a> {
 /// `SOLICIT=<matched keywords>` (RFC 3865 §3, "usually 5.7.1").
 pub const REFUSED: MandatedReply = reply(550, 5, 7, 1, "Solicitation refused");
 
-/// RFC 3865 `word *("," word)`, `word = ALPHA *wordchar`, ≤ 1000 chars.
+/// An EHLO `NO-SOLICITING` value: the same `Solicitation-keywords`
+/// (RFC 3865 §2.1).
 pub(crate) fn is_keywords(k: &[u8]) -> bool {
-    k.len() <= 1000
-        && k.split(|&b| b == b',').all(|w| {
-            w.first().is_some_and(u8::is_ascii_alphabetic)
-                && w.iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
-        })
+    check(k).is_ok()
 }
 
 /// NO-SOLICITING: `SOLICIT=` on MAIL, parsed and typed; a server does not
@@ -133,5 +139,13 @@ mod tests {
         assert!(Solicit::new("a".repeat(1001)).is_err());
         assert!(Solicit::new("a".repeat(1000)).is_ok());
         assert_eq!(REFUSED.enhanced().to_string(), "5.7.1");
+    }
+
+    #[test]
+    fn solicitation_keywords_stream_rfc3865_2_2() {
+        crate::grammar::param::assert_streaming!(
+            solicitation_keywords,
+            &["org.example:ADV:ADLT,net.example:ADV", "a", "a1.b-c_d:e"],
+        );
     }
 }

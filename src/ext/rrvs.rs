@@ -1,10 +1,16 @@
 //! RRVS (RFC 7293): the RCPT `RRVS=` parameter.
 
 use super::seam::{advertise_if, offered, Extension, Negotiation, Offer, ParamDef, RcptParamDef};
+use nom::branch::alt;
+use nom::character::streaming::{char, one_of};
+use nom::combinator::{opt, peek, value};
+use nom::sequence::{pair, preceded, terminated};
+
 use super::{invalid, reply, MandatedReply};
 use crate::client::MessageError;
 use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::grammar::param::{field_until, Terminated, VRes};
 use crate::params::{key, set, RcptParams};
 use crate::values::DateTime;
 
@@ -41,18 +47,9 @@ impl Rrvs {
 
     /// Parses the value; `C` / `R` in any case.
     pub fn parse(value: &[u8]) -> Result<Self, SyntaxError> {
-        let (time, mode) = match memchr::memchr(b';', value) {
-            None => (value, None),
-            Some(i) => {
-                let mode = match &value[i + 1..] {
-                    [b'C' | b'c'] => RrvsMode::Continue,
-                    [b'R' | b'r'] => RrvsMode::Reject,
-                    _ => return Err(invalid("RRVS mode is not C or R")),
-                };
-                (&value[..i], Some(mode))
-            }
-        };
-        Rrvs::new(DateTime::parse(time)?, mode)
+        let whole = Terminated::new(value);
+        let (time, mode) = whole.parse(rrvs_value, invalid("RRVS mode is not C or R"))?;
+        Rrvs::new(DateTime::parse(whole.original(time))?, mode)
     }
 
     /// The time since which the mailbox must have been held.
@@ -79,6 +76,20 @@ impl Rrvs {
             Some(RrvsMode::Reject) => out.extend_from_slice(b";R"),
         }
     }
+}
+
+/// The value of `rrvs-param = "RRVS=" date-time [ ";" ( "C" / "R" ) ]`
+/// (RFC 7293 §3.1): the date-time's octets (an RFC 3339 `date-time`, read
+/// by [`DateTime`]) and the mode, in any case.
+fn rrvs_value(input: &[u8]) -> VRes<'_, (&[u8], Option<RrvsMode>)> {
+    let mode = alt((
+        value(RrvsMode::Continue, one_of("Cc")),
+        value(RrvsMode::Reject, one_of("Rr")),
+    ));
+    pair(
+        field_until(b';'),
+        opt(preceded(char(';'), terminated(mode, peek(char(' '))))),
+    )(input)
 }
 
 /// The mailbox has changed hands since the given time (RFC 7293 §3.3).
@@ -163,5 +174,13 @@ mod tests {
         assert!(Rrvs::parse(b"2014-04-03T23:01:00Z;CR").is_err());
         assert!(Rrvs::parse(b"1396566060").is_err());
         assert_eq!(MAILBOX_OWNER_CHANGED.enhanced().to_string(), "5.7.17");
+    }
+
+    #[test]
+    fn rrvs_value_streams_rfc7293_3_1() {
+        crate::grammar::param::assert_streaming!(
+            rrvs_value,
+            &["2014-04-03T23:01:00Z", "2014-04-03T23:01:00-05:00;C", "x;r"],
+        );
     }
 }

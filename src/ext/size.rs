@@ -1,10 +1,11 @@
 //! SIZE (RFC 1870): the declared message size on MAIL.
 
 use super::seam::{Extension, MailParamDef, Negotiation, Offer, ParamDef};
-use super::{invalid, parse_digits, reply, MandatedReply};
+use super::{invalid, reply, MandatedReply};
 use crate::client::MessageError;
 use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
+use crate::grammar::param::{digits, Terminated, VRes};
 use crate::params::{key, set};
 use crate::values::push_decimal;
 
@@ -16,7 +17,12 @@ pub const PARAM: &str = EHLO_KEYWORD;
 /// Parses `size-value ::= 1*20DIGIT` (RFC 1870 §3). Twenty digits can
 /// exceed `u64::MAX`; such a value is an error, never wrapped.
 pub fn parse_value(value: &[u8]) -> Result<u64, SyntaxError> {
-    parse_digits(value, 20).ok_or(invalid("SIZE is not 1*20DIGIT within 64 bits"))
+    Terminated::new(value).parse(size_value, invalid("SIZE is not 1*20DIGIT within 64 bits"))
+}
+
+/// `size-value ::= 1*20DIGIT` (RFC 1870 §3), within 64 bits.
+fn size_value(input: &[u8]) -> VRes<'_, u64> {
+    digits(20)(input)
 }
 
 /// Appends the decimal value.
@@ -106,5 +112,13 @@ mod tests {
         assert_eq!(EXCEEDS_FIXED_MAXIMUM.enhanced().to_string(), "5.3.4");
         assert_eq!(INSUFFICIENT_STORAGE.code().get(), 452);
         assert_eq!(INSUFFICIENT_STORAGE.enhanced().to_string(), "4.3.1");
+    }
+
+    #[test]
+    fn size_value_streams_rfc1870_3() {
+        crate::grammar::param::assert_streaming!(
+            size_value,
+            &["0", "500000", "18446744073709551615"]
+        );
     }
 }
