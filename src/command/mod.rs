@@ -27,7 +27,7 @@ use std::borrow::Cow;
 pub use parse::OUTSIDE_GRAMMAR;
 pub use sasl::SaslResponse;
 
-use crate::ehlo::Mechanism;
+use crate::ehlo::{Keyword, Mechanism};
 use crate::params::{MailParams, RcptParams};
 use crate::values::{Domain, ForwardPath, Host, ReversePath};
 
@@ -212,6 +212,7 @@ pub enum Verb {
 
 impl Verb {
     /// The verb as written on the wire (uppercase); `None` for [`Verb::Other`].
+    /// An extension's verb is spelled by its EHLO keyword.
     pub const fn as_str(self) -> Option<&'static str> {
         Some(match self {
             Verb::Helo => "HELO",
@@ -222,22 +223,22 @@ impl Verb {
             Verb::Data => "DATA",
             Verb::Bdat => "BDAT",
             Verb::Rset => "RSET",
-            Verb::Vrfy => "VRFY",
-            Verb::Expn => "EXPN",
-            Verb::Help => "HELP",
+            Verb::Vrfy => Keyword::Vrfy.name(),
+            Verb::Expn => Keyword::Expn.name(),
+            Verb::Help => Keyword::Help.name(),
             Verb::Noop => "NOOP",
             Verb::Quit => "QUIT",
-            Verb::StartTls => "STARTTLS",
-            Verb::Auth => "AUTH",
-            Verb::Etrn => "ETRN",
-            Verb::Atrn => "ATRN",
-            Verb::Turn => "TURN",
-            Verb::Send => "SEND",
-            Verb::Soml => "SOML",
-            Verb::Saml => "SAML",
-            Verb::Burl => "BURL",
-            Verb::Verb => "VERB",
-            Verb::Onex => "ONEX",
+            Verb::StartTls => Keyword::StartTls.name(),
+            Verb::Auth => Keyword::Auth.name(),
+            Verb::Etrn => Keyword::Etrn.name(),
+            Verb::Atrn => Keyword::Atrn.name(),
+            Verb::Turn => Keyword::Turn.name(),
+            Verb::Send => Keyword::Send.name(),
+            Verb::Soml => Keyword::Soml.name(),
+            Verb::Saml => Keyword::Saml.name(),
+            Verb::Burl => Keyword::Burl.name(),
+            Verb::Verb => Keyword::Verb.name(),
+            Verb::Onex => Keyword::Onex.name(),
             Verb::Other => return None,
         })
     }

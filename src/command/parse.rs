@@ -4,8 +4,9 @@
 use std::borrow::Cow;
 
 use super::{Command, Etrn, SaslResponse, SendMode, Utf8Reply};
-use crate::ehlo::Mechanism;
+use crate::ehlo::{Keyword, Mechanism};
 use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
+use crate::ext;
 use crate::grammar::{split_path_arguments, PathCommand};
 use crate::octets::line::frame_line;
 use crate::options::ParseOptions;
@@ -103,7 +104,7 @@ pub(super) fn parse_framed<'a>(
     let p = Parser { opts, rest };
     let w = match verb_word(verb) {
         Some(w) => w,
-        None if verb.eq_ignore_ascii_case("STARTTLS") => {
+        None if verb.eq_ignore_ascii_case(Keyword::StartTls.name()) => {
             tri!(p.no_args());
             return Ok((Command::StartTls, used));
         }
@@ -119,19 +120,19 @@ pub(super) fn parse_framed<'a>(
     const RSET: u32 = word(b"rset");
     const QUIT: u32 = word(b"quit");
     const NOOP: u32 = word(b"noop");
-    const VRFY: u32 = word(b"vrfy");
-    const EXPN: u32 = word(b"expn");
-    const HELP: u32 = word(b"help");
-    const AUTH: u32 = word(b"auth");
-    const ETRN: u32 = word(b"etrn");
-    const ATRN: u32 = word(b"atrn");
-    const TURN: u32 = word(b"turn");
-    const SEND: u32 = word(b"send");
-    const SOML: u32 = word(b"soml");
-    const SAML: u32 = word(b"saml");
-    const BURL: u32 = word(b"burl");
-    const VERB: u32 = word(b"verb");
-    const ONEX: u32 = word(b"onex");
+    const VRFY: u32 = keyword_word(Keyword::Vrfy);
+    const EXPN: u32 = keyword_word(Keyword::Expn);
+    const HELP: u32 = keyword_word(Keyword::Help);
+    const AUTH: u32 = keyword_word(Keyword::Auth);
+    const ETRN: u32 = keyword_word(Keyword::Etrn);
+    const ATRN: u32 = keyword_word(Keyword::Atrn);
+    const TURN: u32 = keyword_word(Keyword::Turn);
+    const SEND: u32 = keyword_word(Keyword::Send);
+    const SOML: u32 = keyword_word(Keyword::Soml);
+    const SAML: u32 = keyword_word(Keyword::Saml);
+    const BURL: u32 = keyword_word(Keyword::Burl);
+    const VERB: u32 = keyword_word(Keyword::Verb);
+    const ONEX: u32 = keyword_word(Keyword::Onex);
     let send = |mode| {
         let (from, params) = p.mail()?;
         Ok(Command::Send { mode, from, params })
@@ -265,6 +266,12 @@ fn split_once_byte(s: &str, needle: u8) -> (&str, Option<&str>) {
 
 const fn word(v: &[u8; 4]) -> u32 {
     u32::from_le_bytes(*v) | 0x2020_2020
+}
+
+/// [`word`] of an extension's four-letter verb, spelled by its keyword.
+const fn keyword_word(k: Keyword) -> u32 {
+    let v = k.name().as_bytes();
+    word(&[v[0], v[1], v[2], v[3]])
 }
 
 struct Parser<'o, 'a> {
@@ -451,7 +458,9 @@ impl<'a> Parser<'_, 'a> {
     fn vrfy(&self) -> Result<(Cow<'a, str>, Utf8Reply), SyntaxError> {
         let rest = self.required("VRFY and EXPN require an argument")?;
         let (target, utf8) = match rest.rsplit_once(' ') {
-            Some((t, w)) if w.eq_ignore_ascii_case("SMTPUTF8") => (t, Utf8Reply::SmtpUtf8),
+            Some((t, w)) if w.eq_ignore_ascii_case(ext::smtputf8::EHLO_KEYWORD) => {
+                (t, Utf8Reply::SmtpUtf8)
+            }
             Some((t, w)) if w.eq_ignore_ascii_case("UTF8REPLY") => (t, Utf8Reply::Utf8Reply),
             _ => (rest, Utf8Reply::No),
         };

@@ -3,6 +3,7 @@
 
 use super::{Command, Etrn, Utf8Reply};
 use crate::error::EncodeError;
+use crate::ext;
 use crate::values::push_decimal;
 
 /// A free-text argument: not empty, no control but HT-free printable text
@@ -115,7 +116,10 @@ impl Command<'_> {
                 out.extend_from_slice(target.as_bytes());
                 match utf8 {
                     Utf8Reply::No => {}
-                    Utf8Reply::SmtpUtf8 => out.extend_from_slice(b" SMTPUTF8"),
+                    Utf8Reply::SmtpUtf8 => {
+                        out.push(b' ');
+                        out.extend_from_slice(ext::smtputf8::EHLO_KEYWORD.as_bytes());
+                    }
                     Utf8Reply::Utf8Reply => out.extend_from_slice(b" UTF8REPLY"),
                 }
             }
@@ -127,7 +131,8 @@ impl Command<'_> {
                 }
             }
             Command::Auth { mechanism, initial } => {
-                out.extend_from_slice(b"AUTH ");
+                verb(out);
+                out.push(b' ');
                 out.extend_from_slice(mechanism.as_str().as_bytes());
                 if let Some(r) = initial {
                     out.push(b' ');
@@ -135,7 +140,8 @@ impl Command<'_> {
                 }
             }
             Command::Etrn(e) => {
-                out.extend_from_slice(b"ETRN ");
+                verb(out);
+                out.push(b' ');
                 match e {
                     Etrn::Domain(d) => out.extend_from_slice(d.as_str().as_bytes()),
                     Etrn::Subdomains(d) => {
@@ -149,14 +155,15 @@ impl Command<'_> {
                 }
             }
             Command::Atrn(domains) => {
-                out.extend_from_slice(b"ATRN");
+                verb(out);
                 for (i, d) in domains.iter().enumerate() {
                     out.push(if i == 0 { b' ' } else { b',' });
                     out.extend_from_slice(d.as_str().as_bytes());
                 }
             }
             Command::Burl { url, last } => {
-                out.extend_from_slice(b"BURL ");
+                verb(out);
+                out.push(b' ');
                 out.extend_from_slice(url.as_bytes());
                 if *last {
                     out.extend_from_slice(b" LAST");

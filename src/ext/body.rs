@@ -46,8 +46,8 @@ impl Body {
     pub const fn as_str(self) -> &'static str {
         match self {
             Body::SevenBit => "7BIT",
-            Body::EightBitMime => "8BITMIME",
-            Body::BinaryMime => "BINARYMIME",
+            Body::EightBitMime => EHLO_8BITMIME,
+            Body::BinaryMime => EHLO_BINARYMIME,
         }
     }
 
@@ -62,8 +62,8 @@ impl Body {
 fn body_value(input: &[u8]) -> VRes<'_, Body> {
     alt((
         value(Body::SevenBit, tag_no_case("7BIT")),
-        value(Body::EightBitMime, tag_no_case("8BITMIME")),
-        value(Body::BinaryMime, tag_no_case("BINARYMIME")),
+        value(Body::EightBitMime, tag_no_case(EHLO_8BITMIME)),
+        value(Body::BinaryMime, tag_no_case(EHLO_BINARYMIME)),
     ))(input)
 }
 

@@ -45,10 +45,11 @@ pub(crate) fn esmtp_param<'a>(utf8: bool) -> impl FnMut(&'a [u8]) -> Res<'a> {
 /// padding `esmtp-value` does not allow; the value's own grammar is
 /// checked by [`crate::ext::mtrk`].
 fn mtrk_parameter<'a>(utf8: bool) -> impl FnMut(&'a [u8]) -> Res<'a> {
-    recognize(pair(
-        tag_no_case("MTRK="),
+    recognize(tuple((
+        tag_no_case(crate::ext::mtrk::PARAM),
+        char('='),
         take_while1(move |b: u8| is_esmtp_value(b) || b == b'=' || (utf8 && b >= 0x80)),
-    ))
+    )))
 }
 
 /// `Mail-parameters = esmtp-param *(SP esmtp-param)` (§4.1.2), where a

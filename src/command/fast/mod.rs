@@ -281,6 +281,42 @@ pub(super) fn scan<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>
     }
 }
 
+/// A parameter's `keyword=` in lower case, from its extension's constant,
+/// as [`starts_with_kw`] takes it (at most eight octets).
+struct KeywordEq {
+    octets: [u8; 8],
+    len: usize,
+}
+
+impl KeywordEq {
+    const fn new(keyword: &str) -> Self {
+        let k = keyword.as_bytes();
+        assert!(k.len() < 8, "the fast path compares eight octets");
+        let mut octets = [0u8; 8];
+        let mut i = 0;
+        while i < k.len() {
+            octets[i] = k[i].to_ascii_lowercase();
+            i += 1;
+        }
+        octets[k.len()] = b'=';
+        KeywordEq {
+            octets,
+            len: k.len() + 1,
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self) -> &[u8] {
+        &self.octets[..self.len]
+    }
+}
+
+const SIZE_EQ: KeywordEq = KeywordEq::new(crate::ext::size::PARAM);
+const BODY_EQ: KeywordEq = KeywordEq::new(crate::ext::body::PARAM);
+const NOTIFY_EQ: KeywordEq = KeywordEq::new(crate::ext::dsn::PARAM_NOTIFY);
+const ORCPT_EQ: KeywordEq = KeywordEq::new(crate::ext::dsn::PARAM_ORCPT);
+const _: () = assert!(SIZE_EQ.len == BODY_EQ.len);
+
 /// `RCPT TO:<local@domain>` then `NOTIFY=` and `ORCPT=rfc822;` in any
 /// order, each at most once.
 #[inline(always)]
@@ -299,12 +335,12 @@ fn rcpt<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
     while input.get(i) == Some(&b' ') {
         // The keyword with its '=' compared in one go: no scan.
         let w = raw8(input, i + 1)?;
-        if starts_with_kw(w, b"notify=") && notify.is_none() {
-            let (n, end) = notify_value(input, i + 8)?;
+        if starts_with_kw(w, NOTIFY_EQ.get()) && notify.is_none() {
+            let (n, end) = notify_value(input, i + 1 + NOTIFY_EQ.len)?;
             notify = Some(n);
             i = end;
-        } else if starts_with_kw(w, b"orcpt=") && orcpt.is_none() {
-            let v = i + 7;
+        } else if starts_with_kw(w, ORCPT_EQ.get()) && orcpt.is_none() {
+            let v = i + 1 + ORCPT_EQ.len;
             // All xchars (so the fold is exact), then the addr-type.
             let end = xchars(input, v)?;
             if end - v < 8 || word8(input, v, 7)? != RFC822 {
@@ -379,8 +415,8 @@ fn notify_value(input: &[u8], start: usize) -> Option<(Notify, usize)> {
 #[inline(always)]
 fn mail<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
     const PREFIX: u64 = lower8(b"mail fro");
-    const BIT7: u64 = lower8(b"7bit");
-    const BITMIME8: u64 = lower8(b"8bitmime");
+    const BIT7: u64 = lower8(Body::SevenBit.as_str().as_bytes());
+    const BITMIME8: u64 = lower8(Body::EightBitMime.as_str().as_bytes());
     if word8(input, 0, 8)? != PREFIX || input.get(8..11)? != b"M:<" && input.get(8..11)? != b"m:<" {
         return None;
     }
@@ -395,8 +431,9 @@ fn mail<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
     let mut i = gt + 1;
     while input.get(i) == Some(&b' ') {
         let w = raw8(input, i + 1)?;
-        let v = i + 6;
-        if starts_with_kw(w, b"size=") && size.is_none() {
+        // `SIZE=` and `BODY=` are as long.
+        let v = i + 1 + SIZE_EQ.len;
+        if starts_with_kw(w, SIZE_EQ.get()) && size.is_none() {
             let mut n: u64 = 0;
             let mut j = v;
             while let Some(d) = input.get(j).filter(|b| b.is_ascii_digit()) {
@@ -409,7 +446,7 @@ fn mail<'a>(input: &'a [u8], opts: &ParseOptions) -> Option<(Fast<'a>, usize)> {
             }
             size = Some(n);
             i = j;
-        } else if starts_with_kw(w, b"body=") && body.is_none() {
+        } else if starts_with_kw(w, BODY_EQ.get()) && body.is_none() {
             let end = xchars(input, v)?;
             let b = match end - v {
                 4 if word8(input, v, 4)? == BIT7 => Body::SevenBit,
