@@ -99,9 +99,9 @@
 //! |---|---|
 //! | [`values`] | validated domains, mailboxes, paths, reply and enhanced codes, xtext, RFC 3339 dates |
 //! | [`command`] | the command grammar: a fused fast path for the hot lines (`fast.rs`), the general parser (`parse.rs`), the writer (`write.rs`), AUTH continuation lines (`sasl.rs`) |
-//! | `grammar` (private) | the RFC 5321 §4.1.2/§4.1.3 productions on nom streaming combinators, which decide the shape of strict MAIL/RCPT arguments |
-//! | [`params`] | MAIL/RCPT parameter lists: the `esmtp-param` syntax (`syntax.rs`), MAIL (`mail.rs`), RCPT (`rcpt.rs`) |
-//! | [`ext`] | one file per service extension: its EHLO keyword (the only place the string is spelled), parameter values, EHLO values and mandated replies |
+//! | `grammar` (private) | the RFC 5321 §4.1.2/§4.1.3 productions on nom streaming combinators, which decide the shape of strict MAIL/RCPT arguments, and what the extensions' value grammars share (`param.rs`) |
+//! | [`params`] | MAIL/RCPT parameter lists: where each value is kept (`mod.rs`), the `esmtp-param` syntax (`syntax.rs`), the one shell both lists share (`list.rs`) |
+//! | [`ext`] | one file per service extension, owning it end to end (see below); the seam the rest of the crate calls through (`seam.rs`) and the registry (`mod.rs`) |
 //! | [`ehlo`] | the EHLO capability set: keywords (`keyword.rs`), reading a reply (`parse.rs`), writing one (`write.rs`), SASL mechanism names |
 //! | [`reply`] | the reply grammar (RFC 5321 §4.2), parsed and written |
 //! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
@@ -116,22 +116,50 @@
 //!
 //! # Adding an extension
 //!
-//! Take SIZE (RFC 1870) as the model, in `src/ext/size.rs`:
+//! An extension is one file, `src/ext/<name>.rs`, and one registration:
+//! its `pub mod` line and its entry in the `registry!` table, side by side
+//! in `src/ext/mod.rs`. The rest of the crate reaches it only through the
+//! `Extension` it exports (`src/ext/seam.rs`, a table of `fn` pointers):
+//! the server's EHLO reply and parameter checks (`server/offer.rs`), the
+//! client's negotiation (`client/negotiate.rs`), the MAIL/RCPT parameter
+//! lists (`params/list.rs`) and [`ehlo::Keyword`] all iterate the registry.
 //!
-//! 1. `ext/<name>.rs` holds `EHLO_KEYWORD`, the parameter keyword, the
-//!    value type with `parse` and `write_to` (citing the RFC's ABNF), and
-//!    the replies the RFC mandates as [`ext::MandatedReply`] constants,
+//! Take RRVS (RFC 7293), `src/ext/rrvs.rs`, as the model:
+//!
+//! 1. `EHLO_KEYWORD` and `PARAM`: the only place `"RRVS"` is spelled.
+//! 2. The value, [`ext::rrvs::Rrvs`], with `parse` and `write_to`. Its
+//!    grammar is a nom streaming production named after the ABNF it reads
+//!    and citing it (`rrvs_value`, RFC 7293 §3.1), run on the whole value
+//!    by `grammar::param::Terminated`; an `assert_streaming!` test checks
+//!    that every prefix of a valid value is `Incomplete`.
+//! 3. The replies the RFC mandates, as [`ext::MandatedReply`] constants,
 //!    each with a unit test citing its section.
-//! 2. One line in the `keywords!` table of `ehlo/keyword.rs` names the
-//!    keyword from that constant; EHLO values, if the keyword has them,
-//!    get a case in `ehlo/parse.rs` and `ehlo/write.rs` that calls the
-//!    extension's own parser and writer (see [`ext::limits`]).
-//! 3. A MAIL or RCPT parameter gets a field (or a [`params::MailExtras`]
-//!    field, for a rare one) and a line in `params/mail.rs` or
-//!    `params/rcpt.rs`.
-//! 4. The server's check of a command against what it offered lives in
-//!    `server/offer.rs`; the client's choice given what the server offered
-//!    in `client/negotiate.rs`.
+//! 4. `EXTENSION`, its `Extension`, which fills in what it has (the rest
+//!    stays `Extension::NONE`'s "nothing to do"):
+//!    - `rcpt: &[RRVS]`: the parameter's `ParamDef`, whose `parse` reads
+//!      the value into where it is kept ([`params::RcptExtras::rrvs`]) and
+//!      whose `write` puts it back on the wire;
+//!    - `advertise`: adds [`ehlo::Keyword::Rrvs`] to the EHLO reply when
+//!      [`server::Extensions::rrvs`] is set;
+//!    - `check_rcpt`: a server refuses `RRVS=` with `555 5.5.4` unless it
+//!      offered RRVS (RFC 5321 §4.1.1.11);
+//!    - `choose`: a client keeps the caller's `RRVS=` when offered, else
+//!      strips or fails it per [`client::ParamPolicy`]; `strip_rcpt`
+//!      removes it from each RCPT.
+//! 5. Its registry entry, `rrvs { Rrvs = 23, }`, creates
+//!    [`ehlo::Keyword::Rrvs`], spelled by `rrvs::EHLO_KEYWORD`, at
+//!    position 23 of [`ehlo::Keyword::ALL`], the order an EHLO reply is
+//!    written in (a new keyword takes the next free position); where the
+//!    entry stands in the table is the order its parameters are written on
+//!    MAIL/RCPT, checked by a server and negotiated by a client.
+//!
+//! Other hooks: `mail` and `check_mail` for MAIL parameters, `require` for
+//! what a message needs whatever the policy (as BODY, SMTPUTF8 and
+//! REQUIRETLS do). Two things live outside the file because a struct is
+//! declared in one place: a parameter whose value is new needs its field
+//! in [`params::MailExtras`] / [`params::RcptExtras`] (or, for a hot one,
+//! [`params::MailParams`]), and a server setting needs its field in
+//! [`server::Extensions`].
 //!
 //! Errors keep their classes apart: [`SyntaxError`] for malformed peer
 //! input (with the reply it deserves), [`DecodeError`] for framing, and

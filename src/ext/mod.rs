@@ -6,17 +6,17 @@
 //! the choice a client makes given what a server offered, and the replies
 //! its RFC mandates.
 //!
-//! The rest of the crate reaches an extension only through its
-//! [`seam::Extension`] (a table of `fn` pointers) listed in [`registry!`]:
-//! the `keywords` table of [`crate::ehlo::Keyword`], the parameter lists
-//! of [`crate::params`], the server's EHLO reply and checks, and the
-//! client's negotiation all iterate the registry.
+//! The rest of the crate reaches an extension only through the
+//! `Extension` (a table of `fn` pointers, `seam.rs`) each module exports
+//! and the registry below lists: [`crate::ehlo::Keyword`], the parameter
+//! lists of [`crate::params`], the server's EHLO reply and checks, and
+//! the client's negotiation all iterate it. The crate docs, "Adding an
+//! extension", walk through one.
 //!
 //! Parameter values arrive already checked for `esmtp-value` characters
 //! (RFC 5321 §4.1.2; UTF-8 only with SMTPUTF8, RFC 6531 §3.3), so each
-//! module checks its own grammar, written with nom's streaming combinators
-//! (see [`crate::grammar`]'s conventions). Writers always emit the strict
-//! canonical form.
+//! module checks its own grammar, written with nom's streaming
+//! combinators. Writers always emit the strict canonical form.
 
 use std::borrow::Cow;
 

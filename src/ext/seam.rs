@@ -343,3 +343,62 @@ pub(crate) fn lookup<D>(table: &'static ParamTable<D>, key: u128) -> Option<&'st
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::octets::pack::pack_upper;
+
+    /// Every registered parameter is found by its keyword in any case
+    /// (RFC 5321 §2.4); nothing else is.
+    #[test]
+    fn every_registered_parameter_is_found_rfc5321_2_4() {
+        let mut mail = 0;
+        for e in super::super::REGISTRY {
+            for d in e.mail {
+                for name in [d.keyword.to_owned(), d.keyword.to_ascii_lowercase()] {
+                    let found = lookup(&MAIL_PARAMS, pack_upper(name.as_bytes()));
+                    assert!(found.is_some_and(|f| f.keyword == d.keyword), "{name}");
+                }
+                mail += 1;
+            }
+            for d in e.rcpt {
+                let found = lookup(&RCPT_PARAMS, pack_upper(d.keyword.as_bytes()));
+                assert!(
+                    found.is_some_and(|f| f.keyword == d.keyword),
+                    "{}",
+                    d.keyword
+                );
+            }
+        }
+        assert_eq!(MAIL_PARAMS.iter().filter(|s| s.1.is_some()).count(), mail);
+        for unknown in ["X-FOO", "SIZ", "SIZEX", "NOTIFY", "", "ALT-ADDRESSES"] {
+            assert!(
+                lookup(&MAIL_PARAMS, pack_upper(unknown.as_bytes())).is_none(),
+                "{unknown}"
+            );
+        }
+        assert!(lookup(&RCPT_PARAMS, pack_upper(b"SIZE")).is_none());
+        assert!(lookup(&MAIL_PARAMS, 0).is_none());
+    }
+
+    /// A transaction strips exactly the RCPT parameters of the extensions
+    /// it names (RFC 3461 §4.1: a relay without DSN drops them).
+    #[test]
+    fn rcpt_strip_removes_only_the_named_extensions() {
+        let mut p = RcptParams::parse(
+            b"NOTIFY=NEVER RRVS=2014-04-03T23:01:00Z",
+            &ParseOptions::strict(),
+        )
+        .unwrap();
+        let dsn = super::super::REGISTRY
+            .iter()
+            .position(|e| e.rcpt.iter().any(|d| d.keyword == "NOTIFY"))
+            .unwrap();
+        RcptStrip(1 << dsn).apply(&mut p);
+        assert!(p.notify.is_none() && p.orcpt.is_none());
+        assert!(p.extras().rrvs.is_some());
+        RcptStrip::default().apply(&mut p);
+        assert!(p.extras().rrvs.is_some());
+    }
+}

@@ -48,59 +48,84 @@ pub struct ServerConfig {
 /// application support (STARTTLS, AUTH, VRFY/EXPN decisions, ETRN, ATRN,
 /// TURN, SEND/SOML/SAML, FUTURERELEASE, DELIVERBY, MT-PRIORITY, RRVS) are
 /// off until the application turns them on.
+///
+/// Each field is read by the extension it names, in its own module of
+/// [`crate::ext`]: what it adds to the EHLO reply and how the MAIL/RCPT
+/// parameters it defines are checked against it live there.
+///
+/// ```
+/// use esmtp::server::ServerConfig;
+///
+/// let mut config = ServerConfig::new("mx.example.org").expect("a valid hostname");
+/// config.extensions.dsn = true; // the default
+/// config.extensions.rrvs = true; // off by default: RRVS= needs the application's look-up
+/// config.extensions.deliver_by = Some(60);
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Extensions {
-    /// PIPELINING (RFC 2920). LMTP always offers it (RFC 2033 §5).
+    /// PIPELINING (RFC 2920, [`crate::ext::pipelining`]). LMTP always
+    /// offers it (RFC 2033 §5).
     pub pipelining: bool,
-    /// 8BITMIME (RFC 6152).
+    /// 8BITMIME (RFC 6152, [`crate::ext::body`]).
     pub eight_bit_mime: bool,
-    /// CHUNKING (RFC 3030): BDAT.
+    /// CHUNKING (RFC 3030, [`crate::ext::chunking`]): BDAT.
     pub chunking: bool,
-    /// BINARYMIME (RFC 3030 §3); needs `chunking`.
+    /// BINARYMIME (RFC 3030 §3, [`crate::ext::body`]); needs `chunking`.
     pub binary_mime: bool,
-    /// SMTPUTF8 (RFC 6531); needs `eight_bit_mime`.
+    /// SMTPUTF8 (RFC 6531, [`crate::ext::smtputf8`]); needs
+    /// `eight_bit_mime`.
     pub smtputf8: bool,
-    /// DSN (RFC 3461): the parameters are validated and handed over.
+    /// DSN (RFC 3461, [`crate::ext::dsn`]): the parameters are validated
+    /// and handed over.
     pub dsn: bool,
-    /// ENHANCEDSTATUSCODES (RFC 2034); codes are sent on replies always.
+    /// ENHANCEDSTATUSCODES (RFC 2034, [`crate::ext::enhanced_status_codes`]);
+    /// codes are sent on replies always.
     pub enhanced_status_codes: bool,
-    /// STARTTLS (RFC 3207): the application can do a TLS handshake.
+    /// STARTTLS (RFC 3207, [`crate::ext::starttls`]): the application can
+    /// do a TLS handshake.
     pub starttls: bool,
-    /// AUTH (RFC 4954) mechanisms; empty means no AUTH.
+    /// AUTH (RFC 4954, [`crate::ext::auth`]) mechanisms; empty means no
+    /// AUTH.
     pub auth: Vec<Mechanism>,
     /// Offer AUTH only on a TLS session (RFC 4954 §4: PLAIN needs a
     /// protected channel).
     pub auth_requires_tls: bool,
     /// Refuse MAIL before AUTH with `530 5.7.0` (RFC 6409 §4.3).
     pub auth_required: bool,
-    /// DELIVERBY (RFC 2852) with this minimum by-time in seconds. RFC 2852
-    /// §4 gives it at most nine digits: a larger value counts as
-    /// 999,999,999.
+    /// DELIVERBY (RFC 2852, [`crate::ext::deliverby`]) with this minimum
+    /// by-time in seconds. RFC 2852 §4 gives it at most nine digits: a
+    /// larger value counts as 999,999,999.
     pub deliver_by: Option<u32>,
-    /// MT-PRIORITY (RFC 6710) with an optional profile name.
+    /// MT-PRIORITY (RFC 6710, [`crate::ext::mt_priority`]) with an
+    /// optional profile name.
     pub mt_priority: Option<Option<String>>,
-    /// FUTURERELEASE (RFC 4865) with these hold limits.
+    /// FUTURERELEASE (RFC 4865, [`crate::ext::future_release`]) with these
+    /// hold limits.
     pub future_release: Option<HoldLimits>,
-    /// RRVS (RFC 7293).
+    /// RRVS (RFC 7293, [`crate::ext::rrvs`]).
     pub rrvs: bool,
-    /// REQUIRETLS (RFC 8689); advertised and accepted only under TLS.
+    /// REQUIRETLS (RFC 8689, [`crate::ext::requiretls`]); advertised and
+    /// accepted only under TLS.
     pub requiretls: bool,
-    /// Advertise LIMITS (RFC 9422) from [`Limits`].
+    /// Advertise LIMITS (RFC 9422, [`crate::ext::limits`]) from [`Limits`].
     pub limits: bool,
     /// VRFY decided by the application; otherwise `252` (RFC 5321 §3.5.3).
     pub vrfy: bool,
     /// EXPN decided by the application; otherwise `252`.
     pub expn: bool,
-    /// HELP (RFC 5321 §4.1.1.8).
+    /// HELP (RFC 5321 §4.1.1.8, [`crate::ext::optional_commands`]).
     pub help: bool,
-    /// ETRN (RFC 1985), decided by the application.
+    /// ETRN (RFC 1985, [`crate::ext::etrn`]), decided by the application.
     pub etrn: bool,
-    /// ATRN (RFC 2645), decided by the application; needs AUTH.
+    /// ATRN (RFC 2645, [`crate::ext::atrn`]), decided by the application;
+    /// needs AUTH.
     pub atrn: bool,
-    /// TURN (RFC 821 §3.8), decided by the application.
+    /// TURN (RFC 821 §3.8, [`crate::ext::rfc821`]), decided by the
+    /// application.
     pub turn: bool,
-    /// SEND, SOML and SAML (RFC 821 §3.4), handed over as MAIL variants.
+    /// SEND, SOML and SAML (RFC 821 §3.4, [`crate::ext::rfc821`]), handed
+    /// over as MAIL variants.
     pub send: bool,
 }
 
