@@ -159,7 +159,9 @@
 //! declared in one place: a parameter whose value is new needs its field
 //! in [`params::MailExtras`] / [`params::RcptExtras`] (or, for a hot one,
 //! [`params::MailParams`]), and a server setting needs its field in
-//! [`server::Extensions`].
+//! [`server::Extensions`]. A new EHLO keyword is recognised through a
+//! perfect hash: should the build stop with "two EHLO keywords share a
+//! slot", `KEYWORD_HASH` in `ehlo/keyword.rs` needs another odd multiplier.
 //!
 //! Errors keep their classes apart: [`SyntaxError`] for malformed peer
 //! input (with the reply it deserves), [`DecodeError`] for framing, and
