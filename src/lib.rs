@@ -153,9 +153,11 @@
 //!    entry stands in the table is the order its parameters are written on
 //!    MAIL/RCPT, checked by a server and negotiated by a client.
 //!
-//! Other hooks: `mail` and `check_mail` for MAIL parameters, `require` for
-//! what a message needs whatever the policy (as BODY, SMTPUTF8 and
-//! REQUIRETLS do). Two things live outside the file because a struct is
+//! Other hooks: `mail` and `check_mail` for MAIL parameters;
+//! `accept_mail` / `accept_rcpt` for a server's rules once every
+//! parameter passed (SMTPUTF8's on non-ASCII paths, RFC 6531 §3.4; AUTH's
+//! trust in `AUTH=`, RFC 4954 §5); `require` for what a client's message
+//! needs whatever the policy (as BODY, SMTPUTF8 and REQUIRETLS do). Two things live outside the file because a struct is
 //! declared in one place: a parameter whose value is new needs its field
 //! in [`params::MailExtras`] / [`params::RcptExtras`] (or, for a hot one,
 //! [`params::MailParams`]), and a server setting needs its field in

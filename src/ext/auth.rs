@@ -65,6 +65,14 @@ pub(crate) const EXTENSION: Extension = Extension {
     mail: &[AUTH],
     advertise,
     check_mail,
+    accept_mail: |_, p, o| {
+        // RFC 4954 §5: an unauthenticated (so untrusted) client's AUTH= is
+        // taken as AUTH=<>.
+        if p.extras().auth.is_some() && !o.authenticated {
+            p.extras_mut().auth = Some(AuthParam::Unknown);
+        }
+        Ok(())
+    },
     choose,
     ..Extension::NONE
 };

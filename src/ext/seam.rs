@@ -18,6 +18,7 @@ use crate::octets::pack::pack_const;
 use crate::options::ParseOptions;
 use crate::params::{MailParams, RcptParams, Value};
 use crate::server::{Extensions, ServerConfig};
+use crate::values::{ForwardPath, ReversePath};
 
 /// One service extension as the machines, `ehlo` and `params` see it.
 /// Every hook defaults to "nothing to do" ([`Extension::NONE`]), so an
@@ -34,6 +35,15 @@ pub(crate) struct Extension {
     pub(crate) check_mail: fn(&MailParams<'_>, &Offer<'_>) -> Result<(), MandatedReply>,
     /// Server: checks a RCPT's parameters against what was offered.
     pub(crate) check_rcpt: fn(&RcptParams<'_>, &Offer<'_>) -> Result<(), MandatedReply>,
+    /// Server: a MAIL whose parameters every extension accepted: its rules
+    /// on the path, and what it changes before the application sees the
+    /// command.
+    pub(crate) accept_mail:
+        fn(&ReversePath<'_>, &mut MailParams<'_>, &Offer<'_>) -> Result<(), MandatedReply>,
+    /// Server: a RCPT whose parameters every extension accepted: its rules
+    /// on the path.
+    pub(crate) accept_rcpt:
+        fn(&ForwardPath<'_>, &RcptParams<'_>, &Offer<'_>) -> Result<(), MandatedReply>,
     /// Client: what the message needs whatever the policy (BODY,
     /// SMTPUTF8, REQUIRETLS): asked of every extension before `choose`.
     pub(crate) require: fn(&mut Negotiation<'_>) -> Result<(), MessageError>,
@@ -53,6 +63,8 @@ impl Extension {
         advertise: |_, _| {},
         check_mail: |_, _| Ok(()),
         check_rcpt: |_, _| Ok(()),
+        accept_mail: |_, _, _| Ok(()),
+        accept_rcpt: |_, _, _| Ok(()),
         require: |_| Ok(()),
         choose: |_| Ok(()),
         strip_rcpt: |_| {},
@@ -97,6 +109,10 @@ pub(crate) struct Offer<'s> {
     /// AUTH is offered in this session (mechanisms configured, and TLS
     /// when they require it).
     pub(crate) auth_offered: bool,
+    /// The client has authenticated (RFC 4954).
+    pub(crate) authenticated: bool,
+    /// The transaction's MAIL carried SMTPUTF8 (RFC 6531 §3.4).
+    pub(crate) smtputf8: bool,
 }
 
 impl<'s> Offer<'s> {

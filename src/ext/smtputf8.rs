@@ -3,7 +3,9 @@
 //! `esmtp-value`, §3.3) are applied by the parsers when
 //! [`ParseOptions::utf8`](crate::options::ParseOptions::utf8) is set.
 
-use super::seam::{advertise_if, offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
+use super::seam::{
+    advertise_if, offered, refuse_if, Extension, MailParamDef, Negotiation, Offer, ParamDef,
+};
 use super::{reply, MandatedReply};
 use crate::client::MessageError;
 use crate::ehlo::{Capabilities, Keyword};
@@ -58,6 +60,10 @@ pub(crate) const EXTENSION: Extension = Extension {
     mail: &[SMTPUTF8],
     advertise,
     check_mail,
+    // RFC 6531 §3.4: a non-ASCII address only in a transaction whose MAIL
+    // carried SMTPUTF8 (§3.5 gives the replies).
+    accept_mail: |from, p, _| refuse_if(!from.is_ascii() && !p.smtputf8, NON_ASCII_SENDER),
+    accept_rcpt: |to, _, o| refuse_if(!to.is_ascii() && !o.smtputf8, NON_ASCII_RECIPIENT),
     require,
     ..Extension::NONE
 };

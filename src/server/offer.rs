@@ -12,6 +12,7 @@ use crate::ehlo::{Capabilities, Keyword};
 use crate::ext::seam::{Offer, NOT_OFFERED};
 use crate::ext::{MandatedReply, REGISTRY};
 use crate::params::{MailParams, RcptParams};
+use crate::values::{ForwardPath, ReversePath};
 
 impl Core {
     /// What this session offers, as the extensions see it.
@@ -20,6 +21,8 @@ impl Core {
             config: &self.config,
             tls: self.session.tls,
             auth_offered: self.auth_offered(),
+            authenticated: self.session.authenticated,
+            smtputf8: self.transaction.as_ref().is_some_and(|t| t.smtputf8),
         }
     }
 
@@ -119,5 +122,32 @@ impl Core {
         }
         let offer = self.offer();
         REGISTRY.iter().try_for_each(|e| (e.check_rcpt)(p, &offer))
+    }
+
+    /// A MAIL whose parameters passed [`Self::check_mail_params`]: each
+    /// extension's rules on the path, and what it changes before the
+    /// application sees the command.
+    pub(super) fn accept_mail(
+        &self,
+        from: &ReversePath<'_>,
+        p: &mut MailParams<'_>,
+    ) -> Result<(), MandatedReply> {
+        let offer = self.offer();
+        REGISTRY
+            .iter()
+            .try_for_each(|e| (e.accept_mail)(from, p, &offer))
+    }
+
+    /// A RCPT whose parameters passed [`Self::check_rcpt_params`]: each
+    /// extension's rules on the path.
+    pub(super) fn accept_rcpt(
+        &self,
+        to: &ForwardPath<'_>,
+        p: &RcptParams<'_>,
+    ) -> Result<(), MandatedReply> {
+        let offer = self.offer();
+        REGISTRY
+            .iter()
+            .try_for_each(|e| (e.accept_rcpt)(to, p, &offer))
     }
 }

@@ -14,7 +14,6 @@ use super::{Core, Phase, Transaction};
 use crate::command::SendMode;
 use crate::data::{BareCheck, BarePolicy, ChunkDecoder, ContentError, DotDecoder};
 use crate::ext;
-use crate::ext::auth::AuthParam;
 use crate::ext::body::Body;
 use crate::ext::MandatedReply;
 use crate::params::{MailParams, RcptParams};
@@ -161,19 +160,14 @@ impl Core {
         if let Err(reply) = self.check_mail_params(&params) {
             return self.error_step(reply);
         }
-        if !from.is_ascii() && !params.smtputf8 {
-            return self.error_step(ext::smtputf8::NON_ASCII_SENDER);
+        if let Err(reply) = self.accept_mail(&from, &mut params) {
+            return self.error_step(reply);
         }
         if let (Some(declared), Some(max)) = (params.size, self.config.limits.message_size) {
             if declared > max {
                 self.reply(ext::size::EXCEEDS_FIXED_MAXIMUM);
                 return Step::Continue;
             }
-        }
-        // RFC 4954 §5: an unauthenticated (so untrusted) client's AUTH= is
-        // taken as AUTH=<>.
-        if params.extras().auth.is_some() && !self.session.authenticated {
-            params.extras_mut().auth = Some(AuthParam::Unknown);
         }
         self.pending = Some(Pending::Mail {
             smtputf8: params.smtputf8,
@@ -197,12 +191,11 @@ impl Core {
             self.reply(TOO_MANY_RCPTS);
             return Step::Continue;
         }
-        let smtputf8 = t.smtputf8;
         if let Err(reply) = self.check_rcpt_params(&params) {
             return self.error_step(reply);
         }
-        if !to.is_ascii() && !smtputf8 {
-            return self.error_step(ext::smtputf8::NON_ASCII_RECIPIENT);
+        if let Err(reply) = self.accept_rcpt(&to, &params) {
+            return self.error_step(reply);
         }
         if let Some(t) = self.transaction.as_mut() {
             t.rcpt_commands += 1;
