@@ -18,7 +18,7 @@ use esmtp::params::RcptParams;
 use esmtp::reply::Reply;
 use esmtp::runtime::server::blocking::{Backend, Session, SmtpServer};
 use esmtp::runtime::server::{
-    Answer, ConnectionInfo, LmtpAnswer, MessageEnd, RuntimeConfig, SessionEnd,
+    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, RuntimeConfig, SessionEnd,
 };
 use esmtp::server::{AbortReason, Credentials, ServerConfig};
 use esmtp::values::{EnhancedStatusCode, ForwardPath, ReplyCode};
@@ -55,6 +55,8 @@ struct State {
     messages: Mutex<Vec<Vec<u8>>>,
     gate: Gate,
     connections: Mutex<Vec<ConnectionInfo>>,
+    /// What `Session::transcript` saw, in order.
+    wire: Mutex<Vec<(Direction, Vec<u8>)>>,
 }
 
 impl State {
@@ -164,6 +166,11 @@ impl Session for Recorder {
         } else {
             Answer::Deny
         }
+    }
+
+    fn transcript(&mut self, direction: Direction, bytes: &[u8]) {
+        let wire = &mut self.state.wire.lock().unwrap();
+        wire.push((direction, bytes.to_vec()));
     }
 
     fn closed(&mut self, end: SessionEnd) {
@@ -455,4 +462,40 @@ fn blocking_lmtp_answers_each_recipient_rfc2033_4_2() {
     assert_eq!(c.reply().text(), "250 2.0.0 <one@example.org> done");
     assert_eq!(c.reply().text(), "452 4.2.2 <full@example.org> done");
     assert_eq!(c.command("QUIT").code, 221);
+}
+
+/// `Session::transcript` on the blocking server: every octet both ways,
+/// in order, the greeting first and the 221 last.
+#[test]
+fn blocking_transcript_tap_sees_every_octet_both_ways() {
+    let srv = Running::start(config(), RuntimeConfig::default(), None);
+    let mut c = srv.connect();
+    let input =
+        b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n";
+    c.send(input);
+    let codes: Vec<u16> = (0..4).map(|_| c.reply().code).collect();
+    assert_eq!(codes, [250, 250, 250, 354]);
+    c.send(b"Hi\r\n.\r\nQUIT\r\n");
+    assert_eq!(c.reply().code, 250);
+    assert_eq!(c.reply().code, 221);
+    srv.state.wait_logged("closed");
+    let wire = srv.state.wire.lock().unwrap().clone();
+    let joined = |direction| -> Vec<u8> {
+        wire.iter()
+            .filter(|(d, _)| *d == direction)
+            .flat_map(|(_, b)| b.iter().copied())
+            .collect()
+    };
+    assert_eq!(
+        joined(Direction::Received),
+        [&input[..], b"Hi\r\n.\r\nQUIT\r\n"].concat()
+    );
+    let sent = String::from_utf8(joined(Direction::Sent)).unwrap();
+    assert!(
+        sent.starts_with("220 ") && sent.contains("\r\n354 "),
+        "{sent}"
+    );
+    assert!(sent.ends_with("closing connection\r\n"), "{sent}");
+    assert!(wire[0].0 == Direction::Sent, "{wire:?}");
+    assert_eq!(wire.last().map(|w| w.0), Some(Direction::Sent), "{wire:?}");
 }

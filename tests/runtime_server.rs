@@ -17,8 +17,8 @@ use esmtp::ehlo::Mechanism;
 use esmtp::params::RcptParams;
 use esmtp::reply::Reply;
 use esmtp::runtime::server::{
-    Answer, Backend, ConnectionInfo, LmtpAnswer, MessageEnd, Reversal, RuntimeConfig, Session,
-    SessionEnd, SmtpServer, TlsInfo,
+    Answer, Backend, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Reversal, RuntimeConfig,
+    Session, SessionEnd, SmtpServer, TlsInfo,
 };
 use esmtp::server::{AbortReason, Credentials, ServerConfig};
 use esmtp::values::{EnhancedStatusCode, ForwardPath, ReplyCode};
@@ -38,6 +38,8 @@ struct State {
     gate: Semaphore,
     connections: Mutex<Vec<ConnectionInfo>>,
     tls: Mutex<Vec<TlsInfo>>,
+    /// What `Session::transcript` saw, in order.
+    wire: Mutex<Vec<(Direction, Vec<u8>)>>,
 }
 
 impl Default for State {
@@ -48,6 +50,7 @@ impl Default for State {
             gate: Semaphore::new(0),
             connections: Mutex::default(),
             tls: Mutex::default(),
+            wire: Mutex::default(),
         }
     }
 }
@@ -216,6 +219,11 @@ impl Session for Recorder {
 
     fn tls_established(&mut self, tls: &TlsInfo) {
         self.state.tls.lock().unwrap().push(tls.clone());
+    }
+
+    fn transcript(&mut self, direction: Direction, bytes: &[u8]) {
+        let wire = &mut self.state.wire.lock().unwrap();
+        wire.push((direction, bytes.to_vec()));
     }
 
     fn closed(&mut self, end: SessionEnd) {
@@ -673,4 +681,60 @@ fn client_that_never_reads_is_closed_at_the_write_deadline() {
         "{:?}",
         srv.state.log.lock().unwrap()
     );
+}
+
+/// The octets one direction of a transcript carried, joined.
+fn joined(wire: &[(Direction, Vec<u8>)], direction: Direction) -> Vec<u8> {
+    wire.iter()
+        .filter(|(d, _)| *d == direction)
+        .flat_map(|(_, b)| b.iter().copied())
+        .collect()
+}
+
+/// `Session::transcript` sees every octet both ways, in order: what the
+/// client sent exactly, and every reply it read, including the replies
+/// written while a slow RCPT decision was awaited (RFC 2920 §3.1).
+#[test]
+fn transcript_tap_sees_every_octet_both_ways_in_order() {
+    let srv = Running::plain(config());
+    let mut tcp = std::net::TcpStream::connect(srv.addr).unwrap();
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    let mut read = Vec::new();
+    let mut read_until = |tcp: &mut std::net::TcpStream, done: &dyn Fn(&str) -> bool| {
+        let mut buf = [0u8; 4096];
+        while !done(&String::from_utf8_lossy(&read)) {
+            let n = tcp.read(&mut buf).unwrap();
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&read));
+            read.extend_from_slice(&buf[..n]);
+        }
+    };
+    read_until(&mut tcp, &|r| r.ends_with("\r\n"));
+    let ehlo = b"EHLO client.example\r\n";
+    let pipelined = b"MAIL FROM:<a@example.org>\r\nRCPT TO:<slow@example.org>\r\nQUIT\r\n";
+    tcp.write_all(ehlo).unwrap();
+    read_until(&mut tcp, &|r| r.contains("\r\n250 ") && r.ends_with("\r\n"));
+    tcp.write_all(pipelined).unwrap();
+    srv.state.wait_logged("rcpt <slow@example.org> asked");
+    // MAIL's reply goes out while the RCPT is pending.
+    read_until(&mut tcp, &|r| r.ends_with("250 2.1.0 Sender OK\r\n"));
+    srv.state.gate.add_permits(1);
+    read_until(&mut tcp, &|r| r.contains("\r\n221 ") && r.ends_with("\r\n"));
+    srv.state.wait_logged("closed");
+    let wire = srv.state.wire.lock().unwrap().clone();
+    assert_eq!(
+        joined(&wire, Direction::Received),
+        [&ehlo[..], pipelined].concat()
+    );
+    assert_eq!(joined(&wire, Direction::Sent), read);
+    // In order: the greeting first, MAIL's reply after the input that
+    // carried it and before the RCPT's, the 221 last.
+    let at = |what: &[u8]| {
+        wire.iter()
+            .position(|(_, b)| b.windows(what.len()).any(|w| w == what))
+            .unwrap_or_else(|| panic!("{:?} not in {wire:?}", String::from_utf8_lossy(what)))
+    };
+    assert!(wire[0].0 == Direction::Sent && wire[0].1.starts_with(b"220 "));
+    assert!(at(b"MAIL FROM") < at(b"Sender OK"), "{wire:?}");
+    assert!(at(b"Sender OK") < at(b"Recipient OK"), "{wire:?}");
+    assert_eq!(at(b"221 "), wire.len() - 1, "{wire:?}");
 }

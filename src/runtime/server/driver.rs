@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use super::answer::{apply, Answer, MessageEnd, Verdict};
 use super::config::RuntimeConfig;
 use super::handler::Session;
+use super::info::Direction;
 use super::shutdown::{FORCED, RUNNING};
 use super::stream::Stream;
 use crate::server::{CloseReason, Event, Server};
@@ -109,16 +110,18 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
                 Event::Closed { reason } => return Outcome::Closed(Some(reason)),
                 event => {
                     let lmtp = c.server.config().lmtp;
+                    let mut owed = Vec::new();
                     let verdict = {
                         let mut asked = pin!(ask(&mut c.session, event, lmtp));
                         match poll_once(asked.as_mut()).await {
                             Some(verdict) => verdict,
                             None => {
                                 // A decision that takes a while: the
-                                // replies already owed go out meanwhile.
-                                if let Err(e) =
-                                    transmit(stream, &mut c.server, c.runtime.write_timeout).await
-                                {
+                                // replies already owed go out meanwhile,
+                                // for the transcript once it is answered.
+                                let limit = c.runtime.write_timeout;
+                                let tap = |b: &Bytes| owed.push(b.clone());
+                                if let Err(e) = transmit(stream, &mut c.server, limit, tap).await {
                                     c.error.get_or_insert(e);
                                 }
                                 // Even when the connection is gone, the
@@ -128,6 +131,9 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
                             }
                         }
                     };
+                    for sent in owed.drain(..) {
+                        c.session.transcript(Direction::Sent, &sent);
+                    }
                     // The answer restarts the wait from now, not from
                     // before a slow decision.
                     c.server.handle_timeout(Instant::now());
@@ -138,7 +144,8 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
                 }
             }
         }
-        match transmit(stream, &mut c.server, c.runtime.write_timeout).await {
+        let tap = |b: &Bytes| c.session.transcript(Direction::Sent, b);
+        match transmit(stream, &mut c.server, c.runtime.write_timeout, tap).await {
             // Writing may let the machine go on (StartTls, Closed, input
             // held back by queued replies).
             Ok(true) => continue,
@@ -165,6 +172,7 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
             // The top of the loop gives the machine the time.
             Wake::Deadline => {}
             Wake::Read(Ok(Some(buf))) => {
+                c.session.transcript(Direction::Received, &buf);
                 c.read_size = c.runtime.next_read(size, buf.len());
                 c.server.receive_buf(buf);
             }
@@ -221,12 +229,13 @@ fn poll_once<F: Future>(mut fut: Pin<&mut F>) -> impl Future<Output = Option<F::
 }
 
 /// Writes and flushes every reply the machine owes, within `limit` for
-/// the lot: a client reading one octet a minute cannot stretch it.
-/// Whether anything was written.
+/// the lot: a client reading one octet a minute cannot stretch it. Each
+/// buffer written goes to `tap`. Whether anything was written.
 pub(super) async fn transmit(
     stream: &mut Stream,
     server: &mut Server,
     limit: Duration,
+    mut tap: impl FnMut(&Bytes),
 ) -> io::Result<bool> {
     let Some(first) = server.poll_transmit() else {
         return Ok(false);
@@ -235,6 +244,7 @@ pub(super) async fn transmit(
         let mut bytes = first;
         loop {
             stream.write_all(&bytes).await?;
+            tap(&bytes);
             match server.poll_transmit() {
                 Some(more) => bytes = more,
                 None => break,

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 
 use super::answer::{Answer, LmtpAnswer, MessageEnd};
-use super::info::{ConnectionInfo, SessionEnd, TlsInfo};
+use super::info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 use super::limits::Refusal;
 use super::stream::Reversal;
 use crate::command::{Etrn, SendMode, Utf8Reply};
@@ -220,6 +220,17 @@ pub trait Session: Send + 'static {
     fn reversed(&mut self, reversal: Reversal) -> impl Future<Output = ()> + Send {
         drop(reversal);
         async {}
+    }
+
+    /// Every octet of the session as it crosses the connection, read from
+    /// the client or written to it, in order and after TLS decryption (the
+    /// handshake itself is not seen): the tap for a transcript or a
+    /// protocol trace. AUTH exchanges are included, so redact before
+    /// storing. Replies written while a decision is awaited are reported
+    /// once it is answered, before anything more is read. The default
+    /// ignores them.
+    fn transcript(&mut self, direction: Direction, bytes: &[u8]) {
+        let _ = (direction, bytes);
     }
 
     /// The session is over; nothing more will be asked. Not called when

@@ -80,6 +80,15 @@ impl TlsInfo {
     }
 }
 
+/// Which way octets crossed a connection, for a session's `transcript`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Read from the client.
+    Received,
+    /// Written to the client.
+    Sent,
+}
+
 /// How a session ended, for the session's `closed`.
 #[derive(Debug)]
 #[non_exhaustive]

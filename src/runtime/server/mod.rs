@@ -95,7 +95,7 @@ pub mod blocking;
 
 pub use answer::{Answer, LmtpAnswer, MessageEnd};
 pub use config::RuntimeConfig;
-pub use info::{ConnectionInfo, SessionEnd, TlsInfo};
+pub use info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 pub use limits::Refusal;
 
 #[cfg(feature = "tokio")]

@@ -14,7 +14,7 @@ use super::handler::{Backend, Reversal, Session, Stream};
 use super::{Registered, Shared, Stop, FORCED, RUNNING};
 use crate::runtime::server::answer::{apply, Answer, MessageEnd, Verdict};
 use crate::runtime::server::config::{new_machine, RuntimeConfig};
-use crate::runtime::server::info::{ConnectionInfo, SessionEnd, TlsInfo};
+use crate::runtime::server::info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 use crate::runtime::server::limits::Slot;
 use crate::server::{CloseReason, Event, Server};
 
@@ -212,7 +212,8 @@ fn drive<S: Session>(
                 }
             }
         }
-        match transmit(stream, &mut c.server, c.runtime.write_timeout) {
+        let tap = |b: &[u8]| c.session.transcript(Direction::Sent, b);
+        match transmit(stream, &mut c.server, c.runtime.write_timeout, tap) {
             Ok(true) => continue,
             Ok(false) => {}
             Err(e) => {
@@ -245,6 +246,7 @@ fn drive<S: Session>(
             Ok(n) if n > 0 => {
                 c.read_size = c.runtime.next_read(size, n);
                 c.buf.truncate(n);
+                c.session.transcript(Direction::Received, &c.buf);
                 // Content chunks are slices of this buffer: no copy.
                 let data = c.buf.split();
                 c.server.receive_buf(data);
@@ -301,8 +303,14 @@ fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
 }
 
 /// Writes and flushes every reply owed within `limit` for the lot: each
-/// write may block only for what is left of it.
-fn transmit(stream: &mut Stream, server: &mut Server, limit: Duration) -> io::Result<bool> {
+/// write may block only for what is left of it. Each buffer written goes
+/// to `tap`.
+fn transmit(
+    stream: &mut Stream,
+    server: &mut Server,
+    limit: Duration,
+    mut tap: impl FnMut(&[u8]),
+) -> io::Result<bool> {
     let Some(mut bytes) = server.poll_transmit() else {
         return Ok(false);
     };
@@ -332,6 +340,7 @@ fn transmit(stream: &mut Stream, server: &mut Server, limit: Duration) -> io::Re
                 Err(e) => return Err(e),
             }
         }
+        tap(&bytes);
         match server.poll_transmit() {
             Some(more) => bytes = more,
             None => break,

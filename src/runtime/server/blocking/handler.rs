@@ -10,7 +10,7 @@ use bytes::Bytes;
 use crate::command::{Etrn, SendMode, Utf8Reply};
 use crate::params::{MailParams, RcptParams};
 use crate::runtime::server::{
-    Answer, ConnectionInfo, LmtpAnswer, MessageEnd, Refusal, SessionEnd, TlsInfo,
+    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Refusal, SessionEnd, TlsInfo,
 };
 use crate::server::{AbortReason, Credentials, HelloVerb};
 use crate::values::{Domain, ForwardPath, Host, ReversePath};
@@ -198,6 +198,17 @@ pub trait Session: Send + 'static {
     /// default closes the connection.
     fn reversed(&mut self, reversal: Reversal) {
         drop(reversal);
+    }
+
+    /// Every octet of the session as it crosses the connection, read from
+    /// the client or written to it, in order and after TLS decryption (the
+    /// handshake itself is not seen): the tap for a transcript or a
+    /// protocol trace. AUTH exchanges are included, so redact before
+    /// storing. Replies written while a decision is awaited are reported
+    /// once it is answered, before anything more is read. The default
+    /// ignores them.
+    fn transcript(&mut self, direction: Direction, bytes: &[u8]) {
+        let _ = (direction, bytes);
     }
 
     /// The session is over; nothing more will be asked. Not called when
