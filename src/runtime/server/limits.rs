@@ -58,7 +58,7 @@ pub(crate) struct Slot {
 /// The address a connection counts against: an IPv4 address (IPv4-mapped
 /// IPv6 included) as it is, an IPv6 address by its /64 prefix, the usual
 /// smallest assignment to one subscriber (RFC 6177).
-fn key(ip: IpAddr) -> IpAddr {
+pub(super) fn key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

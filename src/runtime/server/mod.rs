@@ -75,6 +75,7 @@ mod answer;
 mod config;
 mod info;
 mod limits;
+mod throttle;
 
 #[cfg(feature = "tokio")]
 mod driver;
@@ -97,6 +98,7 @@ pub use answer::{Answer, LmtpAnswer, MessageEnd};
 pub use config::RuntimeConfig;
 pub use info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 pub use limits::Refusal;
+pub use throttle::AuthThrottle;
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
