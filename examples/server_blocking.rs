@@ -1,6 +1,6 @@
-//! The same server as `examples/server.rs` — same machine, command line and
-//! Maildir delivery — driven by `std::net` with one thread per connection
-//! and no async runtime. STARTTLS uses rustls's blocking `StreamOwned`.
+//! The same server as `examples/server.rs` — same command line, policy and
+//! Maildir delivery — on `esmtp::runtime::server::blocking`: one thread
+//! per connection over `std::net`, no async runtime.
 //!
 //! ```sh
 //! cargo run --example server_blocking -- --listen 127.0.0.1:2525 --maildir ./maildir
@@ -8,224 +8,129 @@
 //!
 //! Without a signal-handling crate there is no graceful stop: Ctrl-C ends
 //! the process at once. That loses nothing that was accepted (a message
-//! is renamed into `new/` before its 250 is sent); an unfinished one stays
-//! in `tmp/`, which Maildir readers ignore.
+//! is durable in `new/` before its 250); an unfinished one stays in
+//! `tmp/`, which Maildir readers ignore.
 
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use esmtp::server::Server;
-use rustls::{ServerConnection, StreamOwned};
+use clap::Parser;
+use esmtp::bytes::Bytes;
+use esmtp::command::SendMode;
+use esmtp::params::{MailParams, RcptParams};
+use esmtp::runtime::server::blocking::{Session, SmtpServer};
+use esmtp::runtime::server::{
+    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, SessionEnd, TlsInfo,
+};
+use esmtp::server::{AbortReason, Credentials, HelloVerb};
+use esmtp::values::{ForwardPath, Host, ReversePath};
 
-use support::session::{Handler, Next};
-use support::{ConnectionLimits, Shared, READ_BUFFER, TLS_HANDSHAKE_TIMEOUT};
+use support::session::{single, Mailbox};
+use support::{Args, Setup};
 
 fn main() -> ExitCode {
-    let args = support::args::from_env();
-    let shared = match Shared::new(&args) {
-        Ok(s) => s,
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let setup = Setup::new(args)?;
+    let bind = |addr: SocketAddr| {
+        TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))
     };
-    let listener = match TcpListener::bind(args.listen) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.listen);
-            return ExitCode::FAILURE;
-        }
-    };
-    let local = listener.local_addr().unwrap_or(args.listen);
-    println!("listening on {local}");
-    eprintln!("{}", shared.describe());
-    let limits = ConnectionLimits::new(args.max_connections, args.max_connections_per_ip);
-    loop {
-        match listener.accept() {
-            Ok((mut tcp, peer)) => {
-                let slot = match limits.admit(peer.ip()) {
-                    Ok(slot) => slot,
-                    Err(why) => {
-                        // Without waiting: a client that does not read must
-                        // not hold up the accept loop.
-                        let _ = tcp.set_nonblocking(true);
-                        let _ = tcp.write(why.reply_line(shared.config.hostname()).as_bytes());
-                        continue;
-                    }
-                };
-                let shared = Arc::clone(&shared);
-                let spawned = std::thread::Builder::new()
-                    .name(format!("smtp {peer}"))
-                    .spawn(move || {
-                        // Its drop frees the slot when the session ends.
-                        let _slot = slot;
-                        serve(tcp, peer, shared)
-                    });
-                if let Err(e) = spawned {
-                    eprintln!("cannot start a thread for {peer}: {e}");
-                }
+    let plain = bind(args.listen)?;
+    let implicit = args.tls_listen.map(bind).transpose()?;
+    let local = |l: &TcpListener| l.local_addr().map_err(|e| e.to_string());
+    println!("listening on {}", local(&plain)?);
+    if let Some(l) = &implicit {
+        println!("listening on {} (implicit TLS)", local(l)?);
+    }
+    eprintln!("{}", setup.describe(args));
+    support::raise_fd_limit();
+
+    let shared = setup.shared;
+    let sessions = move |conn: &ConnectionInfo| Blocking(Mailbox::new(&shared, conn));
+    let mut builder = SmtpServer::builder(setup.config, sessions);
+    if let Some(tls) = setup.tls {
+        builder = builder.tls(tls);
+    }
+    let server = builder.runtime(setup.runtime).build();
+    if let Some(listener) = implicit {
+        let server = server.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = server.serve_tls(listener) {
+                eprintln!("implicit TLS listener: {e}");
             }
-            // E.g. out of file descriptors: back off instead of spinning.
-            Err(e) => {
-                eprintln!("accept: {e}");
-                std::thread::sleep(Duration::from_millis(100));
+        });
+    }
+    server.serve(plain).map_err(|e| e.to_string())
+}
+
+/// The policy on a connection's thread, which waits for its delivery.
+struct Blocking(Mailbox);
+
+impl Session for Blocking {
+    fn hello(&mut self, verb: HelloVerb, host: Host<'static>) -> Answer {
+        self.0.hello(verb, host)
+    }
+
+    fn mail(
+        &mut self,
+        from: ReversePath<'static>,
+        params: MailParams<'static>,
+        _: Option<SendMode>,
+    ) -> Answer {
+        self.0.mail(from, params)
+    }
+
+    fn rcpt(&mut self, to: ForwardPath<'static>, _: RcptParams<'static>) -> Answer {
+        self.0.rcpt(to)
+    }
+
+    fn content(&mut self, chunk: Bytes) {
+        self.0.content(&chunk);
+    }
+
+    fn message_end(&mut self, end: MessageEnd) -> Answer {
+        single(self.lmtp_message_end(end))
+    }
+
+    fn lmtp_message_end(&mut self, end: MessageEnd) -> LmtpAnswer {
+        match self.0.message_end(end) {
+            Ok(delivery) => {
+                let outcome = delivery.wait_blocking();
+                self.0.delivered(outcome)
             }
+            Err(answer) => answer,
         }
     }
-}
 
-/// A blocking byte stream whose reads can be given a deadline.
-trait Conn: Read + Write {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
-}
-
-impl Conn for TcpStream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, timeout)
+    fn message_aborted(&mut self, reason: AbortReason) {
+        self.0.message_aborted(reason);
     }
-}
 
-impl Conn for StreamOwned<ServerConnection, TcpStream> {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.sock.set_read_timeout(timeout)
+    fn auth(&mut self, credentials: Credentials) -> Answer {
+        self.0.auth(credentials)
     }
-}
 
-/// How [`drive`] ended.
-enum Outcome {
-    Closed,
-    StartTls,
-}
-
-/// One connection: plain text, then (after STARTTLS) the same session over
-/// TLS.
-fn serve(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let _ = tcp.set_nodelay(true);
-    // A client that never reads cannot pin this thread in a write (the TLS
-    // stream writes through the same socket).
-    let _ = tcp.set_write_timeout(Some(shared.config.timeouts.command));
-    let (mut session, sid) = shared.new_session();
-    let mut handler = Handler::new(Arc::clone(&shared), peer, sid);
-    let mut buf = vec![0u8; READ_BUFFER];
-    match drive(&mut tcp, &mut session, &mut handler, &mut buf) {
-        Ok(Outcome::Closed) => return,
-        Ok(Outcome::StartTls) => {}
-        Err(e) => {
-            handler.log(format_args!("connection error: {e}"));
-            return;
-        }
+    fn tls_established(&mut self, tls: &TlsInfo) {
+        self.0.tls_established(tls);
     }
-    let mut tls = match handshake(tcp, shared.tls.clone()) {
-        Ok(tls) => tls,
-        Err(e) => {
-            handler.log(format_args!("TLS handshake failed: {e}"));
-            let _ = session.tls_failed();
-            while let Some(event) = session.poll_event() {
-                if let Next::Close = handler.on_event(&mut session, event) {
-                    break;
-                }
-            }
-            return;
-        }
-    };
-    // The wait for the new EHLO starts now, not before the handshake.
-    session.handle_timeout(Instant::now());
-    let _ = session.tls_established();
-    handler.log(format_args!("TLS established"));
-    match drive(&mut tls, &mut session, &mut handler, &mut buf) {
-        Ok(_) => {
-            tls.conn.send_close_notify();
-            let _ = tls.flush();
-        }
-        Err(e) => handler.log(format_args!("connection error: {e}")),
-    }
-}
 
-/// Runs the server side of a TLS handshake to completion.
-fn handshake(
-    tcp: TcpStream,
-    config: Option<Arc<rustls::ServerConfig>>,
-) -> io::Result<StreamOwned<ServerConnection, TcpStream>> {
-    let config = config.ok_or_else(|| io::Error::other("STARTTLS without a certificate"))?;
-    let conn = ServerConnection::new(config).map_err(io::Error::other)?;
-    let mut tls = StreamOwned::new(conn, tcp);
-    tls.sock.set_read_timeout(Some(TLS_HANDSHAKE_TIMEOUT))?;
-    while tls.conn.is_handshaking() {
-        tls.conn.complete_io(&mut tls.sock)?;
+    fn transcript(&mut self, direction: Direction, bytes: &[u8]) {
+        self.0.transcript(direction, bytes);
     }
-    Ok(tls)
-}
 
-/// The driver loop (see `esmtp::server`): events, then transmit, then read
-/// (with the session's deadline as the read timeout), until the session
-/// closes or starts TLS.
-fn drive<S: Conn>(
-    io: &mut S,
-    session: &mut Server,
-    handler: &mut Handler,
-    buf: &mut [u8],
-) -> io::Result<Outcome> {
-    loop {
-        // The session's clock, at every wake-up (after a read, a wait, a
-        // handshake): the command lines read are timed from it.
-        session.handle_timeout(Instant::now());
-        while let Some(event) = session.poll_event() {
-            match handler.on_event(session, event) {
-                Next::Continue => {}
-                Next::Deliver(mut delivery) => {
-                    let outcome = handler.deliver_now(&mut delivery);
-                    // An fsync may take a while: the answer restarts the
-                    // wait for the next command from now.
-                    session.handle_timeout(Instant::now());
-                    handler.delivered(session, outcome);
-                }
-                // The machine emits both only once its replies are out.
-                Next::StartTls => return Ok(Outcome::StartTls),
-                Next::Close => return Ok(Outcome::Closed),
-            }
-        }
-        let mut wrote = false;
-        while let Some(bytes) = session.poll_transmit() {
-            io.write_all(&bytes)?;
-            wrote = true;
-        }
-        if wrote {
-            io.flush()?;
-            // Writing may unblock an event (StartTls, Closed).
-            continue;
-        }
-        if session.is_closed() {
-            return Ok(Outcome::Closed);
-        }
-        let now = Instant::now();
-        let timeout = session
-            .poll_timeout()
-            // A zero timeout means "none" to set_read_timeout.
-            .map(|deadline| {
-                deadline
-                    .saturating_duration_since(now)
-                    .max(Duration::from_millis(1))
-            });
-        io.set_read_timeout(timeout)?;
-        match io.read(buf) {
-            Ok(0) => session.peer_closed(),
-            Ok(n) => session.receive(buf.get(..n).unwrap_or_default()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {} // the top of the loop gives the time
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                handler.log(format_args!("read error: {e}"));
-                session.peer_closed();
-            }
-        }
+    fn closed(&mut self, end: SessionEnd) {
+        self.0.closed(end);
     }
 }

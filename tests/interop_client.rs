@@ -922,8 +922,9 @@ fn command_line_errors_exit_2_with_usage() {
             let args: Vec<String> = case.iter().map(|s| (*s).to_owned()).collect();
             let out = run(driver, &args, b"");
             assert_exit(&out, 2);
+            // clap's usage line: `Usage: send [OPTIONS] --server …`.
             assert!(
-                stderr(&out).contains("usage: send"),
+                stderr(&out).contains("Usage: send"),
                 "{case:?}: {}",
                 out.describe()
             );

@@ -1,198 +1,267 @@
-//! Code shared by `examples/server.rs` (tokio) and
-//! `examples/server_blocking.rs` (std::net threads): the command line, the
-//! session policy, Maildir delivery and the trace fields. Included by both
-//! with `#[path = "support/mod.rs"] mod support;`.
+//! What `examples/server.rs` (tokio) and `examples/server_blocking.rs`
+//! (threads) share: the command line, the configuration built from it, and
+//! what every session shares. The policy is in `session.rs`, Maildir
+//! delivery in `maildir.rs`, transcripts in `transcript.rs`. Included by
+//! both with `#[path = "support/mod.rs"] mod support;`.
 
-pub mod args;
+pub mod cli;
 pub mod maildir;
-pub mod received;
 pub mod session;
+pub mod transcript;
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use clap::Parser;
 use esmtp::ehlo::Mechanism;
 use esmtp::ext::future_release::HoldLimits;
-use esmtp::server::{Server, ServerConfig};
+use esmtp::runtime::server::{AuthThrottle, RuntimeConfig};
+use esmtp::server::ServerConfig;
 use esmtp::values::DateTime;
 
-use args::Args;
-use maildir::Maildir;
+use cli::Checked;
+use maildir::Store;
 
-/// The largest buffer a connection reads into. The session's own limit
-/// ([`esmtp::server::Limits::max_buffered`], 256 KiB by default) is kept
-/// above it plus the longest line (see [`Shared::new`]).
-pub const READ_BUFFER: usize = 64 * 1024;
-
-/// The buffer an idle connection reads into; a read that fills it doubles
-/// the next one, up to [`READ_BUFFER`], so a thousand idle connections
-/// hold a few MiB, not 64 MiB.
-// Only the tokio example grows its buffer.
-#[allow(dead_code)]
-pub const FIRST_READ: usize = 2 * 1024;
-
-/// AUTH failures from one address within [`AUTH_FAILURE_WINDOW`] before
-/// its AUTH commands are refused unchecked (`454 4.7.0`) until the window
-/// passes: a password guesser gets five tries per quarter hour per
-/// address, however many connections it opens.
-pub const AUTH_FAILURES_ALLOWED: u32 = 5;
-
-/// See [`AUTH_FAILURES_ALLOWED`].
-pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// Addresses whose AUTH failures are remembered at most (the table is
-/// bounded whatever the number of guessers).
-const AUTH_FAILURE_TABLE: usize = 16 * 1024;
-
-/// How long a STARTTLS handshake may take.
-pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Everything the sessions of one listener share.
-pub struct Shared {
-    /// The machine's configuration.
-    pub config: Arc<ServerConfig>,
-    /// Where messages go.
-    pub maildir: Maildir,
-    /// AUTH users as (name, password).
+/// A development mail server: accepts mail for any address and stores
+/// each message in a Maildir, or drops it (--discard). It prints
+/// `listening on ADDR:PORT` on stdout and logs sessions on stderr.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "server",
+    args_override_self = true,
+    after_help = "ESMTP_EXAMPLE_DELIVERY=inline|thread overrides where messages are made \
+                  durable (chosen by timing an fsync at start-up). The tokio server stops on \
+                  Ctrl-C or SIGTERM: it sends 421 to open sessions and exits."
+)]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free one)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525", value_parser = Checked(address))]
+    pub listen: SocketAddr,
+    /// Also listen here for implicit TLS (RFC 8314); needs --tls-cert and --tls-key
+    #[arg(long, value_name = "ADDR:PORT", requires = "tls_cert", value_parser = Checked(address))]
+    pub tls_listen: Option<SocketAddr>,
+    /// Maildir to deliver into; tmp/, new/ and cur/ are created
+    #[arg(long, value_name = "DIR", default_value = "./maildir")]
+    pub maildir: PathBuf,
+    /// Accept each message and drop it once its content is read, as Postfix's smtp-sink does: nothing is written, nothing logged per message (a load-test target)
+    #[arg(long)]
+    pub discard: bool,
+    /// Name in the greeting, the EHLO reply and Received: (a domain or an address literal) [default: this machine's host name]
+    #[arg(long, value_name = "NAME", value_parser = Checked(hostname))]
+    pub hostname: Option<String>,
+    /// Certificate chain (PEM); with --tls-key, offers STARTTLS (RFC 3207)
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key for --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Offer AUTH PLAIN, LOGIN and CRAM-MD5 and accept this user; repeatable. With a certificate AUTH is offered only under TLS; without one, in the clear only on a loopback listener
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = Checked(cli::user))]
     pub users: Vec<(String, String)>,
-    /// The TLS configuration when STARTTLS is offered.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Sessions started, for log lines.
-    sessions: AtomicU64,
-    /// Recent AUTH failures per client address: (count, first failure).
-    auth_failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// Offer AUTH and accept any credentials, logging the user name (to test submission clients); offered as for --user
+    #[arg(long)]
+    pub auth_any: bool,
+    /// Offer AUTH without TLS on a non-loopback listener too
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
+    /// Largest message accepted, advertised as SIZE [default: 35 MiB]
+    #[arg(long, value_name = "BYTES", value_parser = Checked(|v| v.parse::<u64>().map_err(|e| format!("{v}: {e}"))))]
+    pub max_size: Option<u64>,
+    /// Speak LMTP (RFC 2033) instead of SMTP: LHLO, one reply per recipient
+    #[arg(long)]
+    pub lmtp: bool,
+    /// Sessions at once; one more gets 421 4.7.0 instead of a greeting
+    #[arg(long, value_name = "N", default_value = "2000", value_parser = Checked(positive))]
+    pub max_connections: usize,
+    /// Sessions at once from one client address (as Postfix); more get 421 4.7.0
+    #[arg(long, value_name = "N", default_value = "50", value_parser = Checked(positive))]
+    pub max_connections_per_ip: usize,
+    /// 421 4.4.2 and close when no complete command line came for this long (RFC 5321 4.5.3.2.7): a partial line does not count. Also bounds each write to a client that does not read
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = Checked(seconds))]
+    pub command_timeout: Duration,
+    /// The same while waiting for message content
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = Checked(seconds))]
+    pub data_timeout: Duration,
+    /// Most time one message's content may take, however steadily it arrives
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = Checked(seconds))]
+    pub message_timeout: Duration,
+    /// Store each session's transcript (both directions, timestamped, AUTH secrets redacted) as a file per session in DIR
+    #[arg(long, value_name = "DIR")]
+    pub log_transcript: Option<PathBuf>,
 }
 
-impl Shared {
-    /// Builds the configuration from the command line: opens the Maildir,
-    /// loads the certificate, and offers every extension the machine
-    /// supports.
-    pub fn new(args: &Args) -> Result<Arc<Shared>, String> {
+fn address(v: &str) -> Result<SocketAddr, String> {
+    v.parse().map_err(|e| format!("{v}: {e} (want ADDR:PORT)"))
+}
+
+fn hostname(v: &str) -> Result<String, String> {
+    ServerConfig::new(v)
+        .map(|_| v.to_owned())
+        .map_err(|e| format!("{v:?}: {e}"))
+}
+
+fn positive(v: &str) -> Result<usize, String> {
+    match v.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{v}: want a positive number")),
+    }
+}
+
+fn seconds(v: &str) -> Result<Duration, String> {
+    positive(v).map(|n| Duration::from_secs(n as u64))
+}
+
+/// Everything the sessions share.
+pub struct Shared {
+    pub hostname: String,
+    pub lmtp: bool,
+    /// AUTH users as (name, password).
+    pub users: Vec<(String, String)>,
+    /// `--auth-any`.
+    pub auth_any: bool,
+    /// Where messages go; `None` with `--discard`.
+    pub store: Option<Store>,
+    /// `--log-transcript`.
+    pub transcripts: Option<PathBuf>,
+    /// Five AUTH failures per address per quarter hour, then `454 4.7.0`
+    /// unchecked: a password guesser gets five tries, however many
+    /// connections it opens.
+    pub throttle: AuthThrottle,
+}
+
+/// The server, ready to run: the machine's and the runtime's
+/// configuration, TLS, and what the sessions share.
+pub struct Setup {
+    pub config: ServerConfig,
+    pub runtime: RuntimeConfig,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub shared: Arc<Shared>,
+}
+
+impl Setup {
+    /// Loads the certificate, opens the Maildir (unless `--discard`) and
+    /// the transcript directory.
+    pub fn new(args: &Args) -> Result<Setup, String> {
         let hostname = args.hostname.clone().unwrap_or_else(system_hostname);
-        let tls = match &args.tls {
-            Some((cert, key)) => Some(load_tls(cert, key)?),
-            None => None,
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(load_tls(cert, key)?),
+            _ => None,
         };
-        let maildir = Maildir::create(&args.maildir, &hostname)
-            .map_err(|e| format!("maildir {}: {e}", args.maildir.display()))?;
-        let mut config = ServerConfig::new(hostname).map_err(|e| format!("--hostname: {e}"))?;
-        if args.lmtp {
-            config = config.lmtp();
+        let config = server_config(args, &hostname, tls.is_some())?;
+        let store = match args.discard {
+            true => None,
+            false => Some(Store::open(&args.maildir, &hostname)?),
+        };
+        if let Some(dir) = &args.log_transcript {
+            let created = maildir::private_dirs().create(dir);
+            created.map_err(|e| format!("--log-transcript {}: {e}", dir.display()))?;
         }
-        let ext = &mut config.extensions;
-        // On by default: PIPELINING, 8BITMIME, CHUNKING, BINARYMIME,
-        // SMTPUTF8, DSN, ENHANCEDSTATUSCODES, HELP, LIMITS; VRFY and
-        // EXPN answer 252 (RFC 5321 §3.5.3).
-        ext.starttls = tls.is_some();
-        if !args.users.is_empty() {
-            ext.auth = vec![Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5];
-            // RFC 4954 §4: PLAIN and LOGIN only over TLS when there is
-            // TLS. Without a certificate AUTH goes in the clear, which is
-            // only offered on a loopback listener (a local test) unless
-            // --allow-plaintext-auth says otherwise.
-            let clear_ok = args.listen.ip().is_loopback() || args.allow_plaintext_auth;
-            ext.auth_requires_tls = tls.is_some() || !clear_ok;
-            if tls.is_none() && !clear_ok {
-                eprintln!(
-                    "warning: AUTH is not offered: no --tls-cert, and {} is not loopback \
-                     (--allow-plaintext-auth to offer it in the clear)",
-                    args.listen
-                );
-            }
-        }
-        config.timeouts.command = args.command_timeout;
-        config.timeouts.data = args.data_timeout;
-        config.timeouts.message = args.message_timeout;
-        // Delivery is immediate, so any by-time, priority or hold is met
-        // trivially; they are accepted to show the parameters parsed.
-        ext.deliver_by = Some(0);
-        ext.mt_priority = Some(None);
-        let week = 7 * 24 * 3600;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        ext.future_release = i64::try_from(now + u64::from(week))
-            .ok()
-            .and_then(DateTime::from_unix)
-            .and_then(|until| HoldLimits::new(week, until).ok());
-        ext.rrvs = true;
-        // Advertised only once the session is under TLS.
-        ext.requiretls = tls.is_some();
-        if let Some(max) = args.max_size {
-            config.limits.message_size = Some(max);
-        }
-        // The drivers read only once the events are drained, when the
-        // session holds at most one incomplete line: one more read on top
-        // of the longest line must fit, or a fast client would get 421.
-        let limits = &mut config.limits;
-        let longest = limits
-            .command_line
-            .max(limits.auth_line)
-            .max(limits.data_line);
-        limits.max_buffered = limits.max_buffered.max(READ_BUFFER + longest);
-        Ok(Arc::new(Shared {
-            config: Arc::new(config),
-            maildir,
+        let mut runtime = RuntimeConfig::default();
+        runtime.max_connections = args.max_connections;
+        runtime.max_connections_per_ip = args.max_connections_per_ip;
+        runtime.write_timeout = args.command_timeout;
+        // Ctrl-C stops at once: 421 to every session, even one in the
+        // middle of a message (not stored); one being stored is answered
+        // first, so nothing acknowledged is lost.
+        runtime.shutdown_timeout = Duration::ZERO;
+        runtime.shutdown_text = "shutting down".into();
+        let shared = Arc::new(Shared {
+            hostname,
+            lmtp: args.lmtp,
             users: args.users.clone(),
+            auth_any: args.auth_any,
+            store,
+            transcripts: args.log_transcript.clone(),
+            throttle: AuthThrottle::new(5, Duration::from_secs(15 * 60)),
+        });
+        Ok(Setup {
+            config,
+            runtime,
             tls,
-            sessions: AtomicU64::new(0),
-            auth_failures: Mutex::new(HashMap::new()),
-        }))
-    }
-
-    /// A new session with its own CRAM-MD5 nonce, and its number.
-    pub fn new_session(&self) -> (Server, u64) {
-        let sid = self.sessions.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut session = Server::new(Arc::clone(&self.config));
-        session.set_nonce(maildir::random_u64());
-        (session, sid)
-    }
-
-    /// Whether AUTH from `ip` is refused for now (too many recent
-    /// failures).
-    pub fn auth_throttled(&self, ip: IpAddr) -> bool {
-        let table = self.auth_failures.lock().unwrap_or_else(|e| e.into_inner());
-        table.get(&ip).is_some_and(|&(n, since)| {
-            n >= AUTH_FAILURES_ALLOWED && since.elapsed() < AUTH_FAILURE_WINDOW
+            shared,
         })
     }
 
-    /// Counts an AUTH failure from `ip`.
-    pub fn auth_failed(&self, ip: IpAddr) {
-        let mut table = self.auth_failures.lock().unwrap_or_else(|e| e.into_inner());
-        if table.len() >= AUTH_FAILURE_TABLE && !table.contains_key(&ip) {
-            table.retain(|_, (_, since)| since.elapsed() < AUTH_FAILURE_WINDOW);
-            if table.len() >= AUTH_FAILURE_TABLE {
-                // Still full of fresh entries: forget them rather than grow.
-                table.clear();
-            }
+    /// One line saying what is offered, for the start-up log.
+    pub fn describe(&self, args: &Args) -> String {
+        let mut s = format!(
+            "{} as {}",
+            if args.lmtp { "LMTP" } else { "SMTP" },
+            self.shared.hostname
+        );
+        match args.discard {
+            true => s.push_str(", discarding every message"),
+            false => s += &format!(" into {}", args.maildir.display()),
         }
-        let entry = table.entry(ip).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= AUTH_FAILURE_WINDOW {
-            *entry = (0, Instant::now());
+        if self.tls.is_some() {
+            s.push_str(", STARTTLS");
         }
-        entry.0 = entry.0.saturating_add(1);
+        if let Some(addr) = args.tls_listen {
+            s += &format!(", implicit TLS on {addr}");
+        }
+        if args.auth_any {
+            s.push_str(", AUTH for anyone");
+        } else if !args.users.is_empty() {
+            s += &format!(", AUTH for {} user(s)", args.users.len());
+        }
+        if let Some(dir) = &args.log_transcript {
+            s += &format!(", transcripts in {}", dir.display());
+        }
+        s
     }
+}
 
-    /// One line describing what is offered, for the startup log.
-    pub fn describe(&self) -> String {
-        format!(
-            "{} as {} into {}{}{}",
-            if self.config.lmtp { "LMTP" } else { "SMTP" },
-            self.config.hostname(),
-            self.maildir.root().display(),
-            if self.tls.is_some() { ", STARTTLS" } else { "" },
-            if self.users.is_empty() {
-                String::new()
-            } else {
-                format!(", AUTH for {} user(s)", self.users.len())
-            }
-        )
+/// The machine's configuration: every extension it enforces, AUTH as the
+/// command line says.
+pub fn server_config(args: &Args, hostname: &str, tls: bool) -> Result<ServerConfig, String> {
+    let mut config = ServerConfig::new(hostname).map_err(|e| format!("--hostname: {e}"))?;
+    if args.lmtp {
+        config = config.lmtp();
     }
+    // On by default: PIPELINING, 8BITMIME, CHUNKING, BINARYMIME, SMTPUTF8,
+    // DSN, ENHANCEDSTATUSCODES, HELP, LIMITS; VRFY and EXPN answer 252.
+    let ext = &mut config.extensions;
+    if !args.users.is_empty() || args.auth_any {
+        ext.auth = vec![Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5];
+        // RFC 4954 §4: PLAIN and LOGIN only under TLS when there is TLS.
+        // Without a certificate AUTH goes in the clear: only on a loopback
+        // listener (a local test) unless --allow-plaintext-auth.
+        let clear_ok = args.listen.ip().is_loopback() || args.allow_plaintext_auth;
+        ext.auth_requires_tls = tls || !clear_ok;
+        if !tls && !clear_ok {
+            eprintln!(
+                "warning: AUTH is not offered: no --tls-cert, and {} is not loopback \
+                 (--allow-plaintext-auth to offer it in the clear)",
+                args.listen
+            );
+        }
+    }
+    // Delivery is immediate, so any by-time, priority or hold is met
+    // trivially; they are accepted to show the parameters parsed.
+    ext.deliver_by = Some(0);
+    ext.mt_priority = Some(None);
+    let week = 7 * 24 * 3600;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    ext.future_release = i64::try_from(now + u64::from(week))
+        .ok()
+        .and_then(DateTime::from_unix)
+        .and_then(|until| HoldLimits::new(week, until).ok());
+    ext.rrvs = true;
+    // Advertised only once the session is under TLS.
+    ext.requiretls = tls;
+    if let Some(max) = args.max_size {
+        config.limits.message_size = Some(max);
+    }
+    config.timeouts.command = args.command_timeout;
+    config.timeouts.data = args.data_timeout;
+    config.timeouts.message = args.message_timeout;
+    Ok(config)
 }
 
 /// The system's host name, or `localhost`.
@@ -205,8 +274,8 @@ fn system_hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// Loads a certificate chain and key (PEM) into a rustls configuration
-/// using the ring provider.
+/// A certificate chain and key (PEM) as a rustls configuration on the
+/// ring provider.
 fn load_tls(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -228,80 +297,32 @@ fn load_tls(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String
     Ok(Arc::new(config))
 }
 
-/// Open sessions, in all and per client address, for the connection
-/// limits: a flood from one address cannot take every slot, and no flood
-/// can exhaust file descriptors.
-pub struct ConnectionLimits {
-    max_total: usize,
-    max_per_ip: usize,
-    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+/// A random 64-bit value from the standard library's per-process hash
+/// keys, for unique names.
+pub fn random_u64() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
-/// One admitted connection; dropping it frees its slot.
-pub struct Slot {
-    limits: Arc<ConnectionLimits>,
-    ip: IpAddr,
-}
-
-/// Why a connection was not admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// `--max-connections` sessions are open.
-    Total,
-    /// `--max-connections-per-ip` sessions are open from this address.
-    PerIp,
-}
-
-impl ConnectionLimits {
-    /// Limits of `max_total` sessions and `max_per_ip` from one address.
-    pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
-        Arc::new(Self {
-            max_total,
-            max_per_ip,
-            open: Mutex::new((0, HashMap::new())),
-        })
-    }
-
-    /// Takes a slot for a connection from `ip`, if one is free.
-    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refusal> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if open.0 >= self.max_total {
-            return Err(Refusal::Total);
-        }
-        let per_ip = open.1.entry(ip).or_insert(0);
-        if *per_ip >= self.max_per_ip {
-            return Err(Refusal::PerIp);
-        }
-        *per_ip += 1;
-        open.0 += 1;
-        Ok(Slot {
-            limits: Arc::clone(self),
-            ip,
-        })
-    }
-}
-
-impl Refusal {
-    /// The `421 4.7.0` line sent instead of a greeting (RFC 5321 §3.1
-    /// allows a 421 there).
-    pub fn reply_line(self, hostname: &str) -> String {
-        let text = match self {
-            Refusal::Total => "Too many connections",
-            Refusal::PerIp => "Too many connections from your address",
+/// Raises the soft limit on open files to the hard limit: each session is
+/// a descriptor, and the default soft limit (often 1024) is below
+/// `--max-connections`.
+pub fn raise_fd_limit() {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
         };
-        format!("421 4.7.0 {hostname} {text}, try again later\r\n")
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.0 = open.0.saturating_sub(1);
-        if let Some(n) = open.1.get_mut(&self.ip) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                open.1.remove(&self.ip);
-            }
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
 }

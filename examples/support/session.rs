@@ -1,409 +1,381 @@
-//! The policy of the example servers, shared by the tokio and the blocking
-//! driver: every event of one session is answered here, synchronously,
-//! except the end of a message, which the driver delivers (at once, or on
-//! a delivery thread) and then reports with [`Handler::delivered`]. A
-//! driver never reads while a decision is pending, and so never makes the
-//! session buffer more than one read beyond what it can parse.
+//! The example servers' policy, one [`Mailbox`] per connection: any
+//! sender and recipient; AUTH against `--user` (or anyone, `--auth-any`),
+//! throttled per address; the trace fields; complete messages to the
+//! Maildir store; the answer to each (per recipient in LMTP); the log and
+//! the transcript. The tokio and blocking `Session` impls of the two
+//! servers call it: only how they wait for a delivery differs.
 
-use std::net::SocketAddr;
+use std::io::{self, Write as _};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use esmtp::params::MailParams;
 use esmtp::reply::Reply;
-use esmtp::server::{Credentials, Event, HelloVerb, Server};
-use esmtp::values::{EnhancedStatusCode, ReplyCode};
+use esmtp::runtime::server::{Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd};
+use esmtp::runtime::server::{SessionEnd, TlsInfo};
+use esmtp::server::{AbortReason, Credentials, HelloVerb};
+use esmtp::values::{DateTime, EnhancedStatusCode, ForwardPath, Host, ReplyCode, ReversePath};
 
-use super::maildir::Spool;
-use super::received::{protocol, Trace};
+use super::maildir::{Pending, Spool};
+use super::transcript::Transcript;
 use super::Shared;
 
-/// What the driver must do after an event.
-pub enum Next {
-    /// Keep going: transmit, then read.
-    Continue,
-    /// Perform the TLS handshake now, then call `tls_established` or
-    /// `tls_failed` on the session.
-    StartTls,
-    /// A message is complete: make it durable ([`Handler::deliver_now`],
-    /// or [`Spool::finish`] plus a `Maildir::sync_new` shared with other
-    /// messages, then [`Delivery::log_line`]), then pass the outcome to
-    /// [`Handler::delivered`]. The session waits for that answer meanwhile
-    /// (`poll_event` returns `None`); the driver should not read more
-    /// input until then.
-    Deliver(Box<Delivery>),
-    /// The session is over: close the connection.
-    Close,
-}
-
-/// The transaction being received, as far as this policy needs it.
-struct Transaction {
-    reverse_path: String,
-    smtputf8: bool,
-    forward_paths: Vec<String>,
-    /// Created at the first content (or at the end of an empty message).
-    spool: Option<Spool>,
-    /// A write to the spool failed: the message will be refused with 451.
-    failed: bool,
-}
-
-/// A complete message for the driver to deliver ([`Next::Deliver`]).
-pub struct Delivery {
-    /// The message.
-    pub spool: Spool,
-    /// Session number, for the log line.
-    sid: u64,
-    size: u64,
-    recipients: u32,
-}
-
-impl Delivery {
-    /// Appends the log line for the message delivered as `path`. The
-    /// driver writes it, so that a busy one can write a group of them at
-    /// once (a write to stderr per message costs as much as the delivery).
-    pub fn log_line(&self, path: &std::path::Path, out: &mut Vec<u8>) {
-        use std::io::Write as _;
-        // Writing into a Vec cannot fail.
-        let _ = writeln!(
-            out,
-            "[{}] delivered {} octets for {} recipient(s) as {}",
-            self.sid,
-            self.size,
-            self.recipients,
-            path.display()
-        );
-    }
-}
-
-/// The message handed to the driver for delivery ([`Next::Deliver`]),
-/// as far as the reply needs it.
-struct InFlight {
-    id: String,
-    forward_paths: Vec<String>,
-}
-
-/// One session's policy state.
-pub struct Handler {
+/// One connection's policy state.
+pub struct Mailbox {
     shared: Arc<Shared>,
-    peer: SocketAddr,
-    /// Session number, for log lines.
-    sid: u64,
+    id: u64,
+    peer: IpAddr,
     helo: String,
+    /// EHLO or LHLO, TLS, AUTH: what the `with` of `Received:` says.
+    ehlo: bool,
+    tls: bool,
+    authenticated: bool,
     transaction: Option<Transaction>,
-    in_flight: Option<InFlight>,
+    /// The message handed to the store: its id and recipients, for the
+    /// reply.
+    in_flight: Option<(String, Vec<String>)>,
+    transcript: Option<Transcript>,
 }
 
-impl Handler {
-    /// A handler for a session with `peer`; logs the connection.
-    pub fn new(shared: Arc<Shared>, peer: SocketAddr, sid: u64) -> Handler {
-        eprintln!("[{sid}] connect from {peer}");
-        Handler {
-            shared,
-            peer,
-            sid,
+struct Transaction {
+    from: String,
+    smtputf8: bool,
+    to: Vec<String>,
+    /// Started at the first content (its trace fields name every
+    /// recipient), or at the end of an empty message.
+    spool: Option<Spool>,
+    /// Storing failed: the message gets 451.
+    failed: Option<io::Error>,
+}
+
+impl Mailbox {
+    /// The session of a new connection; logs it and starts its transcript.
+    pub fn new(shared: &Arc<Shared>, conn: &ConnectionInfo) -> Mailbox {
+        let (id, tls) = (conn.id, conn.tls.as_ref());
+        let implicit = tls.map_or(String::new(), |t| format!(", implicit {}", describe(t)));
+        let connected = format!("connect from {} to {}{implicit}", conn.peer, conn.local);
+        eprintln!("[{id}] {connected}");
+        let transcript = shared.transcripts.as_ref().and_then(|dir| {
+            let t = Transcript::create(dir, id);
+            t.map_err(|e| eprintln!("[{id}] no transcript: {e}")).ok()
+        });
+        let mut mailbox = Mailbox {
+            shared: Arc::clone(shared),
+            id,
+            peer: conn.peer.ip(),
             helo: String::new(),
+            ehlo: false,
+            tls: tls.is_some(),
+            authenticated: false,
             transaction: None,
             in_flight: None,
-        }
-    }
-
-    /// Logs a line for this session.
-    pub fn log(&self, what: std::fmt::Arguments<'_>) {
-        eprintln!("[{}] {what}", self.sid);
-    }
-
-    /// Answers `event`. Every decision is taken before returning, so the
-    /// session is never left waiting, except for the end of a message
-    /// ([`Next::Deliver`]).
-    pub fn on_event(&mut self, session: &mut Server, event: Event) -> Next {
-        match event {
-            Event::Hello { host, .. } => {
-                self.helo = host.to_string();
-                self.transaction = None;
-                let _ = session.accept();
-            }
-            Event::Mail { from, params, .. } => {
-                // A MAIL event always opens a new transaction: RSET and a
-                // new EHLO are handled inside the machine.
-                self.transaction = Some(Transaction {
-                    reverse_path: from.to_string(),
-                    smtputf8: params.smtputf8,
-                    forward_paths: Vec::new(),
-                    spool: None,
-                    failed: false,
-                });
-                let _ = session.accept();
-            }
-            Event::Rcpt { to, .. } => match self.transaction.as_mut() {
-                Some(t) => {
-                    t.forward_paths.push(to.to_string());
-                    let _ = session.accept();
-                }
-                None => {
-                    let _ = session.deny();
-                }
-            },
-            Event::Content(chunk) => self.content(session, &chunk),
-            Event::MessageEnd { size, recipients } => {
-                if let Some(spool) = self.message_end(session, size, recipients) {
-                    return Next::Deliver(spool);
-                }
-            }
-            Event::MessageAborted { reason } => {
-                if let Some(t) = self.transaction.as_mut() {
-                    // Dropping the spool deletes the file in tmp/.
-                    t.spool = None;
-                    t.failed = false;
-                }
-                self.log(format_args!("message aborted: {reason:?}"));
-            }
-            Event::Auth(credentials) => self.auth(session, &credentials),
-            Event::StartTls => return Next::StartTls,
-            Event::Closed { reason } => {
-                self.transaction = None;
-                self.log(format_args!("closed: {reason:?}"));
-                return Next::Close;
-            }
-            Event::Reversed { .. } => return Next::Close,
-            // Nothing else is offered (VRFY/EXPN are answered 252 by the
-            // machine); refuse whatever asks for a decision anyway.
-            other => {
-                if other.needs_decision() {
-                    let _ = session.deny();
-                }
-            }
-        }
-        Next::Continue
-    }
-
-    fn content(&mut self, session: &Server, chunk: &[u8]) {
-        let Some(t) = self.transaction.as_mut() else {
-            return;
+            transcript,
         };
-        if t.failed {
+        mailbox.note(&connected);
+        mailbox
+    }
+
+    /// A line in the log, and in the transcript if there is one.
+    fn log(&mut self, what: &str) {
+        eprintln!("[{}] {what}", self.id);
+        self.note(what);
+    }
+
+    fn note(&mut self, what: &str) {
+        if let Some(t) = &mut self.transcript {
+            t.note(what);
+        }
+    }
+
+    pub fn hello(&mut self, verb: HelloVerb, host: Host<'static>) -> Answer {
+        (self.helo, self.ehlo) = (host.to_string(), verb != HelloVerb::Helo);
+        Answer::Accept
+    }
+
+    /// MAIL always starts a new transaction: RSET and a new EHLO are the
+    /// machine's.
+    pub fn mail(&mut self, from: ReversePath<'static>, params: MailParams<'static>) -> Answer {
+        let (from, smtputf8) = (from.to_string(), params.smtputf8);
+        let (to, spool, failed) = (Vec::new(), None, None);
+        self.transaction = Some(Transaction {
+            from,
+            smtputf8,
+            to,
+            spool,
+            failed,
+        });
+        Answer::Accept
+    }
+
+    pub fn rcpt(&mut self, to: ForwardPath<'static>) -> Answer {
+        match &mut self.transaction {
+            Some(t) => t.to.push(to.to_string()),
+            None => return Answer::Deny,
+        }
+        Answer::Accept
+    }
+
+    pub fn content(&mut self, chunk: &[u8]) {
+        let (Some(store), Some(t)) = (&self.shared.store, &mut self.transaction) else {
+            return; // --discard, or no transaction
+        };
+        if t.failed.is_some() {
             return;
         }
         if t.spool.is_none() {
-            match start_spool(&self.shared, &self.helo, self.peer, session, t) {
+            let with = protocol(
+                self.shared.lmtp,
+                self.ehlo,
+                t.smtputf8,
+                self.tls,
+                self.authenticated,
+            );
+            let mut trace = Vec::with_capacity(256);
+            let spool = store.spool().and_then(|mut spool| {
+                let (helo, peer, host) = (&self.helo, self.peer, &self.shared.hostname);
+                write_trace(&mut trace, t, helo, peer, host, &with, &spool.id);
+                spool.write(&trace).map(|()| spool)
+            });
+            match spool {
                 Ok(spool) => t.spool = Some(spool),
-                Err(e) => {
-                    t.failed = true;
-                    eprintln!("[{}] cannot spool: {e}", self.sid);
-                    return;
-                }
+                Err(e) => t.failed = Some(e),
             }
         }
-        if let Some(spool) = t.spool.as_mut() {
-            if let Err(e) = spool.write(chunk) {
-                t.failed = true;
-                t.spool = None;
-                eprintln!("[{}] cannot spool: {e}", self.sid);
-            }
+        if let Some(Err(e)) = t.spool.as_mut().map(|s| s.write(chunk)) {
+            // Dropping the spool deletes its file.
+            (t.spool, t.failed) = (None, Some(e));
         }
     }
 
-    /// The spool to deliver, or `None` when the message was already
-    /// refused.
-    fn message_end(
-        &mut self,
-        session: &mut Server,
-        size: u64,
-        recipients: u32,
-    ) -> Option<Box<Delivery>> {
-        let Some(mut t) = self.transaction.take() else {
-            self.refuse(session, "no transaction", Vec::new());
-            return None;
+    /// The end of a message: an answer now, or a delivery to wait for and
+    /// pass to [`Mailbox::delivered`].
+    pub fn message_end(&mut self, end: MessageEnd) -> Result<Pending, LmtpAnswer> {
+        self.content(b""); // an empty message: only its trace fields
+        let Some(t) = self.transaction.take() else {
+            return Err(self.refuse("no transaction", &[]));
         };
-        if t.failed {
-            self.refuse(session, "spool write failed", t.forward_paths);
-            return None;
-        }
-        let spool = match t.spool.take() {
-            Some(spool) => Ok(spool),
-            // An empty message: no content event came.
-            None => start_spool(&self.shared, &self.helo, self.peer, session, &t)
-                .map_err(|e| e.to_string()),
+        let Some(store) = &self.shared.store else {
+            return Err(self.answer(ReplyCode::OK, (2, 0, 0), "Ok, discarded", &t.to));
         };
-        match spool {
-            Ok(spool) => {
-                self.in_flight = Some(InFlight {
-                    id: spool.id().to_owned(),
-                    forward_paths: t.forward_paths,
-                });
-                Some(Box::new(Delivery {
-                    spool,
-                    sid: self.sid,
-                    size,
-                    recipients,
-                }))
-            }
-            Err(e) => {
-                self.refuse(session, &e, t.forward_paths);
-                None
-            }
-        }
+        let spool = match (t.spool, t.failed) {
+            (Some(spool), None) => spool,
+            (_, e) => return Err(self.refuse(&format!("cannot store: {e:?}"), &t.to)),
+        };
+        let (size, n) = (end.size, end.recipients);
+        let log = format!("[{}] delivered {size} octets for {n} recipient(s)", self.id);
+        self.in_flight = Some((spool.id.clone(), t.to));
+        Ok(store.deliver(spool, log))
     }
 
-    /// Delivers `delivery` on the calling thread, as a group of one: the
-    /// file is written, fsynced and renamed into `new/`, then `new/` is
-    /// fsynced (RFC 5321 §6.1: durable before the `250`), and the
-    /// delivery is logged. Pass the outcome to [`Handler::delivered`].
-    pub fn deliver_now(&self, delivery: &mut Delivery) -> std::io::Result<PathBuf> {
-        use std::io::Write as _;
-        let path = delivery.spool.finish()?;
-        self.shared.maildir.sync_new()?;
-        let mut line = Vec::with_capacity(160);
-        delivery.log_line(&path, &mut line);
-        let _ = std::io::stderr().write_all(&line);
-        Ok(path)
-    }
-
-    /// Answers the end of the message handed out with [`Next::Deliver`]:
-    /// `250` once `outcome` says it is in `new/` (and durable), else `451`.
-    /// A delivery is logged by the driver, a failure here.
-    pub fn delivered(&mut self, session: &mut Server, outcome: std::io::Result<PathBuf>) {
-        let Some(m) = self.in_flight.take() else {
-            return;
-        };
+    /// Answers the end of the message: `250` once it is durable in `new/`,
+    /// else `451`.
+    pub fn delivered(&mut self, outcome: io::Result<PathBuf>) -> LmtpAnswer {
+        let (id, to) = self.in_flight.take().unwrap_or_default();
         match outcome {
             Ok(_) => {
-                let text = format!("Message accepted for delivery as {}", m.id);
-                self.answer(
-                    session,
-                    ReplyCode::OK,
-                    EnhancedStatusCode::new(2, 0, 0),
-                    &text,
-                    &m.forward_paths,
-                );
+                let text = format!("Message accepted for delivery as {id}");
+                self.answer(ReplyCode::OK, (2, 0, 0), &text, &to)
             }
-            Err(e) => self.refuse(session, &e.to_string(), m.forward_paths),
+            Err(e) => self.refuse(&e.to_string(), &to),
         }
     }
 
-    /// Answers the end of a message that could not be delivered with 451.
-    fn refuse(&mut self, session: &mut Server, why: &str, forward_paths: Vec<String>) {
-        self.log(format_args!("delivery failed: {why}"));
-        self.answer(
-            session,
-            ReplyCode::new(451).unwrap_or(ReplyCode::SERVICE_NOT_AVAILABLE),
-            EnhancedStatusCode::new(4, 3, 0),
-            "Local error in processing",
-            &forward_paths,
-        );
+    pub fn message_aborted(&mut self, reason: AbortReason) {
+        self.transaction = None; // the spool's file goes with it
+        self.log(&format!("message aborted: {reason:?}"));
     }
 
-    /// One reply, or in LMTP one per accepted recipient.
+    /// `451 4.3.0`, logged.
+    fn refuse(&mut self, why: &str, to: &[String]) -> LmtpAnswer {
+        self.log(&format!("delivery failed: {why}"));
+        let text = "Local error in processing";
+        self.answer(ReplyCode::LOCAL_ERROR, (4, 3, 0), text, to)
+    }
+
+    /// One reply, or in LMTP one per accepted recipient, in order (RFC
+    /// 2033 §4.2). A reply that cannot be built leaves the wrong count,
+    /// which the runtime answers with 451 for each: nothing acknowledged
+    /// by mistake.
     fn answer(
-        &mut self,
-        session: &mut Server,
+        &self,
         code: ReplyCode,
-        esc: Option<EnhancedStatusCode>,
+        esc: (u8, u16, u16),
         text: &str,
-        forward_paths: &[String],
-    ) {
-        let Some(decision) = session.decision() else {
-            return;
-        };
-        match decision.lmtp() {
-            Ok(end) => {
-                // RFC 2033 §4.2: one reply per accepted recipient, in order.
-                let replies: Vec<Reply<'_>> = forward_paths
-                    .iter()
-                    .filter_map(|to| Reply::new(code, esc, [format!("{to} {text}")]).ok())
-                    .collect();
-                if end.respond_each(&replies).is_err() {
-                    // The machine counted the recipients differently (it
-                    // should not): one reply, repeated for each of them.
-                    respond(session, code, esc, text);
-                }
-            }
-            Err(_) => respond(session, code, esc, text),
+        to: &[String],
+    ) -> LmtpAnswer {
+        let esc = EnhancedStatusCode::new(esc.0, esc.1, esc.2);
+        if !self.shared.lmtp {
+            let fallback = if code.is_positive() {
+                Answer::Accept
+            } else {
+                Answer::Deny
+            };
+            let reply = Reply::new(code, esc, [text.to_owned()]);
+            return LmtpAnswer::All(reply.map_or(fallback, Answer::Reply));
         }
+        let each = to
+            .iter()
+            .filter_map(|to| Reply::new(code, esc, [format!("{to} {text}")]).ok());
+        LmtpAnswer::Each(each.collect())
     }
 
-    fn auth(&mut self, session: &mut Server, credentials: &Credentials) {
-        let user = credentials.username().unwrap_or_default();
-        if self.shared.auth_throttled(self.peer.ip()) {
+    pub fn auth(&mut self, credentials: Credentials) -> Answer {
+        let user = credentials.username().unwrap_or_default().to_owned();
+        let mechanism = credentials.mechanism();
+        if let Some(refusal) = self.shared.throttle.refusal(self.peer) {
             // Not even checked: guessing from this address has to wait.
-            self.log(format_args!("AUTH as {user:?}: throttled"));
-            let reply = Reply::new(
-                ReplyCode::new(454).unwrap_or(ReplyCode::SERVICE_NOT_AVAILABLE),
-                EnhancedStatusCode::new(4, 7, 0),
-                ["Too many authentication failures, try again later"],
-            );
-            match reply {
-                Ok(r) => drop(session.respond(&r)),
-                Err(_) => drop(session.deny()),
-            }
-            return;
+            self.log(&format!("AUTH {mechanism:?} as {user:?}: throttled"));
+            return refusal;
         }
-        let password = self
-            .shared
-            .users
-            .iter()
-            .find(|(name, _)| name == user)
-            .map(|(_, p)| p.as_str());
-        let ok = match (credentials, password) {
+        let password = self.shared.users.iter().find(|(name, _)| *name == user);
+        let ok = match (&credentials, password) {
+            _ if self.shared.auth_any => true,
             (_, None) => false,
             // PLAIN may ask to act as someone else (RFC 4616 §2): not here.
             (
                 Credentials::Plain {
                     authzid: Some(z), ..
                 },
-                Some(_),
-            ) if z != user => false,
-            (Credentials::CramMd5 { .. }, Some(p)) => credentials.verify_cram_md5(p.as_bytes()),
-            (_, Some(p)) => credentials.verify_password(p),
+                _,
+            ) if *z != user => false,
+            (Credentials::CramMd5 { .. }, Some((_, p))) => {
+                credentials.verify_cram_md5(p.as_bytes())
+            }
+            (_, Some((_, p))) => credentials.verify_password(p),
         };
-        self.log(format_args!(
-            "AUTH {:?} as {user:?}: {}",
-            credentials.mechanism(),
-            if ok { "ok" } else { "refused" }
-        ));
+        let how = match (ok, self.shared.auth_any) {
+            (true, true) => "accepted (--auth-any)",
+            (true, false) => "ok",
+            (false, _) => "refused",
+        };
+        self.log(&format!("AUTH {mechanism:?} as {user:?}: {how}"));
         if !ok {
-            self.shared.auth_failed(self.peer.ip());
+            self.shared.throttle.failed(self.peer);
+            return Answer::Deny;
         }
-        let _ = if ok { session.accept() } else { session.deny() };
+        self.authenticated = true;
+        Answer::Accept
+    }
+
+    /// STARTTLS done: the session starts over (RFC 3207 §4.2).
+    pub fn tls_established(&mut self, tls: &TlsInfo) {
+        (self.tls, self.authenticated) = (true, false);
+        self.log(&format!("TLS established: {}", describe(tls)));
+    }
+
+    pub fn transcript(&mut self, direction: Direction, bytes: &[u8]) {
+        if let Some(t) = &mut self.transcript {
+            t.record(direction, bytes);
+        }
+    }
+
+    pub fn closed(&mut self, end: SessionEnd) {
+        match end {
+            SessionEnd::Closed(reason) => self.log(&format!("closed: {reason:?}")),
+            SessionEnd::Failed(e) => self.log(&format!("connection error: {e}")),
+            other => self.log(&format!("{other:?}")),
+        }
+        if let Some(t) = &mut self.transcript {
+            t.finish();
+        }
     }
 }
 
-/// Opens the spool file and writes the trace fields.
-fn start_spool(
-    shared: &Shared,
-    helo: &str,
-    peer: SocketAddr,
-    session: &Server,
-    t: &Transaction,
-) -> std::io::Result<Spool> {
-    let mut spool = shared.maildir.spool()?;
-    let ehlo = matches!(session.hello(), Some(HelloVerb::Ehlo | HelloVerb::Lhlo));
-    let (id, buffer) = spool.id_and_buffer();
-    let trace = Trace {
-        reverse_path: &t.reverse_path,
-        forward_paths: &t.forward_paths,
-        helo,
-        client_ip: peer.ip(),
-        hostname: shared.config.hostname(),
-        protocol: protocol(
-            shared.config.lmtp,
-            ehlo,
-            t.smtputf8,
-            session.is_tls(),
-            session.is_authenticated(),
-        ),
-        id,
-        date: SystemTime::now(),
-    };
-    trace.write_to(buffer);
-    Ok(spool)
+/// SMTP's one answer, from what [`Mailbox`] gives for every recipient.
+pub fn single(answer: LmtpAnswer) -> Answer {
+    match answer {
+        LmtpAnswer::All(answer) => answer,
+        _ => Answer::temporary_failure("Local error in processing"),
+    }
 }
 
-/// Answers with `code esc text`, or with the default reply of the same
-/// sense if the text cannot be a reply line.
-fn respond(session: &mut Server, code: ReplyCode, esc: Option<EnhancedStatusCode>, text: &str) {
-    let _ = match Reply::single(code, esc, text) {
-        Ok(reply) => session.respond(&reply),
-        Err(_) if code.is_positive() => session.accept(),
-        Err(_) => session.deny(),
+fn describe(tls: &TlsInfo) -> String {
+    let (version, suite) = (
+        tls.protocol.unwrap_or("TLS"),
+        tls.cipher_suite.unwrap_or_default(),
+    );
+    format!("{version} {suite}")
+}
+
+/// The `with` keyword of `Received:` (RFC 3848 for the S and A suffixes,
+/// RFC 6531 §3.7.3 for UTF8): plain `SMTP` after HELO.
+fn protocol(lmtp: bool, ehlo: bool, utf8: bool, tls: bool, auth: bool) -> String {
+    if !lmtp && !ehlo {
+        return "SMTP".into();
+    }
+    let prefix = if utf8 {
+        "UTF8"
+    } else if lmtp {
+        ""
+    } else {
+        "E"
     };
+    let base = if lmtp { "LMTP" } else { "SMTP" };
+    format!(
+        "{prefix}{base}{}{}",
+        if tls { "S" } else { "" },
+        if auth { "A" } else { "" }
+    )
+}
+
+/// The prepended trace fields (RFC 5321 §4.4), each ending in CRLF:
+///
+/// ```text
+/// Return-Path: <a@example.org>
+/// Delivered-To: <b@example.net>          (one per recipient, in order)
+/// Received: from client.example ([192.0.2.1])
+///         by mx.example.net with ESMTPS id 19A3F2C0000001
+///         for <b@example.net>; Sat, 22 Nov 2025 11:52:00 +0000
+/// ```
+///
+/// `for` only for a single recipient: with more it would disclose Bcc
+/// recipients to each other (RFC 5321 §7.2).
+fn write_trace(
+    out: &mut Vec<u8>,
+    t: &Transaction,
+    helo: &str,
+    peer: IpAddr,
+    hostname: &str,
+    with: &str,
+    id: &str,
+) {
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "Return-Path: {}\r\n", t.from);
+    for to in &t.to {
+        let _ = write!(out, "Delivered-To: {to}\r\n");
+    }
+    // The client's address as an address literal (RFC 5321 §4.1.3).
+    let literal = match peer {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => format!("IPv6:{v6}"),
+        ip => ip.to_canonical().to_string(),
+    };
+    let _ = write!(
+        out,
+        "Received: from {helo} ([{literal}])\r\n\tby {hostname} with {with} id {id}"
+    );
+    if let [only] = &t.to[..] {
+        let _ = write!(out, "\r\n\tfor {only}");
+    }
+    let _ = write!(out, "; {}\r\n", rfc5322_date(SystemTime::now()));
+}
+
+/// `Sat, 22 Nov 2025 11:52:00 +0000` (RFC 5322 §3.3), in UTC, from the
+/// crate's RFC 3339 form (`2025-11-22T11:52:00Z`).
+fn rfc5322_date(now: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let iso = DateTime::from_unix(secs as i64).map_or_else(String::new, |d| d.to_string());
+    let month: usize = iso.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+    let part = |range| iso.get(range).unwrap_or("00");
+    let (day, year, time) = (part(8..10), part(0..4), part(11..19));
+    let (weekday, month) = (
+        DAYS[(secs / 86_400 % 7) as usize],
+        MONTHS[month.clamp(1, 12) - 1],
+    );
+    format!("{weekday}, {day} {month} {year} {time} +0000")
 }

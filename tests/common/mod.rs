@@ -253,7 +253,8 @@ pub fn self_signed_cert(dir: &Path, host: &str) -> Option<(PathBuf, PathBuf)> {
 }
 
 /// The directory holding the example binaries (`target/<profile>/examples`),
-/// after building the example servers once for this test process.
+/// after building the example servers and clients once for this test
+/// process.
 ///
 /// The test executable lives in `target/<profile>/deps/`. `cargo test`
 /// builds examples too, but `cargo test --test interop_server` does not,
@@ -273,6 +274,7 @@ pub fn examples_dir() -> &'static Path {
         let mut cmd = std::process::Command::new(cargo);
         cmd.arg("build")
             .args(["--example", "server", "--example", "server_blocking"])
+            .args(["--example", "send", "--example", "send_blocking"])
             .arg("--manifest-path")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
         if profile_dir.file_name().is_some_and(|n| n == "release") {
@@ -299,7 +301,7 @@ pub fn examples_dir() -> &'static Path {
             }
         }
         let out = clients::run(&mut cmd, None, Duration::from_secs(900)).expect("run cargo build");
-        out.assert_success("cargo build --example server --example server_blocking");
+        out.assert_success("cargo build --example server … --example send_blocking");
         profile_dir.join("examples")
     })
 }
