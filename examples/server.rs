@@ -14,7 +14,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -56,24 +55,13 @@ fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<(), String> {
     let setup = Setup::new(args)?;
-    let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))
+    let tokio = |l: std::net::TcpListener| {
+        l.set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(l))
     };
-    let plain = bind(args.listen).await?;
-    let implicit = match args.tls_listen {
-        Some(addr) => Some(bind(addr).await?),
-        None => None,
-    };
-    let local = |l: &TcpListener| l.local_addr().map_err(|e| e.to_string());
-    println!("listening on {}", local(&plain)?);
-    if let Some(l) = &implicit {
-        println!("listening on {} (implicit TLS)", local(l)?);
-    }
-    eprintln!("{}", setup.describe(args));
-    support::raise_fd_limit();
-
+    let (plain, implicit) = setup.listeners;
+    let plain = tokio(plain).map_err(|e| e.to_string())?;
+    let implicit = implicit.map(tokio).transpose().map_err(|e| e.to_string())?;
     let shared = setup.shared;
     let sessions = move |conn: &ConnectionInfo| Tokio(Mailbox::new(&shared, conn));
     let mut builder = SmtpServer::builder(setup.config, sessions);

@@ -14,7 +14,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -44,19 +43,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), String> {
     let setup = Setup::new(args)?;
-    let bind = |addr: SocketAddr| {
-        TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))
-    };
-    let plain = bind(args.listen)?;
-    let implicit = args.tls_listen.map(bind).transpose()?;
-    let local = |l: &TcpListener| l.local_addr().map_err(|e| e.to_string());
-    println!("listening on {}", local(&plain)?);
-    if let Some(l) = &implicit {
-        println!("listening on {} (implicit TLS)", local(l)?);
-    }
-    eprintln!("{}", setup.describe(args));
-    support::raise_fd_limit();
-
+    let (plain, implicit) = setup.listeners;
     let shared = setup.shared;
     let sessions = move |conn: &ConnectionInfo| Blocking(Mailbox::new(&shared, conn));
     let mut builder = SmtpServer::builder(setup.config, sessions);

@@ -2,26 +2,23 @@
 //! protocol, both sides, no I/O — and, behind cargo features, a runtime
 //! layer that drives it.
 //!
-//! A server that accepts mail for one domain and keeps it, on the
+//! A server that takes mail for one domain and stores it, on the
 //! `runtime` layer (feature `tokio`; `blocking` for threads, `rustls` for
 //! STARTTLS and implicit TLS — the layer is documented with the features
 //! on). Each method of `runtime::server::Session` answers one decision of
 //! the machine; the ones not written keep their defaults:
 //!
 //! ```no_run
-//! use std::sync::{Arc, Mutex};
+//! use std::{sync::atomic::AtomicU64, sync::atomic::Ordering::Relaxed, time::UNIX_EPOCH};
 //!
-//! use esmtp::bytes::Bytes;
-//! use esmtp::params::RcptParams;
+//! use esmtp::{bytes::Bytes, params::RcptParams, server::AbortReason, server::ServerConfig};
 //! use esmtp::runtime::server::{Answer, ConnectionInfo, MessageEnd, Session, SmtpServer};
-//! use esmtp::server::{AbortReason, ServerConfig};
 //! use esmtp::values::{ForwardPath, Host};
 //!
-//! /// One connection: accepts mail for example.org and keeps each message.
-//! struct Inbox {
-//!     inbox: Arc<Mutex<Vec<Vec<u8>>>>,
-//!     message: Vec<u8>,
-//! }
+//! static STORED: AtomicU64 = AtomicU64::new(0); // for unique file names
+//!
+//! #[derive(Default)]
+//! struct Inbox(Vec<u8>); // one connection: the message being received
 //!
 //! impl Session for Inbox {
 //!     async fn rcpt(&mut self, to: ForwardPath<'static>, _: RcptParams<'static>) -> Answer {
@@ -31,27 +28,50 @@
 //!         }
 //!     }
 //!     async fn content(&mut self, chunk: Bytes) {
-//!         self.message.extend_from_slice(&chunk); // dot-unstuffed, not copied
+//!         self.0.extend_from_slice(&chunk); // dot-unstuffed, not copied
 //!     }
 //!     async fn message_end(&mut self, _: MessageEnd) -> Answer {
-//!         // Store it first: the 250 takes responsibility for the message.
-//!         self.inbox.lock().unwrap().push(std::mem::take(&mut self.message));
-//!         Answer::Accept
+//!         // Stored before the 250, which takes responsibility for the message.
+//!         let (now, n) = (UNIX_EPOCH.elapsed().unwrap_or_default(), STORED.fetch_add(1, Relaxed));
+//!         let name = format!("mail/{}.{n}.eml", now.as_micros());
+//!         match tokio::fs::write(name, std::mem::take(&mut self.0)).await {
+//!             Ok(()) => Answer::Accept,
+//!             Err(e) => Answer::temporary_failure(&e.to_string()), // 451 4.3.0
+//!         }
 //!     }
 //!     fn message_aborted(&mut self, _: AbortReason) {
-//!         self.message.clear();
+//!         self.0.clear();
 //!     }
 //! }
 //!
 //! #[tokio::main]
 //! async fn main() -> std::io::Result<()> {
-//!     let inbox = Arc::new(Mutex::new(Vec::new()));
-//!     let config = ServerConfig::new("mx.example.org").expect("a valid hostname");
-//!     let server = SmtpServer::new(config, move |_: &ConnectionInfo| Inbox {
-//!         inbox: Arc::clone(&inbox),
-//!         message: Vec::new(),
-//!     });
+//!     let config = ServerConfig::new("mx.example.org").expect("a valid host name");
+//!     let server = SmtpServer::new(config, |_: &ConnectionInfo| Inbox::default());
 //!     server.serve(tokio::net::TcpListener::bind("127.0.0.1:2525").await?).await
+//! }
+//! ```
+//!
+//! A client that sends it a message over one connection
+//! (`runtime::client::Transport`; the `Endpoint` also takes STARTTLS,
+//! implicit TLS and credentials):
+//!
+//! ```no_run
+//! use esmtp::client::{ClientConfig, Envelope};
+//! use esmtp::runtime::client::{Endpoint, Transport};
+//! use esmtp::values::{Domain, Mailbox};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let config = ClientConfig::new(Domain::parse("client.example")?.into_owned());
+//!     let mut transport = Transport::connect(Endpoint::new("127.0.0.1", 2525, config)).await?;
+//!     let envelope = Envelope::new(Mailbox::parse("jane@example.net")?.into_owned())
+//!         .to(Mailbox::parse("bob@example.org")?.into_owned());
+//!     // Ok only when every recipient took it; the replies are in `outcome`.
+//!     let outcome = transport.send(envelope, "Subject: Hi\r\n\r\nHello, Bob.\r\n").await?;
+//!     println!("accepted for {} recipient(s)", outcome.delivered().count());
+//!     transport.quit().await;
+//!     Ok(())
 //! }
 //! ```
 //!

@@ -169,7 +169,11 @@ fn a_bad_value_names_its_flag() {
             &["--hostname", "a b"],
             "error: --hostname: \"a b\"",
         );
-        assert_usage_error(example, &["--hostname=x..org"], "error: --hostname: \"x..org\"");
+        assert_usage_error(
+            example,
+            &["--hostname=x..org"],
+            "error: --hostname: \"x..org\"",
+        );
         assert_usage_error(
             example,
             &["--max-connections", "0"],

@@ -52,6 +52,8 @@ struct ExampleServer {
     child: Option<Child>,
     pgid: u32,
     port: u16,
+    /// The implicit-TLS listener's port (`--tls-listen`).
+    tls_port: Option<u16>,
     host: String,
     dir: TempDir,
     maildir: PathBuf,
@@ -90,19 +92,24 @@ impl ExampleServer {
             child: Some(child),
             pgid,
             port: 0,
+            tls_port: None,
             host,
             dir,
             maildir,
         };
         let deadline = Instant::now() + STARTUP;
+        let wants_tls = extra.contains(&"--tls-listen");
         loop {
             let out = std::fs::read_to_string(&stdout).unwrap_or_default();
-            if let Some(addr) = out
-                .lines()
-                .find_map(|l| l.strip_prefix("listening on "))
-                .and_then(|a| a.trim().parse::<SocketAddr>().ok())
-            {
-                server.port = addr.port();
+            let listening = |suffix: &str| {
+                out.lines()
+                    .filter_map(|l| l.strip_prefix("listening on ")?.strip_suffix(suffix))
+                    .find_map(|a| a.trim().parse::<SocketAddr>().ok())
+                    .map(|a| a.port())
+            };
+            let tls_port = listening(" (implicit TLS)");
+            if let Some(port) = listening("").filter(|_| tls_port.is_some() || !wants_tls) {
+                (server.port, server.tls_port) = (port, tls_port);
                 return server;
             }
             let exited = server
@@ -1206,5 +1213,384 @@ for line in data.decode().splitlines()[-2:]:
             "{driver:?}"
         );
         assert!(server.delivered().is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------
+// The dev-sink flags: --auth-any, --tls-listen, --discard, --log-transcript
+// ---------------------------------------------------------------------
+
+/// Writes [`SWAKS_DATA`] to the server's scratch directory for `--data`.
+fn swaks_data(server: &ExampleServer) -> String {
+    let data = server.scratch("message.txt");
+    std::fs::write(&data, SWAKS_DATA).expect("write message");
+    data.to_string_lossy().into_owned()
+}
+
+/// `--auth-any` (RFC 4954): AUTH is offered (in the clear, on loopback,
+/// as for `--user`) and any credentials are accepted with every mechanism,
+/// the user name logged; the messages are marked authenticated (RFC 3848:
+/// ESMTPA). Both drivers, swaks as the submission client.
+#[test]
+fn auth_any_accepts_any_credentials_and_logs_the_user_rfc4954() {
+    for driver in [Driver::Tokio, Driver::Blocking] {
+        let server = ExampleServer::start(driver, &["--auth-any"]);
+        let data = swaks_data(&server);
+        let runs = [("PLAIN", "pat"), ("LOGIN", "lou"), ("CRAM-MD5", "cram")];
+        for (mechanism, user) in runs {
+            let password = format!("anything-{user}");
+            let args = [
+                "--helo",
+                "any.esmtp.test",
+                "--from",
+                "a@sender.test",
+                "--to",
+                "b@rcpt.test",
+                "--data",
+                &data,
+                "--auth",
+                mechanism,
+                "--auth-user",
+                user,
+                "--auth-password",
+                &password,
+            ];
+            let Some(out) = clients::swaks(server.port(), &args) else {
+                return;
+            };
+            out.assert_success(&format!("{driver:?} swaks --auth {mechanism}"));
+            assert!(
+                swaks_replies(&out)
+                    .iter()
+                    .any(|r| r.starts_with("235 2.7.0")),
+                "{}",
+                out.describe()
+            );
+        }
+        let log = server.stderr();
+        for (_, user) in runs {
+            let wanted = format!("as \"{user}\": accepted (--auth-any)");
+            assert!(log.contains(&wanted), "{driver:?}: no {wanted:?} in\n{log}");
+        }
+        let files = server.delivered();
+        assert_eq!(files.len(), 3, "{driver:?}");
+        for file in &files {
+            check_delivery(
+                file,
+                &server.host,
+                &Expect {
+                    from: "a@sender.test",
+                    to: &["b@rcpt.test"],
+                    helo: "any.esmtp.test",
+                    proto: "ESMTPA",
+                    content: CRLF_MESSAGE,
+                },
+            );
+        }
+    }
+}
+
+/// `--tls-listen` (RFC 8314 §3): implicit TLS on a second listener beside
+/// the plain one. Python's `SMTP_SSL` and `swaks --tls-on-connect` talk
+/// TLS from the first octet; no STARTTLS is offered there, AUTH is (the
+/// session is under TLS, RFC 4954 §4); the plain listener still offers
+/// STARTTLS. Both drivers.
+#[test]
+fn tls_listen_serves_implicit_tls_beside_the_plain_listener_rfc8314_3() {
+    let dir = TempDir::new("server-cert");
+    let host = common::unique_host_name("implicit");
+    let Some((cert, key)) = ExampleServer::cert(&dir, &host) else {
+        return;
+    };
+    let script = r#"
+import smtplib, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP_SSL('127.0.0.1', int(sys.argv[1]), local_hostname='ssl.esmtp.test', context=ctx, timeout=20) as s:
+    s.ehlo()
+    print('EHLO', 'starttls' in s.esmtp_features, s.esmtp_features.get('auth', '').strip())
+    s.login('ivy', 'pw')
+    s.sendmail('ivy@sender.test', ['b@rcpt.test'], b'Subject: implicit\r\n\r\nfrom the first octet\r\n')
+"#;
+    for driver in [Driver::Tokio, Driver::Blocking] {
+        let server = ExampleServer::start(
+            driver,
+            &[
+                "--tls-cert",
+                &cert,
+                "--tls-key",
+                &key,
+                "--user",
+                "ivy:pw",
+                "--tls-listen",
+                "127.0.0.1:0",
+            ],
+        );
+        let tls_port = server.tls_port.expect("the implicit-TLS port").to_string();
+        let Some(out) = python(script, &[&tls_port]) else {
+            return;
+        };
+        assert_eq!(
+            printed(&out, "EHLO"),
+            ["False PLAIN LOGIN CRAM-MD5"],
+            "{driver:?}"
+        );
+        let data = swaks_data(&server);
+        let common_args = [
+            "--helo",
+            "ssl.esmtp.test",
+            "--from",
+            "a@sender.test",
+            "--to",
+            "b@rcpt.test",
+            "--data",
+            &data,
+        ];
+        let mut implicit = vec!["--tls-on-connect", "--port", &tls_port];
+        implicit.extend(common_args);
+        // swaks takes the last --port given.
+        let Some(out) = clients::swaks(server.port(), &implicit) else {
+            return;
+        };
+        out.assert_success(&format!("{driver:?} swaks --tls-on-connect"));
+        let Some(out) = clients::swaks(server.port(), &common_args) else {
+            return;
+        };
+        out.assert_success(&format!("{driver:?} swaks on the plain listener"));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("STARTTLS"),
+            "{}",
+            out.describe()
+        );
+
+        let files = server.delivered();
+        assert_eq!(files.len(), 3, "{driver:?}");
+        let expect = |from, proto, content| Expect {
+            from,
+            to: &["b@rcpt.test"],
+            helo: "ssl.esmtp.test",
+            proto,
+            content,
+        };
+        let first = b"Subject: implicit\r\n\r\nfrom the first octet\r\n";
+        check_delivery(
+            &files[0],
+            &server.host,
+            &expect("ivy@sender.test", "ESMTPSA", first),
+        );
+        check_delivery(
+            &files[1],
+            &server.host,
+            &expect("a@sender.test", "ESMTPS", CRLF_MESSAGE),
+        );
+        check_delivery(
+            &files[2],
+            &server.host,
+            &expect("a@sender.test", "ESMTP", CRLF_MESSAGE),
+        );
+    }
+}
+
+/// `--discard` (Postfix's smtp-sink): every message accepted once its
+/// content is read, and dropped: no Maildir is even created, nothing is
+/// logged per message. smtp-source's 2000 messages over reused
+/// connections, and LMTP's per-recipient replies (RFC 2033 §4.2).
+#[test]
+fn discard_accepts_and_drops_every_message_like_smtp_sink() {
+    let Some(source) = common::require_program("smtp-source") else {
+        return;
+    };
+    for driver in [Driver::Tokio, Driver::Blocking] {
+        let server = ExampleServer::start(driver, &["--discard"]);
+        let out = clients::run(
+            Command::new(&source).args([
+                "-s",
+                "10",
+                "-m",
+                "2000",
+                "-M",
+                "source.esmtp.test",
+                "-f",
+                "s@sender.test",
+                "-t",
+                "r@rcpt.test",
+                "-d",
+                &format!("127.0.0.1:{}", server.port()),
+            ]),
+            None,
+            Duration::from_secs(120),
+        )
+        .expect("run smtp-source");
+        out.assert_success(&format!("{driver:?} smtp-source"));
+        assert!(
+            !server.maildir.exists(),
+            "{driver:?}: a Maildir was created"
+        );
+        let log = server.stderr();
+        assert!(log.contains("discarding every message"), "{log}");
+        assert!(!log.contains("delivered"), "{log}");
+    }
+    let server = ExampleServer::start(Driver::Tokio, &["--discard", "--lmtp"]);
+    let data = swaks_data(&server);
+    let args = [
+        "--protocol",
+        "LMTP",
+        "--from",
+        "a@sender.test",
+        "--to",
+        "b@rcpt.test,c@rcpt.test",
+        "--data",
+        &data,
+    ];
+    let Some(out) = clients::swaks(server.port(), &args) else {
+        return;
+    };
+    out.assert_success("swaks --protocol LMTP");
+    let replies: Vec<String> = swaks_replies(&out)
+        .into_iter()
+        .filter(|r| r.contains("discarded"))
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            "250 2.0.0 <b@rcpt.test> Ok, discarded",
+            "250 2.0.0 <c@rcpt.test> Ok, discarded"
+        ],
+        "{}",
+        out.describe()
+    );
+    assert!(!server.maildir.exists());
+}
+
+/// `--log-transcript DIR`: one file per session, mode 0600, every line both
+/// ways timestamped (RFC 3339 UTC with milliseconds), the secrets of AUTH
+/// (RFC 4954 §4: the PLAIN initial response, LOGIN's answers to each 334)
+/// redacted, the TLS handshake noted; messages still delivered. Both
+/// drivers; swaks as the client.
+#[test]
+fn log_transcript_keeps_each_session_with_auth_redacted_rfc4954_4() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("server-cert");
+    let host = common::unique_host_name("transcript");
+    let Some((cert, key)) = ExampleServer::cert(&dir, &host) else {
+        return;
+    };
+    for driver in [Driver::Tokio, Driver::Blocking] {
+        let transcripts = dir.path().join(format!("transcripts-{driver:?}"));
+        let transcripts_arg = transcripts.to_string_lossy().into_owned();
+        let server = ExampleServer::start(
+            driver,
+            &[
+                "--tls-cert",
+                &cert,
+                "--tls-key",
+                &key,
+                "--user",
+                "tess:s3cret",
+                "--log-transcript",
+                &transcripts_arg,
+            ],
+        );
+        let data = swaks_data(&server);
+        for mechanism in ["PLAIN", "LOGIN"] {
+            let args = [
+                "--tls",
+                "--helo",
+                "log.esmtp.test",
+                "--from",
+                "a@sender.test",
+                "--to",
+                "b@rcpt.test",
+                "--data",
+                &data,
+                "--auth",
+                mechanism,
+                "--auth-user",
+                "tess",
+                "--auth-password",
+                "s3cret",
+            ];
+            let Some(out) = clients::swaks(server.port(), &args) else {
+                return;
+            };
+            out.assert_success(&format!("{driver:?} swaks --auth {mechanism}"));
+        }
+        assert_eq!(server.delivered().len(), 2, "{driver:?}");
+        let mode = std::fs::metadata(&transcripts)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+        // The sessions' ends are logged after the client saw the 221.
+        let closed = common::poll_until(Duration::from_secs(10), || {
+            (server.stderr().matches("closed: ").count() >= 2).then_some(())
+        });
+        assert!(closed.is_some(), "{}", server.stderr());
+        let mut files: Vec<_> = std::fs::read_dir(&transcripts)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 2, "{driver:?}: {files:?}");
+        for (path, mechanism) in files.iter().zip(["PLAIN", "LOGIN"]) {
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+            let text = std::fs::read_to_string(path).unwrap();
+            for line in text.lines() {
+                let (stamp, rest) = line.split_at(24);
+                assert!(
+                    stamp.len() == 24
+                        && stamp.as_bytes()[10] == b'T'
+                        && stamp.ends_with('Z')
+                        && stamp.as_bytes()[19] == b'.',
+                    "not a timestamp: {line:?}"
+                );
+                assert!(
+                    rest.starts_with(" C: ")
+                        || rest.starts_with(" S: ")
+                        || rest.starts_with(" -- "),
+                    "{line:?}"
+                );
+            }
+            let lines: Vec<&str> = text.lines().map(|l| &l[25..]).collect();
+            let has = |wanted: &str| lines.contains(&wanted);
+            assert!(lines[0].starts_with("-- connect from 127.0.0.1:"), "{text}");
+            assert!(lines[1].starts_with("S: 220 "), "{text}");
+            for wanted in [
+                "C: EHLO log.esmtp.test",
+                "C: STARTTLS",
+                "C: MAIL FROM:<a@sender.test>",
+                "C: Subject: client",
+                "C: .",
+                "C: QUIT",
+            ] {
+                assert!(has(wanted), "{driver:?}: no {wanted:?} in\n{text}");
+            }
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with("-- TLS established: TLSv1_")),
+                "{text}"
+            );
+            assert!(
+                lines.iter().any(|l| l.starts_with("S: 235 2.7.0")),
+                "{text}"
+            );
+            assert!(lines.iter().any(|l| l.starts_with("S: 221 ")), "{text}");
+            assert!(lines.last().unwrap().starts_with("-- closed: "), "{text}");
+            // The password, and its base64 forms, never appear.
+            for secret in ["s3cret", "czNjcmV0", "AHRlc3MAczNjcmV0", "dGVzcwBzM2NyZXQ"] {
+                assert!(!text.contains(secret), "{driver:?}: {secret} in\n{text}");
+            }
+            match mechanism {
+                "PLAIN" => assert!(has("C: AUTH PLAIN [redacted]"), "{text}"),
+                _ => {
+                    assert!(has("C: AUTH LOGIN"), "{text}");
+                    let redacted = lines.iter().filter(|l| **l == "C: [redacted]").count();
+                    assert_eq!(redacted, 2, "user name and password: {text}");
+                }
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ pub mod transcript;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -134,17 +134,20 @@ pub struct Shared {
 }
 
 /// The server, ready to run: the machine's and the runtime's
-/// configuration, TLS, and what the sessions share.
+/// configuration, TLS, what the sessions share, and the listeners.
 pub struct Setup {
     pub config: ServerConfig,
     pub runtime: RuntimeConfig,
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub shared: Arc<Shared>,
+    /// `--listen`, and `--tls-listen` if given.
+    pub listeners: (TcpListener, Option<TcpListener>),
 }
 
 impl Setup {
     /// Loads the certificate, opens the Maildir (unless `--discard`) and
-    /// the transcript directory.
+    /// the transcript directory, binds the listeners and says so: on
+    /// stdout `listening on ADDR:PORT` for each, on stderr what is offered.
     pub fn new(args: &Args) -> Result<Setup, String> {
         let hostname = args.hostname.clone().unwrap_or_else(system_hostname);
         let tls = match (&args.tls_cert, &args.tls_key) {
@@ -168,7 +171,41 @@ impl Setup {
         // middle of a message (not stored); one being stored is answered
         // first, so nothing acknowledged is lost.
         runtime.shutdown_timeout = Duration::ZERO;
-        runtime.shutdown_text = "shutting down".into();
+        let bind = |addr: SocketAddr, what: &str| -> Result<TcpListener, String> {
+            let listener =
+                TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            println!(
+                "listening on {}{what}",
+                listener.local_addr().unwrap_or(addr)
+            );
+            Ok(listener)
+        };
+        let plain = bind(args.listen, "")?;
+        let implicit = args
+            .tls_listen
+            .map(|a| bind(a, " (implicit TLS)"))
+            .transpose()?;
+        let offered = [
+            (tls.is_some(), ", STARTTLS".to_owned()),
+            (implicit.is_some(), ", implicit TLS".to_owned()),
+            (
+                !args.users.is_empty(),
+                format!(", AUTH for {} user(s)", args.users.len()),
+            ),
+            (args.auth_any, ", AUTH for anyone".to_owned()),
+            (args.discard, ", discarding every message".to_owned()),
+            (!args.discard, format!(" into {}", args.maildir.display())),
+        ];
+        let offered: String = offered
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, s)| s)
+            .collect();
+        eprintln!(
+            "{} as {hostname}{offered}",
+            if args.lmtp { "LMTP" } else { "SMTP" }
+        );
+        raise_fd_limit();
         let shared = Arc::new(Shared {
             hostname,
             lmtp: args.lmtp,
@@ -178,40 +215,14 @@ impl Setup {
             transcripts: args.log_transcript.clone(),
             throttle: AuthThrottle::new(5, Duration::from_secs(15 * 60)),
         });
+        let listeners = (plain, implicit);
         Ok(Setup {
             config,
             runtime,
             tls,
             shared,
+            listeners,
         })
-    }
-
-    /// One line saying what is offered, for the start-up log.
-    pub fn describe(&self, args: &Args) -> String {
-        let mut s = format!(
-            "{} as {}",
-            if args.lmtp { "LMTP" } else { "SMTP" },
-            self.shared.hostname
-        );
-        match args.discard {
-            true => s.push_str(", discarding every message"),
-            false => s += &format!(" into {}", args.maildir.display()),
-        }
-        if self.tls.is_some() {
-            s.push_str(", STARTTLS");
-        }
-        if let Some(addr) = args.tls_listen {
-            s += &format!(", implicit TLS on {addr}");
-        }
-        if args.auth_any {
-            s.push_str(", AUTH for anyone");
-        } else if !args.users.is_empty() {
-            s += &format!(", AUTH for {} user(s)", args.users.len());
-        }
-        if let Some(dir) = &args.log_transcript {
-            s += &format!(", transcripts in {}", dir.display());
-        }
-        s
     }
 }
 
@@ -312,7 +323,7 @@ pub fn random_u64() -> u64 {
 /// Raises the soft limit on open files to the hard limit: each session is
 /// a descriptor, and the default soft limit (often 1024) is below
 /// `--max-connections`.
-pub fn raise_fd_limit() {
+fn raise_fd_limit() {
     #[cfg(unix)]
     // SAFETY: getrlimit/setrlimit only read and write the struct passed.
     unsafe {

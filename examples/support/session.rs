@@ -161,7 +161,10 @@ impl Mailbox {
         };
         let spool = match (t.spool, t.failed) {
             (Some(spool), None) => spool,
-            (_, e) => return Err(self.refuse(&format!("cannot store: {e:?}"), &t.to)),
+            (_, e) => {
+                let why = e.map_or("no spool".into(), |e| format!("cannot store: {e}"));
+                return Err(self.refuse(&why, &t.to));
+            }
         };
         let (size, n) = (end.size, end.recipients);
         let log = format!("[{}] delivered {size} octets for {n} recipient(s)", self.id);

@@ -59,6 +59,11 @@
 //!   still open a moment later are dropped.
 //! - **Role reversal**: an accepted TURN or ATRN hands the stream and the
 //!   bytes already read to [`Session::reversed`].
+//! - **Transcripts**: [`Session::transcript`] sees every octet read from
+//!   and written to the client, in order, after TLS decryption.
+//!
+//! For the sessions to share, [`AuthThrottle`] counts failed AUTHs per
+//! client address and refuses a guesser with `454 4.7.0` for a while.
 //!
 //! - **The PROXY protocol** is not read yet. Its place is marked in the
 //!   connection's start-up: after accept, before any TLS handshake and
