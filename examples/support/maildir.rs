@@ -53,7 +53,8 @@ pub enum Pending {
 }
 
 /// A message being received into `tmp/`, buffered so that a typical one
-/// takes one `write`. Dropped before it is delivered, its file goes.
+/// takes one `write` (and a thousand sessions in DATA hold 16 MiB at
+/// most). Dropped before it is delivered, its file goes.
 pub struct Spool {
     file: BufWriter<File>,
     /// `tmp/UNIQUE`, emptied once renamed into `new/`.
@@ -121,7 +122,7 @@ impl Store {
         let file = private_file().create_new(true).open(&tmp)?;
         let id = format!("{secs:X}{:06X}", n & 0xFF_FFFF);
         Ok(Spool {
-            file: BufWriter::with_capacity(64 * 1024, file),
+            file: BufWriter::with_capacity(16 * 1024, file),
             tmp,
             name,
             id,
