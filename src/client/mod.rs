@@ -124,6 +124,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::command::Verb;
 use crate::data::ContentKind;
 use crate::ehlo::Capabilities;
 use crate::ext::seam::RcptStrip;
@@ -476,6 +477,7 @@ impl Client {
             Expect::DataEnd | Expect::Discard | Expect::LmtpEnd(_) | Expect::BdatLast => {
                 t.data_termination
             }
+            Expect::Reverse(Verb::Atrn) => t.command.max(crate::ext::atrn::REPLY_TIMEOUT),
             _ => t.command,
         })
     }
