@@ -1,6 +1,7 @@
 //! One connection on tokio: TCP, the TLS upgrade (STARTTLS or implicit,
 //! through tokio-rustls), and the loop that moves bytes and time between
-//! the socket and the client machine.
+//! the socket and the client machine; or a connection whose roles ATRN
+//! reversed, taken over from the server runtime or handed to it.
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -8,8 +9,11 @@ use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+
+use crate::runtime::server::Stream as ServerStream;
 
 use super::endpoint::Endpoint;
 use super::error::Error;
@@ -28,6 +32,10 @@ enum Stream {
     Plain(TcpStream),
     #[cfg(feature = "rustls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// A connection accepted by the server runtime, TLS with this side as
+    /// the TLS server, whose roles ATRN reversed.
+    #[cfg(feature = "rustls")]
+    ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     /// Taken for a handshake that failed.
     Gone,
 }
@@ -38,6 +46,8 @@ impl std::fmt::Debug for Stream {
             Stream::Plain(_) => "Plain",
             #[cfg(feature = "rustls")]
             Stream::Tls(_) => "Tls",
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(_) => "ServerTls",
             Stream::Gone => "Gone",
         })
     }
@@ -57,6 +67,8 @@ impl AsyncRead for Stream {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Gone => Poll::Ready(Err(gone())),
         }
     }
@@ -72,6 +84,8 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Gone => Poll::Ready(Err(gone())),
         }
     }
@@ -85,6 +99,8 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Stream::Gone => Poll::Ready(Err(gone())),
         }
     }
@@ -98,6 +114,8 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => Pin::new(s).poll_flush(cx),
             Stream::Gone => Poll::Ready(Err(gone())),
         }
     }
@@ -107,6 +125,8 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Gone => Poll::Ready(Ok(())),
         }
     }
@@ -156,6 +176,18 @@ async fn handshake(endpoint: &Endpoint, tcp: TcpStream) -> Result<Stream, TlsErr
     }
 }
 
+impl From<ServerStream> for Stream {
+    fn from(stream: ServerStream) -> Stream {
+        match stream {
+            ServerStream::Tcp(tcp) => Stream::Plain(tcp),
+            #[cfg(feature = "rustls")]
+            ServerStream::Tls(tls) => Stream::ServerTls(tls),
+            #[cfg(feature = "rustls")]
+            ServerStream::ClientTls(tls) => Stream::Tls(tls),
+        }
+    }
+}
+
 impl Connection {
     /// Connects, upgrades to TLS as asked, and runs the session until it
     /// is ready for messages: greeting, EHLO, STARTTLS, AUTH.
@@ -183,6 +215,44 @@ impl Connection {
         conn.drive(endpoint, Session::settled).await;
         conn.session.setup_result(endpoint)?;
         Ok(conn)
+    }
+
+    /// Takes over a connection whose roles ATRN or TURN reversed, this side
+    /// now the client: `leftover` (the peer's greeting, perhaps) is taken
+    /// first, then the session runs until it is ready for messages (EHLO;
+    /// no STARTTLS on a connection that is TLS already).
+    pub(super) async fn reversed(
+        endpoint: &Endpoint,
+        stream: ServerStream,
+        leftover: &Bytes,
+    ) -> Result<Self, Error> {
+        let mut session = Session::new(endpoint);
+        if stream.is_tls() {
+            session.client.set_implicit_tls();
+        }
+        session.client.receive(leftover);
+        let mut conn = Connection {
+            session,
+            stream: stream.into(),
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            out: Gather::default(),
+        };
+        conn.drive(endpoint, Session::settled).await;
+        conn.session.setup_result(endpoint)?;
+        Ok(conn)
+    }
+
+    /// The connection, for the server runtime once ATRN reversed the
+    /// roles; `None` when it is gone.
+    pub(super) fn into_stream(self) -> Option<ServerStream> {
+        match self.stream {
+            Stream::Plain(tcp) => Some(ServerStream::Tcp(tcp)),
+            #[cfg(feature = "rustls")]
+            Stream::Tls(tls) => Some(ServerStream::ClientTls(tls)),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(tls) => Some(ServerStream::Tls(tls)),
+            Stream::Gone => None,
+        }
     }
 
     /// Runs the session until `done` or until it closes, in the machine's

@@ -1,10 +1,12 @@
 //! What can go wrong sending mail through the runtime layer, one variant
 //! per class: connecting, TLS, the session, authentication, a local
-//! refusal, the server's refusal, an interrupted message, API misuse.
+//! refusal, the server's refusal, an interrupted message, API misuse, and
+//! for ETRN and ATRN an extension not offered or a command refused.
 
 use std::io;
 
 use crate::client::{ApiError, AuthError, CloseReason, MessageError, MessageOutcome};
+use crate::ehlo::Keyword;
 use crate::reply::Reply;
 
 /// Why a message was not delivered to every recipient, or a connection
@@ -32,7 +34,7 @@ pub enum Error {
     /// submitted: the greeting was not `220` (RFC 5321 §3.1), EHLO and
     /// HELO were refused, the server's replies could not be read, it closed
     /// the connection or sent `421`, or it did not answer in time.
-    #[error("the SMTP session failed: {reason:?}{}", reply_suffix(.reply))]
+    #[error("the SMTP session failed: {reason:?}{}", reply_suffix(.reply.as_ref()))]
     Protocol {
         /// How the session ended.
         reason: CloseReason,
@@ -44,7 +46,7 @@ pub enum Error {
         source: Option<io::Error>,
     },
     /// Authentication failed or was not attempted (RFC 4954).
-    #[error("authentication failed: {error:?}{}", reply_suffix(.reply))]
+    #[error("authentication failed: {error:?}{}", reply_suffix(.reply.as_ref()))]
     Auth {
         /// What the failure means; [`AuthError::PlaintextRefused`] when the
         /// session is not encrypted and plain-text authentication is not
@@ -72,13 +74,21 @@ pub enum Error {
     /// parameter).
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The server does not offer the extension a command needs (ETRN,
+    /// ATRN): nothing was sent.
+    #[error("the server does not offer {}", .0.name())]
+    NotOffered(Keyword),
+    /// The server refused a command other than a message's (ETRN, ATRN)
+    /// with this reply; the session goes on.
+    #[error("the server refused the command{}", reply_suffix(Some(.0)))]
+    Refused(Reply<'static>),
 }
 
 impl Error {
     /// Whether trying again later may succeed: a connection or TLS
     /// handshake failure, a session that failed but not with a `5yz`
     /// greeting, a temporary AUTH failure, refusals that are all temporary
-    /// (`4yz`), or an interrupted message that was surely not accepted. An interrupted
+    /// (`4yz`, for a message or a command), or an interrupted message that was surely not accepted. An interrupted
     /// message that [may have been accepted](Interrupted::maybe_accepted)
     /// is not: sending it again may deliver it twice.
     pub fn is_transient(&self) -> bool {
@@ -97,12 +107,13 @@ impl Error {
                 negative.peek().is_some() && negative.all(|r| r.code().get() / 100 == 4)
             }
             Error::Interrupted(i) => !i.maybe_accepted,
+            Error::Refused(reply) => reply.code().get() / 100 == 4,
             _ => false,
         }
     }
 }
 
-fn reply_suffix(reply: &Option<Reply<'static>>) -> String {
+fn reply_suffix(reply: Option<&Reply<'_>>) -> String {
     match reply {
         Some(r) => {
             let text = r
@@ -171,10 +182,7 @@ impl Interrupted {
     fn describe(&self) -> String {
         let how = match (&self.outcome.error, self.reason) {
             (Some(MessageError::SessionEnded(Some(r))), _) => {
-                format!(
-                    "the server ended the session{}",
-                    reply_suffix(&Some(r.clone()))
-                )
+                format!("the server ended the session{}", reply_suffix(Some(r)))
             }
             (Some(MessageError::Timeout), _) | (_, Some(CloseReason::Timeout)) => {
                 "the server did not answer in time".to_owned()

@@ -45,6 +45,12 @@
 //! - typed errors ([`Error`]): connecting, TLS, the session, AUTH, a
 //!   local refusal, the server's refusals per recipient, an interrupted
 //!   message (and whether the server may have accepted it).
+//! - ETRN (RFC 1985) and ATRN (RFC 2645) on a transport, refused locally
+//!   when the server does not offer them; ATRN's `250` hands the
+//!   connection over, for the server runtime to serve
+//!   ([`SmtpServer::serve_reversed`](crate::runtime::server::SmtpServer::serve_reversed));
+//!   and [`Transport::reversed`], the client side of a connection whose
+//!   roles ATRN reversed, for a server delivering the mail it held.
 //!
 //! # Features
 //!

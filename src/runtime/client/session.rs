@@ -1,6 +1,6 @@
 //! The I/O-free half of a connection, shared by the tokio and blocking
-//! drivers: the client machine, what its events said, and how a session
-//! that could not be set up failed.
+//! drivers: the client machine, what its events said, how a session that
+//! could not be set up failed, and the answer to ETRN or ATRN.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -8,8 +8,10 @@ use std::io::{self, IoSlice};
 use bytes::{Buf, Bytes};
 
 use crate::client::{AuthError, Client, CloseReason, Event, MessageId, MessageOutcome};
+use crate::command::Etrn;
 use crate::ehlo::Keyword;
 use crate::reply::Reply;
+use crate::values::Domain;
 
 use super::endpoint::{Endpoint, Security};
 use super::error::{Error, TlsError};
@@ -33,6 +35,19 @@ pub(super) struct Session {
     /// A message is in flight: if the driver is dropped mid-way, the
     /// session's state is unknown and it must not be reused.
     pub(super) busy: bool,
+    /// The reply to the ETRN or ATRN in flight.
+    reply: Option<Reply<'static>>,
+    /// ATRN was accepted: the input after its `250`.
+    pub(super) reversed: Option<Bytes>,
+}
+
+/// A command a transport sends besides messages.
+#[derive(Debug)]
+pub(super) enum Request {
+    /// ETRN (RFC 1985).
+    Etrn(Etrn<'static>),
+    /// ATRN (RFC 2645).
+    Atrn(Vec<Domain<'static>>),
 }
 
 impl Session {
@@ -51,6 +66,8 @@ impl Session {
             failure: None,
             tls_failure: None,
             busy: false,
+            reply: None,
+            reversed: None,
         }
     }
 
@@ -67,6 +84,8 @@ impl Session {
                 Event::AuthFailed { error, reply, .. } => self.auth_failure = Some((error, reply)),
                 Event::Message(outcome) => self.outcomes.push(outcome),
                 Event::Closed { reason } => self.closed = Some(reason),
+                Event::CommandReply { reply, .. } => self.reply = Some(reply),
+                Event::Reversed { leftover } => self.reversed = Some(leftover),
                 _ => {}
             }
         }
@@ -135,6 +154,52 @@ impl Session {
         })
     }
 
+    /// Sends `request` when the server offered its extension; refuses it
+    /// locally otherwise ([`Error::NotOffered`]: nothing is sent).
+    pub(super) fn request(&mut self, request: Request) -> Result<(), Error> {
+        let keyword = match &request {
+            Request::Etrn(_) => Keyword::Etrn,
+            Request::Atrn(_) => Keyword::Atrn,
+        };
+        let caps = self.client.capabilities();
+        if !caps.is_some_and(|c| c.supports(keyword)) {
+            return Err(Error::NotOffered(keyword));
+        }
+        self.reply = None;
+        match request {
+            Request::Etrn(node) => self.client.etrn(node)?,
+            Request::Atrn(domains) => self.client.atrn(domains)?,
+        }
+        self.busy = true;
+        Ok(())
+    }
+
+    /// The request was answered, or the session ended.
+    pub(super) fn answered(&self) -> bool {
+        self.reply.is_some() || self.reversed.is_some() || self.client.is_closed()
+    }
+
+    /// The answer to the request, once [`Session::answered`]: a positive
+    /// reply, or [`Error::Refused`] with a negative one, or how the
+    /// session ended.
+    pub(super) fn answer(&mut self) -> Result<Reply<'static>, Error> {
+        self.busy = false;
+        match self.reply.take() {
+            Some(reply) if reply.code().is_positive() => Ok(reply),
+            Some(reply) => Err(Error::Refused(reply)),
+            None => Err(self.ended()),
+        }
+    }
+
+    /// How the session ended, as an error.
+    pub(super) fn ended(&mut self) -> Error {
+        Error::Protocol {
+            reason: self.closed.unwrap_or(CloseReason::PeerClosed),
+            reply: None,
+            source: self.failure.take(),
+        }
+    }
+
     /// The outcome of message `id`, once it came.
     fn take_outcome(&mut self, id: MessageId) -> Option<MessageOutcome> {
         let at = self.outcomes.iter().position(|o| o.id == id)?;
@@ -164,6 +229,24 @@ impl Session {
                 source: ended.source,
             }),
         }
+    }
+}
+
+/// A reversed connection that is gone: there is nothing to connect to.
+pub(super) fn gone() -> Error {
+    Error::Protocol {
+        reason: CloseReason::PeerClosed,
+        reply: None,
+        source: None,
+    }
+}
+
+/// A reversed connection that failed as it was taken over.
+pub(super) fn lost(source: io::Error) -> Error {
+    Error::Protocol {
+        reason: CloseReason::PeerClosed,
+        reply: None,
+        source: Some(source),
     }
 }
 

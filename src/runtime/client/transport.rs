@@ -1,16 +1,22 @@
 //! The tokio client transport: one connection at a time to one endpoint,
 //! any number of messages over it, a new connection when the server
-//! closes it or a message must be sent again.
+//! closes it or a message must be sent again; ETRN, and ATRN handing the
+//! connection over; a transport on a connection whose roles ATRN reversed.
 
 use bytes::Bytes;
 
-use crate::client::{Envelope, MessageOutcome};
+use crate::client::{ClientConfig, Envelope, MessageOutcome};
+use crate::command::Etrn;
 use crate::ehlo::Capabilities;
+use crate::reply::Reply;
+use crate::runtime::server::Reversal;
+use crate::values::Domain;
 
 use super::connection::Connection;
 use super::endpoint::Endpoint;
 use super::error::Error;
-use super::reconnect::{Attempts, Next};
+use super::reconnect::{Attempts, Next, Reconnect};
+use super::session::{Request, Session};
 
 /// Sends messages to one server over one reused connection, on tokio.
 ///
@@ -33,6 +39,9 @@ use super::reconnect::{Attempts, Next};
 pub struct Transport {
     endpoint: Endpoint,
     conn: Option<Connection>,
+    /// On a connection whose roles were reversed: there is nothing to
+    /// connect to again.
+    reversed: bool,
 }
 
 impl Transport {
@@ -41,6 +50,7 @@ impl Transport {
         Self {
             endpoint,
             conn: None,
+            reversed: false,
         }
     }
 
@@ -51,6 +61,30 @@ impl Transport {
         Ok(Self {
             endpoint,
             conn: Some(conn),
+            reversed: false,
+        })
+    }
+
+    /// Sends messages over a connection whose roles TURN or ATRN reversed
+    /// (RFC 2645 §5.3), handed to [`Session::reversed`](crate::runtime::server::Session::reversed):
+    /// this side, which accepted the command, is now the client. Takes the
+    /// peer's greeting (from `reversal.leftover` first) and sends EHLO; the
+    /// connection stays as it was, TLS or not (STARTTLS is not used).
+    /// Messages then go as on any transport, and [`quit`](Transport::quit)
+    /// ends the session.
+    ///
+    /// There is nothing to connect to again: once the session ends, every
+    /// call fails with [`Error::Protocol`].
+    pub async fn reversed(reversal: Reversal, config: ClientConfig) -> Result<Self, Error> {
+        let Reversal { stream, leftover } = reversal;
+        let peer = stream.tcp().peer_addr().map_err(super::session::lost)?;
+        let endpoint =
+            Endpoint::new(peer.ip().to_string(), peer.port(), config).reconnect(Reconnect::never());
+        let conn = Connection::reversed(&endpoint, stream, &leftover).await?;
+        Ok(Self {
+            endpoint,
+            conn: Some(conn),
+            reversed: true,
         })
     }
 
@@ -92,7 +126,7 @@ impl Transport {
         let content = content.into();
         let mut attempts = Attempts::new(self.endpoint.reconnect);
         loop {
-            let next = match usable(&mut self.conn, &self.endpoint).await {
+            let next = match usable(&mut self.conn, &self.endpoint, self.reversed).await {
                 Ok(conn) => {
                     let id = conn
                         .session
@@ -117,6 +151,46 @@ impl Transport {
         }
     }
 
+    /// ETRN (RFC 1985): asks the server to start its queue for `node` (a
+    /// domain, `@domain` for its subdomains too, or `#queue`). The
+    /// server's positive reply (RFC 1985 §5.1: 250 started, 251 no
+    /// messages waiting, 252 pending messages started, 253 with a count),
+    /// or [`Error::Refused`] with its refusal (458 unable to queue, 459
+    /// node not allowed), the session going on; [`Error::NotOffered`]
+    /// when the server does not offer ETRN (nothing is sent).
+    pub async fn etrn(&mut self, node: Etrn<'static>) -> Result<Reply<'static>, Error> {
+        let conn = usable(&mut self.conn, &self.endpoint, self.reversed).await?;
+        conn.session.request(Request::Etrn(node))?;
+        conn.drive(&self.endpoint, Session::answered).await;
+        conn.session.answer()
+    }
+
+    /// ATRN (RFC 2645 §5.2.1): asks the server, after authentication, to
+    /// send the mail held for `domains` (none: every domain the user may
+    /// retrieve) over this connection. On `250` the roles reverse
+    /// (§5.3): the connection is handed back to serve with
+    /// [`SmtpServer::serve_reversed`](crate::runtime::server::SmtpServer::serve_reversed),
+    /// and this transport connects anew at its next use. A refusal is
+    /// [`Error::Refused`] (450 refused or access denied, 451 unable to
+    /// process now, 453 no mail, 530 authentication required), the session
+    /// going on; [`Error::NotOffered`] when the server does not offer ATRN.
+    /// The reply is awaited at least 10 minutes (RFC 2645 §5.2.1).
+    pub async fn atrn(&mut self, domains: Vec<Domain<'static>>) -> Result<Reversal, Error> {
+        let conn = usable(&mut self.conn, &self.endpoint, self.reversed).await?;
+        conn.session.request(Request::Atrn(domains))?;
+        conn.drive(&self.endpoint, Session::answered).await;
+        if let Some(leftover) = conn.session.reversed.take() {
+            let conn = self.conn.take();
+            let stream = conn.and_then(Connection::into_stream);
+            return stream
+                .map(|stream| Reversal { stream, leftover })
+                .ok_or_else(super::session::gone);
+        }
+        conn.session
+            .answer()
+            .and_then(|reply| Err(Error::Refused(reply)))
+    }
+
     /// Ends the session with QUIT (RFC 5321 §4.1.1.10) and closes the
     /// connection, waiting a short while at most; a later
     /// [`send`](Transport::send) connects again. Dropping a transport
@@ -128,17 +202,22 @@ impl Transport {
     }
 }
 
-/// The current connection if it is usable, else a new one.
+/// The current connection if it is usable, else a new one (on a reversed
+/// connection, an error: there is nothing to connect to).
 async fn usable<'a>(
     conn: &'a mut Option<Connection>,
     endpoint: &Endpoint,
+    reversed: bool,
 ) -> Result<&'a mut Connection, Error> {
     if let Some(c) = conn.as_mut().filter(|c| c.session.usable()) {
         c.probe().await;
     }
     // A connection that ended, or whose state is unknown, is dropped.
-    if let Some(c) = conn.take().filter(|c| c.session.usable()) {
-        return Ok(conn.insert(c));
+    match conn.take() {
+        Some(c) if c.session.usable() => return Ok(conn.insert(c)),
+        Some(mut c) if reversed => return Err(c.session.ended()),
+        _ if reversed => return Err(super::session::gone()),
+        _ => {}
     }
     let c = Connection::open(endpoint).await?;
     Ok(conn.insert(c))

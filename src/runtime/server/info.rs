@@ -64,12 +64,22 @@ impl TlsInfo {
     /// The state of a server connection whose handshake is complete.
     pub(crate) fn from_rustls(conn: &rustls::ServerConnection, implicit: bool) -> Self {
         TlsInfo {
+            server_name: conn.server_name().map(str::to_owned),
+            ..TlsInfo::from_state(conn, implicit)
+        }
+    }
+
+    /// The state of any connection whose handshake is complete, this side
+    /// the TLS server or the TLS client (a connection whose roles ATRN
+    /// reversed): no server name, the peer's certificates.
+    pub(crate) fn from_state(conn: &rustls::CommonState, implicit: bool) -> Self {
+        TlsInfo {
             implicit,
             protocol: conn.protocol_version().and_then(|v| v.as_str()),
             cipher_suite: conn
                 .negotiated_cipher_suite()
                 .and_then(|s| s.suite().as_str()),
-            server_name: conn.server_name().map(str::to_owned),
+            server_name: None,
             peer_certificates: conn
                 .peer_certificates()
                 .unwrap_or_default()

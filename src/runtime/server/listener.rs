@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -18,7 +19,7 @@ use tokio::task::JoinSet;
 use super::config::{new_machine, session_config, RuntimeConfig};
 use super::driver::{drive, Conn, Outcome};
 use super::handler::{Backend, Session};
-use super::info::{ConnectionInfo, SessionEnd};
+use super::info::{ConnectionInfo, Direction, SessionEnd};
 use super::limits::{ConnectionLimits, Slot};
 use super::shutdown::{ShutdownHandle, RUNNING};
 use super::stream::{Reversal, Stream};
@@ -212,6 +213,29 @@ impl<B: Backend> SmtpServer<B> {
         Ok(())
     }
 
+    /// Serves one connection whose roles ATRN or TURN reversed, this side
+    /// (which sent the command, with
+    /// [`Transport::atrn`](crate::runtime::client::Transport::atrn)) now
+    /// the server (RFC 2645 §5.3): the greeting goes out first, the bytes
+    /// already read after the `250` are taken before anything more, and
+    /// the backend's session answers as on any connection. Returns when
+    /// the session is over.
+    ///
+    /// The connection was not accepted from a listener, so it is not
+    /// counted against the connection limits; a shutdown ends it with
+    /// `421` as any other. A TLS stream stays TLS (no STARTTLS is
+    /// offered); on a plain one STARTTLS is offered when TLS is configured.
+    pub async fn serve_reversed(&self, reversal: Reversal) -> io::Result<()> {
+        let Reversal { stream, leftover } = reversal;
+        let tcp = stream.tcp();
+        let (peer, local) = (tcp.peer_addr()?, tcp.local_addr()?);
+        let id = self.shared.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut info = ConnectionInfo::new(id, peer, local);
+        info.tls = stream.tls_info();
+        serve(&self.shared, stream, &info, leftover).await;
+        Ok(())
+    }
+
     async fn accept_loop(&self, listener: TcpListener, implicit: bool) {
         let mut stop = self.shared.stop.subscribe();
         let mut sessions = JoinSet::new();
@@ -300,7 +324,7 @@ async fn connection<B: Backend>(
     // A PROXY protocol header (issue #9) would be read here, before any
     // TLS and before the session exists, so that `new_session` sees the
     // addresses it carries.
-    let mut stream = if implicit {
+    let stream = if implicit {
         let Some(tls) = &shared.tls else {
             return;
         };
@@ -320,10 +344,22 @@ async fn connection<B: Backend>(
     } else {
         Stream::Tcp(tcp)
     };
-    let session = shared.backend.new_session(&info);
-    drop(info);
+    serve(&shared, stream, &info, Bytes::new()).await;
+}
+
+/// Runs one session on `stream` until it ends: the machine (TLS from the
+/// start when the stream is), the backend's session, STARTTLS, the end or
+/// a reversal. `leftover` is input already read, taken first.
+async fn serve<B: Backend>(
+    shared: &Shared<B>,
+    mut stream: Stream,
+    info: &ConnectionInfo,
+    leftover: Bytes,
+) {
+    let runtime = &shared.runtime;
+    let session = shared.backend.new_session(info);
     let mut conn = Conn {
-        server: new_machine(&shared.config, implicit),
+        server: new_machine(&shared.config, info.tls.is_some()),
         session,
         runtime,
         read_size: runtime.read_bounds().0,
@@ -332,6 +368,10 @@ async fn connection<B: Backend>(
         shut: false,
         error: None,
     };
+    if !leftover.is_empty() {
+        conn.session.transcript(Direction::Received, &leftover);
+        conn.server.receive(&leftover);
+    }
     loop {
         match drive(&mut stream, &mut conn).await {
             Outcome::Closed(reason) => {

@@ -57,8 +57,14 @@
 //!   [`RuntimeConfig::shutdown_timeout`] the rest get their `421` at once
 //!   (a message still arriving is aborted, unacknowledged), and sessions
 //!   still open a moment later are dropped.
-//! - **Role reversal**: an accepted TURN or ATRN hands the stream and the
-//!   bytes already read to [`Session::reversed`].
+//! - **Role reversal** (RFC 2645 §5.3): an accepted TURN or ATRN hands the
+//!   stream and the bytes already read to [`Session::reversed`], which
+//!   delivers over it with
+//!   [`Transport::reversed`](crate::runtime::client::Transport::reversed).
+//!   The other way round, [`SmtpServer::serve_reversed`] serves the
+//!   connection a client's
+//!   [`Transport::atrn`](crate::runtime::client::Transport::atrn) handed
+//!   over.
 //! - **Transcripts**: [`Session::transcript`] sees every octet read from
 //!   and written to the client, in order, after TLS decryption.
 //!

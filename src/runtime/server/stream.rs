@@ -1,5 +1,6 @@
-//! A connection's byte stream, plain TCP or TLS over it, and what a handler
-//! gets when TURN or ATRN reverses the roles.
+//! A connection's byte stream, plain TCP or TLS over it (this side the TLS
+//! server or, on a connection it opened, the TLS client), and what a
+//! handler gets when TURN or ATRN reverses the roles.
 
 use std::io;
 use std::pin::Pin;
@@ -10,7 +11,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// A connection's stream: TCP, or TLS over TCP (after STARTTLS or on an
-/// implicit-TLS listener).
+/// implicit-TLS listener; or, on a connection this side opened as a client
+/// and whose roles ATRN or TURN reversed, TLS with this side as the TLS
+/// client).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Stream {
@@ -21,6 +24,12 @@ pub enum Stream {
     #[cfg(feature = "rustls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// TLS over TCP with this side as the TLS client: a connection opened
+    /// by a [`Transport`](crate::runtime::client::Transport) and handed
+    /// over by its [`atrn`](crate::runtime::client::Transport::atrn).
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 impl Stream {
@@ -30,6 +39,19 @@ impl Stream {
             Stream::Tcp(tcp) => tcp,
             #[cfg(feature = "rustls")]
             Stream::Tls(tls) => tls.get_ref().0,
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(tls) => tls.get_ref().0,
+        }
+    }
+
+    /// The negotiated TLS parameters, for a session served on this stream.
+    pub(crate) fn tls_info(&self) -> Option<super::TlsInfo> {
+        match self {
+            Stream::Tcp(_) => None,
+            #[cfg(feature = "rustls")]
+            Stream::Tls(tls) => Some(super::TlsInfo::from_rustls(tls.get_ref().1, true)),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(tls) => Some(super::TlsInfo::from_state(tls.get_ref().1, true)),
         }
     }
 
@@ -49,6 +71,8 @@ impl AsyncRead for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -63,6 +87,8 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -71,6 +97,8 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -79,6 +107,8 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 
@@ -91,6 +121,8 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -99,18 +131,26 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => s.is_write_vectored(),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => s.is_write_vectored(),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => s.is_write_vectored(),
         }
     }
 }
 
-/// The connection after TURN or ATRN was accepted (RFC 821 §3.8, RFC 2645
-/// §5.3): this side now speaks as the client.
+/// A connection whose roles TURN or ATRN reversed (RFC 821 §3.8, RFC 2645
+/// §5.3). The side that accepted the command, handed this by
+/// [`Session::reversed`](super::Session::reversed), now speaks as the
+/// client: [`Transport::reversed`](crate::runtime::client::Transport::reversed).
+/// The side that sent it, handed this by
+/// [`Transport::atrn`](crate::runtime::client::Transport::atrn), now
+/// serves: [`SmtpServer::serve_reversed`](super::SmtpServer::serve_reversed).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Reversal {
     /// The connection, plain or TLS as it was.
     pub stream: Stream,
-    /// Bytes the client sent after its command, already read: the start of
-    /// what the new client side must parse (e.g. the peer's greeting).
+    /// Bytes the peer sent after the command or its `250`, already read:
+    /// the start of what this side must parse next (the peer's greeting,
+    /// or its first command).
     pub leftover: Bytes,
 }

@@ -1,17 +1,21 @@
 //! One blocking connection: std::net TCP, the TLS upgrade through
 //! rustls's `StreamOwned`, and the loop that moves bytes and time between
 //! the socket and the client machine, the machine's deadline becoming the
-//! socket's read timeout.
+//! socket's read timeout; or a connection whose roles ATRN reversed, taken
+//! over from the server runtime or handed to it.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use super::super::endpoint::Endpoint;
 use super::super::error::Error;
 #[cfg(feature = "rustls")]
 use super::super::error::TlsError;
 use super::super::session::{Gather, Session};
+use crate::runtime::server::blocking::Stream as ServerStream;
 
 const READ_BUF: usize = 16 * 1024;
 /// How long closing may take (QUIT's reply, TLS close_notify).
@@ -22,6 +26,10 @@ enum Stream {
     Plain(TcpStream),
     #[cfg(feature = "rustls")]
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    /// A connection accepted by the server runtime, TLS with this side as
+    /// the TLS server, whose roles ATRN reversed.
+    #[cfg(feature = "rustls")]
+    ServerTls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
     /// Taken for a handshake that failed.
     Gone,
 }
@@ -32,6 +40,8 @@ impl std::fmt::Debug for Stream {
             Stream::Plain(_) => "Plain",
             #[cfg(feature = "rustls")]
             Stream::Tls(_) => "Tls",
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(_) => "ServerTls",
             Stream::Gone => "Gone",
         })
     }
@@ -47,6 +57,8 @@ impl Stream {
             Stream::Plain(s) => Some(s),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Some(&s.sock),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => Some(&s.sock),
             Stream::Gone => None,
         }
     }
@@ -58,6 +70,8 @@ impl Read for Stream {
             Stream::Plain(s) => s.read(buf),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => s.read(buf),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => s.read(buf),
             Stream::Gone => Err(gone()),
         }
     }
@@ -69,6 +83,8 @@ impl Write for Stream {
             Stream::Plain(s) => s.write(buf),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => s.write(buf),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => s.write(buf),
             Stream::Gone => Err(gone()),
         }
     }
@@ -78,6 +94,8 @@ impl Write for Stream {
             Stream::Plain(s) => s.write_vectored(bufs),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => s.write_vectored(bufs),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => s.write_vectored(bufs),
             Stream::Gone => Err(gone()),
         }
     }
@@ -87,6 +105,8 @@ impl Write for Stream {
             Stream::Plain(s) => s.flush(),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => s.flush(),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(s) => s.flush(),
             Stream::Gone => Err(gone()),
         }
     }
@@ -159,6 +179,18 @@ fn timed_out(e: &io::Error) -> bool {
     )
 }
 
+impl From<ServerStream> for Stream {
+    fn from(stream: ServerStream) -> Stream {
+        match stream {
+            ServerStream::Tcp(tcp) => Stream::Plain(tcp),
+            #[cfg(feature = "rustls")]
+            ServerStream::Tls(tls) => Stream::ServerTls(tls),
+            #[cfg(feature = "rustls")]
+            ServerStream::ClientTls(tls) => Stream::Tls(tls),
+        }
+    }
+}
+
 impl Connection {
     /// Connects, upgrades to TLS as asked, and runs the session until it
     /// is ready for messages: greeting, EHLO, STARTTLS, AUTH.
@@ -186,6 +218,52 @@ impl Connection {
         conn.drive(endpoint, Session::settled, None);
         conn.session.setup_result(endpoint)?;
         Ok(conn)
+    }
+
+    /// Takes over a connection whose roles ATRN or TURN reversed, this side
+    /// now the client: `leftover` (the peer's greeting, perhaps) is taken
+    /// first, then the session runs until it is ready for messages (EHLO;
+    /// no STARTTLS on a connection that is TLS already).
+    pub(super) fn reversed(
+        endpoint: &Endpoint,
+        stream: ServerStream,
+        leftover: &Bytes,
+    ) -> Result<Self, Error> {
+        let mut session = Session::new(endpoint);
+        if stream.is_tls() {
+            session.client.set_implicit_tls();
+        }
+        session.client.receive(leftover);
+        let tcp = stream.tcp();
+        let _ = tcp.set_nodelay(true);
+        let _ = tcp.set_write_timeout(Some(nonzero(endpoint.config.timeouts.data_block)));
+        let mut conn = Connection {
+            session,
+            stream: stream.into(),
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            out: Gather::default(),
+        };
+        conn.drive(endpoint, Session::settled, None);
+        conn.session.setup_result(endpoint)?;
+        Ok(conn)
+    }
+
+    /// The connection, for the server runtime once ATRN reversed the
+    /// roles; `None` when it is gone.
+    pub(super) fn into_stream(self) -> Option<ServerStream> {
+        if let Some(tcp) = self.stream.tcp() {
+            // The server runtime sets its own deadlines.
+            let _ = tcp.set_read_timeout(None);
+            let _ = tcp.set_write_timeout(None);
+        }
+        match self.stream {
+            Stream::Plain(tcp) => Some(ServerStream::Tcp(tcp)),
+            #[cfg(feature = "rustls")]
+            Stream::Tls(tls) => Some(ServerStream::ClientTls(tls)),
+            #[cfg(feature = "rustls")]
+            Stream::ServerTls(tls) => Some(ServerStream::Tls(tls)),
+            Stream::Gone => None,
+        }
     }
 
     /// Runs the session until `done`, until it closes, or until `cap`, in
@@ -364,10 +442,18 @@ impl Connection {
     /// TLS close_notify, then the end of the socket.
     fn close_stream(&mut self) {
         #[cfg(feature = "rustls")]
-        if let Stream::Tls(s) = &mut self.stream {
-            s.conn.send_close_notify();
-            let _ = s.sock.set_write_timeout(Some(CLOSE_WAIT));
-            let _ = s.conn.complete_io(&mut s.sock);
+        match &mut self.stream {
+            Stream::Tls(s) => {
+                s.conn.send_close_notify();
+                let _ = s.sock.set_write_timeout(Some(CLOSE_WAIT));
+                let _ = s.conn.complete_io(&mut s.sock);
+            }
+            Stream::ServerTls(s) => {
+                s.conn.send_close_notify();
+                let _ = s.sock.set_write_timeout(Some(CLOSE_WAIT));
+                let _ = s.conn.complete_io(&mut s.sock);
+            }
+            _ => {}
         }
         if let Some(tcp) = self.stream.tcp() {
             let _ = tcp.shutdown(Shutdown::Both);

@@ -29,21 +29,29 @@ pub use pool::Pool;
 
 use bytes::Bytes;
 
-use crate::client::{Envelope, MessageOutcome};
+use crate::client::{ClientConfig, Envelope, MessageOutcome};
+use crate::command::Etrn;
 use crate::ehlo::Capabilities;
+use crate::reply::Reply;
+use crate::runtime::server::blocking::Reversal;
+use crate::values::Domain;
 
 use super::endpoint::Endpoint;
 use super::error::Error;
-use super::reconnect::{Attempts, Next};
+use super::reconnect::{Attempts, Next, Reconnect};
+use super::session::{self, Request, Session};
 use connection::Connection;
 
 /// Sends messages to one server over one reused connection, blocking:
 /// the twin of the tokio [`Transport`](super::Transport), with the same
-/// set-up, results, errors and [`Reconnect`](super::Reconnect) rules.
+/// set-up, results, errors and [`Reconnect`] rules.
 #[derive(Debug)]
 pub struct Transport {
     endpoint: Endpoint,
     conn: Option<Connection>,
+    /// On a connection whose roles were reversed: there is nothing to
+    /// connect to again.
+    reversed: bool,
 }
 
 impl Transport {
@@ -52,6 +60,7 @@ impl Transport {
         Self {
             endpoint,
             conn: None,
+            reversed: false,
         }
     }
 
@@ -62,6 +71,24 @@ impl Transport {
         Ok(Self {
             endpoint,
             conn: Some(conn),
+            reversed: false,
+        })
+    }
+
+    /// Sends messages over a connection whose roles TURN or ATRN reversed
+    /// (RFC 2645 §5.3), handed to
+    /// [`Session::reversed`](crate::runtime::server::blocking::Session::reversed):
+    /// see [`Transport::reversed`](super::Transport::reversed) on tokio.
+    pub fn reversed(reversal: Reversal, config: ClientConfig) -> Result<Self, Error> {
+        let Reversal { stream, leftover } = reversal;
+        let peer = stream.tcp().peer_addr().map_err(session::lost)?;
+        let endpoint =
+            Endpoint::new(peer.ip().to_string(), peer.port(), config).reconnect(Reconnect::never());
+        let conn = Connection::reversed(&endpoint, stream, &leftover)?;
+        Ok(Self {
+            endpoint,
+            conn: Some(conn),
+            reversed: true,
         })
     }
 
@@ -97,7 +124,7 @@ impl Transport {
         let content = content.into();
         let mut attempts = Attempts::new(self.endpoint.reconnect);
         loop {
-            let next = match usable(&mut self.conn, &self.endpoint) {
+            let next = match usable(&mut self.conn, &self.endpoint, self.reversed) {
                 Ok(conn) => {
                     let id = conn
                         .session
@@ -120,6 +147,34 @@ impl Transport {
         }
     }
 
+    /// ETRN (RFC 1985): see [`Transport::etrn`](super::Transport::etrn)
+    /// on tokio.
+    pub fn etrn(&mut self, node: Etrn<'static>) -> Result<Reply<'static>, Error> {
+        let conn = usable(&mut self.conn, &self.endpoint, self.reversed)?;
+        conn.session.request(Request::Etrn(node))?;
+        conn.drive(&self.endpoint, Session::answered, None);
+        conn.session.answer()
+    }
+
+    /// ATRN (RFC 2645 §5.2.1): see [`Transport::atrn`](super::Transport::atrn)
+    /// on tokio; the connection is handed back to serve with the blocking
+    /// [`SmtpServer::serve_reversed`](crate::runtime::server::blocking::SmtpServer::serve_reversed).
+    pub fn atrn(&mut self, domains: Vec<Domain<'static>>) -> Result<Reversal, Error> {
+        let conn = usable(&mut self.conn, &self.endpoint, self.reversed)?;
+        conn.session.request(Request::Atrn(domains))?;
+        conn.drive(&self.endpoint, Session::answered, None);
+        if let Some(leftover) = conn.session.reversed.take() {
+            let conn = self.conn.take();
+            let stream = conn.and_then(Connection::into_stream);
+            return stream
+                .map(|stream| Reversal { stream, leftover })
+                .ok_or_else(session::gone);
+        }
+        conn.session
+            .answer()
+            .and_then(|reply| Err(Error::Refused(reply)))
+    }
+
     /// Ends the session with QUIT (RFC 5321 §4.1.1.10) and closes the
     /// connection, waiting a short while at most; a later
     /// [`send`](Transport::send) connects again. Dropping a transport
@@ -131,17 +186,22 @@ impl Transport {
     }
 }
 
-/// The current connection if it is usable, else a new one.
+/// The current connection if it is usable, else a new one (on a reversed
+/// connection, an error: there is nothing to connect to).
 fn usable<'a>(
     conn: &'a mut Option<Connection>,
     endpoint: &Endpoint,
+    reversed: bool,
 ) -> Result<&'a mut Connection, Error> {
     if let Some(c) = conn.as_mut().filter(|c| c.session.usable()) {
         c.probe();
     }
     // A connection that ended, or whose state is unknown, is dropped.
-    if let Some(c) = conn.take().filter(|c| c.session.usable()) {
-        return Ok(conn.insert(c));
+    match conn.take() {
+        Some(c) if c.session.usable() => return Ok(conn.insert(c)),
+        Some(mut c) if reversed => return Err(c.session.ended()),
+        _ if reversed => return Err(session::gone()),
+        _ => {}
     }
     let c = Connection::open(endpoint)?;
     Ok(conn.insert(c))

@@ -3,7 +3,7 @@
 //! decision, and performs TLS handshakes with rustls's `StreamOwned`.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,7 +61,7 @@ pub(super) fn connection<B: Backend>(
     let mut info = ConnectionInfo::new(id, peer, local);
     // A PROXY protocol header (issue #9) would be read here, before any
     // TLS and before the session exists.
-    let mut stream = if implicit {
+    let stream = if implicit {
         match handshake(
             shared.tls.as_ref(),
             tcp,
@@ -80,9 +80,23 @@ pub(super) fn connection<B: Backend>(
     } else {
         Stream::Tcp(tcp)
     };
+    serve(&shared, stream, info, Bytes::new(), &registered);
+}
+
+/// Runs one session on `stream` until it ends: the machine (TLS from the
+/// start when the stream is), the backend's session, STARTTLS, the end or
+/// a reversal. `leftover` is input already read, taken first.
+pub(super) fn serve<B: Backend>(
+    shared: &Shared<B>,
+    mut stream: Stream,
+    info: ConnectionInfo,
+    leftover: Bytes,
+    registered: &Registered<'_>,
+) {
+    let runtime = &shared.runtime;
     let session = shared.backend.new_session(&info);
     let mut conn = Conn {
-        server: new_machine(&shared.config, implicit),
+        server: new_machine(&shared.config, info.tls.is_some()),
         session,
         runtime,
         stop: &shared.stop,
@@ -92,13 +106,18 @@ pub(super) fn connection<B: Backend>(
         shut: false,
         error: None,
     };
+    drop(info);
+    if !leftover.is_empty() {
+        conn.session.transcript(Direction::Received, &leftover);
+        conn.server.receive(&leftover);
+    }
     loop {
-        match drive(&mut stream, &mut conn, &registered) {
+        match drive(&mut stream, &mut conn, registered) {
             Outcome::Closed(reason) => {
                 let end = match conn.error.take() {
                     Some(e) => SessionEnd::Failed(e),
                     None => {
-                        close(&mut stream);
+                        stream.close();
                         SessionEnd::Closed(reason.unwrap_or(CloseReason::PeerClosed))
                     }
                 };
@@ -119,7 +138,7 @@ pub(super) fn connection<B: Backend>(
                         false,
                     ),
                     #[cfg(feature = "rustls")]
-                    Stream::Tls(_) => Err(io::Error::new(
+                    Stream::Tls(_) | Stream::ClientTls(_) => Err(io::Error::new(
                         io::ErrorKind::Unsupported,
                         "STARTTLS on a TLS connection",
                     )),
@@ -146,16 +165,6 @@ pub(super) fn connection<B: Backend>(
             }
         }
     }
-}
-
-/// The last reply is out: TLS close_notify, then FIN.
-fn close(stream: &mut Stream) {
-    #[cfg(feature = "rustls")]
-    if let Stream::Tls(tls) = stream {
-        tls.conn.send_close_notify();
-        let _ = tls.flush();
-    }
-    let _ = stream.tcp().shutdown(Shutdown::Write);
 }
 
 impl<S: Session> Conn<'_, S> {

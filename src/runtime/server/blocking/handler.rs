@@ -221,7 +221,9 @@ pub trait Session: Send + 'static {
 }
 
 /// A connection's stream: TCP, or TLS over TCP (after STARTTLS or on an
-/// implicit-TLS listener).
+/// implicit-TLS listener; or, on a connection this side opened as a client
+/// and whose roles ATRN or TURN reversed, TLS with this side as the TLS
+/// client).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Stream {
@@ -231,6 +233,13 @@ pub enum Stream {
     #[cfg(feature = "rustls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
     Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    /// TLS over TCP with this side as the TLS client: a connection opened
+    /// by a blocking [`Transport`](crate::runtime::client::blocking::Transport)
+    /// and handed over by its
+    /// [`atrn`](crate::runtime::client::blocking::Transport::atrn).
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    ClientTls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
 
 impl Stream {
@@ -240,7 +249,38 @@ impl Stream {
             Stream::Tcp(tcp) => tcp,
             #[cfg(feature = "rustls")]
             Stream::Tls(tls) => &tls.sock,
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(tls) => &tls.sock,
         }
+    }
+
+    /// The negotiated TLS parameters, for a session served on this stream.
+    pub(crate) fn tls_info(&self) -> Option<TlsInfo> {
+        match self {
+            Stream::Tcp(_) => None,
+            #[cfg(feature = "rustls")]
+            Stream::Tls(tls) => Some(TlsInfo::from_rustls(&tls.conn, true)),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(tls) => Some(TlsInfo::from_state(&tls.conn, true)),
+        }
+    }
+
+    /// TLS close_notify, when TLS; then the end of the sending side.
+    pub(crate) fn close(&mut self) {
+        match self {
+            Stream::Tcp(_) => {}
+            #[cfg(feature = "rustls")]
+            Stream::Tls(tls) => {
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(tls) => {
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        }
+        let _ = self.tcp().shutdown(std::net::Shutdown::Write);
     }
 
     /// Whether the stream is TLS.
@@ -255,6 +295,8 @@ impl Read for Stream {
             Stream::Tcp(s) => s.read(buf),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => s.read(buf),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => s.read(buf),
         }
     }
 }
@@ -265,6 +307,8 @@ impl Write for Stream {
             Stream::Tcp(s) => s.write(buf),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => s.write(buf),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => s.write(buf),
         }
     }
 
@@ -273,18 +317,26 @@ impl Write for Stream {
             Stream::Tcp(s) => s.flush(),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => s.flush(),
+            #[cfg(feature = "rustls")]
+            Stream::ClientTls(s) => s.flush(),
         }
     }
 }
 
-/// The connection after TURN or ATRN was accepted (RFC 821 §3.8, RFC 2645
-/// §5.3): this side now speaks as the client.
+/// A connection whose roles TURN or ATRN reversed (RFC 821 §3.8, RFC 2645
+/// §5.3). The side that accepted the command, handed this by
+/// [`Session::reversed`], now speaks as the client:
+/// [`Transport::reversed`](crate::runtime::client::blocking::Transport::reversed).
+/// The side that sent it, handed this by
+/// [`Transport::atrn`](crate::runtime::client::blocking::Transport::atrn),
+/// now serves: [`SmtpServer::serve_reversed`](super::SmtpServer::serve_reversed).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Reversal {
     /// The connection, plain or TLS as it was.
     pub stream: Stream,
-    /// Bytes the client sent after its command, already read: the start of
-    /// what the new client side must parse.
+    /// Bytes the peer sent after the command or its `250`, already read:
+    /// the start of what this side must parse next (the peer's greeting,
+    /// or its first command).
     pub leftover: Bytes,
 }

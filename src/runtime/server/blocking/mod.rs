@@ -44,6 +44,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::config::{session_config, RuntimeConfig};
+use super::info::ConnectionInfo;
 use super::limits::ConnectionLimits;
 use crate::server::ServerConfig;
 
@@ -207,6 +208,31 @@ impl<B: Backend> SmtpServer<B> {
             ));
         }
         self.accept_loop(listener, true)
+    }
+
+    /// Serves one connection whose roles ATRN or TURN reversed, on the
+    /// calling thread, this side (which sent the command, with
+    /// [`Transport::atrn`](crate::runtime::client::blocking::Transport::atrn))
+    /// now the server (RFC 2645 §5.3): the greeting goes out first, the
+    /// bytes already read after the `250` are taken before anything more,
+    /// and the backend's session answers as on any connection. Returns
+    /// when the session is over.
+    ///
+    /// The connection was not accepted from a listener, so it is not
+    /// counted against the connection limits; a shutdown ends it with
+    /// `421` as any other. A TLS stream stays TLS (no STARTTLS is
+    /// offered); on a plain one STARTTLS is offered when TLS is configured.
+    pub fn serve_reversed(&self, reversal: Reversal) -> io::Result<()> {
+        let Reversal { stream, leftover } = reversal;
+        let tcp = stream.tcp();
+        let (peer, local) = (tcp.peer_addr()?, tcp.local_addr()?);
+        let _ = tcp.set_nodelay(true);
+        let id = self.shared.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        let registered = self.shared.stop.register(id, tcp);
+        let mut info = ConnectionInfo::new(id, peer, local);
+        info.tls = stream.tls_info();
+        driver::serve(&self.shared, stream, info, leftover, &registered);
+        Ok(())
     }
 
     fn accept_loop(&self, listener: TcpListener, implicit: bool) -> io::Result<()> {
