@@ -17,18 +17,11 @@ mod support;
 use std::process::ExitCode;
 
 use clap::Parser;
-use esmtp::bytes::Bytes;
-use esmtp::command::SendMode;
-use esmtp::params::{MailParams, RcptParams};
-use esmtp::runtime::server::{
-    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Session, SessionEnd, SmtpServer,
-    TlsInfo,
-};
-use esmtp::server::{AbortReason, Credentials, HelloVerb};
-use esmtp::values::{ForwardPath, Host, ReversePath};
+use esmtp::runtime::server::{ConnectionInfo, SmtpServer};
 use tokio::net::TcpListener;
 
-use support::session::{single, Mailbox};
+use support::handlers::Tokio;
+use support::session::Mailbox;
 use support::{Args, Setup};
 
 fn main() -> ExitCode {
@@ -97,65 +90,4 @@ async fn shutdown_signal() {
         return;
     }
     let _ = tokio::signal::ctrl_c().await;
-}
-
-/// The policy on tokio: a delivery on the group-commit thread is awaited,
-/// so the worker serves other sessions meanwhile.
-struct Tokio(Mailbox);
-
-impl Session for Tokio {
-    async fn hello(&mut self, verb: HelloVerb, host: Host<'static>) -> Answer {
-        self.0.hello(verb, host)
-    }
-
-    async fn mail(
-        &mut self,
-        from: ReversePath<'static>,
-        params: MailParams<'static>,
-        _: Option<SendMode>,
-    ) -> Answer {
-        self.0.mail(from, params)
-    }
-
-    async fn rcpt(&mut self, to: ForwardPath<'static>, _: RcptParams<'static>) -> Answer {
-        self.0.rcpt(to)
-    }
-
-    async fn content(&mut self, chunk: Bytes) {
-        self.0.content(&chunk);
-    }
-
-    async fn message_end(&mut self, end: MessageEnd) -> Answer {
-        single(self.lmtp_message_end(end).await)
-    }
-
-    async fn lmtp_message_end(&mut self, end: MessageEnd) -> LmtpAnswer {
-        match self.0.message_end(end) {
-            Ok(delivery) => {
-                let outcome = delivery.wait().await;
-                self.0.delivered(outcome)
-            }
-            Err(answer) => answer,
-        }
-    }
-
-    fn message_aborted(&mut self, reason: AbortReason) {
-        self.0.message_aborted(reason);
-    }
-
-    async fn auth(&mut self, credentials: Credentials) -> Answer {
-        self.0.auth(credentials)
-    }
-
-    fn tls_established(&mut self, tls: &TlsInfo) {
-        self.0.tls_established(tls);
-    }
-
-    fn transcript(&mut self, direction: Direction, bytes: &[u8]) {
-        self.0.transcript(direction, bytes);
-    }
-
-    fn closed(&mut self, end: SessionEnd) {
-        self.0.closed(end);
-    }
 }

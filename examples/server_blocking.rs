@@ -17,17 +17,11 @@ mod support;
 use std::process::ExitCode;
 
 use clap::Parser;
-use esmtp::bytes::Bytes;
-use esmtp::command::SendMode;
-use esmtp::params::{MailParams, RcptParams};
-use esmtp::runtime::server::blocking::{Session, SmtpServer};
-use esmtp::runtime::server::{
-    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, SessionEnd, TlsInfo,
-};
-use esmtp::server::{AbortReason, Credentials, HelloVerb};
-use esmtp::values::{ForwardPath, Host, ReversePath};
+use esmtp::runtime::server::blocking::SmtpServer;
+use esmtp::runtime::server::ConnectionInfo;
 
-use support::session::{single, Mailbox};
+use support::handlers::Blocking;
+use support::session::Mailbox;
 use support::{Args, Setup};
 
 fn main() -> ExitCode {
@@ -60,64 +54,4 @@ fn run(args: &Args) -> Result<(), String> {
         });
     }
     server.serve(plain).map_err(|e| e.to_string())
-}
-
-/// The policy on a connection's thread, which waits for its delivery.
-struct Blocking(Mailbox);
-
-impl Session for Blocking {
-    fn hello(&mut self, verb: HelloVerb, host: Host<'static>) -> Answer {
-        self.0.hello(verb, host)
-    }
-
-    fn mail(
-        &mut self,
-        from: ReversePath<'static>,
-        params: MailParams<'static>,
-        _: Option<SendMode>,
-    ) -> Answer {
-        self.0.mail(from, params)
-    }
-
-    fn rcpt(&mut self, to: ForwardPath<'static>, _: RcptParams<'static>) -> Answer {
-        self.0.rcpt(to)
-    }
-
-    fn content(&mut self, chunk: Bytes) {
-        self.0.content(&chunk);
-    }
-
-    fn message_end(&mut self, end: MessageEnd) -> Answer {
-        single(self.lmtp_message_end(end))
-    }
-
-    fn lmtp_message_end(&mut self, end: MessageEnd) -> LmtpAnswer {
-        match self.0.message_end(end) {
-            Ok(delivery) => {
-                let outcome = delivery.wait_blocking();
-                self.0.delivered(outcome)
-            }
-            Err(answer) => answer,
-        }
-    }
-
-    fn message_aborted(&mut self, reason: AbortReason) {
-        self.0.message_aborted(reason);
-    }
-
-    fn auth(&mut self, credentials: Credentials) -> Answer {
-        self.0.auth(credentials)
-    }
-
-    fn tls_established(&mut self, tls: &TlsInfo) {
-        self.0.tls_established(tls);
-    }
-
-    fn transcript(&mut self, direction: Direction, bytes: &[u8]) {
-        self.0.transcript(direction, bytes);
-    }
-
-    fn closed(&mut self, end: SessionEnd) {
-        self.0.closed(end);
-    }
 }

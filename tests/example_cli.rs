@@ -47,6 +47,12 @@ fn help_names_every_flag_with_its_meaning_and_default() {
         "--tls-listen <ADDR:PORT>",
         "--discard",
         "--log-transcript <DIR>",
+        "--hold-domain <DOMAIN>",
+        "--queue <DIR>",
+        "--relay <DOMAIN=HOST:PORT>",
+        "--odmr",
+        "--odmr-domain <NAME=DOMAIN>",
+        "[default: ./queue]",
         "[default: 127.0.0.1:2525]",
         "[default: ./maildir]",
         "[default: this machine's host name]",
@@ -87,6 +93,8 @@ fn help_names_every_flag_with_its_meaning_and_default() {
         "--helo <NAME>",
         "--no-pipelining",
         "--no-chunking",
+        "--atrn [<DOMAIN,...>]",
+        "--maildir <DIR>",
         "[FILE]",
         "[default: localhost]",
         "[default: standard input]",
@@ -200,6 +208,27 @@ fn a_bad_value_names_its_flag() {
             "--tls-cert <PEM>",
         );
         assert_usage_error(example, &["--tls-cert", "c.pem"], "--tls-key <PEM>");
+        assert_usage_error(
+            example,
+            &["--hold-domain", "a b"],
+            "error: --hold-domain: \"a b\"",
+        );
+        assert_usage_error(
+            example,
+            &["--relay", "x.org"],
+            "error: --relay: \"x.org\": want DOMAIN=HOST:PORT",
+        );
+        assert_usage_error(
+            example,
+            &["--hold-domain", "x.org", "--odmr-domain", "u"],
+            "error: --odmr-domain: \"u\": want NAME=DOMAIN",
+        );
+        assert_usage_error(example, &["--odmr"], "--hold-domain <DOMAIN>");
+        assert_usage_error(
+            example,
+            &["--hold-domain", "x.org", "--discard"],
+            "cannot be used with",
+        );
     }
     for example in SENDERS {
         let base = ["--from", "a@x.test", "--to", "b@x.test"];
@@ -241,6 +270,26 @@ fn a_bad_value_names_its_flag() {
             example,
             &with(&["a.eml", "b.eml"]),
             "unexpected argument 'b.eml'",
+        );
+        let atrn = |more: &[&'static str]| -> Vec<&'static str> {
+            let mut v = vec!["--server", "127.0.0.1:366", "--user", "u:p"];
+            v.extend(more);
+            v
+        };
+        assert_usage_error(
+            example,
+            &atrn(&["--atrn", "x..org"]),
+            "error: --atrn: \"x..org\"",
+        );
+        assert_usage_error(
+            example,
+            &["--server", "127.0.0.1:366", "--atrn"],
+            "--user <NAME:PASSWORD>",
+        );
+        assert_usage_error(
+            example,
+            &atrn(&["--atrn", "--to", "b@x.test"]),
+            "cannot be used with",
         );
     }
 }

@@ -1,10 +1,8 @@
 //! What `send` (tokio) and `send_blocking` share: the command line, the
 //! endpoint for `esmtp::runtime::client` built from it (TLS, trust,
-//! credentials), and the report. Included by both with
-//! `#[path = "send_support/mod.rs"] mod send_support;`.
-
-#[path = "../support/cli.rs"]
-mod cli;
+//! credentials), the report, and for `--atrn` the ODMR customer's side,
+//! served by the example server's policy (`examples/support/`). Included
+//! by both with `#[path = "send_support/mod.rs"] mod send_support;`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -17,7 +15,9 @@ use esmtp::client::{
 };
 use esmtp::reply::Reply;
 use esmtp::runtime::client::{Endpoint, Error, Reconnect, TlsError};
-use esmtp::values::{ForwardPath, Host, ReversePath};
+use esmtp::runtime::server::ConnectionInfo;
+use esmtp::server::ServerConfig;
+use esmtp::values::{Domain, ForwardPath, Host, ReversePath};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -25,7 +25,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use cli::Checked;
+use crate::support::cli::{self, Checked};
+use crate::support::maildir::Store;
+use crate::support::session::Mailbox;
+use crate::support::Shared;
 
 /// Exit status when the message was not accepted for every recipient.
 const EXIT_FAILED: u8 = 1;
@@ -46,10 +49,10 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", value_parser = Checked(server))]
     pub server: (String, u16),
     /// The envelope sender; <> or an empty string for the null reverse path
-    #[arg(long, value_name = "ADDR", value_parser = Checked(from))]
-    pub from: ReversePath<'static>,
+    #[arg(long, value_name = "ADDR", required_unless_present = "atrn", value_parser = Checked(from))]
+    pub from: Option<ReversePath<'static>>,
     /// A recipient (angle brackets optional), or Postmaster; repeatable
-    #[arg(long, value_name = "ADDR", required = true, value_parser = Checked(to))]
+    #[arg(long, value_name = "ADDR", required_unless_present = "atrn", value_parser = Checked(to))]
     pub to: Vec<ForwardPath<'static>>,
     /// Require STARTTLS (RFC 3207): nothing is sent without it. Without --starttls or --tls no TLS is used, even when offered
     #[arg(long, conflicts_with = "tls")]
@@ -84,6 +87,12 @@ pub struct Args {
     /// The message, as bytes: line ends become CRLF, dots are stuffed [default: standard input]
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Instead of sending, act as an On-Demand Mail Relay client (RFC 2645): authenticate with --user, ask with ATRN for the mail held for these domains (comma-separated; none: every domain the user may retrieve), and receive it over the same connection into --maildir
+    #[arg(long, value_name = "DOMAIN,...", num_args = 0..=1, default_missing_value = "", requires = "user", conflicts_with_all = ["from", "to", "file", "lmtp"], value_parser = Checked(domains))]
+    pub atrn: Option<Domains>,
+    /// With --atrn: the Maildir the mail received goes into
+    #[arg(long, value_name = "DIR", default_value = "./maildir")]
+    pub maildir: PathBuf,
 }
 
 /// `HOST:PORT` or `[V6]:PORT`.
@@ -125,6 +134,17 @@ fn to(v: &str) -> Result<ForwardPath<'static>, String> {
     Ok(path.into_owned())
 }
 
+/// The domains of `--atrn`.
+#[derive(Debug, Clone)]
+pub struct Domains(pub Vec<Domain<'static>>);
+
+fn domains(v: &str) -> Result<Domains, String> {
+    let each = v.split(',').filter(|d| !d.is_empty());
+    let parse = |d: &str| Domain::parse(d).map(Domain::into_owned);
+    let list = each.map(|d| parse(d).map_err(|e| format!("{d:?}: {e}")));
+    list.collect::<Result<_, _>>().map(Domains)
+}
+
 fn helo(v: &str) -> Result<Host<'static>, String> {
     Host::parse(v)
         .map(Host::into_owned)
@@ -144,6 +164,11 @@ pub fn prepare(args: &Args) -> Result<(Endpoint, Vec<u8>), String> {
             Ok(buf)
         }
     }?;
+    Ok((endpoint(args)?, message))
+}
+
+/// The endpoint: TLS, trust and credentials as the command line says.
+pub fn endpoint(args: &Args) -> Result<Endpoint, String> {
     let (host, port) = &args.server;
     let mut config = ClientConfig::new(args.helo.clone());
     config.lmtp = args.lmtp;
@@ -167,12 +192,12 @@ pub fn prepare(args: &Args) -> Result<(Endpoint, Vec<u8>), String> {
         endpoint =
             endpoint.credentials(ClientCredentials::password(name.clone(), password.clone()));
     }
-    Ok((endpoint, message))
+    Ok(endpoint)
 }
 
 /// The envelope from `--from` and every `--to`.
 pub fn envelope(args: &Args) -> Envelope {
-    let envelope = Envelope::new(args.from.clone());
+    let envelope = Envelope::new(args.from.clone().unwrap_or(ReversePath::Null));
     args.to.iter().cloned().fold(envelope, Envelope::to)
 }
 
@@ -234,6 +259,65 @@ pub fn report(args: &Args, result: Result<MessageOutcome, Error>) -> ExitCode {
     }
     eprint!("{err}");
     ExitCode::from(EXIT_FAILED)
+}
+
+/// `--atrn`, the customer's side of ODMR (RFC 2645): once ATRN reversed
+/// the roles, the connection is served by the example server's policy
+/// into `--maildir`, as `--helo`.
+pub struct Odmr {
+    pub config: ServerConfig,
+    shared: Arc<Shared>,
+    new: PathBuf,
+    before: usize,
+}
+
+/// The endpoint, the Maildir opened and the server's configuration, or
+/// why not.
+pub fn odmr(args: &Args) -> Result<(Endpoint, Odmr), String> {
+    let endpoint = endpoint(args)?;
+    let name = args.helo.to_string();
+    let config = ServerConfig::new(name.as_str()).map_err(|e| format!("--helo: {e}"))?;
+    let store = Store::open(&args.maildir, &name)?;
+    let new = args.maildir.join("new");
+    let before = count(&new);
+    let shared = Shared::receiving(name, store);
+    let odmr = Odmr {
+        config,
+        shared,
+        new,
+        before,
+    };
+    Ok((endpoint, odmr))
+}
+
+fn count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, Iterator::count)
+}
+
+impl Odmr {
+    /// A session per connection: the example server's, as `wrap`s it.
+    pub fn sessions<S>(&self, wrap: fn(Mailbox) -> S) -> impl Fn(&ConnectionInfo) -> S {
+        let shared = Arc::clone(&self.shared);
+        move |conn| wrap(Mailbox::new(&shared, conn))
+    }
+
+    /// Says how many messages arrived (exit status 0), or why none could
+    /// (1): ATRN refused (RFC 2645 §5.2.1: 450, 451, 453, 530) or a
+    /// failure.
+    pub fn report(&self, args: &Args, result: Result<std::io::Result<()>, Error>) -> ExitCode {
+        let why = match result {
+            Ok(Ok(())) => {
+                let n = count(&self.new).saturating_sub(self.before);
+                println!("received {n} message(s) into {}", args.maildir.display());
+                return ExitCode::SUCCESS;
+            }
+            Ok(Err(e)) => format!("the reversed session failed: {e}"),
+            Err(Error::Refused(reply)) => format!("ATRN refused: {}", one_line(&reply)),
+            Err(e) => setup_failure(args, &e),
+        };
+        eprintln!("send: {why}");
+        ExitCode::from(EXIT_FAILED)
+    }
 }
 
 /// Why the connection could not be set up.

@@ -1,11 +1,14 @@
 //! What `examples/server.rs` (tokio) and `examples/server_blocking.rs`
 //! (threads) share: the command line, the configuration built from it, and
 //! what every session shares. The policy is in `session.rs`, Maildir
-//! delivery in `maildir.rs`, transcripts in `transcript.rs`. Included by
-//! both with `#[path = "support/mod.rs"] mod support;`.
+//! delivery in `maildir.rs`, the queue for ETRN and ATRN in `queue.rs`,
+//! transcripts in `transcript.rs`. Included by both with
+//! `#[path = "support/mod.rs"] mod support;`.
 
 pub mod cli;
+pub mod handlers;
 pub mod maildir;
+pub mod queue;
 pub mod session;
 pub mod transcript;
 
@@ -25,6 +28,7 @@ use esmtp::values::DateTime;
 
 use cli::Checked;
 use maildir::Store;
+use queue::Queue;
 
 /// A development mail server: accepts mail for any address and stores
 /// each message in a Maildir, or drops it (--discard). It prints
@@ -92,6 +96,21 @@ pub struct Args {
     /// Store each session's transcript (both directions, timestamped, AUTH secrets redacted) as a file per session in DIR
     #[arg(long, value_name = "DIR")]
     pub log_transcript: Option<PathBuf>,
+    /// Hold mail for recipients at DOMAIN in a queue (--queue) instead of the Maildir, until ETRN (RFC 1985) or ATRN (RFC 2645) releases it; repeatable. Offers ETRN
+    #[arg(long = "hold-domain", value_name = "DOMAIN", conflicts_with_all = ["discard", "lmtp"], value_parser = Checked(queue::domain_name))]
+    pub hold_domains: Vec<String>,
+    /// Where held mail is queued: a Maildir-like spool per domain
+    #[arg(long, value_name = "DIR", default_value = "./queue")]
+    pub queue: PathBuf,
+    /// Where ETRN for a held DOMAIN delivers its queue (in production, the domain's MX); repeatable. Without one, ETRN for it gets 458
+    #[arg(long = "relay", value_name = "DOMAIN=HOST:PORT", requires = "hold_domains", value_parser = Checked(queue::relay))]
+    pub relays: Vec<(String, (String, u16))>,
+    /// On-Demand Mail Relay (RFC 2645): offer ATRN, with which a client authenticated as a --user takes the mail held for its --odmr-domain domains over the same connection (ODMR is usually on port 366)
+    #[arg(long, requires = "hold_domains")]
+    pub odmr: bool,
+    /// User NAME may retrieve the mail held for DOMAIN with ATRN; repeatable
+    #[arg(long = "odmr-domain", value_name = "NAME=DOMAIN", requires = "odmr", value_parser = Checked(queue::odmr_domain))]
+    pub odmr_domains: Vec<(String, String)>,
 }
 
 fn address(v: &str) -> Result<SocketAddr, String> {
@@ -125,12 +144,40 @@ pub struct Shared {
     pub auth_any: bool,
     /// Where messages go; `None` with `--discard`.
     pub store: Option<Store>,
+    /// Where mail for `--hold-domain` goes.
+    pub queue: Option<Arc<Queue>>,
     /// `--log-transcript`.
     pub transcripts: Option<PathBuf>,
     /// Five AUTH failures per address per quarter hour, then `454 4.7.0`
     /// unchecked: a password guesser gets five tries, however many
     /// connections it opens.
     pub throttle: AuthThrottle,
+}
+
+impl Shared {
+    /// For a server that only receives into `store`, as `hostname`
+    /// (`send --atrn`).
+    #[allow(dead_code)] // not in the servers
+    pub fn receiving(hostname: String, store: Store) -> Arc<Shared> {
+        Arc::new(Shared {
+            hostname,
+            lmtp: false,
+            users: Vec::new(),
+            auth_any: false,
+            store: Some(store),
+            queue: None,
+            transcripts: None,
+            throttle: AuthThrottle::new(5, Duration::from_secs(15 * 60)),
+        })
+    }
+
+    /// Where a message goes: queue `hold`, or the Maildir.
+    pub fn store_for(&self, hold: Option<usize>) -> Option<&Store> {
+        match (hold, &self.queue) {
+            (Some(i), Some(queue)) => Some(queue.store(i)),
+            _ => self.store.as_ref(),
+        }
+    }
 }
 
 /// The server, ready to run: the machine's and the runtime's
@@ -159,6 +206,7 @@ impl Setup {
             true => None,
             false => Some(Store::open(&args.maildir, &hostname)?),
         };
+        let queue = Queue::open(args, &hostname)?;
         if let Some(dir) = &args.log_transcript {
             let created = maildir::private_dirs().create(dir);
             created.map_err(|e| format!("--log-transcript {}: {e}", dir.display()))?;
@@ -194,6 +242,11 @@ impl Setup {
             ),
             (args.auth_any, ", AUTH for anyone".to_owned()),
             (args.discard, ", discarding every message".to_owned()),
+            (
+                !args.hold_domains.is_empty(),
+                format!(", holding {} domain(s)", args.hold_domains.len()),
+            ),
+            (args.odmr, ", ATRN".to_owned()),
             (!args.discard, format!(" into {}", args.maildir.display())),
         ];
         let offered: String = offered
@@ -212,6 +265,7 @@ impl Setup {
             users: args.users.clone(),
             auth_any: args.auth_any,
             store,
+            queue,
             transcripts: args.log_transcript.clone(),
             throttle: AuthThrottle::new(5, Duration::from_secs(15 * 60)),
         });
@@ -264,6 +318,13 @@ pub fn server_config(args: &Args, hostname: &str, tls: bool) -> Result<ServerCon
         .and_then(DateTime::from_unix)
         .and_then(|until| HoldLimits::new(week, until).ok());
     ext.rrvs = true;
+    ext.etrn = !args.hold_domains.is_empty();
+    // RFC 2645 §5.1.1: the EHLO reply of an ODMR server includes AUTH
+    // and ATRN.
+    ext.atrn = args.odmr;
+    if args.odmr && ext.auth.is_empty() {
+        return Err("--odmr: ATRN needs AUTH (--user or --auth-any)".into());
+    }
     // Advertised only once the session is under TLS.
     ext.requiretls = tls;
     if let Some(max) = args.max_size {

@@ -1,9 +1,10 @@
 //! The example servers' policy, one [`Mailbox`] per connection: any
 //! sender and recipient; AUTH against `--user` (or anyone, `--auth-any`),
 //! throttled per address; the trace fields; complete messages to the
-//! Maildir store; the answer to each (per recipient in LMTP); the log and
-//! the transcript. The tokio and blocking `Session` impls of the two
-//! servers call it: only how they wait for a delivery differs.
+//! Maildir store, or for a `--hold-domain` to its queue; ETRN and ATRN
+//! answered by the queue; the answer to each message (per recipient in
+//! LMTP); the log and the transcript. The tokio and blocking `Session`
+//! impls of the two servers call it: only how they wait differs.
 
 use std::io::{self, Write as _};
 use std::net::IpAddr;
@@ -11,14 +12,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use esmtp::command::Etrn;
 use esmtp::params::MailParams;
 use esmtp::reply::Reply;
 use esmtp::runtime::server::{Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd};
 use esmtp::runtime::server::{SessionEnd, TlsInfo};
 use esmtp::server::{AbortReason, Credentials, HelloVerb};
-use esmtp::values::{DateTime, EnhancedStatusCode, ForwardPath, Host, ReplyCode, ReversePath};
+use esmtp::values::{
+    DateTime, Domain, EnhancedStatusCode, ForwardPath, Host, Mailbox as Address, ReplyCode,
+    ReversePath,
+};
 
 use super::maildir::{Pending, Spool};
+use super::queue::{reply, Run};
 use super::transcript::Transcript;
 use super::Shared;
 
@@ -31,8 +37,11 @@ pub struct Mailbox {
     /// EHLO or LHLO, TLS, AUTH: what the `with` of `Received:` says.
     ehlo: bool,
     tls: bool,
-    authenticated: bool,
+    /// The user AUTH accepted.
+    user: Option<String>,
     transaction: Option<Transaction>,
+    /// The queues ATRN claimed, for the reversed connection.
+    atrn: Option<Run>,
     /// The message handed to the store: its id and recipients, for the
     /// reply.
     in_flight: Option<(String, Vec<String>)>,
@@ -43,6 +52,9 @@ struct Transaction {
     from: String,
     smtputf8: bool,
     to: Vec<String>,
+    /// The queue of a held domain the recipients are at (all at one:
+    /// another destination gets 452); `None`: the Maildir.
+    hold: Option<usize>,
     /// Started at the first content (its trace fields name every
     /// recipient), or at the end of an empty message.
     spool: Option<Spool>,
@@ -68,8 +80,9 @@ impl Mailbox {
             helo: String::new(),
             ehlo: false,
             tls: tls.is_some(),
-            authenticated: false,
+            user: None,
             transaction: None,
+            atrn: None,
             in_flight: None,
             transcript,
         };
@@ -98,43 +111,64 @@ impl Mailbox {
     /// machine's.
     pub fn mail(&mut self, from: ReversePath<'static>, params: MailParams<'static>) -> Answer {
         let (from, smtputf8) = (from.to_string(), params.smtputf8);
-        let (to, spool, failed) = (Vec::new(), None, None);
+        let (to, hold, spool, failed) = (Vec::new(), None, None, None);
         self.transaction = Some(Transaction {
             from,
             smtputf8,
             to,
+            hold,
             spool,
             failed,
         });
         Answer::Accept
     }
 
+    /// Any recipient; those of one transaction go to one place, the
+    /// Maildir or one held domain's queue: a recipient for another is
+    /// deferred with 452 (RFC 5321 §4.5.3.1.10), and the client sends it
+    /// in a transaction of its own.
     pub fn rcpt(&mut self, to: ForwardPath<'static>) -> Answer {
-        match &mut self.transaction {
-            Some(t) => t.to.push(to.to_string()),
-            None => return Answer::Deny,
+        let queue = self.shared.queue.as_ref();
+        let hold = match &to {
+            ForwardPath::Mailbox(Address {
+                host: Host::Domain(d),
+                ..
+            }) => queue.and_then(|q| q.holding(d.as_str())),
+            _ => None,
+        };
+        let Some(t) = &mut self.transaction else {
+            return Answer::Deny;
+        };
+        if !t.to.is_empty() && t.hold != hold {
+            let text = "Recipient for another destination: send it in another transaction";
+            return reply(452, (4, 5, 3), text);
         }
+        t.hold = hold;
+        t.to.push(to.to_string());
         Answer::Accept
     }
 
     pub fn content(&mut self, chunk: &[u8]) {
-        let (Some(store), Some(t)) = (&self.shared.store, &mut self.transaction) else {
-            return; // --discard, or no transaction
+        let (shared, Some(t)) = (&self.shared, &mut self.transaction) else {
+            return;
+        };
+        let Some(store) = shared.store_for(t.hold) else {
+            return; // --discard
         };
         if t.failed.is_some() {
             return;
         }
         if t.spool.is_none() {
             let with = protocol(
-                self.shared.lmtp,
+                shared.lmtp,
                 self.ehlo,
                 t.smtputf8,
                 self.tls,
-                self.authenticated,
+                self.user.is_some(),
             );
             let mut trace = Vec::with_capacity(256);
             let spool = store.spool().and_then(|mut spool| {
-                let (helo, peer, host) = (&self.helo, self.peer, &self.shared.hostname);
+                let (helo, peer, host) = (&self.helo, self.peer, &shared.hostname);
                 write_trace(&mut trace, t, helo, peer, host, &with, &spool.id);
                 spool.write(&trace).map(|()| spool)
             });
@@ -156,7 +190,8 @@ impl Mailbox {
         let Some(t) = self.transaction.take() else {
             return Err(self.refuse("no transaction", &[]));
         };
-        let Some(store) = &self.shared.store else {
+        let shared = Arc::clone(&self.shared);
+        let Some(store) = shared.store_for(t.hold) else {
             return Err(self.answer(ReplyCode::OK, (2, 0, 0), "Ok, discarded", &t.to));
         };
         let spool = match (t.spool, t.failed) {
@@ -258,13 +293,50 @@ impl Mailbox {
             self.shared.throttle.failed(self.peer);
             return Answer::Deny;
         }
-        self.authenticated = true;
+        self.user = Some(user);
         Answer::Accept
+    }
+
+    /// ETRN (RFC 1985): the queue's answer.
+    pub fn etrn(&mut self, node: Etrn<'static>) -> Answer {
+        let answer = match &self.shared.queue {
+            Some(queue) => queue.etrn(&node),
+            None => Answer::Deny,
+        };
+        self.log(&format!("ETRN {node:?}: {}", said(&answer)));
+        answer
+    }
+
+    /// ATRN by the authenticated user (RFC 2645 §5.2.1): `250` with the
+    /// queues claimed for the reversed connection, or the queue's refusal.
+    pub fn atrn(&mut self, domains: Vec<Domain<'static>>) -> Answer {
+        let (Some(queue), Some(user)) = (&self.shared.queue, &self.user) else {
+            return Answer::Deny;
+        };
+        let answer = match queue.atrn(user, &domains) {
+            Ok(run) => {
+                self.atrn = Some(run);
+                reply(250, (2, 0, 0), "OK now reversing the connection")
+            }
+            Err(refusal) => refusal,
+        };
+        self.log(&format!("ATRN {domains:?} by {user}: {}", said(&answer)));
+        answer
+    }
+
+    /// The roles reversed (RFC 2645 §5.3): the queues ATRN claimed, to
+    /// deliver over the connection. The session ends here.
+    pub fn reversed(&mut self) -> Option<Run> {
+        self.log("roles reversed: delivering the held mail");
+        if let Some(t) = &mut self.transcript {
+            t.finish();
+        }
+        self.atrn.take()
     }
 
     /// STARTTLS done: the session starts over (RFC 3207 §4.2).
     pub fn tls_established(&mut self, tls: &TlsInfo) {
-        (self.tls, self.authenticated) = (true, false);
+        (self.tls, self.user) = (true, None);
         self.log(&format!("TLS established: {}", describe(tls)));
     }
 
@@ -283,6 +355,14 @@ impl Mailbox {
         if let Some(t) = &mut self.transcript {
             t.finish();
         }
+    }
+}
+
+/// An answer's code, for the log.
+fn said(answer: &Answer) -> String {
+    match answer {
+        Answer::Reply(r) => r.code().get().to_string(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -323,7 +403,8 @@ fn protocol(lmtp: bool, ehlo: bool, utf8: bool, tls: bool, auth: bool) -> String
     )
 }
 
-/// The prepended trace fields (RFC 5321 §4.4), each ending in CRLF:
+/// The prepended trace fields (RFC 5321 §4.4), each ending in CRLF (for a
+/// held message, the envelope and `Received:` only):
 ///
 /// ```text
 /// Return-Path: <a@example.org>
@@ -345,9 +426,20 @@ fn write_trace(
     id: &str,
 ) {
     // Writing into a Vec cannot fail.
-    let _ = write!(out, "Return-Path: {}\r\n", t.from);
-    for to in &t.to {
-        let _ = write!(out, "Delivered-To: {to}\r\n");
+    if t.hold.is_some() {
+        // Held: the envelope for the queue run, and no Return-Path or
+        // Delivered-To, which the final delivery adds (RFC 5321 §4.4).
+        let utf8 = if t.smtputf8 { " SMTPUTF8" } else { "" };
+        let _ = write!(out, "MAIL FROM:{}{utf8}\r\n", t.from);
+        for to in &t.to {
+            let _ = write!(out, "RCPT TO:{to}\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    } else {
+        let _ = write!(out, "Return-Path: {}\r\n", t.from);
+        for to in &t.to {
+            let _ = write!(out, "Delivered-To: {to}\r\n");
+        }
     }
     // The client's address as an address literal (RFC 5321 §4.1.3).
     let literal = match peer {

@@ -198,3 +198,28 @@ pub fn python_script(source: &str, args: &[&str]) -> Option<ClientOutput> {
     .unwrap_or_else(|e| panic!("run python: {e}"));
     Some(out)
 }
+
+/// `fetchmail -f RC --nosyslog -N -v` with `rc` as its run-control file
+/// (written 0600 into a fresh 0700 `FETCHMAILHOME`, also its `HOME`, as
+/// fetchmail insists), in the foreground, bounded by [`CLIENT_TIMEOUT`]
+/// (put a `timeout` in `rc` below it). Its exit status says what happened:
+/// 0 mail was sent on, 1 no mail, 3 authentication failed, 4 a protocol
+/// error.
+pub fn fetchmail(rc: &str) -> Option<ClientOutput> {
+    use std::os::unix::fs::PermissionsExt;
+    let program = require_program("fetchmail")?;
+    let home = super::TempDir::new("fetchmail");
+    let mode = |m| std::fs::Permissions::from_mode(m);
+    std::fs::set_permissions(home.path(), mode(0o700)).expect("chmod fetchmail home");
+    let rcfile = home.path().join("fetchmailrc");
+    std::fs::write(&rcfile, rc).expect("write fetchmailrc");
+    std::fs::set_permissions(&rcfile, mode(0o600)).expect("chmod fetchmailrc");
+    let mut cmd = Command::new(program);
+    cmd.arg("-f")
+        .arg(&rcfile)
+        .args(["--nosyslog", "-N", "-v"])
+        .env("FETCHMAILHOME", home.path())
+        .env("HOME", home.path());
+    let out = run(&mut cmd, None, CLIENT_TIMEOUT).unwrap_or_else(|e| panic!("run fetchmail: {e}"));
+    Some(out)
+}

@@ -26,7 +26,10 @@
 //! | Postfix smtpd | `message(&queue_id(&reply))`, `messages()` | per line, CRLF ends; own `Received:` removed; cleanup drops `Return-Path:`/`Content-Length:`/`Bcc:`; bare CR becomes a space |
 //! | smtp-sink | `wait_for_dumps(n, timeout)` | per line, CRLF ends; bare CR dropped |
 //!
-//! Clients ([`clients`]): swaks, msmtp, curl and Python smtplib scripts, each
+//! The example servers ([`example::ExampleServer`]), on a free loopback port
+//! with a Maildir of their own.
+//!
+//! Clients ([`clients`]): swaks, msmtp, curl, fetchmail and Python smtplib scripts, each
 //! run with a timeout. [`smtp::SmtpConn`] is a raw SMTP client over
 //! `std::net` for tests that want to control every byte.
 //!
@@ -38,6 +41,7 @@
 
 pub mod aiosmtpd;
 pub mod clients;
+pub mod example;
 pub mod postfix;
 pub mod process;
 pub mod sink;
