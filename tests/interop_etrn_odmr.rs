@@ -329,6 +329,59 @@ fn etrn_every_reply_code_and_a_failed_run_keeps_the_message_rfc1985_5_1() {
     c.quit();
 }
 
+/// The held envelope keeps what the relay needs: a UTF-8 sender and
+/// recipient go out again with SMTPUTF8 (RFC 6531 §3.4), the null reverse
+/// path as `<>` (RFC 5321 §4.5.5); each message arrives byte for byte.
+#[test]
+fn etrn_relays_smtputf8_and_null_sender_envelopes_rfc6531_3_4() {
+    for driver in DRIVERS {
+        let target = ExampleServer::start(Driver::Tokio, &[]);
+        let relay = format!("held.example=127.0.0.1:{}", target.port());
+        let holder = Holder::start(driver, &["--relay", &relay]);
+        let mut c = SmtpConn::connect(holder.server.port());
+        c.expect("EHLO client.esmtp.test", 250);
+        for (from, to) in [
+            ("<jöran@x.example> SMTPUTF8", "<ö@held.example>"),
+            ("<>", "<v@held.example>"),
+        ] {
+            c.expect(&format!("MAIL FROM:{from}"), 250);
+            c.expect(&format!("RCPT TO:{to}"), 250);
+            c.expect("DATA", 354);
+            c.send("Subject: hällo\r\n\r\nbody\r\n.\r\n".as_bytes());
+            assert_eq!(c.read_reply().code, 250);
+        }
+        let held = holder.held();
+        assert_eq!(held.len(), 2);
+        assert_eq!(c.cmd("ETRN held.example").code, 253);
+        c.quit();
+        let delivered = poll_until(Duration::from_secs(20), || {
+            let d = target.delivered();
+            (d.len() == 2).then_some(d)
+        })
+        .unwrap_or_else(|| panic!("not relayed: {}", holder.server.stderr()));
+        for (file, held) in delivered.iter().zip(&held) {
+            assert!(file.ends_with(message_part(held)), "{}", show(file));
+        }
+        let heads: Vec<String> = delivered
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        assert!(
+            heads[0]
+                .starts_with("Return-Path: <jöran@x.example>\r\nDelivered-To: <ö@held.example>"),
+            "{heads:?}"
+        );
+        assert!(
+            heads[1].starts_with("Return-Path: <>\r\nDelivered-To: <v@held.example>"),
+            "{heads:?}"
+        );
+        let left = poll_until(Duration::from_secs(10), || {
+            holder.held().is_empty().then_some(())
+        });
+        assert!(left.is_some(), "both left their queue");
+    }
+}
+
 /// The `send --atrn` example (and `send_blocking`) as the ODMR customer
 /// (RFC 2645): it authenticates, sends ATRN, becomes the server and stores
 /// the held mail into its own Maildir; refusals are reported with exit

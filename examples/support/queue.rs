@@ -312,7 +312,8 @@ impl Message {
     fn load(path: &Path) -> io::Result<Message> {
         let file = Bytes::from(fs::read(path)?);
         let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_owned());
-        let opts = ParseOptions::strict();
+        // The envelope as this server wrote it: UTF-8 only with SMTPUTF8.
+        let opts = ParseOptions::strict().with_utf8(true);
         let (mut envelope, mut at) = match Command::parse(&file, &opts) {
             Ok((Command::Mail { from, .. }, used)) => (Envelope::new(from.into_owned()), used),
             _ => return Err(bad("no MAIL line")),
