@@ -263,7 +263,7 @@ impl Run {
         let dir = fs::read_dir(&self.queue.held[i].new);
         let mut paths: Vec<PathBuf> =
             dir.map_or(Vec::new(), |d| d.flatten().map(|e| e.path()).collect());
-        paths.sort(); // by arrival: the names start with the time
+        paths.sort_by_key(|p| arrival(p));
         paths.into_iter().filter_map(|path| {
             let loaded = Message::load(&path);
             loaded
@@ -296,6 +296,18 @@ impl Run {
             }
         }
     }
+}
+
+/// When a held message arrived, from its name (`SECS.MmicrosP…`, as
+/// `maildir.rs` makes them): queue runs deliver in arrival order.
+fn arrival(path: &Path) -> (u64, u64) {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut parts = name.split('.');
+    let secs = parts.next().and_then(|s| s.parse().ok());
+    let micros = parts
+        .next()
+        .and_then(|p| p.strip_prefix('M')?.split('P').next()?.parse().ok());
+    (secs.unwrap_or(u64::MAX), micros.unwrap_or(0))
 }
 
 impl Drop for Run {
