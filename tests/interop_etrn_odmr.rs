@@ -243,7 +243,8 @@ fn fetchmail_odmr_takes_the_held_mail_over_the_reversed_connection_rfc2645_5_3()
 /// 459 for a node not held, 458 for one without a relay, 251 for an empty
 /// queue, 253 with the count for a domain, 252 while its run is under way,
 /// 250 for a named queue (`#domain`). A relay that never answers leaves
-/// the message in its queue (retried at the next ETRN). Recipients of
+/// the message in its queue (retried at the next ETRN); while its run
+/// holds the queue, ATRN for it gets 451 (RFC 2645 §5.2.1). Recipients of
 /// another destination in the same transaction are deferred with 452
 /// (RFC 5321 §4.5.3.1.10).
 #[test]
@@ -256,7 +257,17 @@ fn etrn_every_reply_code_and_a_failed_run_keeps_the_message_rfc1985_5_1() {
     );
     let holder = Holder::start(
         Driver::Tokio,
-        &["--hold-domain", "norelay.example", "--relay", &relay],
+        &[
+            "--hold-domain",
+            "norelay.example",
+            "--relay",
+            &relay,
+            "--odmr",
+            "--user",
+            "cust:secret",
+            "--odmr-domain",
+            "cust=held.example",
+        ],
     );
     let mut c = SmtpConn::connect(holder.server.port());
     c.expect("EHLO client.esmtp.test", 250);
@@ -306,6 +317,16 @@ fn etrn_every_reply_code_and_a_failed_run_keeps_the_message_rfc1985_5_1() {
             "2.0.0 OK, pending messages for node held.example started".into()
         )
     );
+    let mut customer = SmtpConn::connect(holder.server.port());
+    customer.expect("EHLO customer.example", 250);
+    customer.expect("AUTH PLAIN AGN1c3QAc2VjcmV0", 235);
+    let r = customer.expect("ATRN held.example", 451);
+    assert!(
+        r.text()
+            .starts_with("4.3.0 Unable to process ATRN request now"),
+        "{r:?}"
+    );
+    customer.quit();
     // The relay goes away without a word: the run fails, the message stays.
     relay_side
         .set_read_timeout(Some(Duration::from_millis(200)))
