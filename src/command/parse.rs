@@ -7,7 +7,10 @@ use super::{Command, Etrn, SaslResponse, SendMode, Utf8Reply};
 use crate::ehlo::{Keyword, Mechanism};
 use crate::error::{DecodeError, SyntaxError, SyntaxErrorKind};
 use crate::ext;
-use crate::grammar::{split_path_arguments, PathCommand};
+use crate::grammar::{
+    split_lenient_path_arguments, split_path_arguments, split_path_then_parameters, PathCommand,
+    SplitError,
+};
 use crate::octets::line::frame_line;
 use crate::options::ParseOptions;
 use crate::params::{MailParams, RcptParams};
@@ -351,38 +354,53 @@ impl<'a> Parser<'_, 'a> {
     /// Splits `FROM:<path> params` after the keyword: `(path, params)`.
     /// Strict: exactly `KEYWORD:` then the path (RFC 5321 §3.3: "spaces
     /// are not permitted on either side of the colon"); lenient: spaces
-    /// around, and a path without brackets.
+    /// around, and a path without brackets. Either way the nom grammar
+    /// decides the shape and splits it.
     fn path_and_params(&self, keyword: &str) -> Result<(&'a str, &'a str), SyntaxError> {
         let rest = self.rest.ok_or(args("missing path"))?;
-        let rest = if self.lenient() {
-            let r = strip_prefix_str(rest.trim_matches(' '), keyword)
-                .ok_or(args("expected FROM: or TO:"))?;
-            let r = r
-                .trim_matches(' ')
-                .strip_prefix(':')
-                .ok_or(args("expected ':' after FROM or TO"))?;
-            r.trim_matches(' ')
+        let command = if keyword == "FROM" {
+            PathCommand::From
         } else {
-            // Strict: the nom grammar decides the shape and splits it; the
-            // code below only words the error of a line it refuses.
-            let command = if keyword == "FROM" {
-                PathCommand::From
-            } else {
-                PathCommand::To
-            };
-            if let Some((path, params)) =
-                split_path_arguments(rest.as_bytes(), command, self.opts.utf8)
-            {
-                if let (Some(path), Some(params)) = (rest.get(path), rest.get(params)) {
-                    return Ok((path, params));
-                }
-            }
-            return match self.explain_strict_path(rest, keyword) {
-                Err(e) => Err(e),
-                Ok(()) => Err(args(OUTSIDE_GRAMMAR)),
-            };
+            PathCommand::To
         };
-        split_path(rest, true)
+        if self.lenient() {
+            let (path, params) =
+                split_lenient_path_arguments(rest.as_bytes(), command).map_err(split_error)?;
+            // Both spans start and end beside ASCII octets.
+            return match (rest.get(path), rest.get(params)) {
+                (Some(path), Some(params)) => Ok((path, params)),
+                _ => Err(args(OUTSIDE_GRAMMAR)),
+            };
+        }
+        if let Some((path, params)) = split_path_arguments(rest.as_bytes(), command, self.opts.utf8)
+        {
+            if let (Some(path), Some(params)) = (rest.get(path), rest.get(params)) {
+                return Ok((path, params));
+            }
+        }
+        // The code below only words the error of a line the grammar
+        // refuses.
+        match self.explain_strict_path(rest, keyword) {
+            Err(e) => Err(e),
+            Ok(()) => Err(args(OUTSIDE_GRAMMAR)),
+        }
+    }
+
+    /// The hand splitter the lenient grammar replaced, kept until the
+    /// differential test has shown the two agree.
+    #[cfg(test)]
+    pub(super) fn hand_path_and_params(
+        &self,
+        keyword: &str,
+    ) -> Result<(&'a str, &'a str), SyntaxError> {
+        let rest = self.rest.ok_or(args("missing path"))?;
+        let r = strip_prefix_str(rest.trim_matches(' '), keyword)
+            .ok_or(args("expected FROM: or TO:"))?;
+        let r = r
+            .trim_matches(' ')
+            .strip_prefix(':')
+            .ok_or(args("expected ':' after FROM or TO"))?;
+        split_path(r.trim_matches(' '), true)
     }
 
     /// Why a strict MAIL/RCPT line the grammar refused is wrong: the hand
@@ -396,7 +414,10 @@ impl<'a> Parser<'_, 'a> {
         if r.starts_with(' ') {
             return Err(args("space after the colon"));
         }
-        let (path, params) = split_path(r, false)?;
+        let (path, params) = split_path_then_parameters(r.as_bytes()).map_err(split_error)?;
+        let (Some(path), Some(params)) = (r.get(path), r.get(params)) else {
+            return Ok(());
+        };
         if keyword == "FROM" {
             parse_reverse_path(path, self.path_rules())?;
             MailParams::parse(params.as_bytes(), self.opts)?;
@@ -543,9 +564,20 @@ impl<'a> Parser<'_, 'a> {
     }
 }
 
+/// The error of a MAIL or RCPT line the grammar could not split.
+fn split_error(e: SplitError) -> SyntaxError {
+    args(match e {
+        SplitError::Keyword => "expected FROM: or TO:",
+        SplitError::Colon => "expected ':' after FROM or TO",
+        SplitError::Bracket => "path without closing '>'",
+        SplitError::Separator => "expected SP before parameters",
+    })
+}
+
 /// Splits `<path> params` (or a bare path when `lenient`) at the end of
 /// the path: `(path, params)`.
-fn split_path(rest: &str, lenient: bool) -> Result<(&str, &str), SyntaxError> {
+#[cfg(test)]
+pub(super) fn split_path(rest: &str, lenient: bool) -> Result<(&str, &str), SyntaxError> {
     let b = rest.as_bytes();
     let path_end = if b.first() == Some(&b'<') {
         closing_bracket(b).ok_or(args("path without closing '>'"))? + 1
@@ -568,7 +600,7 @@ fn split_path(rest: &str, lenient: bool) -> Result<(&str, &str), SyntaxError> {
 
 /// `s` without `prefix` (ASCII, matched in any case).
 #[inline]
-fn strip_prefix_str<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
+pub(super) fn strip_prefix_str<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
     match (s.get(..prefix.len()), s.get(prefix.len()..)) {
         (Some(head), Some(tail)) if head.eq_ignore_ascii_case(prefix) => Some(tail),
         _ => None,
@@ -577,7 +609,7 @@ fn strip_prefix_str<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
 
 /// The index of the `>` that closes a path starting with `<`, skipping
 /// quoted strings (a quoted local part may hold `>` and SP).
-#[inline]
+#[cfg(test)]
 fn closing_bracket(s: &[u8]) -> Option<usize> {
     // Usually no quote comes before the '>': one vectorised search.
     let tail = s.get(1..)?;
@@ -628,4 +660,121 @@ pub(crate) fn parse_u64(digits: &[u8]) -> Option<u64> {
             None
         }
     })
+}
+
+/// The lenient MAIL/RCPT split on the nom grammar against the hand
+/// splitter it replaced: the same path and parameters, or the same error,
+/// on every argument text a framed line can hand over (no controls, no
+/// trailing white space).
+#[cfg(test)]
+mod lenient_split_differential {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn both(rest: &str, lenient: bool) {
+        let opts = if lenient {
+            ParseOptions::lenient()
+        } else {
+            ParseOptions::strict()
+        };
+        let p = Parser {
+            opts: &opts,
+            rest: Some(rest),
+        };
+        for keyword in ["FROM", "TO"] {
+            if lenient {
+                assert_eq!(
+                    p.path_and_params(keyword),
+                    p.hand_path_and_params(keyword),
+                    "{rest:?} {keyword}"
+                );
+            }
+        }
+        // The strict error wording's split of what follows the colon.
+        let new = split_path_then_parameters(rest.as_bytes())
+            .map_err(split_error)
+            .map(|(path, params)| (&rest[path], &rest[params]));
+        assert_eq!(new, split_path(rest, false), "{rest:?}");
+    }
+
+    /// What parse_framed hands over: trailing SP and HTAB trimmed, and no
+    /// controls (HTAB included) left inside.
+    fn framed(s: String) -> Option<String> {
+        let s = s.trim_end_matches([' ', '\t']);
+        (!s.bytes().any(|b| b < 0x20 || b == 0x7f)).then(|| s.to_owned())
+    }
+
+    fn adversarial() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(" ".to_owned()),
+            Just("  ".to_owned()),
+            Just(":".to_owned()),
+            Just("<".to_owned()),
+            Just(">".to_owned()),
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("@".to_owned()),
+            Just("FROM".to_owned()),
+            Just("from".to_owned()),
+            Just("To".to_owned()),
+            Just("FRO".to_owned()),
+            Just("SIZE=10".to_owned()),
+            Just("é".to_owned()),
+            Just("\t".to_owned()),
+            "[a-z.]{1,5}",
+        ];
+        prop::collection::vec(piece, 0..14).prop_map(|v| v.concat())
+    }
+
+    #[test]
+    fn edge_cases() {
+        for rest in [
+            "",
+            "FROM",
+            "FROM:",
+            "FROM :",
+            " FROM : <a@b> ",
+            "from:<a@b>  SIZE=1   BODY=7BIT",
+            "FROM:a@b SIZE=1",
+            "FROM: a@b",
+            "FROM:<a@b",
+            "FROM:<\"a>b\"@c> X",
+            "FROM:<\"a\\\"b>\"@c>",
+            "FROM:<a\\\"b>",
+            "FROM:<a@b>x",
+            "FROM:<a@b>  ",
+            "TO:<a@b> \tX",
+            "FROMX:<a>",
+            "FRO",
+            "TO:<\"unclosed>",
+            "TO:<\"ends in \\",
+            "<a@b>",
+            "<a@b> SIZE=1",
+            "<a@b>  SIZE=1",
+            "<\"q>\"@b>x",
+        ] {
+            let rest = framed(rest.to_owned()).unwrap_or_default();
+            both(&rest, true);
+            both(&rest, false);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn agree_on_adversarial_lines(rest in adversarial(), lenient in any::<bool>()) {
+            if let Some(rest) = framed(rest) {
+                both(&rest, lenient);
+            }
+        }
+
+        #[test]
+        fn agree_on_arbitrary_text(rest in any::<String>(), lenient in any::<bool>()) {
+            if let Some(rest) = framed(rest) {
+                both(&rest, lenient);
+            }
+        }
+    }
 }

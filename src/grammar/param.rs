@@ -67,6 +67,23 @@ pub(crate) fn rcpt_parameters<'a>(utf8: bool) -> impl FnMut(&'a [u8]) -> Res<'a>
     )))
 }
 
+/// One parameter as lenient mode splits the list: any octets up to SP.
+/// Its keyword and value are checked by [`crate::params`], which words
+/// the error.
+fn lenient_parameter(input: &[u8]) -> Res<'_> {
+    take_while1(|b: u8| !matches!(b, b' ' | b'\r' | b'\n'))(input)
+}
+
+/// `Mail-parameters` / `Rcpt-parameters` (§4.1.2) as lenient mode reads
+/// them: `parameter *( 1*SP parameter )`, runs of spaces between
+/// parameters tolerated.
+pub(crate) fn lenient_parameters(input: &[u8]) -> Res<'_> {
+    recognize(pair(
+        lenient_parameter,
+        many0_count(preceded(take_while1(|b| b == b' '), lenient_parameter)),
+    ))(input)
+}
+
 // Parameter values. A value arrives whole (its list was split at SP), but
 // a streaming production cannot tell a value that ends from one cut
 // short: both run out of input. So a value is handed over with the SP

@@ -249,3 +249,57 @@ pub(crate) fn rcpt_path<'a>(utf8: bool) -> impl FnMut(&'a [u8]) -> Res<'a> {
 pub(crate) fn line_end(input: &[u8]) -> Res<'_> {
     recognize(pair(take_while(|b| b == b' ' || b == b'\t'), tag("\r\n")))(input)
 }
+
+/// `*SP`: the runs of spaces that lenient mode tolerates around the colon
+/// of MAIL FROM / RCPT TO and before the parameters. Only SP: a command
+/// line holds no other white space by the time its arguments are split
+/// (HTAB is a control, refused with the line, RFC 5321 §2.4).
+pub(crate) fn spaces(input: &[u8]) -> Res<'_> {
+    take_while(|b| b == b' ')(input)
+}
+
+/// Octets that may appear in a lenient path or parameter: anything but
+/// the SP that ends it and the line end.
+fn is_lenient_octet(b: u8) -> bool {
+    !matches!(b, b' ' | b'\r' | b'\n')
+}
+
+/// A quoted string inside a lenient bracketed path: `DQUOTE *( "\" octet /
+/// octet ) DQUOTE`, where an escaped octet may be anything but the line
+/// end. It may hold `>` and SP, so the path's end is found outside it;
+/// whether its contents are `QcontentSMTP` (§4.1.2) the value parser
+/// decides.
+fn lenient_quoted(input: &[u8]) -> Res<'_> {
+    let not_line_end = |b: u8| b != b'\r' && b != b'\n';
+    recognize(tuple((
+        char('"'),
+        many0_count(alt((
+            take_while1(move |b: u8| b != b'"' && b != b'\\' && not_line_end(b)),
+            recognize(pair(char('\\'), take_while_m_n(1, 1, not_line_end))),
+        ))),
+        char('"'),
+    )))(input)
+}
+
+/// The path of a MAIL or RCPT line in lenient mode: `"<" *( quoted /
+/// octet ) ">"`, ending at the first `>` outside a quoted string, or a
+/// bare address up to the next SP (deployed clients send `MAIL FROM:
+/// user@example.org`). Which octets the path may hold is left to the value
+/// parsers, which word the error (RFC 5321 §4.1.2 `Path` with the
+/// brackets made optional).
+pub(crate) fn lenient_path(input: &[u8]) -> Res<'_> {
+    if input.first() == Some(&b'<') {
+        recognize(tuple((
+            char('<'),
+            many0_count(alt((
+                lenient_quoted,
+                take_while1(|b: u8| b != b'>' && b != b'"' && b != b'\r' && b != b'\n'),
+            ))),
+            char('>'),
+        )))(input)
+    } else {
+        // Possibly empty: `MAIL FROM:` alone is for the value parser to
+        // refuse.
+        take_while(is_lenient_octet)(input)
+    }
+}
