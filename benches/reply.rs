@@ -82,19 +82,54 @@ fn ehlo(c: &mut Criterion) {
 /// Parses per timed batch in the interleaved mode.
 const BATCH: u32 = 2_000;
 
+/// The contenders of the interleaved and callgrind modes.
+const NAMES: [&str; 5] = [
+    "reply_single/esmtp",
+    "reply_single/smtp-proto",
+    "ehlo_12/esmtp (reply + capabilities)",
+    "ehlo_12/esmtp_reply_only",
+    "ehlo_12/smtp-proto",
+];
+
+/// Runs contender `which` of [`NAMES`] once.
+#[inline(always)]
+fn run(which: usize, rx: &mut smtp_proto::response::parser::ResponseReceiver) {
+    let single_opts = ReplyParseOptions::new().with_enhanced(true);
+    let ehlo_opts = ReplyParseOptions::new().with_context(ReplyContext::Hello);
+    match which {
+        0 => {
+            let (reply, n) = Reply::parse(black_box(SINGLE), &single_opts).unwrap();
+            black_box((
+                reply.code(),
+                reply.enhanced(),
+                reply.lines().next().map(<[u8]>::len),
+                n,
+            ));
+        }
+        1 => {
+            let r = rx.parse(&mut black_box(SINGLE).iter()).unwrap();
+            rx.reset();
+            black_box(r);
+        }
+        2 => {
+            let (reply, _) = Reply::parse(black_box(EHLO), &ehlo_opts).unwrap();
+            let caps = Capabilities::from_reply(&reply).unwrap();
+            black_box((caps.max_size(), caps.auth_mechanisms().len()));
+        }
+        3 => {
+            black_box(Reply::parse(black_box(EHLO), &ehlo_opts).unwrap().1);
+        }
+        _ => {
+            let r = smtp_proto::EhloResponse::parse(&mut black_box(EHLO).iter()).unwrap();
+            black_box((r.size, r.auth_mechanisms));
+        }
+    }
+}
+
 fn paired(rounds: usize) {
     use std::time::Instant;
 
-    let single_opts = ReplyParseOptions::new().with_enhanced(true);
-    let ehlo_opts = ReplyParseOptions::new().with_context(ReplyContext::Hello);
     let mut rx = smtp_proto::response::parser::ResponseReceiver::default();
-    const NAMES: [&str; 5] = [
-        "reply_single/esmtp",
-        "reply_single/smtp-proto",
-        "ehlo_12/esmtp (reply + capabilities)",
-        "ehlo_12/esmtp_reply_only",
-        "ehlo_12/smtp-proto",
-    ];
     // The smtp-proto row each row is compared with.
     let rival = |i: usize| if i < 2 { 1 } else { 4 };
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); NAMES.len()];
@@ -103,35 +138,7 @@ fn paired(rounds: usize) {
             let which = (k + round) % NAMES.len();
             let t = Instant::now();
             for _ in 0..BATCH {
-                match which {
-                    0 => {
-                        let (reply, n) = Reply::parse(black_box(SINGLE), &single_opts).unwrap();
-                        black_box((
-                            reply.code(),
-                            reply.enhanced(),
-                            reply.lines().next().map(<[u8]>::len),
-                            n,
-                        ));
-                    }
-                    1 => {
-                        let r = rx.parse(&mut black_box(SINGLE).iter()).unwrap();
-                        rx.reset();
-                        black_box(r);
-                    }
-                    2 => {
-                        let (reply, _) = Reply::parse(black_box(EHLO), &ehlo_opts).unwrap();
-                        let caps = Capabilities::from_reply(&reply).unwrap();
-                        black_box((caps.max_size(), caps.auth_mechanisms().len()));
-                    }
-                    3 => {
-                        black_box(Reply::parse(black_box(EHLO), &ehlo_opts).unwrap().1);
-                    }
-                    _ => {
-                        let r =
-                            smtp_proto::EhloResponse::parse(&mut black_box(EHLO).iter()).unwrap();
-                        black_box((r.size, r.auth_mechanisms));
-                    }
-                }
+                run(which, &mut rx);
             }
             times[which].push(t.elapsed().as_secs_f64() / f64::from(BATCH));
         }
@@ -157,9 +164,45 @@ fn paired(rounds: usize) {
     }
 }
 
+/// `CALLGRIND=N [REPS=n]`: run contender `N` of [`NAMES`] `REPS` times and
+/// exit, for instruction counts under `valgrind --tool=callgrind`
+/// (repeatable on a busy machine, unlike times). Two runs with different
+/// `REPS` cancel the set-up cost; see BENCHMARKS.md.
+fn callgrind(which: usize) {
+    let reps: usize = std::env::var("REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let mut rx = smtp_proto::response::parser::ResponseReceiver::default();
+    for _ in 0..reps {
+        run(which, &mut rx);
+    }
+    eprintln!("ran {} {reps} times", NAMES[which.min(NAMES.len() - 1)]);
+}
+
+/// The CPU the figures come from, printed before every run: ratios hold
+/// within one run on one CPU, not across vendors.
+fn print_cpu() {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("CPU: {model}");
+}
+
 criterion_group!(benches, single, ehlo);
 
 fn main() {
+    if let Some(which) = std::env::var("CALLGRIND").ok().and_then(|w| w.parse().ok()) {
+        callgrind(which);
+        return;
+    }
+    print_cpu();
     if let Some(rounds) = std::env::var_os("PAIRED") {
         let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(200);
         paired(rounds);
