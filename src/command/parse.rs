@@ -386,23 +386,6 @@ impl<'a> Parser<'_, 'a> {
         }
     }
 
-    /// The hand splitter the lenient grammar replaced, kept until the
-    /// differential test has shown the two agree.
-    #[cfg(test)]
-    pub(super) fn hand_path_and_params(
-        &self,
-        keyword: &str,
-    ) -> Result<(&'a str, &'a str), SyntaxError> {
-        let rest = self.rest.ok_or(args("missing path"))?;
-        let r = strip_prefix_str(rest.trim_matches(' '), keyword)
-            .ok_or(args("expected FROM: or TO:"))?;
-        let r = r
-            .trim_matches(' ')
-            .strip_prefix(':')
-            .ok_or(args("expected ':' after FROM or TO"))?;
-        split_path(r.trim_matches(' '), true)
-    }
-
     /// Why a strict MAIL/RCPT line the grammar refused is wrong: the hand
     /// reading of the same rules, for its precise error. `Ok` means it
     /// found nothing wrong, which the differential tests keep from
@@ -574,62 +557,13 @@ fn split_error(e: SplitError) -> SyntaxError {
     })
 }
 
-/// Splits `<path> params` (or a bare path when `lenient`) at the end of
-/// the path: `(path, params)`.
-#[cfg(test)]
-pub(super) fn split_path(rest: &str, lenient: bool) -> Result<(&str, &str), SyntaxError> {
-    let b = rest.as_bytes();
-    let path_end = if b.first() == Some(&b'<') {
-        closing_bracket(b).ok_or(args("path without closing '>'"))? + 1
-    } else {
-        memchr::memchr(b' ', b).unwrap_or(b.len())
-    };
-    // `path_end` follows '>' or sits on ' ' (or the end): a boundary.
-    let (path, after) = match (rest.get(..path_end), rest.get(path_end..)) {
-        (Some(p), Some(a)) => (p, a),
-        _ => return Err(args("expected SP before parameters")),
-    };
-    let params = match after.strip_prefix(' ') {
-        None if after.is_empty() => after,
-        Some(params) if lenient => params.trim_matches(' '),
-        Some(params) if params.as_bytes().first().is_some_and(|&b| b != b' ') => params,
-        _ => return Err(args("expected SP before parameters")),
-    };
-    Ok((path, params))
-}
-
 /// `s` without `prefix` (ASCII, matched in any case).
 #[inline]
-pub(super) fn strip_prefix_str<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
+fn strip_prefix_str<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
     match (s.get(..prefix.len()), s.get(prefix.len()..)) {
         (Some(head), Some(tail)) if head.eq_ignore_ascii_case(prefix) => Some(tail),
         _ => None,
     }
-}
-
-/// The index of the `>` that closes a path starting with `<`, skipping
-/// quoted strings (a quoted local part may hold `>` and SP).
-#[cfg(test)]
-fn closing_bracket(s: &[u8]) -> Option<usize> {
-    // Usually no quote comes before the '>': one vectorised search.
-    let tail = s.get(1..)?;
-    match memchr::memchr2(b'>', b'"', tail) {
-        Some(i) if tail.get(i) == Some(&b'>') => return Some(i + 1),
-        None => return None,
-        Some(_) => {}
-    }
-    let mut quoted = false;
-    let mut i = 1;
-    while i < s.len() {
-        match s[i] {
-            b'\\' if quoted => i += 1,
-            b'"' => quoted = !quoted,
-            b'>' if !quoted => return Some(i),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 /// `Atom / Quoted-string` (RFC 5321 §4.1.2 `String`).
@@ -660,121 +594,4 @@ pub(crate) fn parse_u64(digits: &[u8]) -> Option<u64> {
             None
         }
     })
-}
-
-/// The lenient MAIL/RCPT split on the nom grammar against the hand
-/// splitter it replaced: the same path and parameters, or the same error,
-/// on every argument text a framed line can hand over (no controls, no
-/// trailing white space).
-#[cfg(test)]
-mod lenient_split_differential {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn both(rest: &str, lenient: bool) {
-        let opts = if lenient {
-            ParseOptions::lenient()
-        } else {
-            ParseOptions::strict()
-        };
-        let p = Parser {
-            opts: &opts,
-            rest: Some(rest),
-        };
-        for keyword in ["FROM", "TO"] {
-            if lenient {
-                assert_eq!(
-                    p.path_and_params(keyword),
-                    p.hand_path_and_params(keyword),
-                    "{rest:?} {keyword}"
-                );
-            }
-        }
-        // The strict error wording's split of what follows the colon.
-        let new = split_path_then_parameters(rest.as_bytes())
-            .map_err(split_error)
-            .map(|(path, params)| (&rest[path], &rest[params]));
-        assert_eq!(new, split_path(rest, false), "{rest:?}");
-    }
-
-    /// What parse_framed hands over: trailing SP and HTAB trimmed, and no
-    /// controls (HTAB included) left inside.
-    fn framed(s: String) -> Option<String> {
-        let s = s.trim_end_matches([' ', '\t']);
-        (!s.bytes().any(|b| b < 0x20 || b == 0x7f)).then(|| s.to_owned())
-    }
-
-    fn adversarial() -> impl Strategy<Value = String> {
-        let piece = prop_oneof![
-            Just(" ".to_owned()),
-            Just("  ".to_owned()),
-            Just(":".to_owned()),
-            Just("<".to_owned()),
-            Just(">".to_owned()),
-            Just("\"".to_owned()),
-            Just("\\".to_owned()),
-            Just("@".to_owned()),
-            Just("FROM".to_owned()),
-            Just("from".to_owned()),
-            Just("To".to_owned()),
-            Just("FRO".to_owned()),
-            Just("SIZE=10".to_owned()),
-            Just("é".to_owned()),
-            Just("\t".to_owned()),
-            "[a-z.]{1,5}",
-        ];
-        prop::collection::vec(piece, 0..14).prop_map(|v| v.concat())
-    }
-
-    #[test]
-    fn edge_cases() {
-        for rest in [
-            "",
-            "FROM",
-            "FROM:",
-            "FROM :",
-            " FROM : <a@b> ",
-            "from:<a@b>  SIZE=1   BODY=7BIT",
-            "FROM:a@b SIZE=1",
-            "FROM: a@b",
-            "FROM:<a@b",
-            "FROM:<\"a>b\"@c> X",
-            "FROM:<\"a\\\"b>\"@c>",
-            "FROM:<a\\\"b>",
-            "FROM:<a@b>x",
-            "FROM:<a@b>  ",
-            "TO:<a@b> \tX",
-            "FROMX:<a>",
-            "FRO",
-            "TO:<\"unclosed>",
-            "TO:<\"ends in \\",
-            "<a@b>",
-            "<a@b> SIZE=1",
-            "<a@b>  SIZE=1",
-            "<\"q>\"@b>x",
-        ] {
-            let rest = framed(rest.to_owned()).unwrap_or_default();
-            both(&rest, true);
-            both(&rest, false);
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(20_000))]
-
-        #[test]
-        fn agree_on_adversarial_lines(rest in adversarial(), lenient in any::<bool>()) {
-            if let Some(rest) = framed(rest) {
-                both(&rest, lenient);
-            }
-        }
-
-        #[test]
-        fn agree_on_arbitrary_text(rest in any::<String>(), lenient in any::<bool>()) {
-            if let Some(rest) = framed(rest) {
-                both(&rest, lenient);
-            }
-        }
-    }
 }
