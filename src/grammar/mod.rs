@@ -1,16 +1,26 @@
-//! The general command grammar of RFC 5321, written with nom's streaming
+//! The general grammar of RFC 5321, written with nom's streaming
 //! combinators so that it reads like the ABNF: each function is named
 //! after the production it parses and cites its section. A strict prefix
 //! of a valid line is `Incomplete`; nothing of nom leaves this module.
 //!
-//! Where it sits: the fused fast path ([`crate::command`]'s `fast` file)
-//! reads the hot lines first; for every other strict MAIL, SEND, SOML,
-//! SAML and RCPT line this grammar decides whether the arguments have the
-//! shape RFC 5321 §4.1.1.2/§4.1.1.3 gives them, and splits them into the
-//! path and the parameter list. The typed values are then built by
-//! [`crate::values`] and [`crate::params`], which also word the error a
-//! rejected line gets. Differential tests (here, in `tests/`, and the
-//! `grammar` fuzz target) hold the three readings to one language.
+//! Where it sits: hand-tuned fast paths read the hot inputs first, and
+//! this grammar is the general reading behind them.
+//!
+//! - Commands: the fused fast path ([`crate::command`]'s `fast` file)
+//!   reads the hot lines; for every other MAIL, SEND, SOML, SAML and RCPT
+//!   line this grammar decides whether the arguments have the shape RFC
+//!   5321 §4.1.1.2/§4.1.1.3 gives them (or, in lenient mode, the shapes
+//!   deployed clients send), and splits them into the path and the
+//!   parameter list ([`path`], [`param`]). The typed values are then
+//!   built by [`crate::values`] and [`crate::params`], which also word the
+//!   error a rejected line gets.
+//! - Replies ([`reply`]): §4.2 and the enhanced status code (RFC 3463
+//!   §2), behind [`crate::reply::Reply::parse`]'s fast path, which hands
+//!   over every reply it does not take.
+//!
+//! Differential tests (here, beside each fast path, in `tests/`, and the
+//! `grammar` and `reply` fuzz targets) hold the readings to one
+//! language.
 
 use std::ops::Range;
 
@@ -22,6 +32,7 @@ use nom::IResult;
 
 pub(crate) mod param;
 pub(crate) mod path;
+pub(crate) mod reply;
 #[cfg(test)]
 mod tests;
 

@@ -16,6 +16,8 @@ use crate::values::{EnhancedStatusCode, ReplyCode};
 use crate::octets::scan;
 use parse::strip_enhanced;
 
+#[cfg(test)]
+mod differential;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -112,7 +114,7 @@ impl ReplyParseOptions {
         self
     }
 
-    const fn lenient(&self) -> bool {
+    pub(crate) const fn lenient(&self) -> bool {
         matches!(self.strictness, Strictness::Lenient)
     }
 }
