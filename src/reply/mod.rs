@@ -14,7 +14,6 @@ use crate::options::Strictness;
 use crate::values::{EnhancedStatusCode, ReplyCode};
 
 use crate::octets::scan;
-use parse::strip_enhanced;
 
 #[cfg(test)]
 mod differential;
@@ -283,11 +282,16 @@ impl<'a> Reply<'a> {
         match &self.repr {
             Repr::Wire(block) => Lines {
                 inner: LinesInner::Wire(block),
-                enhanced: self.enhanced,
+                // The parser recognised the code at the start of the first
+                // line's text, after the reply code and its separator.
+                esc: self
+                    .enhanced
+                    .and_then(|esc| block.get(4..4 + esc_wire_len(esc)))
+                    .unwrap_or_default(),
             },
             Repr::Lines(lines) => Lines {
                 inner: LinesInner::Lines(lines.iter()),
-                enhanced: None,
+                esc: &[],
             },
         }
     }
@@ -393,11 +397,31 @@ impl<'a> Reply<'a> {
     }
 }
 
+/// The length of `esc` as written: `class "." subject "." detail`, the
+/// numbers without leading zeros (RFC 3463 §2).
+fn esc_wire_len(esc: EnhancedStatusCode) -> usize {
+    let digits = |n: u16| 1 + usize::from(n >= 10) + usize::from(n >= 100);
+    3 + digits(esc.subject()) + digits(esc.detail())
+}
+
+/// `text` without a leading enhanced code written as `esc` and the one SP
+/// after it. An enhanced code has one written form (no leading zeros, RFC
+/// 3463 §2), so comparing octets compares codes.
+fn strip_enhanced<'t>(text: &'t [u8], esc: &[u8]) -> &'t [u8] {
+    match text.strip_prefix(esc) {
+        Some([]) => &[],
+        Some([b' ', after @ ..]) => after,
+        _ => text,
+    }
+}
+
 /// Iterator over a reply's text lines (see [`Reply::lines`]).
 #[derive(Clone)]
 pub struct Lines<'r> {
     inner: LinesInner<'r>,
-    enhanced: Option<EnhancedStatusCode>,
+    /// The enhanced code as the first line writes it, to strip from each
+    /// line that repeats it; empty when there is none.
+    esc: &'r [u8],
 }
 
 #[derive(Clone)]
@@ -431,9 +455,9 @@ impl<'r> Iterator for Lines<'r> {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 // Code and separator; the parser guaranteed the code.
                 let text = line.get(4..).unwrap_or_default();
-                Some(match self.enhanced {
-                    Some(esc) => strip_enhanced(text, esc),
-                    None => text,
+                Some(match self.esc {
+                    [] => text,
+                    esc => strip_enhanced(text, esc),
                 })
             }
         }

@@ -69,12 +69,14 @@ impl<'a> Reply<'a> {
         input: &'a [u8],
         opts: &ReplyParseOptions,
     ) -> Option<Result<(Reply<'a>, usize), DecodeError>> {
+        let lenient = opts.lenient();
         let mut pos = 0usize;
-        let mut first: Option<[u8; 3]> = None;
+        // The first line's code, its three octets packed; 0 until read.
+        let mut first = 0u32;
         let mut count = 0usize;
         loop {
             let rest = input.get(pos..).unwrap_or_default();
-            let window = &rest[..rest.len().min(opts.max_line)];
+            let window = rest.get(..opts.max_line).unwrap_or(rest);
             // One search finds the line end and, in the usual case, shows
             // that no CR precedes it; a lone CR takes the slower path below.
             let (nl, cr_free) = match scan::find2(window, b'\r', b'\n') {
@@ -90,62 +92,77 @@ impl<'a> Reply<'a> {
                     None => return Some(Err(DecodeError::Incomplete)),
                 },
             };
-            let end = pos + nl + 1;
             count += 1;
             if count > opts.max_lines {
                 return None;
             }
-            let line = &rest[..nl];
-            let line = match line.split_last() {
-                Some((b'\r', body)) => body,
-                _ if opts.lenient() => line,
+            let line = window.get(..nl)?;
+            let body = match line {
+                [body @ .., b'\r'] => body,
+                _ if lenient => line,
                 _ => return None,
             };
-            let (code, sep, text) = match line {
-                [a, b, c, rest @ ..] => ([*a, *b, *c], rest.first().copied(), rest),
-                _ => return None,
+            let [a, b, c, tail @ ..] = body else {
+                return None;
             };
-            match code {
-                [b'2'..=b'5', b'0'..=b'5', b'0'..=b'9'] => {}
-                [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9'] if opts.lenient() => {}
-                _ => return None,
-            }
-            if let Some(f) = first {
-                if f != code {
+            // Later lines repeat the first line's code (RFC 5321 §4.2.1):
+            // one comparison, the digits checked once.
+            let code = u32::from_le_bytes([*a, *b, *c, 0]);
+            if code != first {
+                let digits = match [a, b, c] {
+                    [b'2'..=b'5', b'0'..=b'5', b'0'..=b'9'] => true,
+                    [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9'] => lenient,
+                    _ => false,
+                };
+                if first != 0 || !digits {
                     return None;
                 }
-            } else {
-                first = Some(code);
+                first = code;
             }
-            let text = match sep {
-                None | Some(b' ') | Some(b'-') => text.get(1..).unwrap_or_default(),
-                Some(_) => return None,
+            let (more, text) = match tail {
+                [] => (false, tail),
+                [b'-', text @ ..] => (true, text),
+                [b' ', text @ ..] => (false, text),
+                _ => return None,
             };
             if !cr_free && memchr::memchr(b'\r', text).is_some() {
                 return None;
             }
-            if !opts.lenient() && text.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            if !lenient && text.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
                 return None;
             }
-            pos = end;
-            if sep != Some(b'-') {
+            pos += nl + 1;
+            if !more {
                 break;
             }
         }
-        let [a, b, c] = first.unwrap_or(*b"500");
+        let [a, b, c, _] = first.to_le_bytes();
         let code = ReplyCode::new_unchecked(
             u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
         );
         let block = &input[..pos];
-        let enhanced =
-            if opts.enhanced && opts.context == ReplyContext::Command && !code.is_intermediate() {
-                let first_line = block.get(4..).unwrap_or_default();
-                enhanced_prefix(first_line, |b| matches!(b, b' ' | b'\r' | b'\n'))
-                    .map(|(esc, _)| esc)
-                    .filter(|esc| u16::from(esc.class()) == code.get() / 100)
-            } else {
-                None
-            };
+        let enhanced = if opts.enhanced
+            && opts.context == ReplyContext::Command
+            && !code.is_intermediate()
+        {
+            let first_line = block.get(4..).unwrap_or_default();
+            match *first_line {
+                    // The usual `x.y.z`, one digit each, then SP or the line
+                    // end (which the block always holds).
+                    [c @ (b'2' | b'4' | b'5'), b'.', s @ b'0'..=b'9', b'.', d @ b'0'..=b'9', b' ' | b'\r' | b'\n', ..] => {
+                        Some(EnhancedStatusCode::new_unchecked(
+                            c - b'0',
+                            u16::from(s - b'0'),
+                            u16::from(d - b'0'),
+                        ))
+                    }
+                    _ => enhanced_prefix(first_line, |b| matches!(b, b' ' | b'\r' | b'\n'))
+                        .map(|(esc, _)| esc),
+                }
+                .filter(|esc| u16::from(esc.class()) == code.get() / 100)
+        } else {
+            None
+        };
         Some(Ok((
             Reply {
                 code,
@@ -165,15 +182,6 @@ fn declined<'a>(
     opts: &ReplyParseOptions,
 ) -> Result<(Reply<'a>, usize), DecodeError> {
     Reply::parse_general(input, opts)
-}
-
-/// `text` without a leading `esc` and the one SP after it, when it starts
-/// with exactly that code.
-pub(super) fn strip_enhanced(text: &[u8], esc: EnhancedStatusCode) -> &[u8] {
-    match enhanced_prefix(text, |b| b == b' ') {
-        Some((found, end)) if found == esc => text.get(end + 1..).unwrap_or_default(),
-        _ => text,
-    }
 }
 
 /// The enhanced code `class.subject.detail` (RFC 3463 §2) that `text`

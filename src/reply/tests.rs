@@ -373,4 +373,28 @@ proptest::proptest! {
         let want = EnhancedStatusCode::parse(&text[..end]).map(|esc| (esc, end));
         proptest::prop_assert_eq!(enhanced_prefix(text, |b| b == b' '), want);
     }
+
+    /// Lines strip a repeated enhanced code by comparing octets with the
+    /// first line's: the same as reading a code and comparing values, as
+    /// a code has one written form (RFC 3463 §2, RFC 2034 §4).
+    #[test]
+    fn strip_by_octets_matches_strip_by_value(
+        text in "[0-9.2-5 x]{0,12}",
+        class in proptest::sample::select(vec![2u8, 4, 5]),
+        subject in 0u16..12,
+        detail in proptest::sample::select(vec![0u16, 1, 5, 10, 99, 100, 999]),
+    ) {
+        let text = text.as_bytes();
+        let esc = EnhancedStatusCode::new(class, subject, detail).unwrap();
+        let mut written = Vec::new();
+        esc.write_to(&mut written);
+        proptest::prop_assert_eq!(written.len(), esc_wire_len(esc));
+        let by_value = match enhanced_prefix(text, |b| b == b' ') {
+            Some((found, end)) if found == esc => text.get(end + 1..).unwrap_or_default(),
+            _ => text,
+        };
+        proptest::prop_assert_eq!(strip_enhanced(text, &written), by_value);
+        let prefixed = [&written[..], b" ", text].concat();
+        proptest::prop_assert_eq!(strip_enhanced(&prefixed, &written), text);
+    }
 }
