@@ -2,12 +2,8 @@
 //! come from the extension modules in [`crate::ext`], and a name is
 //! recognised in any case with one hash-table slot (RFC 5321 §4.1.1.1).
 
-use std::ops::Range;
-
-use super::tokens;
 use crate::ext;
-use crate::octets::pack::{load_le, pack_const, pack_upper, upper8};
-use crate::octets::scan;
+use crate::octets::pack::{pack_const, pack_upper};
 
 /// Builds [`Keyword`] from the extension registry (`ext::registry!`): one
 /// variant per keyword an extension module registers, at the position it
@@ -137,38 +133,6 @@ const KEYWORD_TABLE: [(u128, Option<Keyword>, &str); 64] = {
     }
     table
 };
-
-/// The first SP-separated token of `line` and its [`pack_upper`] key, or
-/// `None` for a blank line. The usual line starts with its keyword and the
-/// keyword fits in 16 octets: then two word loads find both the token's end
-/// and its key.
-pub(super) fn first_token(line: &[u8]) -> Option<(Range<usize>, u128)> {
-    if line.first() == Some(&b' ') {
-        // `250-  KEYWORD`: rare, so the plain way.
-        let kw = tokens(line).next()?;
-        let key = pack_upper(line.get(kw.clone()).unwrap_or_default());
-        return Some((kw, key));
-    }
-    if line.is_empty() {
-        return None;
-    }
-    let (lo_octets, rest) = line.split_at(line.len().min(8));
-    let hi_octets = rest.get(..rest.len().min(8)).unwrap_or_default();
-    let (lo, hi) = (load_le(lo_octets), load_le(hi_octets));
-    let end = match scan::first_in_word(lo, lo_octets.len(), b' ') {
-        Some(i) => i,
-        None => match scan::first_in_word(hi, hi_octets.len(), b' ') {
-            Some(i) => 8 + i,
-            None => {
-                let past = line.get(16..).unwrap_or_default();
-                line.len() - past.len() + scan::find(past, b' ').unwrap_or(past.len())
-            }
-        },
-    };
-    let lo = upper8(lo & scan::low_octets(end));
-    let hi = upper8(hi & scan::low_octets(end.saturating_sub(8)));
-    Some((0..end, u128::from(lo) | u128::from(hi) << 64))
-}
 
 /// Whether `name`, whose [`pack_upper`] key is `wire`'s, is `wire`:
 /// same length, and the same octets past the 16th in any case.

@@ -66,20 +66,7 @@ impl Mechanism {
     pub fn parse(name: &[u8]) -> Result<Self, SyntaxError> {
         // A known name first: matching one (same length, octets equal in
         // any case) also proves the name valid.
-        let known = match crate::octets::pack::pack_upper(name) {
-            packed::PLAIN => Some(Mechanism::Plain),
-            packed::LOGIN => Some(Mechanism::Login),
-            packed::CRAM_MD5 => Some(Mechanism::CramMd5),
-            packed::XOAUTH2 => Some(Mechanism::XOAuth2),
-            packed::OAUTHBEARER => Some(Mechanism::OAuthBearer),
-            packed::EXTERNAL => Some(Mechanism::External),
-            packed::SCRAM_SHA_1 => Some(Mechanism::ScramSha1),
-            packed::SCRAM_SHA_256 => Some(Mechanism::ScramSha256),
-            packed::GSSAPI => Some(Mechanism::Gssapi),
-            _ => None,
-        };
-        // The key pads with NUL: `PLAIN\0` packs like `PLAIN`.
-        if let Some(mech) = known.filter(|m| m.as_str().len() == name.len()) {
+        if let Some(mech) = Self::from_packed(crate::octets::pack::pack_upper(name), name.len()) {
             return Ok(mech);
         }
         let mech_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
@@ -94,6 +81,27 @@ impl Mechanism {
             .map(|&b| char::from(b.to_ascii_uppercase()))
             .collect();
         Ok(Mechanism::Other(MechanismName(upper.into_boxed_str())))
+    }
+
+    /// The known mechanism whose name is `len` octets long and packs to
+    /// `key` (upper-cased, [`crate::octets::pack::pack_upper`]), if any.
+    #[inline]
+    pub(crate) fn from_packed(key: u128, len: usize) -> Option<Self> {
+        let known = match key {
+            packed::PLAIN => Some(Mechanism::Plain),
+            packed::LOGIN => Some(Mechanism::Login),
+            packed::CRAM_MD5 => Some(Mechanism::CramMd5),
+            packed::XOAUTH2 => Some(Mechanism::XOAuth2),
+            packed::OAUTHBEARER => Some(Mechanism::OAuthBearer),
+            packed::EXTERNAL => Some(Mechanism::External),
+            packed::SCRAM_SHA_1 => Some(Mechanism::ScramSha1),
+            packed::SCRAM_SHA_256 => Some(Mechanism::ScramSha256),
+            packed::GSSAPI => Some(Mechanism::Gssapi),
+            _ => None,
+        };
+        // The key pads with NUL: `PLAIN\0` packs like `PLAIN`. Every
+        // known name is under 16 octets, so the key holds all of it.
+        known.filter(|m| m.as_str().len() == len)
     }
 
     /// The name in upper case, as written on the wire.

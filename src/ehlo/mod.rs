@@ -11,10 +11,16 @@
 //! among the unknown lines instead, so nothing is lost on re-writing.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::ops::Range;
 
 use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::grammar::ehlo as grammar;
+use crate::octets::pack::{load_le, pack_upper, upper8};
+use crate::octets::scan;
 
+#[cfg(test)]
+mod differential;
 mod keyword;
 mod mechanism;
 mod parse;
@@ -52,21 +58,115 @@ pub(crate) fn own(s: Cow<'_, str>) -> Cow<'static, str> {
 ///
 /// Borrows from the parsed reply where it can; [`Capabilities::into_owned`]
 /// detaches it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Capabilities<'a> {
-    domain: Cow<'a, str>,
-    greet: Option<Cow<'a, str>>,
+    domain: Text<'a>,
+    greet: Option<Text<'a>>,
+    /// A bit per advertised keyword ([`Keyword::bit`]), and
+    /// [`SIZE_NUMBER`].
     present: u64,
-    size: Option<u64>,
+    /// The SIZE limit, when [`SIZE_NUMBER`] is set: kept apart from its
+    /// flag so that the set stays at 128 octets, which the compiler moves
+    /// without a call to `memcpy`.
+    size: u64,
     auth: Vec<Mechanism>,
     deliver_by: Option<u32>,
+    /// The values of the keywords few servers advertise, boxed so that the
+    /// set stays small to build and move; `None` until one is stored.
+    rare: Option<Box<Rare<'a>>>,
+    other: Vec<Cow<'a, str>>,
+}
+
+/// Text of an EHLO reply's first line, held as octets that are valid
+/// UTF-8 (checked or repaired when stored). A first line in ASCII, as
+/// nearly every server sends, is stored after an ASCII check alone; the
+/// `&str` view is made when the text is read.
+#[derive(Clone, PartialEq, Eq)]
+struct Text<'a>(Cow<'a, [u8]>);
+
+impl<'a> Text<'a> {
+    fn from_str(s: Cow<'a, str>) -> Self {
+        Text(match s {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        })
+    }
+
+    /// `bytes`, repaired as [`String::from_utf8_lossy`] does if need be.
+    fn from_octets(bytes: &'a [u8]) -> Self {
+        if bytes.is_ascii() {
+            return Text(Cow::Borrowed(bytes));
+        }
+        Self::from_str(String::from_utf8_lossy(bytes))
+    }
+
+    fn as_str(&self) -> &str {
+        // Valid by construction: never the empty fallback.
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    fn into_owned(self) -> Text<'static> {
+        Text(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// The bit of [`Capabilities::present`] that says SIZE came with a number;
+/// keyword bits are below it.
+const SIZE_NUMBER: u64 = 1 << 63;
+const _: () = assert!(
+    Keyword::ALL.len() < 63,
+    "EHLO keyword bits reach SIZE_NUMBER"
+);
+
+/// The values of the rarely advertised keywords.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Rare<'a> {
     mt_priority: Option<Cow<'a, str>>,
     future_release: Option<FutureRelease<'a>>,
     limits: Limits<'a>,
     burl: Vec<Cow<'a, str>>,
     no_soliciting: Option<Cow<'a, str>>,
-    other: Vec<Cow<'a, str>>,
 }
+
+impl Rare<'_> {
+    fn into_owned(self) -> Rare<'static> {
+        Rare {
+            mt_priority: self.mt_priority.map(own),
+            future_release: self.future_release.map(FutureRelease::into_owned),
+            limits: self.limits.into_owned(),
+            burl: self.burl.into_iter().map(own).collect(),
+            no_soliciting: self.no_soliciting.map(own),
+        }
+    }
+}
+
+impl PartialEq for Capabilities<'_> {
+    /// Equal when every value is: whether the rare values were ever boxed
+    /// does not matter.
+    fn eq(&self, other: &Self) -> bool {
+        let rare_eq = match (self.rare.as_deref(), other.rare.as_deref()) {
+            (Some(a), Some(b)) => a == b,
+            (Some(r), None) | (None, Some(r)) => *r == Rare::default(),
+            (None, None) => true,
+        };
+        self.domain == other.domain
+            && self.greet == other.greet
+            && self.present == other.present
+            && self.size_value() == other.size_value()
+            && self.auth == other.auth
+            && self.deliver_by == other.deliver_by
+            && rare_eq
+            && self.other == other.other
+    }
+}
+
+impl Eq for Capabilities<'_> {}
 
 pub(super) fn reply_error(detail: &'static str) -> SyntaxError {
     SyntaxError::new(SyntaxErrorKind::Reply, detail)
@@ -82,31 +182,70 @@ pub(crate) fn piece(line: &[u8], range: Range<usize>) -> Cow<'_, str> {
     text_of(line.get(range).unwrap_or_default())
 }
 
-/// Ranges of the SP-separated tokens of `s`, empty ones skipped.
-pub(super) fn tokens(s: &[u8]) -> Tokens<'_> {
-    Tokens { bytes: s, pos: 0 }
+/// A word of an EHLO line: where it lies, and its first 16 octets packed
+/// upper-cased ([`crate::octets::pack::pack_upper`]'s key).
+pub(super) struct Word {
+    pub(super) range: Range<usize>,
+    pub(super) key: u128,
 }
 
-/// See [`tokens`].
-pub(super) struct Tokens<'s> {
+/// The SP-separated words of a line from `pos` on, empty ones skipped. A
+/// word of up to 16 octets is found and packed with the same two word
+/// loads; longer ones, and words holding a control, are searched for
+/// octet by octet.
+#[derive(Clone)]
+pub(super) struct Words<'s> {
     bytes: &'s [u8],
     pos: usize,
 }
 
-impl Iterator for Tokens<'_> {
-    type Item = Range<usize>;
+impl<'s> Words<'s> {
+    pub(super) fn from(bytes: &'s [u8], pos: usize) -> Self {
+        Words { bytes, pos }
+    }
+}
 
-    fn next(&mut self) -> Option<Range<usize>> {
-        let rest = self.bytes.get(self.pos..)?;
-        let start = self.pos + rest.iter().position(|&b| b != b' ')?;
-        let len = self
-            .bytes
-            .get(start..)?
-            .iter()
-            .position(|&b| b == b' ')
-            .unwrap_or(self.bytes.len() - start);
+impl Iterator for Words<'_> {
+    type Item = Word;
+
+    #[inline]
+    fn next(&mut self) -> Option<Word> {
+        let b = self.bytes;
+        while b.get(self.pos) == Some(&b' ') {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let rest = b.get(start..).filter(|r| !r.is_empty())?;
+        // Eight octets at `at` of the word, zero-padded past the line; a
+        // zero is below `!` too.
+        let word = |at: usize| load_le(rest.get(at..).map_or(&[][..], |t| &t[..t.len().min(8)]));
+        // The word ends at the first octet below `!` if that is SP or the
+        // end of the line (a control inside a word does not end it).
+        let ends = |i: usize| matches!(rest.get(i), None | Some(b' '));
+        let lo = word(0);
+        let found = match scan::below_bang(lo) {
+            Some(n) if ends(n) => Some((n, u128::from(upper8(lo & scan::low_octets(n))))),
+            Some(_) => None,
+            None => {
+                let hi = word(8);
+                match scan::below_bang(hi) {
+                    Some(n) if ends(8 + n) => Some((
+                        8 + n,
+                        u128::from(upper8(lo)) | u128::from(upper8(hi & scan::low_octets(n))) << 64,
+                    )),
+                    _ => None,
+                }
+            }
+        };
+        let (len, key) = found.unwrap_or_else(|| {
+            let len = scan::find(rest, b' ').unwrap_or(rest.len());
+            (len, pack_upper(rest.get(..len).unwrap_or_default()))
+        });
         self.pos = start + len;
-        Some(start..start + len)
+        Some(Word {
+            range: start..start + len,
+            key,
+        })
     }
 }
 
@@ -129,22 +268,18 @@ impl<'a> Capabilities<'a> {
                 "domain must be non-empty, without SP or controls",
             ));
         }
-        Ok(Self::empty(domain))
+        Ok(Self::empty(Text::from_str(domain)))
     }
 
-    fn empty(domain: Cow<'a, str>) -> Self {
+    fn empty(domain: Text<'a>) -> Self {
         Self {
             domain,
             greet: None,
             present: 0,
-            size: None,
+            size: 0,
             auth: Vec::new(),
             deliver_by: None,
-            mt_priority: None,
-            future_release: None,
-            limits: Limits::new(),
-            burl: Vec::new(),
-            no_soliciting: None,
+            rare: None,
             other: Vec::new(),
         }
     }
@@ -156,36 +291,55 @@ impl<'a> Capabilities<'a> {
         if greet.bytes().any(|b| (b < b' ' && b != b'\t') || b == 0x7f) {
             return Err(CapabilityError("greeting text holds a control character"));
         }
-        self.greet = (!greet.is_empty()).then_some(greet);
+        self.greet = (!greet.is_empty()).then(|| Text::from_str(greet));
         Ok(self)
     }
 
     /// The same set, owning all its text.
     pub fn into_owned(self) -> Capabilities<'static> {
         Capabilities {
-            domain: own(self.domain),
-            greet: self.greet.map(own),
+            domain: self.domain.into_owned(),
+            greet: self.greet.map(Text::into_owned),
             present: self.present,
             size: self.size,
             auth: self.auth,
             deliver_by: self.deliver_by,
-            mt_priority: self.mt_priority.map(own),
-            future_release: self.future_release.map(FutureRelease::into_owned),
-            limits: self.limits.into_owned(),
-            burl: self.burl.into_iter().map(own).collect(),
-            no_soliciting: self.no_soliciting.map(own),
+            rare: self.rare.map(|r| Box::new(r.into_owned())),
             other: self.other.into_iter().map(own).collect(),
         }
     }
 
+    /// The number SIZE came with, if any.
+    fn size_value(&self) -> Option<u64> {
+        (self.present & SIZE_NUMBER != 0).then_some(self.size)
+    }
+
+    pub(super) fn set_size_value(&mut self, size: Option<u64>) {
+        match size {
+            Some(n) => {
+                self.size = n;
+                self.present |= SIZE_NUMBER;
+            }
+            None => {
+                self.size = 0;
+                self.present &= !SIZE_NUMBER;
+            }
+        }
+    }
+
+    /// The rare values, boxed on first use.
+    fn rare_mut(&mut self) -> &mut Rare<'a> {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
     /// The domain the server gave on the first line.
     pub fn domain(&self) -> &str {
-        &self.domain
+        self.domain.as_str()
     }
 
     /// The text after the domain on the first line, if any.
     pub fn greet(&self) -> Option<&str> {
-        self.greet.as_deref()
+        self.greet.as_ref().map(Text::as_str)
     }
 
     /// Whether the server advertised `keyword`.
@@ -197,13 +351,14 @@ impl<'a> Capabilities<'a> {
     /// advertised, was advertised without a number, or with 0 ("no fixed
     /// maximum").
     pub fn max_size(&self) -> Option<u64> {
-        self.size.filter(|&n| n > 0 && self.supports(Keyword::Size))
+        self.size_value()
+            .filter(|&n| n > 0 && self.supports(Keyword::Size))
     }
 
     /// The SIZE parameter exactly as advertised: `None` if SIZE is absent,
     /// `Some(None)` for a bare `SIZE`.
     pub fn size_param(&self) -> Option<Option<u64>> {
-        self.supports(Keyword::Size).then_some(self.size)
+        self.supports(Keyword::Size).then_some(self.size_value())
     }
 
     /// The SASL mechanisms offered, from `AUTH` and `AUTH=` lines, each once.
@@ -218,27 +373,29 @@ impl<'a> Capabilities<'a> {
 
     /// The MT-PRIORITY profile (RFC 6710 §3), if named.
     pub fn mt_priority_profile(&self) -> Option<&str> {
-        self.mt_priority.as_deref()
+        self.rare.as_ref()?.mt_priority.as_deref()
     }
 
     /// The FUTURERELEASE limits (RFC 4865 §3).
     pub fn future_release(&self) -> Option<&FutureRelease<'a>> {
-        self.future_release.as_ref()
+        self.rare.as_ref()?.future_release.as_ref()
     }
 
     /// The LIMITS (RFC 9422), if advertised.
     pub fn limits(&self) -> Option<&Limits<'a>> {
-        self.supports(Keyword::Limits).then_some(&self.limits)
+        // Whatever advertises LIMITS boxes the rare values.
+        let rare = self.rare.as_deref()?;
+        self.supports(Keyword::Limits).then_some(&rare.limits)
     }
 
     /// The BURL arguments (RFC 4468 §3), e.g. `imap`.
     pub fn burl_args(&self) -> impl Iterator<Item = &str> {
-        self.burl.iter().map(|s| &**s)
+        self.rare.iter().flat_map(|r| r.burl.iter()).map(|s| &**s)
     }
 
     /// The NO-SOLICITING keyword list (RFC 3865 §2), if given.
     pub fn no_soliciting_keywords(&self) -> Option<&str> {
-        self.no_soliciting.as_deref()
+        self.rare.as_ref()?.no_soliciting.as_deref()
     }
 
     /// The parameters of an unknown or private keyword the server
@@ -263,8 +420,12 @@ impl<'a> Capabilities<'a> {
     /// argument). FUTURERELEASE needs [`Self::set_future_release`] and is
     /// refused here.
     pub fn insert(&mut self, keyword: Keyword) -> Result<(), CapabilityError> {
-        if keyword == Keyword::FutureRelease && self.future_release.is_none() {
+        if keyword == Keyword::FutureRelease && self.future_release().is_none() {
             return Err(CapabilityError("FUTURERELEASE needs its two parameters"));
+        }
+        if keyword == Keyword::Limits {
+            // LIMITS without limits: `limits()` shows the empty set.
+            self.rare_mut();
         }
         self.present |= keyword.bit();
         Ok(())
@@ -274,14 +435,20 @@ impl<'a> Capabilities<'a> {
     pub fn remove(&mut self, keyword: Keyword) {
         self.present &= !keyword.bit();
         match keyword {
-            Keyword::Size => self.size = None,
+            Keyword::Size => self.set_size_value(None),
             Keyword::Auth => self.auth.clear(),
             Keyword::DeliverBy => self.deliver_by = None,
-            Keyword::MtPriority => self.mt_priority = None,
-            Keyword::FutureRelease => self.future_release = None,
-            Keyword::Limits => self.limits = Limits::new(),
-            Keyword::Burl => self.burl.clear(),
-            Keyword::NoSoliciting => self.no_soliciting = None,
+            _ => {}
+        }
+        let Some(rare) = self.rare.as_deref_mut() else {
+            return;
+        };
+        match keyword {
+            Keyword::MtPriority => rare.mt_priority = None,
+            Keyword::FutureRelease => rare.future_release = None,
+            Keyword::Limits => rare.limits = Limits::new(),
+            Keyword::Burl => rare.burl.clear(),
+            Keyword::NoSoliciting => rare.no_soliciting = None,
             _ => {}
         }
     }
@@ -290,7 +457,7 @@ impl<'a> Capabilities<'a> {
     /// without a number.
     pub fn set_size(&mut self, limit: Option<u64>) {
         self.present |= Keyword::Size.bit();
-        self.size = limit;
+        self.set_size_value(limit);
     }
 
     /// Advertises AUTH with `mechanism` added (once).
@@ -324,20 +491,20 @@ impl<'a> Capabilities<'a> {
             }
         }
         self.present |= Keyword::MtPriority.bit();
-        self.mt_priority = profile;
+        self.rare_mut().mt_priority = profile;
         Ok(())
     }
 
     /// Advertises FUTURERELEASE.
     pub fn set_future_release(&mut self, limits: FutureRelease<'a>) {
         self.present |= Keyword::FutureRelease.bit();
-        self.future_release = Some(limits);
+        self.rare_mut().future_release = Some(limits);
     }
 
     /// Advertises LIMITS.
     pub fn set_limits(&mut self, limits: Limits<'a>) {
         self.present |= Keyword::Limits.bit();
-        self.limits = limits;
+        self.rare_mut().limits = limits;
     }
 
     /// Advertises BURL with these arguments (RFC 4468 §3: `imap` or
@@ -355,7 +522,7 @@ impl<'a> Capabilities<'a> {
             return Err(CapabilityError("invalid BURL argument"));
         }
         self.present |= Keyword::Burl.bit();
-        self.burl = args;
+        self.rare_mut().burl = args;
         Ok(())
     }
 
@@ -371,7 +538,7 @@ impl<'a> Capabilities<'a> {
             }
         }
         self.present |= Keyword::NoSoliciting.bit();
-        self.no_soliciting = keywords;
+        self.rare_mut().no_soliciting = keywords;
         Ok(())
     }
 
@@ -380,14 +547,11 @@ impl<'a> Capabilities<'a> {
     /// Known keywords must use their typed setters.
     pub fn add_unknown(&mut self, line: impl Into<Cow<'a, str>>) -> Result<(), CapabilityError> {
         let line = line.into();
-        let mut parts = line.split(' ');
-        let kw = parts.next().unwrap_or_default().as_bytes();
-        let kw_ok = kw.first().is_some_and(u8::is_ascii_alphanumeric)
-            && kw.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
-        if !kw_ok || Keyword::parse(kw).is_some() {
+        let kw = line.split(' ').next().unwrap_or_default().as_bytes();
+        if !grammar::is_ehlo_keyword(kw) || Keyword::parse(kw).is_some() {
             return Err(CapabilityError("invalid or known EHLO keyword"));
         }
-        if !parts.all(|p| is_ehlo_param(p.as_bytes())) {
+        if !grammar::is_ehlo_line(line.as_bytes()) {
             return Err(CapabilityError("invalid EHLO parameter"));
         }
         self.other.push(line);

@@ -1,12 +1,15 @@
 //! Reading a [`Capabilities`] set from an EHLO or LHLO reply (RFC 5321
-//! §4.1.1.1): lenient, as a client must be with deployed servers.
+//! §4.1.1.1): lenient, as a client must be with deployed servers. A fast
+//! walk over the reply's raw lines reads the usual ones; the EHLO grammar
+//! on nom ([`crate::grammar::ehlo`]) reads the rest, and every line in
+//! [`Capabilities::from_reply_general`].
 
 use std::ops::Range;
 
-use super::keyword::first_token;
-use super::{piece, reply_error, tokens, Capabilities, FutureRelease, Keyword, Mechanism, Tokens};
+use super::{piece, reply_error, Capabilities, FutureRelease, Keyword, Mechanism, Text, Words};
 use crate::error::SyntaxError;
 use crate::ext;
+use crate::grammar::ehlo::{self as grammar, EhloLine};
 use crate::octets::pack::{load_le, pack_const, upper8};
 use crate::octets::scan;
 use crate::reply::Reply;
@@ -21,143 +24,190 @@ impl<'a> Capabilities<'a> {
         if reply.code() != ReplyCode::OK {
             return Err(reply_error("EHLO reply is not 250"));
         }
+        let block = reply.wire_lines();
+        let mut lines = reply.lines();
+        // The first line's text: from the raw lines when at hand, found
+        // with the same search that finds where the keyword lines start.
+        let (first, rest) = match block {
+            Some(block) => {
+                let nl = scan::find(block, b'\n').unwrap_or(block.len());
+                let line = block.get(..nl).unwrap_or_default();
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                (line.get(4..).unwrap_or_default(), block.get(nl + 1..))
+            }
+            None => (lines.next().unwrap_or_default(), None),
+        };
+        // Leading spaces are skipped: RFC 4141 §9 shows `250- example.com`.
+        let start = first.iter().position(|&b| b != b' ');
+        let start = start.ok_or(reply_error("EHLO reply names no domain"))?;
+        let domain_end = start + scan::find(&first[start..], b' ').unwrap_or(first.len() - start);
+        let (domain, greet) = (&first[start..domain_end], first.get(domain_end + 1..));
+        // Built where it is returned: the set is not moved again.
+        let mut result = Ok(Capabilities::empty(Text::from_octets(domain)));
+        let Ok(caps) = &mut result else {
+            return result;
+        };
+        caps.greet = greet.filter(|g| !g.is_empty()).map(Text::from_octets);
+        match rest {
+            Some(lines) => caps.apply_wire(lines),
+            None => lines.for_each(|line| caps.apply_general(line)),
+        }
+        result
+    }
+
+    /// [`Capabilities::from_reply`] without the fast walk: every line read
+    /// by the RFC 5321 §4.1.1.1 grammar on nom. The same result on every
+    /// reply (the differential tests and the `ehlo` fuzz target hold the
+    /// two to it), only slower. For testing a parser against this
+    /// crate's, or this crate's two readings against each other.
+    pub fn from_reply_general<'r>(reply: &'r Reply<'_>) -> Result<Capabilities<'r>, SyntaxError> {
+        if reply.code() != ReplyCode::OK {
+            return Err(reply_error("EHLO reply is not 250"));
+        }
         let mut lines = reply.lines();
         let first = lines.next().unwrap_or_default();
-        // Leading spaces are skipped: RFC 4141 §9 shows `250- example.com`.
-        let mut toks = tokens(first);
-        let domain = toks
-            .next()
-            .ok_or(reply_error("EHLO reply names no domain"))?;
-        let greet_start = domain.end.saturating_add(1);
-        let greet = (greet_start < first.len()).then(|| piece(first, greet_start..first.len()));
-        let mut caps = Capabilities::empty(piece(first, domain));
-        caps.greet = greet;
-        // One token buffer for all lines, allocated only if a keyword has
-        // parameters.
-        let mut ranges = Vec::new();
-        match reply.wire_lines() {
-            Some(block) => caps.apply_wire(block, &mut ranges),
-            None => {
-                for line in lines {
-                    caps.apply_line(line, &mut ranges);
-                }
-            }
-        }
+        let (domain, greet) =
+            grammar::ehlo_greeting(first).ok_or(reply_error("EHLO reply names no domain"))?;
+        let text = |r: Range<usize>| Text::from_octets(first.get(r).unwrap_or_default());
+        let mut caps = Capabilities::empty(text(domain));
+        caps.greet = greet.map(text);
+        lines.for_each(|line| caps.apply_general(line));
         Ok(caps)
     }
 
     /// Applies the keyword lines of `block`, a parsed reply's lines as
-    /// received, after the first: the same as [`Self::apply_line`] on each
-    /// of [`Reply::lines`], but a line's keyword (up to 24 octets) and, for
-    /// a keyword alone (most lines), the line's end are found with at most
-    /// three word loads.
-    fn apply_wire(&mut self, block: &'a [u8], ranges: &mut Vec<Range<usize>>) {
-        let mut pos = scan::find(block, b'\n').map_or(block.len(), |nl| nl + 1);
-        while pos < block.len() {
+    /// received after the first. A line's keyword (up to 24 octets) is
+    /// found with at most three word loads: it ends at the first octet
+    /// below `!`, which must be SP or the line end. The keyword's octets,
+    /// upper-cased as loaded, find it in the keyword table; for a keyword
+    /// alone (most lines) nothing else of the line is read. Lines it
+    /// cannot read so (a leading SP, a blank line, a longer keyword, a
+    /// control after the keyword) go to the grammar.
+    fn apply_wire(&mut self, block: &'a [u8]) {
+        let mut pos = 0;
+        while let Some(rest) = block.get(pos..).filter(|r| !r.is_empty()) {
             // The parser left `code [SP / "-"] text [CR] LF`; a line
             // without separator is a bare code.
-            let text_start = match block.get(pos + 3) {
-                Some(b'-' | b' ') => pos + 4,
-                _ => pos + 3,
+            let text_start = match rest.get(3) {
+                Some(b'-' | b' ') => 4,
+                _ => 3,
             };
-            let avail = block.get(text_start..).unwrap_or_default();
-            let (lo_octets, rest) = avail.split_at(avail.len().min(8));
-            let hi_octets = rest.get(..rest.len().min(8)).unwrap_or_default();
-            let (lo, hi) = (load_le(lo_octets), load_le(hi_octets));
-            let delim = |w, n| scan::first_of3_in_word(w, n, b' ', b'\r', b'\n');
-            let end = delim(lo, lo_octets.len())
-                .or_else(|| delim(hi, hi_octets.len()).map(|i| i + 8))
-                .or_else(|| {
+            let text = rest.get(text_start..).unwrap_or_default();
+            pos += text_start + self.apply_wire_line(text);
+        }
+    }
+
+    /// Applies the line at the start of `text` (its text, then its line
+    /// end and what follows); returns the octets it took, line end
+    /// included.
+    #[inline(always)]
+    fn apply_wire_line(&mut self, text: &'a [u8]) -> usize {
+        // Eight octets at `at`, zero-padded: a zero is below `!` too.
+        let word = |at: usize| load_le(text.get(at..).map_or(&[][..], |t| &t[..t.len().min(8)]));
+        let lo = word(0);
+        let (kw_len, key) = match scan::below_bang(lo) {
+            Some(n) => (n, u128::from(upper8(lo & scan::low_octets(n)))),
+            None => {
+                let hi = word(8);
+                let n = match scan::below_bang(hi) {
+                    Some(n) => 8 + n,
                     // ENHANCEDSTATUSCODES is 19 octets.
-                    let third = avail.get(16..).unwrap_or_default();
-                    let third = third.get(..third.len().min(8)).unwrap_or_default();
-                    delim(load_le(third), third.len()).map(|i| i + 16)
-                });
-            let Some(kw_len) = end.filter(|&i| i > 0) else {
-                // No keyword at the line start: leading SP, a blank line,
-                // or a keyword over 24 octets.
-                let nl = scan::find(avail, b'\n').unwrap_or(avail.len());
-                let line = avail.get(..nl).unwrap_or_default();
-                self.apply_line(line.strip_suffix(b"\r").unwrap_or(line), ranges);
-                pos = text_start + nl + 1;
-                continue;
-            };
-            let key = u128::from(upper8(lo & scan::low_octets(kw_len)))
-                | u128::from(upper8(hi & scan::low_octets(kw_len.saturating_sub(8)))) << 64;
-            let (line_len, next) = match avail.get(kw_len..) {
-                Some([b'\n', ..]) => (kw_len, kw_len + 1),
-                Some([b'\r', b'\n', ..]) => (kw_len, kw_len + 2),
-                // Parameters follow: find the line end.
-                _ => {
-                    let nl = scan::find(avail, b'\n').unwrap_or(avail.len());
-                    let cr = avail.get(..nl).is_some_and(|l| l.ends_with(b"\r"));
-                    (nl - usize::from(cr), nl + 1)
-                }
-            };
-            let line = avail.get(..line_len).unwrap_or_default();
-            match Keyword::from_packed(key, line) {
-                // Most lines: a keyword that takes no parameters, alone.
-                Some(kw) if line_len == kw_len && !kw.takes_params() => self.present |= kw.bit(),
-                _ => self.apply_keyword(line, 0..kw_len, key, ranges),
+                    None => 16 + scan::below_bang(word(16)).unwrap_or(8),
+                };
+                let hi_key = upper8(hi & scan::low_octets(n - 8));
+                (n, u128::from(upper8(lo)) | u128::from(hi_key) << 64)
             }
-            pos = text_start + next;
+        };
+        let after = text.get(kw_len..).unwrap_or_default();
+        let line_end = match after {
+            [b'\n', ..] => Some(1),
+            [b'\r', b'\n', ..] => Some(2),
+            _ => None,
+        };
+        let known = match after.first() {
+            Some(b' ' | b'\r' | b'\n') if kw_len > 0 && kw_len < 24 => {
+                Keyword::from_packed(key, text.get(..kw_len).unwrap_or_default())
+            }
+            _ => None,
+        };
+        match (known, line_end) {
+            // Most lines: a keyword that takes no parameters, alone.
+            (Some(kw), Some(end)) if !kw.takes_params() => {
+                self.present |= kw.bit();
+                return kw_len + end;
+            }
+            _ => {}
         }
-    }
-
-    fn apply_line(&mut self, line: &'a [u8], ranges: &mut Vec<Range<usize>>) {
-        let Some((kw, key)) = first_token(line) else {
-            // An empty line, as Postfix smtp-sink ends its reply with.
-            return;
-        };
-        self.apply_keyword(line, kw, key, ranges);
-    }
-
-    /// Applies `line`, whose first token is `kw` with [`pack_upper`] key
-    /// `key`.
-    fn apply_keyword(
-        &mut self,
-        line: &'a [u8],
-        kw: Range<usize>,
-        key: u128,
-        ranges: &mut Vec<Range<usize>>,
-    ) {
-        let toks = Tokens {
-            bytes: line,
-            pos: kw.end,
-        };
-        let kw_text = line.get(kw.clone()).unwrap_or_default();
-        // `AUTH=LOGIN PLAIN`, a pre-RFC 2554 form old servers still send, is
-        // merged with `AUTH`. The
-        // key holds the keyword's first octets upper-cased.
+        let nl = scan::find(text, b'\n').unwrap_or(text.len());
+        let line = text.get(..nl).unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // `AUTH=LOGIN PLAIN`, a pre-RFC 2554 form old servers still send,
+        // is merged with `AUTH`; the key holds the first octets
+        // upper-cased.
         const AUTH_EQ: u64 = pack_const("AUTH=") as u64;
-        if kw_text.len() >= 5 && key as u64 & scan::low_octets(5) == AUTH_EQ {
-            let first = kw_text.get(5..).unwrap_or_default();
-            self.present |= Keyword::Auth.bit();
-            let names =
-                core::iter::once(first).chain(toks.map(|r| line.get(r).unwrap_or_default()));
-            for name in names {
-                self.add_mechanism_lenient(name);
+        match known {
+            Some(kw) => self.apply_known(kw, line, 0..kw_len),
+            None if kw_len >= 5 && key as u64 & scan::low_octets(5) == AUTH_EQ => {
+                self.apply_auth_eq(line, 5..line.len())
             }
-            return;
+            None => self.apply_general(line),
         }
-        let Some(keyword) = Keyword::from_packed(key, kw_text) else {
-            self.push_verbatim(line, kw.start);
-            return;
-        };
-        ranges.clear();
-        ranges.extend(toks);
-        let params = &ranges[..];
-        let p = |i: usize| piece(line, params[i].clone());
-        let param_text = |i: usize| line.get(params[i].clone()).unwrap_or_default();
+        nl + 1
+    }
+
+    /// Applies one keyword line's text as the EHLO grammar reads it.
+    fn apply_general(&mut self, line: &'a [u8]) {
+        match grammar::lenient_ehlo_line(line) {
+            // An empty line, as Postfix smtp-sink ends its reply with.
+            EhloLine::Blank => {}
+            EhloLine::AuthEq { mechanisms } => self.apply_auth_eq(line, mechanisms),
+            EhloLine::Line {
+                keyword,
+                is_keyword,
+                ..
+            } => {
+                let known = is_keyword
+                    .then(|| Keyword::parse(line.get(keyword.clone()).unwrap_or_default()))
+                    .flatten();
+                match known {
+                    Some(kw) => self.apply_known(kw, line, keyword),
+                    None => self.push_verbatim(line, keyword.start),
+                }
+            }
+        }
+    }
+
+    /// `AUTH=` and the mechanisms in `mechanisms` of `line`: AUTH is
+    /// offered, and each valid mechanism joins the `AUTH` line's.
+    fn apply_auth_eq(&mut self, line: &'a [u8], mechanisms: Range<usize>) {
+        self.present |= Keyword::Auth.bit();
+        let list = line.get(mechanisms).unwrap_or_default();
+        self.add_mechanisms(list, Words::from(list, 0));
+    }
+
+    /// Applies `line`, whose first word, at `kw`, is the known `keyword`,
+    /// and whose SP-separated words after it are its parameters. A keyword
+    /// whose parameters are malformed is kept verbatim instead.
+    fn apply_known(&mut self, keyword: Keyword, line: &'a [u8], kw: Range<usize>) {
+        let words = Words::from(line, kw.end);
+        let mut params = words.clone().map(|w| w.range);
+        let text = |r: Range<usize>| line.get(r).unwrap_or_default();
+        // At most `N` parameters, or `None` when there are more.
+        fn up_to<const N: usize>(
+            params: &mut impl Iterator<Item = Range<usize>>,
+        ) -> Option<[Option<Range<usize>>; N]> {
+            let got = core::array::from_fn(|_| params.next());
+            params.next().is_none().then_some(got)
+        }
         let ok = match keyword {
-            Keyword::Size => match params.len() {
-                0 => {
-                    self.size = None;
+            Keyword::Size => match up_to::<1>(&mut params) {
+                Some([None]) => {
+                    self.set_size_value(None);
                     true
                 }
-                1 => match ext::parse_digits(param_text(0), 20) {
+                Some([Some(n)]) => match ext::parse_digits(text(n), 20) {
                     Some(n) => {
-                        self.size = Some(n);
+                        self.set_size_value(Some(n));
                         true
                     }
                     None => false,
@@ -165,25 +215,18 @@ impl<'a> Capabilities<'a> {
                 _ => false,
             },
             Keyword::Auth => {
-                // One allocation for the usual handful of mechanisms.
-                self.auth.reserve(params.len());
-                for i in 0..params.len() {
-                    self.add_mechanism_lenient(param_text(i));
-                }
+                self.add_mechanisms(line, words);
                 true
             }
-            Keyword::DeliverBy => match params.len() {
-                0 => {
+            Keyword::DeliverBy => match up_to::<1>(&mut params) {
+                Some([None]) => {
                     self.deliver_by = None;
                     true
                 }
-                1 => {
+                Some([Some(r)]) => {
                     // RFC 2852 §3: min-by-time *("," extension-token); no
                     // extension tokens are defined, so they are ignored.
-                    let min = param_text(0)
-                        .split(|&b| b == b',')
-                        .next()
-                        .unwrap_or_default();
+                    let min = text(r).split(|&b| b == b',').next().unwrap_or_default();
                     if min.is_empty() {
                         self.deliver_by = None;
                         true
@@ -196,54 +239,65 @@ impl<'a> Capabilities<'a> {
                 }
                 _ => false,
             },
-            Keyword::MtPriority => match params.len() {
-                0 => {
-                    self.mt_priority = None;
+            Keyword::MtPriority => match up_to::<1>(&mut params) {
+                Some([None]) => {
+                    if let Some(rare) = self.rare.as_deref_mut() {
+                        rare.mt_priority = None;
+                    }
                     true
                 }
-                1 if ext::mt_priority::is_profile(param_text(0)) => {
-                    self.mt_priority = Some(p(0));
+                Some([Some(r)]) if ext::mt_priority::is_profile(text(r.clone())) => {
+                    self.rare_mut().mt_priority = Some(piece(line, r));
                     true
                 }
                 _ => false,
             },
             Keyword::FutureRelease => {
-                let parsed = (params.len() == 2)
-                    .then(|| {
-                        let interval = param_text(0);
-                        let n = match interval.first() {
-                            Some(b'1'..=b'9') => ext::parse_digits(interval, 9)?,
-                            _ => return None,
-                        };
-                        FutureRelease::new(u32::try_from(n).ok()?, p(1)).ok()
-                    })
-                    .flatten();
+                let parsed = match up_to::<2>(&mut params) {
+                    Some([Some(interval), Some(date)]) => {
+                        let interval = text(interval);
+                        match interval.first() {
+                            Some(b'1'..=b'9') => ext::parse_digits(interval, 9)
+                                .and_then(|n| u32::try_from(n).ok())
+                                .and_then(|n| FutureRelease::new(n, piece(line, date)).ok()),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
                 match parsed {
                     Some(fr) => {
-                        self.future_release = Some(fr);
+                        self.rare_mut().future_release = Some(fr);
                         true
                     }
                     None => false,
                 }
             }
-            Keyword::Limits => match ext::limits::parse_ehlo(line, params) {
-                Some(limits) => {
-                    self.limits = limits;
-                    true
+            Keyword::Limits => {
+                // Rare: the one keyword whose parameters are collected.
+                let ranges: Vec<Range<usize>> = params.collect();
+                match ext::limits::parse_ehlo(line, &ranges) {
+                    Some(limits) => {
+                        self.rare_mut().limits = limits;
+                        true
+                    }
+                    None => false,
                 }
-                None => false,
-            },
+            }
             Keyword::Burl => {
-                self.burl = (0..params.len()).map(p).collect();
+                let args = params.map(|r| piece(line, r)).collect();
+                self.rare_mut().burl = args;
                 true
             }
-            Keyword::NoSoliciting => match params.len() {
-                0 => {
-                    self.no_soliciting = None;
+            Keyword::NoSoliciting => match up_to::<1>(&mut params) {
+                Some([None]) => {
+                    if let Some(rare) = self.rare.as_deref_mut() {
+                        rare.no_soliciting = None;
+                    }
                     true
                 }
-                1 if ext::no_soliciting::is_keywords(param_text(0)) => {
-                    self.no_soliciting = Some(p(0));
+                Some([Some(r)]) if ext::no_soliciting::is_keywords(text(r.clone())) => {
+                    self.rare_mut().no_soliciting = Some(piece(line, r));
                     true
                 }
                 _ => false,
@@ -264,9 +318,24 @@ impl<'a> Capabilities<'a> {
         self.other.push(piece(line, start..end.max(start)));
     }
 
-    fn add_mechanism_lenient(&mut self, name: &[u8]) {
-        if let Ok(mech) = Mechanism::parse(name) {
+    /// Adds each valid mechanism among `words` of `line` that is not
+    /// there yet; invalid names are skipped.
+    fn add_mechanisms(&mut self, line: &[u8], words: Words<'_>) {
+        for word in words {
+            let name = line.get(word.range).unwrap_or_default();
+            let mech = match Mechanism::from_packed(word.key, name.len()) {
+                Some(known) => known,
+                None => match Mechanism::parse(name) {
+                    Ok(other) => other,
+                    Err(_) => continue,
+                },
+            };
             if !self.auth.contains(&mech) {
+                if self.auth.capacity() == 0 {
+                    // The usual handful in one allocation, without the
+                    // growth path of a first push.
+                    self.auth = Vec::with_capacity(4);
+                }
                 self.auth.push(mech);
             }
         }

@@ -8,8 +8,8 @@ use crate::values::ReplyCode;
 impl Capabilities<'_> {
     fn wire_lines(&self) -> Vec<String> {
         let mut lines = Vec::with_capacity(Keyword::ALL.len() + self.other.len() + 1);
-        let mut first = self.domain.to_string();
-        if let Some(g) = &self.greet {
+        let mut first = self.domain().to_string();
+        if let Some(g) = self.greet() {
             first.push(' ');
             first.push_str(g);
         }
@@ -25,7 +25,7 @@ impl Capabilities<'_> {
             };
             match kw {
                 Keyword::Size => {
-                    if let Some(n) = self.size {
+                    if let Some(Some(n)) = self.size_param() {
                         param(&n.to_string());
                     }
                 }
@@ -36,15 +36,21 @@ impl Capabilities<'_> {
                         param(&n.to_string());
                     }
                 }
-                Keyword::MtPriority => self.mt_priority.iter().for_each(|p| param(p)),
+                Keyword::MtPriority => self.mt_priority_profile().iter().for_each(|p| param(p)),
                 Keyword::FutureRelease => {
-                    if let Some(fr) = &self.future_release {
+                    if let Some(fr) = self.future_release() {
                         fr.for_each_ehlo_param(param);
                     }
                 }
-                Keyword::Limits => self.limits.for_each_ehlo_param(param),
-                Keyword::Burl => self.burl.iter().for_each(|a| param(a)),
-                Keyword::NoSoliciting => self.no_soliciting.iter().for_each(|k| param(k)),
+                Keyword::Limits => {
+                    if let Some(limits) = self.limits() {
+                        limits.for_each_ehlo_param(param);
+                    }
+                }
+                Keyword::Burl => self.burl_args().for_each(param),
+                Keyword::NoSoliciting => {
+                    self.no_soliciting_keywords().iter().for_each(|k| param(k))
+                }
                 _ => {}
             }
             lines.push(line);

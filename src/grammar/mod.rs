@@ -18,8 +18,11 @@
 //!   §2), behind [`crate::reply::Reply::parse`]'s fast path, which hands
 //!   over every reply it does not take.
 //!
+//! - EHLO keyword lines ([`ehlo`]): §4.1.1.1, behind
+//!   [`crate::ehlo::Capabilities::from_reply`]'s fast walk.
+//!
 //! Differential tests (here, beside each fast path, in `tests/`, and the
-//! `grammar` and `reply` fuzz targets) hold the readings to one
+//! `grammar`, `reply` and `ehlo` fuzz targets) hold the readings to one
 //! language.
 
 use std::ops::Range;
@@ -30,6 +33,7 @@ use nom::combinator::opt;
 use nom::sequence::{preceded, terminated, tuple};
 use nom::IResult;
 
+pub(crate) mod ehlo;
 pub(crate) mod param;
 pub(crate) mod path;
 pub(crate) mod reply;

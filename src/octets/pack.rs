@@ -33,6 +33,7 @@ pub(crate) fn load_le(b: &[u8]) -> u64 {
 
 /// [`u8::to_ascii_uppercase`] on the 8 octets of `x` at once: exactly the
 /// octets `a`–`z` change (by subtracting 0x20).
+#[inline]
 pub(crate) fn upper8(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -51,6 +52,7 @@ pub(crate) fn upper8(x: u64) -> u64 {
 /// (trailing NUL), so a match is confirmed with [`same_past_16`].
 ///
 /// Whole words at a time, not octet by octet: this runs once per EHLO line.
+#[inline]
 pub(crate) fn pack_upper(name: &[u8]) -> u128 {
     let (lo, rest) = name.split_at(name.len().min(8));
     let hi = rest.get(..rest.len().min(8)).unwrap_or_default();

@@ -67,14 +67,12 @@ pub(crate) fn first_in_word(word: u64, len: usize, a: u8) -> Option<usize> {
     (m != 0).then(|| (m.trailing_zeros() / 8) as usize)
 }
 
-/// The index of the first of `a`, `b` or `c` among the low `len` octets of
-/// `word`.
-#[inline]
-pub(crate) fn first_of3_in_word(word: u64, len: usize, a: u8, b: u8, c: u8) -> Option<usize> {
-    let m = (zero_octets(word ^ (LOW * u64::from(a)))
-        | zero_octets(word ^ (LOW * u64::from(b)))
-        | zero_octets(word ^ (LOW * u64::from(c))))
-        & low_octets(len);
+/// The index of the first octet of `word` below `!` (SP, a control, or
+/// the zero padding of [`load_le`]), if any.
+#[inline(always)]
+pub(crate) fn below_bang(word: u64) -> Option<usize> {
+    // Exact for the lowest flagged octet: a borrow only starts there.
+    let m = word.wrapping_sub(LOW * 0x21) & !word & HIGH;
     (m != 0).then(|| (m.trailing_zeros() / 8) as usize)
 }
 
