@@ -21,6 +21,8 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use parse::{scan_line, LineScan};
+
 /// Which command a reply answers, as far as reply syntax depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]

@@ -69,69 +69,31 @@ impl<'a> Reply<'a> {
         input: &'a [u8],
         opts: &ReplyParseOptions,
     ) -> Option<Result<(Reply<'a>, usize), DecodeError>> {
-        let lenient = opts.lenient();
         let mut pos = 0usize;
         // The first line's code, its three octets packed; 0 until read.
         let mut first = 0u32;
         let mut count = 0usize;
         loop {
-            let rest = input.get(pos..).unwrap_or_default();
-            let window = rest.get(..opts.max_line).unwrap_or(rest);
-            // One search finds the line end and, in the usual case, shows
-            // that no CR precedes it; a lone CR takes the slower path below.
-            let (nl, cr_free) = match scan::find2(window, b'\r', b'\n') {
-                Some(i) if window[i] == b'\n' => (i, true),
-                Some(i) if window.get(i + 1) == Some(&b'\n') => (i + 1, true),
-                _ => match memchr::memchr(b'\n', window) {
-                    Some(nl) => (nl, false),
-                    None if rest.len() >= opts.max_line => {
-                        return Some(Err(DecodeError::LineTooLong {
-                            limit: opts.max_line,
-                        }))
-                    }
-                    None => return Some(Err(DecodeError::Incomplete)),
-                },
+            let (code, more, len) = match scan_line(input.get(pos..).unwrap_or_default(), opts) {
+                LineScan::Line {
+                    code, more, len, ..
+                } => (code, more, len),
+                LineScan::Stop(e) => return Some(Err(e)),
+                LineScan::Decline => return None,
             };
             count += 1;
             if count > opts.max_lines {
                 return None;
             }
-            let line = window.get(..nl)?;
-            let body = match line {
-                [body @ .., b'\r'] => body,
-                _ if lenient => line,
-                _ => return None,
-            };
-            let [a, b, c, tail @ ..] = body else {
-                return None;
-            };
             // Later lines repeat the first line's code (RFC 5321 §4.2.1):
             // one comparison, the digits checked once.
-            let code = u32::from_le_bytes([*a, *b, *c, 0]);
             if code != first {
-                let digits = match [a, b, c] {
-                    [b'2'..=b'5', b'0'..=b'5', b'0'..=b'9'] => true,
-                    [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9'] => lenient,
-                    _ => false,
-                };
-                if first != 0 || !digits {
+                if first != 0 || !code_digits(code, opts.lenient()) {
                     return None;
                 }
                 first = code;
             }
-            let (more, text) = match tail {
-                [] => (false, tail),
-                [b'-', text @ ..] => (true, text),
-                [b' ', text @ ..] => (false, text),
-                _ => return None,
-            };
-            if !cr_free && memchr::memchr(b'\r', text).is_some() {
-                return None;
-            }
-            if !lenient && text.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-                return None;
-            }
-            pos += nl + 1;
+            pos += len;
             if !more {
                 break;
             }
@@ -171,6 +133,91 @@ impl<'a> Reply<'a> {
             },
             pos,
         )))
+    }
+}
+
+/// One line of a reply, as [`scan_line`] found it.
+pub(crate) enum LineScan<'a> {
+    /// A well-formed line: its code (three octets packed little-endian),
+    /// whether more lines follow (`-`), its text, and the octets it takes
+    /// with its line end.
+    Line {
+        code: u32,
+        more: bool,
+        text: &'a [u8],
+        len: usize,
+    },
+    /// No line end yet ([`DecodeError::Incomplete`]), or none within
+    /// `max_line` octets ([`DecodeError::LineTooLong`]).
+    Stop(DecodeError),
+    /// Malformed: for the general parser to word.
+    Decline,
+}
+
+/// Frames and checks the reply line at the start of `rest` (RFC 5321
+/// §4.2): a line end within `opts.max_line` octets, CRLF (or, lenient, a
+/// bare LF), three octets of code, then nothing, `-` or SP, and text
+/// without a lone CR (strict: without controls but HT). Whether the code
+/// is in range or repeats the first line's is the caller's to check.
+#[inline(always)]
+pub(crate) fn scan_line<'a>(rest: &'a [u8], opts: &ReplyParseOptions) -> LineScan<'a> {
+    let lenient = opts.lenient();
+    let window = rest.get(..opts.max_line).unwrap_or(rest);
+    // One search for the first octet below 0x0e finds the line end and,
+    // in the usual case, shows that no CR precedes it; a lone CR (or HT,
+    // or another low control) takes the slower path.
+    let (nl, cr_free) = match scan::find_below(window, b'\r' + 1) {
+        Some(i) if window[i] == b'\n' => (i, true),
+        Some(i) if window[i] == b'\r' && window.get(i + 1) == Some(&b'\n') => (i + 1, true),
+        _ => match memchr::memchr(b'\n', window) {
+            Some(nl) => (nl, false),
+            None if rest.len() >= opts.max_line => {
+                return LineScan::Stop(DecodeError::LineTooLong {
+                    limit: opts.max_line,
+                })
+            }
+            None => return LineScan::Stop(DecodeError::Incomplete),
+        },
+    };
+    let Some(line) = window.get(..nl) else {
+        return LineScan::Decline;
+    };
+    let body = match line {
+        [body @ .., b'\r'] => body,
+        _ if lenient => line,
+        _ => return LineScan::Decline,
+    };
+    let [a, b, c, tail @ ..] = body else {
+        return LineScan::Decline;
+    };
+    let (more, text) = match tail {
+        [] => (false, tail),
+        [b'-', text @ ..] => (true, text),
+        [b' ', text @ ..] => (false, text),
+        _ => return LineScan::Decline,
+    };
+    if !cr_free && memchr::memchr(b'\r', text).is_some() {
+        return LineScan::Decline;
+    }
+    if !lenient && text.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return LineScan::Decline;
+    }
+    LineScan::Line {
+        code: u32::from_le_bytes([*a, *b, *c, 0]),
+        more,
+        text,
+        len: nl + 1,
+    }
+}
+
+/// Whether the packed `code` is a `Reply-code` (RFC 5321 §4.2); lenient
+/// mode takes a second digit up to 9 (§4.2: interpret the first digit).
+#[inline(always)]
+pub(crate) fn code_digits(code: u32, lenient: bool) -> bool {
+    match code.to_le_bytes() {
+        [b'2'..=b'5', b'0'..=b'5', b'0'..=b'9', _] => true,
+        [b'2'..=b'5', b'0'..=b'9', b'0'..=b'9', _] => lenient,
+        _ => false,
     }
 }
 
