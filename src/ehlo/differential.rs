@@ -1,12 +1,68 @@
 //! The fast EHLO walk against the RFC 5321 §4.1.1.1 grammar on nom:
 //! `Capabilities::from_reply` and `Capabilities::from_reply_general` read
-//! every reply to the same set.
+//! every reply to the same set; and the one-pass `Capabilities::parse`
+//! gives what `Reply::parse` then `Capabilities::from_reply` give.
 
 use proptest::prelude::*;
 
 use super::*;
+use crate::error::DecodeError;
 use crate::options::Strictness;
 use crate::reply::{Reply, ReplyContext, ReplyParseOptions};
+
+/// `Reply::parse`, then `Capabilities::from_reply`.
+fn in_two_steps(
+    input: &[u8],
+    opts: &ReplyParseOptions,
+) -> Result<(Capabilities<'static>, usize), DecodeError> {
+    let (reply, used) = Reply::parse(input, opts)?;
+    Capabilities::from_reply(&reply)
+        .map(|caps| (caps.into_owned(), used))
+        .map_err(|error| DecodeError::Syntax {
+            error,
+            consumed: used,
+        })
+}
+
+fn one_pass_agrees(input: &[u8], opts: &ReplyParseOptions) -> Result<(), TestCaseError> {
+    let one = Capabilities::parse(input, opts).map(|(caps, used)| (caps.into_owned(), used));
+    prop_assert_eq!(
+        one,
+        in_two_steps(input, opts),
+        "{:?} {:?}",
+        String::from_utf8_lossy(input),
+        opts
+    );
+    Ok(())
+}
+
+/// Every option `Capabilities::parse` looks at, limits small enough to be
+/// hit.
+fn options() -> impl Strategy<Value = ReplyParseOptions> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        0..3u8,
+        prop_oneof![Just(ReplyParseOptions::DEFAULT_MAX_LINE), 4..30usize],
+        prop_oneof![Just(ReplyParseOptions::DEFAULT_MAX_LINES), 1..5usize],
+    )
+        .prop_map(|(strict, enhanced, context, max_line, max_lines)| {
+            ReplyParseOptions::new()
+                .with_strictness(if strict {
+                    Strictness::Strict
+                } else {
+                    Strictness::Lenient
+                })
+                .with_enhanced(enhanced)
+                .with_context(match context {
+                    0 => ReplyContext::Command,
+                    1 => ReplyContext::Greeting,
+                    _ => ReplyContext::Hello,
+                })
+                .with_max_line(max_line)
+                .with_max_lines(max_lines)
+        })
+}
 
 fn agree(wire: &[u8], strict: bool) -> Result<(), TestCaseError> {
     let strictness = if strict {
@@ -104,15 +160,17 @@ fn adversarial_line() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
-fn wire_of(first: &[u8], lines: &[Vec<u8>], bare_lf: bool) -> Vec<u8> {
-    let end: &[u8] = if bare_lf { b"\n" } else { b"\r\n" };
+/// The reply of `first` and `lines`; line `i` ends in a bare LF when bit
+/// `i % 8` of `bare_lf` is set, else in CRLF.
+fn wire_of(first: &[u8], lines: &[Vec<u8>], bare_lf: u8) -> Vec<u8> {
     let mut wire = Vec::new();
     let all = core::iter::once(first).chain(lines.iter().map(Vec::as_slice));
     let n = lines.len() + 1;
     for (i, l) in all.enumerate() {
         wire.extend_from_slice(if i + 1 == n { b"250 " } else { b"250-" });
         wire.extend_from_slice(l);
-        wire.extend_from_slice(end);
+        let lf = bare_lf >> (i % 8) & 1 == 1;
+        wire.extend_from_slice(if lf { b"\n" } else { b"\r\n" });
     }
     wire
 }
@@ -126,10 +184,40 @@ proptest! {
     }
 
     #[test]
+    fn one_pass_agrees_on_arbitrary_bytes(
+        input in prop::collection::vec(any::<u8>(), 0..64),
+        opts in options(),
+    ) {
+        one_pass_agrees(&input, &opts)?;
+    }
+
+    /// Adversarial EHLO replies, whole and every prefix (a prefix is
+    /// `Incomplete` both ways, RFC 5321 §4.2), with every option.
+    #[test]
+    fn one_pass_agrees_on_adversarial_replies(
+        first in prop::sample::select(vec![&b"mx.example"[..], b" mx", b"mx  hi there ", b"", b"2.0.0 mx"]),
+        lines in prop::collection::vec(adversarial_line(), 0..8),
+        bare_lf in any::<u8>(),
+        code in prop::sample::select(vec![&b"250"[..], b"250", b"251", b"550"]),
+        opts in options(),
+    ) {
+        let mut wire = wire_of(first, &lines, bare_lf);
+        if code != b"250" {
+            wire[..3].copy_from_slice(code);
+        }
+        one_pass_agrees(&wire, &opts)?;
+        let roomy = opts.with_max_line(usize::MAX).with_max_lines(usize::MAX);
+        one_pass_agrees(&wire, &roomy)?;
+        for end in (0..wire.len()).step_by(3) {
+            one_pass_agrees(&wire[..end], &opts)?;
+        }
+    }
+
+    #[test]
     fn agree_on_arbitrary_lines(
         first in prop::collection::vec(any::<u8>(), 0..12),
         lines in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..24), 0..5),
-        bare_lf in any::<bool>(),
+        bare_lf in any::<u8>(),
     ) {
         agree(&wire_of(&first, &lines, bare_lf), false)?;
     }
@@ -138,7 +226,7 @@ proptest! {
     fn agree_on_adversarial_lines(
         first in prop::sample::select(vec![&b"mx.example"[..], b" mx", b"mx  hi there ", b"mx ", b"", b"  "]),
         lines in prop::collection::vec(adversarial_line(), 0..8),
-        bare_lf in any::<bool>(),
+        bare_lf in any::<u8>(),
         strict in any::<bool>(),
     ) {
         agree(&wire_of(first, &lines, bare_lf), strict)?;
@@ -157,5 +245,63 @@ proptest! {
             && line.split(' ').skip(1).all(|p| is_ehlo_param(p.as_bytes()));
         let mut caps = Capabilities::new("mx").unwrap();
         prop_assert_eq!(caps.add_unknown(line.clone()).is_ok(), hand, "{:?}", line);
+    }
+}
+
+/// Replies on the edges of what the one pass reads itself, each with
+/// every option: bare LF after a CRLF first line (a strict reply refuses
+/// it), keyword lines at the line and line-count limits, numbers at the
+/// digit limits, a code that changes, a bare code last, enhanced codes.
+#[test]
+fn one_pass_agrees_on_edge_replies_rfc5321_4_2() {
+    let replies: &[&[u8]] = &[
+        b"250-mx\r\n250-PIPELINING\n250 DSN\r\n",
+        b"250-mx\r\n250 DSN\n",
+        b"250-mx\r\n250-SIZE 100\n250 DSN\r\n",
+        b"250-mx\r\n250-SIZE 1234567890123456789\r\n250 DSN\r\n",
+        b"250-mx\r\n250-SIZE 12345678901234567890\r\n250 DSN\r\n",
+        b"250-mx\r\n250-SIZE 123456789012345678901\r\n250 DSN\r\n",
+        b"250-mx\r\n250-DELIVERBY 999999999\r\n250 DSN\r\n",
+        b"250-mx\r\n250-DELIVERBY 1000000000\r\n250 DSN\r\n",
+        b"250-mx\r\n250-DELIVERBY 3600,x\r\n250 DSN\r\n",
+        b"250-mx\r\n250-SIZE\r\n250 SIZE 5\r\n",
+        b"250-mx\r\n251-DSN\r\n250 DSN\r\n",
+        b"250-mx\r\n250-DSN\r\n250\r\n",
+        b"250-mx\r\n250-DSN\r\n250-\r\n250 \r\n",
+        b"250-mx\r\n250-dsn\r\n250 Pipelining\r\n",
+        b"250-2.0.0 mx\r\n250 2.0.0 DSN\r\n",
+        b"250-mx\r\n250-ENHANCEDSTATUSCODES\r\n250 X-ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n",
+        b"250-mx\r\n250-AUTH=PLAIN LOGIN\r\n250 AUTH login\r\n",
+        b"250-mx\r\n250-DSN\x7f\r\n250 DSN\r\n",
+        b"250-mx\r\n250-DSN\t\r\n250 DSN\r\n",
+        b"250-mx\r\n250-DSN\r\r\n250 DSN\r\n",
+        b"550-mx\r\n550 DSN\r\n",
+        b"250 mx\r\n",
+        b"250\r\n",
+    ];
+    for wire in replies {
+        for strict in [false, true] {
+            for enhanced in [false, true] {
+                for context in [ReplyContext::Command, ReplyContext::Hello] {
+                    for max_line in [8, 11, 12, 13, 22, 512] {
+                        for max_lines in [1, 2, 3, 128] {
+                            let opts = ReplyParseOptions::new()
+                                .with_strictness(if strict {
+                                    Strictness::Strict
+                                } else {
+                                    Strictness::Lenient
+                                })
+                                .with_enhanced(enhanced)
+                                .with_context(context)
+                                .with_max_line(max_line)
+                                .with_max_lines(max_lines);
+                            for end in 0..=wire.len() {
+                                one_pass_agrees(&wire[..end], &opts).unwrap();
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -97,7 +97,7 @@ impl Keyword {
 impl Keyword {
     /// The keyword `name` is, given its [`pack_upper`] key: one table slot
     /// to check, whatever the keyword.
-    #[inline]
+    #[inline(always)]
     pub(super) fn from_packed(key: u128, name: &[u8]) -> Option<Keyword> {
         match KEYWORD_TABLE[keyword_slot(key)] {
             (known, Some(kw), wire) if known == key && same_past_16(name, wire) => Some(kw),

@@ -104,6 +104,22 @@ impl Mechanism {
         known.filter(|m| m.as_str().len() == len)
     }
 
+    /// A bit of its own for each known mechanism, 0 for any other.
+    pub(crate) fn known_bit(&self) -> u16 {
+        match self {
+            Mechanism::Plain => 1,
+            Mechanism::Login => 1 << 1,
+            Mechanism::CramMd5 => 1 << 2,
+            Mechanism::XOAuth2 => 1 << 3,
+            Mechanism::OAuthBearer => 1 << 4,
+            Mechanism::External => 1 << 5,
+            Mechanism::ScramSha1 => 1 << 6,
+            Mechanism::ScramSha256 => 1 << 7,
+            Mechanism::Gssapi => 1 << 8,
+            Mechanism::Other(_) => 0,
+        }
+    }
+
     /// The name in upper case, as written on the wire.
     pub fn as_str(&self) -> &str {
         match self {

@@ -21,6 +21,7 @@ use crate::octets::scan;
 
 #[cfg(test)]
 mod differential;
+mod fused;
 mod keyword;
 mod mechanism;
 mod parse;
@@ -211,42 +212,53 @@ impl Iterator for Words<'_> {
     #[inline]
     fn next(&mut self) -> Option<Word> {
         let b = self.bytes;
-        while b.get(self.pos) == Some(&b' ') {
-            self.pos += 1;
+        let mut start = self.pos;
+        while b.get(start) == Some(&b' ') {
+            start += 1;
         }
-        let start = self.pos;
+        self.pos = start;
         let rest = b.get(start..).filter(|r| !r.is_empty())?;
-        // Eight octets at `at` of the word, zero-padded past the line; a
-        // zero is below `!` too.
-        let word = |at: usize| load_le(rest.get(at..).map_or(&[][..], |t| &t[..t.len().min(8)]));
         // The word ends at the first octet below `!` if that is SP or the
-        // end of the line (a control inside a word does not end it).
+        // end of the line (a control inside a word does not end it); the
+        // zero padding of a short load is below `!` too.
         let ends = |i: usize| matches!(rest.get(i), None | Some(b' '));
-        let lo = word(0);
-        let found = match scan::below_bang(lo) {
-            Some(n) if ends(n) => Some((n, u128::from(upper8(lo & scan::low_octets(n))))),
-            Some(_) => None,
+        let lo = load8(rest, 0);
+        let (len, key) = match scan::below_bang(lo) {
+            Some(n) if ends(n) => (n, u128::from(upper8(lo & scan::low_octets(n)))),
             None => {
-                let hi = word(8);
+                let hi = load8(rest, 8);
                 match scan::below_bang(hi) {
-                    Some(n) if ends(8 + n) => Some((
+                    Some(n) if ends(8 + n) => (
                         8 + n,
                         u128::from(upper8(lo)) | u128::from(upper8(hi & scan::low_octets(n))) << 64,
-                    )),
-                    _ => None,
+                    ),
+                    _ => long_word(rest),
                 }
             }
+            _ => long_word(rest),
         };
-        let (len, key) = found.unwrap_or_else(|| {
-            let len = scan::find(rest, b' ').unwrap_or(rest.len());
-            (len, pack_upper(rest.get(..len).unwrap_or_default()))
-        });
         self.pos = start + len;
         Some(Word {
             range: start..start + len,
             key,
         })
     }
+}
+
+/// Eight octets of `b` at `at`, little-endian, zero-padded past its end.
+#[inline(always)]
+pub(super) fn load8(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at.saturating_add(8)) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap_or_default()),
+        None => load_le(b.get(at..).unwrap_or_default()),
+    }
+}
+
+/// The length and key of a word over 16 octets, or holding a control.
+#[cold]
+fn long_word(rest: &[u8]) -> (usize, u128) {
+    let len = scan::find(rest, b' ').unwrap_or(rest.len());
+    (len, pack_upper(rest.get(..len).unwrap_or_default()))
 }
 
 /// `line` as text, borrowed unless it must be repaired (invalid UTF-8 is

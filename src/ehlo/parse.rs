@@ -6,11 +6,13 @@
 
 use std::ops::Range;
 
-use super::{piece, reply_error, Capabilities, FutureRelease, Keyword, Mechanism, Text, Words};
+use super::{
+    load8, piece, reply_error, Capabilities, FutureRelease, Keyword, Mechanism, Text, Words,
+};
 use crate::error::SyntaxError;
 use crate::ext;
 use crate::grammar::ehlo::{self as grammar, EhloLine};
-use crate::octets::pack::{load_le, pack_const, upper8};
+use crate::octets::pack::{pack_const, upper8};
 use crate::octets::scan;
 use crate::reply::Reply;
 use crate::values::ReplyCode;
@@ -24,35 +26,38 @@ impl<'a> Capabilities<'a> {
         if reply.code() != ReplyCode::OK {
             return Err(reply_error("EHLO reply is not 250"));
         }
-        let block = reply.wire_lines();
+        if let Some(block) = reply.wire_lines() {
+            return Capabilities::from_block(block);
+        }
         let mut lines = reply.lines();
-        // The first line's text: from the raw lines when at hand, found
-        // with the same search that finds where the keyword lines start.
-        let (first, rest) = match block {
-            Some(block) => {
-                let nl = scan::find(block, b'\n').unwrap_or(block.len());
-                let line = block.get(..nl).unwrap_or_default();
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                (line.get(4..).unwrap_or_default(), block.get(nl + 1..))
-            }
-            None => (lines.next().unwrap_or_default(), None),
-        };
-        // Leading spaces are skipped: RFC 4141 §9 shows `250- example.com`.
+        let mut caps = Capabilities::with_first_line(lines.next().unwrap_or_default())?;
+        lines.for_each(|line| caps.apply_general(line));
+        Ok(caps)
+    }
+
+    /// The set a parsed 250 reply's lines give, `block` being those lines
+    /// as received (codes and line ends included, no enhanced codes).
+    pub(super) fn from_block(block: &'a [u8]) -> Result<Self, SyntaxError> {
+        let nl = scan::find(block, b'\n').unwrap_or(block.len());
+        let line = block.get(..nl).unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut caps = Capabilities::with_first_line(line.get(4..).unwrap_or_default())?;
+        caps.apply_wire(block.get(nl + 1..).unwrap_or_default());
+        Ok(caps)
+    }
+
+    /// An empty set for the first line's text, `Domain [ SP ehlo-greet ]`
+    /// (RFC 5321 §4.1.1.1), read leniently: leading spaces are skipped
+    /// (RFC 4141 §9 shows `250- example.com`), the domain is the first
+    /// word, the greeting what follows its SP.
+    pub(super) fn with_first_line(first: &'a [u8]) -> Result<Self, SyntaxError> {
         let start = first.iter().position(|&b| b != b' ');
         let start = start.ok_or(reply_error("EHLO reply names no domain"))?;
         let domain_end = start + scan::find(&first[start..], b' ').unwrap_or(first.len() - start);
         let (domain, greet) = (&first[start..domain_end], first.get(domain_end + 1..));
-        // Built where it is returned: the set is not moved again.
-        let mut result = Ok(Capabilities::empty(Text::from_octets(domain)));
-        let Ok(caps) = &mut result else {
-            return result;
-        };
+        let mut caps = Capabilities::empty(Text::from_octets(domain));
         caps.greet = greet.filter(|g| !g.is_empty()).map(Text::from_octets);
-        match rest {
-            Some(lines) => caps.apply_wire(lines),
-            None => lines.for_each(|line| caps.apply_general(line)),
-        }
-        result
+        Ok(caps)
     }
 
     /// [`Capabilities::from_reply`] without the fast walk: every line read
@@ -102,59 +107,173 @@ impl<'a> Capabilities<'a> {
     /// included.
     #[inline(always)]
     fn apply_wire_line(&mut self, text: &'a [u8]) -> usize {
-        // Eight octets at `at`, zero-padded: a zero is below `!` too.
-        let word = |at: usize| load_le(text.get(at..).map_or(&[][..], |t| &t[..t.len().min(8)]));
-        let lo = word(0);
-        let (kw_len, key) = match scan::below_bang(lo) {
-            Some(n) => (n, u128::from(upper8(lo & scan::low_octets(n)))),
-            None => {
-                let hi = word(8);
-                let n = match scan::below_bang(hi) {
-                    Some(n) => 8 + n,
-                    // ENHANCEDSTATUSCODES is 19 octets.
-                    None => 16 + scan::below_bang(word(16)).unwrap_or(8),
-                };
-                let hi_key = upper8(hi & scan::low_octets(n - 8));
-                (n, u128::from(upper8(lo)) | u128::from(hi_key) << 64)
+        match self.keyword_alone(text, true) {
+            Alone::Done(used) => used,
+            Alone::Line(keyword) => {
+                let nl = scan::find(text, b'\n').unwrap_or(text.len());
+                let line = text.get(..nl).unwrap_or_default();
+                self.apply_line(line.strip_suffix(b"\r").unwrap_or(line), keyword);
+                nl + 1
             }
-        };
+        }
+    }
+
+    /// Applies a line at the start of `text` (text, line end, what
+    /// follows) if it is the usual kind: a known keyword that takes no
+    /// parameters, or SIZE or DELIVERBY with a number, and right after it
+    /// the line end (CRLF, or with `bare_lf` a bare LF). Returns the octets
+    /// it took, line end included ([`Alone::Done`]); for any other line,
+    /// having changed nothing, what it found of the line's first word
+    /// ([`Alone::Line`]). Such a line holds no octet below `!` but the SP
+    /// before a number: nothing in it breaks the reply grammar.
+    #[inline(always)]
+    pub(super) fn keyword_alone(&mut self, text: &[u8], bare_lf: bool) -> Alone {
+        let (kw_len, raw) = keyword_octets(text);
+        let known = lookup(text, kw_len, raw);
+        let found = FirstWord { kw_len, raw, known };
         let after = text.get(kw_len..).unwrap_or_default();
         let line_end = match after {
-            [b'\n', ..] => Some(1),
+            [b'\n', ..] if bare_lf => Some(1),
             [b'\r', b'\n', ..] => Some(2),
             _ => None,
         };
-        let known = match after.first() {
-            Some(b' ' | b'\r' | b'\n') if kw_len > 0 && kw_len < 24 => {
-                Keyword::from_packed(key, text.get(..kw_len).unwrap_or_default())
-            }
-            _ => None,
+        let Some(kw) = known else {
+            return Alone::Line(found);
         };
-        match (known, line_end) {
+        match (kw, line_end) {
             // Most lines: a keyword that takes no parameters, alone.
-            (Some(kw), Some(end)) if !kw.takes_params() => {
+            (kw, Some(end)) if !kw.takes_params() => {
                 self.present |= kw.bit();
-                return kw_len + end;
+                Alone::Done(kw_len + end)
             }
-            _ => {}
+            // `SIZE n` and `DELIVERBY n` (RFC 1870 §4, RFC 2852 §3), the
+            // usual parameters: a number alone, read up to the line end.
+            // Anything else, or a number that might not fit, takes the
+            // general way.
+            (kw @ (Keyword::Size | Keyword::DeliverBy), None) => {
+                let most = if kw == Keyword::Size { 19 } else { 9 };
+                let Some((n, used)) = number_then_line_end(after, most, bare_lf) else {
+                    return Alone::Line(found);
+                };
+                if kw == Keyword::Size {
+                    self.set_size_value(Some(n));
+                } else {
+                    self.deliver_by = u32::try_from(n).ok();
+                }
+                self.present |= kw.bit();
+                Alone::Done(kw_len + used)
+            }
+            _ => Alone::Line(found),
         }
-        let nl = scan::find(text, b'\n').unwrap_or(text.len());
-        let line = text.get(..nl).unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+    }
+
+    /// Applies one keyword line's text (without its line end), whose first
+    /// word [`Capabilities::keyword_alone`] found.
+    pub(super) fn apply_line(&mut self, line: &'a [u8], first: FirstWord) {
         // `AUTH=LOGIN PLAIN`, a pre-RFC 2554 form old servers still send,
-        // is merged with `AUTH`; the key holds the first octets
-        // upper-cased.
+        // is merged with `AUTH`.
         const AUTH_EQ: u64 = pack_const("AUTH=") as u64;
+        let FirstWord { kw_len, raw, known } = first;
         match known {
             Some(kw) => self.apply_known(kw, line, 0..kw_len),
-            None if kw_len >= 5 && key as u64 & scan::low_octets(5) == AUTH_EQ => {
+            None if kw_len >= 5 && upper(raw) as u64 & scan::low_octets(5) == AUTH_EQ => {
                 self.apply_auth_eq(line, 5..line.len())
             }
             None => self.apply_general(line),
         }
-        nl + 1
     }
+}
 
+/// What [`Capabilities::keyword_alone`] made of a line.
+pub(super) enum Alone {
+    /// The line is read; the octets it took, line end included.
+    Done(usize),
+    /// The line is for [`Capabilities::apply_line`], with its first word.
+    Line(FirstWord),
+}
+
+/// The first word of a keyword line: its length (up to the first octet
+/// below `!`), its first 16 octets packed as they are, and the known
+/// keyword it is, if SP or the line end follows it.
+#[derive(Clone, Copy)]
+pub(super) struct FirstWord {
+    kw_len: usize,
+    raw: u128,
+    known: Option<Keyword>,
+}
+
+/// The keyword at the start of `text`: its length, up to the first octet
+/// below `!` (at most 24 octets are looked at), and its first 16 octets
+/// packed as they are (a keyword sent in upper case, as nearly all are,
+/// is then found without folding). A zero of a short load's padding is
+/// below `!` too.
+#[inline(always)]
+fn keyword_octets(text: &[u8]) -> (usize, u128) {
+    let lo = load8(text, 0);
+    match scan::below_bang(lo) {
+        Some(n) => (n, u128::from(lo & scan::low_octets(n))),
+        None => {
+            let hi = load8(text, 8);
+            let n = match scan::below_bang(hi) {
+                Some(n) => 8 + n,
+                // ENHANCEDSTATUSCODES is 19 octets.
+                None => 16 + scan::below_bang(load8(text, 16)).unwrap_or(8),
+            };
+            (
+                n,
+                u128::from(lo) | u128::from(hi & scan::low_octets(n - 8)) << 64,
+            )
+        }
+    }
+}
+
+/// [`keyword_octets`]' key with ASCII letters upper-cased.
+#[inline(always)]
+fn upper(raw: u128) -> u128 {
+    u128::from(upper8(raw as u64)) | u128::from(upper8((raw >> 64) as u64)) << 64
+}
+
+/// The known keyword that is the first word of `text`, `kw_len` octets
+/// packed to `raw`, if SP or the line end follows it.
+#[inline(always)]
+fn lookup(text: &[u8], kw_len: usize, raw: u128) -> Option<Keyword> {
+    match text.get(kw_len) {
+        Some(b' ' | b'\r' | b'\n') | None if kw_len > 0 && kw_len < 24 => {
+            let name = text.get(..kw_len).unwrap_or_default();
+            match Keyword::from_packed(raw, name) {
+                Some(kw) => Some(kw),
+                None => Keyword::from_packed(upper(raw), name),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `SP 1*DIGIT line-end` at the start of `after`, with at most `most`
+/// digits: the number and the octets it took, line end included.
+#[inline(always)]
+fn number_then_line_end(after: &[u8], most: usize, bare_lf: bool) -> Option<(u64, usize)> {
+    let digits = after.strip_prefix(b" ")?;
+    let len = digits
+        .iter()
+        .take(most + 1)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if len == 0 || len > most {
+        return None;
+    }
+    let end = match digits.get(len..)? {
+        [b'\n', ..] if bare_lf => 1,
+        [b'\r', b'\n', ..] => 2,
+        _ => return None,
+    };
+    let n = digits[..len]
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    Some((n, 1 + len + end))
+}
+
+impl<'a> Capabilities<'a> {
     /// Applies one keyword line's text as the EHLO grammar reads it.
     fn apply_general(&mut self, line: &'a [u8]) {
         match grammar::lenient_ehlo_line(line) {
@@ -321,23 +440,27 @@ impl<'a> Capabilities<'a> {
     /// Adds each valid mechanism among `words` of `line` that is not
     /// there yet; invalid names are skipped.
     fn add_mechanisms(&mut self, line: &[u8], words: Words<'_>) {
+        // The known mechanisms already offered, a bit each.
+        let mut seen = self.auth.iter().fold(0u16, |m, mech| m | mech.known_bit());
         for word in words {
             let name = line.get(word.range).unwrap_or_default();
             let mech = match Mechanism::from_packed(word.key, name.len()) {
-                Some(known) => known,
+                Some(known) if seen & known.known_bit() != 0 => continue,
+                Some(known) => {
+                    seen |= known.known_bit();
+                    known
+                }
                 None => match Mechanism::parse(name) {
-                    Ok(other) => other,
-                    Err(_) => continue,
+                    Ok(other) if !self.auth.contains(&other) => other,
+                    _ => continue,
                 },
             };
-            if !self.auth.contains(&mech) {
-                if self.auth.capacity() == 0 {
-                    // The usual handful in one allocation, without the
-                    // growth path of a first push.
-                    self.auth = Vec::with_capacity(4);
-                }
-                self.auth.push(mech);
+            if self.auth.capacity() == 0 {
+                // The usual handful in one allocation, without the growth
+                // path of a first push.
+                self.auth = Vec::with_capacity(4);
             }
+            self.auth.push(mech);
         }
     }
 }
