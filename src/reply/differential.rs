@@ -65,6 +65,7 @@ fn adversarial_reply() -> impl Strategy<Value = Vec<u8>> {
         Just("260"),
         Just("650"),
         Just("2x0"),
+        Just("\0\0\0"),
         Just("25"),
         Just(""),
     ];

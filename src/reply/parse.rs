@@ -70,8 +70,10 @@ impl<'a> Reply<'a> {
         opts: &ReplyParseOptions,
     ) -> Option<Result<(Reply<'a>, usize), DecodeError>> {
         let mut pos = 0usize;
-        // The first line's code, its three octets packed; 0 until read.
-        let mut first = 0u32;
+        // The first line's code, its three octets packed; until it is
+        // read, a value no three octets pack to (the top octet is 0).
+        const UNREAD: u32 = u32::MAX;
+        let mut first = UNREAD;
         let mut count = 0usize;
         loop {
             let (code, more, len) = match scan_line(input.get(pos..).unwrap_or_default(), opts) {
@@ -88,7 +90,7 @@ impl<'a> Reply<'a> {
             // Later lines repeat the first line's code (RFC 5321 §4.2.1):
             // one comparison, the digits checked once.
             if code != first {
-                if first != 0 || !code_digits(code, opts.lenient()) {
+                if first != UNREAD || !code_digits(code, opts.lenient()) {
                     return None;
                 }
                 first = code;

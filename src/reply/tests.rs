@@ -88,6 +88,11 @@ fn parse_invalid_table_rfc5321_4_2() {
         // A CR that does not start a CRLF.
         (b"250 a\rb\r\n", 9),
         (b"250-a\r\r\n250 b\r\n", 8),
+        // NUL octets pack like no code at all: still not a code (found by
+        // the reply fuzz target).
+        (b"\0\0\0\0\n", 5),
+        (b"\0\0\0 x\r\n", 7),
+        (b"\0\0\0-x\r\n250 y\r\n", 7),
     ];
     for (input, consumed) in table {
         match Reply::parse(input, &lenient()) {
