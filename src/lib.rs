@@ -119,11 +119,11 @@
 //! |---|---|
 //! | [`values`] | validated domains, mailboxes, paths, reply and enhanced codes, xtext, RFC 3339 dates |
 //! | [`command`] | the command grammar: a fused fast path for the hot lines (`fast.rs`), the general parser (`parse.rs`), the writer (`write.rs`), AUTH continuation lines (`sasl.rs`) |
-//! | `grammar` (private) | the RFC 5321 §4.1.2/§4.1.3 productions on nom streaming combinators, which decide the shape of strict MAIL/RCPT arguments, and what the extensions' value grammars share (`param.rs`) |
+//! | `grammar` (private) | the general grammar on nom streaming combinators, behind each hand-tuned fast path: the §4.1.2/§4.1.3 path and parameter productions, strict and lenient, which split MAIL/RCPT arguments (`path.rs`, `param.rs`, which also holds what the extensions' value grammars share), the §4.2 reply grammar (`reply.rs`), the §4.1.1.1 EHLO line grammar (`ehlo.rs`) |
 //! | [`params`] | MAIL/RCPT parameter lists: where each value is kept (`mod.rs`), the `esmtp-param` syntax (`syntax.rs`), the one shell both lists share (`list.rs`) |
 //! | [`ext`] | one file per service extension, owning it end to end (see below); the seam the rest of the crate calls through (`seam.rs`) and the registry (`mod.rs`) |
-//! | [`ehlo`] | the EHLO capability set: keywords (`keyword.rs`), reading a reply (`parse.rs`), writing one (`write.rs`), SASL mechanism names |
-//! | [`reply`] | the reply grammar (RFC 5321 §4.2), parsed and written |
+//! | [`ehlo`] | the EHLO capability set: keywords (`keyword.rs`), reading a parsed reply (`parse.rs`), reading one straight from the input in one pass (`fused.rs`), writing one (`write.rs`), SASL mechanism names |
+//! | [`reply`] | replies (RFC 5321 §4.2): the fast parser (`parse.rs`), the value and its writer (`mod.rs`) |
 //! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
 //! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
 //! | [`client`] | the client machine: requests, session, negotiation, transaction, the pipeline queue, the content pump, envelopes |
@@ -247,13 +247,15 @@ mod size_tests {
         println!(
             "Command {command}, Result<(Command, usize), DecodeError> {}, \
              server::Event {event}, client::Event {}, MailParams {}, RcptParams {}, \
-             Server {}, Client {}",
+             Server {}, Client {}, Capabilities {}, Reply {}",
             size_of::<Result<(crate::command::Command<'_>, usize), crate::DecodeError>>(),
             size_of::<crate::client::Event>(),
             size_of::<crate::params::MailParams<'_>>(),
             size_of::<crate::params::RcptParams<'_>>(),
             size_of::<crate::server::Server>(),
             size_of::<crate::client::Client>(),
+            size_of::<crate::ehlo::Capabilities<'_>>(),
+            size_of::<crate::reply::Reply<'_>>(),
         );
         assert!(command <= 128, "Command is {command} octets");
         assert!(event <= 128, "server::Event is {event} octets");
