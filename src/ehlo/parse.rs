@@ -83,11 +83,13 @@ impl<'a> Capabilities<'a> {
     /// Applies the keyword lines of `block`, a parsed reply's lines as
     /// received after the first. A line's keyword (up to 24 octets) is
     /// found with at most three word loads: it ends at the first octet
-    /// below `!`, which must be SP or the line end. The keyword's octets,
-    /// upper-cased as loaded, find it in the keyword table; for a keyword
-    /// alone (most lines) nothing else of the line is read. Lines it
-    /// cannot read so (a leading SP, a blank line, a longer keyword, a
-    /// control after the keyword) go to the grammar.
+    /// below `!`, which must be SP or the line end. Its octets, packed as
+    /// loaded, find it in the keyword table (folded to upper case only if
+    /// that misses); for a keyword alone (most lines) nothing else of the
+    /// line is read. A known keyword with parameters has them read word by
+    /// word; a line that starts with no known keyword (a leading SP, a
+    /// blank line, a longer or unknown word, a control after it) goes to
+    /// the grammar.
     fn apply_wire(&mut self, block: &'a [u8]) {
         let mut pos = 0;
         while let Some(rest) = block.get(pos..).filter(|r| !r.is_empty()) {

@@ -17,9 +17,12 @@
 //! - Replies ([`reply`]): §4.2 and the enhanced status code (RFC 3463
 //!   §2), behind [`crate::reply::Reply::parse`]'s fast path, which hands
 //!   over every reply it does not take.
-//!
 //! - EHLO keyword lines ([`ehlo`]): §4.1.1.1, behind
-//!   [`crate::ehlo::Capabilities::from_reply`]'s fast walk.
+//!   [`crate::ehlo::Capabilities::from_reply`]'s fast walk (and so behind
+//!   [`crate::ehlo::Capabilities::parse`]'s one pass).
+//! - Parameter values: what every extension's value grammar shares
+//!   ([`param`]), each value's own production in its [`crate::ext`]
+//!   module.
 //!
 //! Differential tests (here, beside each fast path, in `tests/`, and the
 //! `grammar`, `reply` and `ehlo` fuzz targets) hold the readings to one
