@@ -14,6 +14,12 @@ use criterion::{criterion_group, Criterion};
 use esmtp::ehlo::Capabilities;
 use esmtp::reply::{Reply, ReplyContext, ReplyParseOptions};
 
+// The CPU line every bench prints first (its interleaved runner is not
+// used here: this bench keeps its own, with the one-pass row).
+#[allow(dead_code)]
+#[path = "support/paired.rs"]
+mod support;
+
 const SINGLE: &[u8] = b"250 2.1.0 Ok\r\n";
 
 /// Twelve capabilities after the greeting line.
@@ -192,21 +198,6 @@ fn callgrind(which: usize) {
     eprintln!("ran {} {reps} times", NAMES[which.min(NAMES.len() - 1)]);
 }
 
-/// The CPU the figures come from, printed before every run: ratios hold
-/// within one run on one CPU, not across vendors.
-fn print_cpu() {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned());
-    println!("CPU: {model}");
-}
-
 criterion_group!(benches, single, ehlo);
 
 fn main() {
@@ -214,7 +205,7 @@ fn main() {
         callgrind(which);
         return;
     }
-    print_cpu();
+    support::print_cpu();
     if let Some(rounds) = std::env::var_os("PAIRED") {
         let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(200);
         paired(rounds);
