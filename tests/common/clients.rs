@@ -215,8 +215,12 @@ pub fn fetchmail(rc: &str) -> Option<ClientOutput> {
     std::fs::write(&rcfile, rc).expect("write fetchmailrc");
     std::fs::set_permissions(&rcfile, mode(0o600)).expect("chmod fetchmailrc");
     let mut cmd = Command::new(program);
+    // As root fetchmail locks /var/run/fetchmail.pid whatever
+    // FETCHMAILHOME says: a lock file of its own lets tests run at once.
     cmd.arg("-f")
         .arg(&rcfile)
+        .arg("--pidfile")
+        .arg(home.path().join("fetchmail.pid"))
         .args(["--nosyslog", "-N", "-v"])
         .env("FETCHMAILHOME", home.path())
         .env("HOME", home.path());
