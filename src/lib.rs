@@ -210,7 +210,7 @@ pub mod reply;
 #[cfg(any(feature = "tokio", feature = "blocking"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "blocking"))))]
 pub mod runtime;
-mod sasl;
+pub mod sasl;
 pub mod server;
 /// Reference implementations for differential tests, benches and fuzz
 /// targets (the `testing` feature); not a stable API.

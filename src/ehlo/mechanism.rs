@@ -29,6 +29,10 @@ pub enum Mechanism {
     ScramSha1,
     /// `SCRAM-SHA-256` (RFC 7677).
     ScramSha256,
+    /// `SCRAM-SHA-1-PLUS` (RFC 5802 §6): with channel binding.
+    ScramSha1Plus,
+    /// `SCRAM-SHA-256-PLUS` (RFC 7677): with channel binding.
+    ScramSha256Plus,
     /// `GSSAPI` (RFC 4752).
     Gssapi,
     /// Any other valid mechanism name, in upper case.
@@ -58,6 +62,7 @@ mod packed {
     pub(super) const SCRAM_SHA_1: u128 = pack_const("SCRAM-SHA-1");
     pub(super) const SCRAM_SHA_256: u128 = pack_const("SCRAM-SHA-256");
     pub(super) const GSSAPI: u128 = pack_const("GSSAPI");
+    pub(super) const SCRAM_SHA_1_PLUS: u128 = pack_const("SCRAM-SHA-1-PLUS");
 }
 
 impl Mechanism {
@@ -76,6 +81,11 @@ impl Mechanism {
             packed::SCRAM_SHA_1 => Some(Mechanism::ScramSha1),
             packed::SCRAM_SHA_256 => Some(Mechanism::ScramSha256),
             packed::GSSAPI => Some(Mechanism::Gssapi),
+            packed::SCRAM_SHA_1_PLUS => Some(Mechanism::ScramSha1Plus),
+            // Longer than a packed key holds.
+            _ if name.eq_ignore_ascii_case(b"SCRAM-SHA-256-PLUS") => {
+                Some(Mechanism::ScramSha256Plus)
+            }
             _ => None,
         };
         // The key pads with NUL: `PLAIN\0` packs like `PLAIN`.
@@ -108,6 +118,8 @@ impl Mechanism {
             Mechanism::ScramSha1 => "SCRAM-SHA-1",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::Gssapi => "GSSAPI",
+            Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
             Mechanism::Other(name) => name.as_str(),
         }
     }
@@ -148,15 +160,25 @@ mod tests {
             (b"scram-sha-1", Mechanism::ScramSha1, "SCRAM-SHA-1"),
             (b"SCRAM-SHA-256", Mechanism::ScramSha256, "SCRAM-SHA-256"),
             (b"gssapi", Mechanism::Gssapi, "GSSAPI"),
+            (
+                b"scram-sha-1-plus",
+                Mechanism::ScramSha1Plus,
+                "SCRAM-SHA-1-PLUS",
+            ),
+            (
+                b"Scram-Sha-256-Plus",
+                Mechanism::ScramSha256Plus,
+                "SCRAM-SHA-256-PLUS",
+            ),
         ];
         for (input, mech, wire) in table {
             assert_eq!(Mechanism::parse(input).as_ref(), Ok(mech));
             assert_eq!(mech.as_str(), *wire);
         }
-        let other = Mechanism::parse(b"scram-sha-256-plus").unwrap();
-        assert_eq!(other.as_str(), "SCRAM-SHA-256-PLUS");
+        let other = Mechanism::parse(b"scram-sha-512-plus").unwrap();
+        assert_eq!(other.as_str(), "SCRAM-SHA-512-PLUS");
         assert!(matches!(other, Mechanism::Other(_)));
-        assert_eq!(other, "SCRAM-SHA-256-PLUS".parse().unwrap());
+        assert_eq!(other, "SCRAM-SHA-512-PLUS".parse().unwrap());
     }
 
     /// The known names are matched by a packed key; the key pads with NUL,

@@ -201,6 +201,21 @@ async fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
             }
             session.message_end(end).await
         }
+        Event::ScramLookup {
+            mechanism,
+            username,
+            authzid,
+        } => {
+            return Verdict::Scram(
+                session
+                    .scram_credentials(mechanism, username, authzid)
+                    .await,
+            );
+        }
+        Event::AuthStep {
+            mechanism,
+            response,
+        } => return Verdict::Sasl(session.auth_step(mechanism, response).await),
         Event::Auth(credentials) => session.auth(credentials).await,
         Event::Vrfy { target, utf8 } => session.vrfy(target, utf8).await,
         Event::Expn { target, utf8 } => session.expn(target, utf8).await,

@@ -295,6 +295,17 @@ fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
             }
             session.message_end(end)
         }
+        Event::ScramLookup {
+            mechanism,
+            username,
+            authzid,
+        } => {
+            return Verdict::Scram(session.scram_credentials(mechanism, username, authzid));
+        }
+        Event::AuthStep {
+            mechanism,
+            response,
+        } => return Verdict::Sasl(session.auth_step(mechanism, response)),
         Event::Auth(credentials) => session.auth(credentials),
         Event::Vrfy { target, utf8 } => session.vrfy(target, utf8),
         Event::Expn { target, utf8 } => session.expn(target, utf8),

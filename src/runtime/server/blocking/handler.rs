@@ -8,10 +8,14 @@ use std::net::{SocketAddr, TcpStream};
 use bytes::Bytes;
 
 use crate::command::{Etrn, SendMode, Utf8Reply};
+use crate::ehlo::Mechanism;
 use crate::params::{MailParams, RcptParams};
 use crate::runtime::server::{
-    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Refusal, SessionEnd, TlsInfo,
+    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Refusal, SaslAnswer, SessionEnd,
+    TlsInfo,
 };
+use crate::sasl::scram::ScramCredentials;
+use crate::sasl::SaslData;
 use crate::server::{AbortReason, Credentials, HelloVerb};
 use crate::values::{Domain, ForwardPath, Host, ReversePath};
 
@@ -139,6 +143,28 @@ pub trait Session: Send + 'static {
     fn auth(&mut self, credentials: Credentials) -> Answer {
         drop(credentials);
         Answer::Deny
+    }
+
+    /// SCRAM (RFC 5802, RFC 7677): the stored credentials of `username`
+    /// for `mechanism`, as the tokio
+    /// [`Session::scram_credentials`](crate::runtime::server::Session::scram_credentials)
+    /// describes. `None`, the default, fails the exchange (`535 5.7.8`).
+    fn scram_credentials(
+        &mut self,
+        mechanism: Mechanism,
+        username: String,
+        authzid: Option<String>,
+    ) -> Option<ScramCredentials> {
+        let _ = (mechanism, username, authzid);
+        None
+    }
+
+    /// One step of a mechanism the handler runs itself, as the tokio
+    /// [`Session::auth_step`](crate::runtime::server::Session::auth_step)
+    /// describes. The default refuses (`535 5.7.8`).
+    fn auth_step(&mut self, mechanism: Mechanism, response: Option<SaslData>) -> SaslAnswer {
+        let _ = (mechanism, response);
+        SaslAnswer::Done(Answer::Deny)
     }
 
     /// VRFY, when [`Extensions::vrfy`](crate::server::Extensions::vrfy)
