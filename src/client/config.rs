@@ -51,6 +51,14 @@ pub struct ClientConfig {
     /// What to do with a MAIL or RCPT parameter whose extension the server
     /// did not offer.
     pub unsupported_params: ParamPolicy,
+    /// To a server without SMTPUTF8, write a path whose only non-ASCII is
+    /// in its domain with the domain's A-labels (UTS #46, RFC 5891 §4;
+    /// on by default). Off, such a message fails with
+    /// [`MessageError::SmtpUtf8Unsupported`](super::MessageError::SmtpUtf8Unsupported),
+    /// as it always does without the `idna` feature.
+    #[cfg(feature = "idna")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "idna")))]
+    pub idna: bool,
     /// Timeouts waiting for the server (RFC 5321 §4.5.3.2): each runs
     /// until the whole reply is in; octets of a reply do not extend it.
     pub timeouts: Timeouts,
@@ -287,6 +295,8 @@ impl ClientConfig {
             chunk_size: 64 * 1024,
             allow_8bit_without_8bitmime: false,
             unsupported_params: ParamPolicy::Fail,
+            #[cfg(feature = "idna")]
+            idna: true,
             timeouts: Timeouts::default(),
             strictness: Strictness::Lenient,
             max_buffered: 256 * 1024,

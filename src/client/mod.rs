@@ -225,6 +225,8 @@ struct Tx {
     /// [`ParamPolicy::Strip`]).
     rcpt_strip: RcptStrip,
     bdat: bool,
+    /// The paths' U-label domains go out as A-labels (feature `idna`).
+    a_labels: bool,
     rcpts: Vec<usize>,
     sent_rcpts: usize,
     mail_sent: bool,

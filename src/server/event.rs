@@ -132,7 +132,9 @@ pub enum Event {
     /// *Decision*: ETRN (RFC 1985).
     Etrn(Etrn<'static>),
     /// *Decision*: ATRN (RFC 2645) by an authenticated client. Accepting
-    /// reverses the roles: see [`Event::Reversed`].
+    /// reverses the roles: see [`Event::Reversed`]. Compare its domains
+    /// with those held in A-label form (`Domain::eq_ascii`, feature
+    /// `idna`): a client may name either form.
     Atrn(Vec<Domain<'static>>),
     /// *Decision*: TURN (RFC 821 §3.8). Accepting reverses the roles.
     Turn,
