@@ -18,6 +18,9 @@
 //! it a client that is offered no `-PLUS` mechanism says `y` (it could
 //! bind), and a server that offers one fails a client's `y` (a
 //! man-in-the-middle removed the offer).
+//!
+//! The runtime layer (`runtime`) does not give the machines binding data
+//! yet: there, offer no `-PLUS` mechanism.
 
 mod exchange;
 pub(crate) mod md5;

@@ -156,6 +156,11 @@ pub trait Session: Send + 'static {
 
     /// AUTH credentials (RFC 4954), when mechanisms are offered. Check
     /// them; accepting sends `235 2.7.0`. The default refuses (`535 5.7.8`).
+    /// [`Credentials::Scram`] comes with the proof already verified (see
+    /// `scram_credentials`): decide who may act as whom. For
+    /// [`Credentials::External`] decide from the connection itself, e.g.
+    /// the client certificate in the `TlsInfo` handed to
+    /// `tls_established` (RFC 4422 Appendix A).
     fn auth(&mut self, credentials: Credentials) -> impl Future<Output = Answer> + Send {
         drop(credentials);
         async { Answer::Deny }
