@@ -29,12 +29,12 @@ pub enum Mechanism {
     ScramSha1,
     /// `SCRAM-SHA-256` (RFC 7677).
     ScramSha256,
+    /// `GSSAPI` (RFC 4752).
+    Gssapi,
     /// `SCRAM-SHA-1-PLUS` (RFC 5802 §6): with channel binding.
     ScramSha1Plus,
     /// `SCRAM-SHA-256-PLUS` (RFC 7677): with channel binding.
     ScramSha256Plus,
-    /// `GSSAPI` (RFC 4752).
-    Gssapi,
     /// Any other valid mechanism name, in upper case.
     Other(MechanismName),
 }

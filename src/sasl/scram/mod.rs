@@ -119,8 +119,9 @@ pub struct ScramCredentials {
 
 impl ScramCredentials {
     /// Computes the stored credentials from a password (SASLprep'd), a
-    /// salt (random, per user) and an iteration count, as a server does
-    /// when the password is set. Fails on a prohibited password, an empty
+    /// salt (random, per user: 16 octets or more; some clients refuse
+    /// fewer than 12) and an iteration count, as a server does when the
+    /// password is set. Fails on a prohibited password, an empty
     /// salt, or fewer than [`MIN_ITERATIONS`].
     pub fn derive(
         hash: ScramHash,
