@@ -61,6 +61,12 @@ impl Session for Users {
     async fn auth(&mut self, credentials: Credentials) -> Answer {
         self.authorise(&credentials)
     }
+    fn scram_failed(&mut self, mechanism: Mechanism, username: Option<String>) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("failed {mechanism} {username:?}"));
+    }
     async fn message_end(&mut self, _: MessageEnd) -> Answer {
         Answer::Accept
     }
@@ -151,6 +157,11 @@ fn scram_sha_256_over_the_tokio_runtime_rfc7677() {
                 panic!("{result:?}");
             };
             assert_eq!(error, AuthError::InvalidCredentials);
+            // The session heard of the failed proof, to throttle.
+            assert!(log
+                .lock()
+                .unwrap()
+                .contains(&"failed SCRAM-SHA-256 Some(\"jane\")".to_owned()));
 
             server.shutdown_handle().shutdown();
             let _ = serving.await;

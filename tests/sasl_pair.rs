@@ -192,6 +192,11 @@ fn scram_wrong_password_535_5_7_8_rfc4954_6() {
     // The proof failed in the machine: the application was never asked
     // to authorise.
     assert!(!p.server_events.iter().any(|e| e.starts_with("Auth(")));
+    // It heard of the failure, to count it (RFC 4954 §6 throttling).
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| e.starts_with("ScramFailed") && e.contains("Some(\"u\")")));
 }
 
 #[test]

@@ -74,8 +74,12 @@ pub(crate) enum Step {
     Custom(Mechanism, Option<SaslData>),
     /// The response is malformed (`501 5.5.2`).
     Malformed(&'static str),
-    /// The proof is wrong (`535 5.7.8`).
-    Failed,
+    /// The proof (or the channel binding) is wrong (`535 5.7.8`): the
+    /// application hears of it, to count it as a failed AUTH.
+    Failed {
+        mechanism: Mechanism,
+        username: Option<String>,
+    },
 }
 
 /// What an exchange may need from the session.
@@ -152,16 +156,19 @@ pub(crate) fn step(exchange: Exchange, response: Vec<u8>, cx: Context<'_>) -> St
                 cx.offers_plus,
             ) {
                 Ok(server) => Step::Lookup(m, Box::new(server)),
-                Err(f) => failure(f),
+                Err(f) => failure(f, m, None),
             }
         }
-        Exchange::ScramFinal(m, state) => match state.verify(&response) {
-            Ok((server_final, server)) => Step::Challenge(
-                Exchange::ScramVerified(m, Box::new(server)),
-                b64(server_final.as_bytes()),
-            ),
-            Err(f) => failure(f),
-        },
+        Exchange::ScramFinal(m, state) => {
+            let username = state.username().to_owned();
+            match state.verify(&response) {
+                Ok((server_final, server)) => Step::Challenge(
+                    Exchange::ScramVerified(m, Box::new(server)),
+                    b64(server_final.as_bytes()),
+                ),
+                Err(f) => failure(f, m, Some(username)),
+            }
+        }
         Exchange::ScramVerified(mechanism, server) if response.is_empty() => {
             Step::Done(Credentials::Scram {
                 mechanism,
@@ -177,10 +184,13 @@ pub(crate) fn step(exchange: Exchange, response: Vec<u8>, cx: Context<'_>) -> St
     }
 }
 
-fn failure(f: Failure) -> Step {
+fn failure(f: Failure, mechanism: Mechanism, username: Option<String>) -> Step {
     match f {
         Failure::Malformed(why) => Step::Malformed(why),
-        Failure::Invalid => Step::Failed,
+        Failure::Invalid => Step::Failed {
+            mechanism,
+            username,
+        },
     }
 }
 

@@ -99,6 +99,15 @@ pub enum Event {
         /// The identity the client asks to act as, if any.
         authzid: Option<String>,
     },
+    /// A SCRAM proof (or its channel binding) did not verify and the
+    /// machine answered `535 5.7.8` itself: count it as a failed AUTH
+    /// (e.g. with the runtime's `AuthThrottle`). No answer is needed.
+    ScramFailed {
+        /// The SCRAM mechanism.
+        mechanism: Mechanism,
+        /// The user the client named, when the exchange got that far.
+        username: Option<String>,
+    },
     /// *Decision*: one step of a mechanism the application runs itself
     /// (one in [`super::Extensions::auth`] the machine does not know, e.g.
     /// GSSAPI): answer with a challenge through

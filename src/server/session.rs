@@ -290,10 +290,16 @@ impl Core {
                 self.auth_failure(r(501, 5, 5, 2, why));
                 Step::Continue
             }
-            auth::Step::Failed => {
+            auth::Step::Failed {
+                mechanism,
+                username,
+            } => {
                 self.phase = Phase::Command;
                 self.auth_failure(AUTH_FAILED);
-                Step::Continue
+                Step::Event(Event::ScramFailed {
+                    mechanism,
+                    username,
+                })
             }
         }
     }

@@ -150,6 +150,11 @@ pub(crate) fn valid_nonce(nonce: &str) -> bool {
 }
 
 impl AwaitFinal {
+    /// The user name from client-first.
+    pub(crate) fn username(&self) -> &str {
+        &self.first.username
+    }
+
     /// Verifies client-final: the channel binding, the nonce, then the
     /// proof (RFC 5802 §3: `H(ClientProof XOR ClientSignature) ==
     /// StoredKey`, compared in constant time). Returns server-final and

@@ -210,6 +210,10 @@ fn drive<S: Session>(
             match event {
                 Event::Content(chunk) => c.session.content(chunk),
                 Event::MessageAborted { reason } => c.session.message_aborted(reason),
+                Event::ScramFailed {
+                    mechanism,
+                    username,
+                } => c.session.scram_failed(mechanism, username),
                 Event::StartTls => return Outcome::StartTls,
                 Event::Reversed { leftover } => return Outcome::Reversed(leftover),
                 Event::Closed { reason } => return Outcome::Closed(Some(reason)),
@@ -315,6 +319,7 @@ fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
         Event::Command { verb, args } => session.command(verb, args),
         Event::Content(_)
         | Event::MessageAborted { .. }
+        | Event::ScramFailed { .. }
         | Event::StartTls
         | Event::Reversed { .. }
         | Event::Closed { .. } => Answer::Deny,

@@ -138,6 +138,14 @@ pub trait Session: Send + 'static {
         let _ = reason;
     }
 
+    /// A SCRAM proof did not verify: the machine answered `535 5.7.8`
+    /// without asking [`Session::auth`]. Count it as a failed AUTH (an
+    /// [`AuthThrottle`](crate::runtime::server::AuthThrottle)); the default
+    /// ignores it.
+    fn scram_failed(&mut self, mechanism: Mechanism, username: Option<String>) {
+        let _ = (mechanism, username);
+    }
+
     /// AUTH credentials (RFC 4954), when mechanisms are offered. Check
     /// them; accepting sends `235 2.7.0`. The default refuses (`535 5.7.8`).
     /// [`Credentials::Scram`] comes with the proof already verified (see
