@@ -125,6 +125,7 @@
 //! | [`ehlo`] | the EHLO capability set: keywords (`keyword.rs`), reading a parsed reply (`parse.rs`), reading one straight from the input in one pass (`fused.rs`), writing one (`write.rs`), SASL mechanism names |
 //! | [`reply`] | replies (RFC 5321 §4.2): the fast parser (`parse.rs`), the value and its writer (`mod.rs`) |
 //! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
+//! | [`sasl`] | SASL mechanisms beyond the AUTH framing: SCRAM's messages and keys (`scram/`), the client's mechanism seam (`exchange.rs`), channel-binding data |
 //! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
 //! | [`client`] | the client machine: requests, session, negotiation, transaction, the pipeline queue, the content pump, envelopes |
 //! | `runtime` (features `tokio`, `blocking`, `rustls`) | the drivers: listeners, connection limits, deadlines, TLS, shutdown, and the handler traits the server calls (`server/`); the client transport, its reconnect rules and pools (`client/`) |
@@ -210,7 +211,7 @@ pub mod reply;
 #[cfg(any(feature = "tokio", feature = "blocking"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "blocking"))))]
 pub mod runtime;
-mod sasl;
+pub mod sasl;
 pub mod server;
 /// Reference implementations for differential tests, benches and fuzz
 /// targets (the `testing` feature); not a stable API.

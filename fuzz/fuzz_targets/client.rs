@@ -1,14 +1,14 @@
 //! A whole client session against arbitrary server bytes, with queued
 //! messages: no panic, no loop, and every message reported exactly once
 //! once the session is over; no AUTH in clear unless allowed (RFC 3207
-//! §6).
+//! §6); no mail to a server whose SCRAM signature failed (RFC 5802 §9).
 #![no_main]
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use esmtp::client::{
-    AuthConfig, Client, ClientConfig, ClientCredentials, Envelope, Event, TlsPolicy,
+    AuthConfig, AuthError, Client, ClientConfig, ClientCredentials, Envelope, Event, TlsPolicy,
 };
 use esmtp::data::ContentKind;
 use esmtp::values::{Domain, Mailbox};
@@ -55,11 +55,14 @@ fuzz_target!(|data: &[u8]| {
         _ => TlsPolicy::Required,
     };
     if flags & 32 != 0 {
-        config.auth = Some(AuthConfig::new(if flags & 64 != 0 {
-            ClientCredentials::password("user", "pass")
-        } else {
-            ClientCredentials::oauth("user", "token")
-        }));
+        let mut auth = AuthConfig::new(match (flags & 64 != 0, data.len() % 3) {
+            (true, _) => ClientCredentials::password("user", "pencil"),
+            (false, 0) => ClientCredentials::external(Some("admin".into())),
+            (false, _) => ClientCredentials::oauth("user", "token"),
+        });
+        // A server naming a huge count would make each run slow.
+        auth.max_scram_iterations = 8192;
+        config.auth = Some(auth);
     }
     config.ehlo_after_auth = flags & 128 != 0;
     config.allow_plaintext_auth = data.len() & 1 != 0;
@@ -67,6 +70,10 @@ fuzz_target!(|data: &[u8]| {
     config.chunk_size = 1 + data.len() % 13;
     let chunk_size = config.chunk_size;
     let mut client = Client::new(config);
+    if data.len() & 2 != 0 {
+        // SCRAM's client nonce (the dictionary's server-first extends it).
+        client.set_sasl_nonce("abc").unwrap();
+    }
     let mut ids = HashSet::new();
     let env = || {
         Envelope::new(mb("a@example.org"))
@@ -93,6 +100,8 @@ fuzz_target!(|data: &[u8]| {
     let mut written = 0usize;
     let mut clear = Vec::new();
     let mut wire = Vec::new();
+    // Where the wire stood when a server failed to prove itself (SCRAM).
+    let mut unverified_at = None;
     // A driver gives the time at the top of its loop.
     client.handle_timeout(now);
     // Each read: one length octet, then that many octets.
@@ -112,6 +121,10 @@ fuzz_target!(|data: &[u8]| {
                     client.finish_content(id).unwrap();
                 }
                 Event::Closed { .. } => closed = true,
+                Event::AuthFailed {
+                    error: AuthError::ServerUnverified,
+                    ..
+                } => unverified_at = Some(wire.len()),
                 _ => {}
             }
         }
@@ -156,6 +169,14 @@ fuzz_target!(|data: &[u8]| {
         assert!(
             size <= chunk_size,
             "BDAT {size} over chunk_size {chunk_size}"
+        );
+    }
+    if let Some(at) = unverified_at {
+        // RFC 5802 §9: nothing but QUIT to a server that did not prove
+        // itself.
+        assert!(
+            !wire[at..].windows(5).any(|w| w == b"MAIL "),
+            "mail sent to an unverified server"
         );
     }
     if !allow_plaintext_auth {

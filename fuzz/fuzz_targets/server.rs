@@ -5,8 +5,9 @@
 //! receive buffer never exceeds its limit, nor the reply queue its limit
 //! plus one reply; exactly one `Closed` (or `Reversed`); the pending
 //! decision is the one the event asked, and the LMTP view exists exactly
-//! for an LMTP end of message; `poll_timeout` is pure and never behind the
-//! time given.
+//! for an LMTP end of message (and the SCRAM and application-mechanism
+//! views for theirs); `poll_timeout` is pure and never behind the time
+//! given.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 use esmtp::data::BarePolicy;
 use esmtp::ehlo::Mechanism;
 use esmtp::reply::Reply;
+use esmtp::sasl::scram::{ScramCredentials, ScramHash};
+use esmtp::sasl::ChannelBinding;
 use esmtp::server::{DecisionKind, Event, Server, ServerConfig};
 use esmtp::values::{EnhancedStatusCode, ReplyCode};
 use esmtp::Strictness;
@@ -48,6 +51,11 @@ fn config(bits: u8) -> ServerConfig {
             Mechanism::CramMd5,
             Mechanism::XOAuth2,
             Mechanism::OAuthBearer,
+            Mechanism::ScramSha256,
+            Mechanism::ScramSha1,
+            Mechanism::ScramSha256Plus,
+            Mechanism::External,
+            "X-FUZZ".parse().unwrap(),
         ];
         cfg.extensions.auth_requires_tls = bits & 2 != 0;
     }
@@ -104,6 +112,8 @@ fn kind_of(event: &Event) -> Option<DecisionKind> {
         Event::Rcpt { .. } => DecisionKind::Rcpt,
         Event::MessageEnd { .. } => DecisionKind::MessageEnd,
         Event::Auth(_) => DecisionKind::Auth,
+        Event::ScramLookup { .. } => DecisionKind::ScramLookup,
+        Event::AuthStep { .. } => DecisionKind::AuthStep,
         Event::Vrfy { .. } => DecisionKind::Vrfy,
         Event::Expn { .. } => DecisionKind::Expn,
         Event::Etrn(_) => DecisionKind::Etrn,
@@ -112,6 +122,21 @@ fn kind_of(event: &Event) -> Option<DecisionKind> {
         Event::Command { .. } => DecisionKind::Command,
         _ => return None,
     })
+}
+
+/// The stored SCRAM credentials of every user: password `pencil`, salt
+/// `salt`, 4096 iterations (the dictionary holds a client-final with the
+/// right proof for the client nonce `abc` and the server nonce `fuzz`).
+fn stored(hash: ScramHash) -> ScramCredentials {
+    static SHA1: std::sync::OnceLock<ScramCredentials> = std::sync::OnceLock::new();
+    static SHA256: std::sync::OnceLock<ScramCredentials> = std::sync::OnceLock::new();
+    let cell = if hash == ScramHash::Sha1 {
+        &SHA1
+    } else {
+        &SHA256
+    };
+    cell.get_or_init(|| ScramCredentials::derive(hash, "pencil", b"salt", 4096).unwrap())
+        .clone()
 }
 
 struct Checker {
@@ -161,6 +186,35 @@ impl Checker {
                 };
                 assert_eq!(Some(decision.kind()), kind_of(&event), "{event:?}");
                 let choice = c.byte().unwrap_or(0) % 7;
+                // SCRAM's look-up and the application's mechanism have
+                // their own views.
+                let decision = match decision.scram_lookup() {
+                    Ok(lookup) => {
+                        let Event::ScramLookup { mechanism, .. } = &event else {
+                            panic!("a SCRAM view for {event:?}");
+                        };
+                        let (hash, _) = ScramHash::of(mechanism).unwrap();
+                        if choice < 5 {
+                            lookup.credentials(stored(hash), "fuzz").unwrap();
+                        } else {
+                            lookup.deny();
+                        }
+                        continue;
+                    }
+                    Err(decision) => decision,
+                };
+                let decision = match decision.auth_step() {
+                    Ok(step) => {
+                        assert!(matches!(event, Event::AuthStep { .. }), "{event:?}");
+                        if choice < 3 {
+                            step.challenge(b"fuzz");
+                            continue;
+                        }
+                        drop(step);
+                        s.decision().unwrap()
+                    }
+                    Err(decision) => decision,
+                };
                 let decision = match decision.lmtp() {
                     Ok(end) => {
                         let Event::MessageEnd { recipients, .. } = event else {
@@ -292,11 +346,11 @@ fuzz_target!(|data: &[u8]| {
             14 => {
                 let _ = s.tls_failed();
             }
-            _ => {
-                if c.byte().unwrap_or(0) == 0 {
-                    s.peer_closed();
-                }
-            }
+            _ => match c.byte().unwrap_or(0) {
+                0 => s.peer_closed(),
+                1 => s.set_channel_binding(ChannelBinding::tls_exporter([1u8; 32]).unwrap()),
+                _ => {}
+            },
         }
         k.drain(&mut s, &mut c);
     }

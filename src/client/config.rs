@@ -1,9 +1,11 @@
 //! What a client session is allowed to use, and its timeouts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ehlo::Mechanism;
 use crate::options::Strictness;
+use crate::sasl::ClientMechanism;
 use crate::server::Secret;
 use crate::values::Host;
 
@@ -49,6 +51,14 @@ pub struct ClientConfig {
     /// What to do with a MAIL or RCPT parameter whose extension the server
     /// did not offer.
     pub unsupported_params: ParamPolicy,
+    /// To a server without SMTPUTF8, write a path whose only non-ASCII is
+    /// in its domain with the domain's A-labels (UTS #46, RFC 5891 §4;
+    /// on by default). Off, such a message fails with
+    /// [`MessageError::SmtpUtf8Unsupported`](super::MessageError::SmtpUtf8Unsupported),
+    /// as it always does without the `idna` feature.
+    #[cfg(feature = "idna")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "idna")))]
+    pub idna: bool,
     /// Timeouts waiting for the server (RFC 5321 §4.5.3.2): each runs
     /// until the whole reply is in; octets of a reply do not extend it.
     pub timeouts: Timeouts,
@@ -97,6 +107,10 @@ pub struct AuthConfig {
     /// Use this mechanism only; `None` picks the strongest one that both
     /// the server offers and the credentials allow.
     pub mechanism: Option<Mechanism>,
+    /// The most SCRAM iterations computed for a server (RFC 5802 §5.1: it
+    /// names the count; a huge one would keep the client busy for
+    /// minutes): more fails the exchange.
+    pub max_scram_iterations: u32,
 }
 
 impl AuthConfig {
@@ -105,6 +119,7 @@ impl AuthConfig {
         Self {
             credentials,
             mechanism: None,
+            max_scram_iterations: crate::sasl::scram::DEFAULT_MAX_ITERATIONS,
         }
     }
 
@@ -119,10 +134,13 @@ impl AuthConfig {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ClientCredentials {
-    /// A user name and password: CRAM-MD5 (RFC 2195), PLAIN (RFC 4616) or
-    /// LOGIN, in that order of preference.
+    /// A user name and password: SCRAM-SHA-256 (RFC 7677, `-PLUS` first
+    /// with channel-binding data), SCRAM-SHA-1 (RFC 5802), CRAM-MD5 (RFC
+    /// 2195), PLAIN (RFC 4616) or LOGIN, in that order of preference.
+    /// SCRAM needs a nonce ([`super::Client::set_sasl_nonce`]): without
+    /// one it is not chosen.
     Password {
-        /// Act as this identity (PLAIN only), when different.
+        /// Act as this identity (PLAIN and SCRAM), when different.
         authzid: Option<String>,
         /// The user name.
         username: String,
@@ -136,6 +154,17 @@ pub enum ClientCredentials {
         /// The token.
         token: Secret,
     },
+    /// EXTERNAL (RFC 4422 Appendix A): what the connection established
+    /// authenticates the client (a TLS client certificate the driver
+    /// presented).
+    External {
+        /// The identity to act as; `None` lets the server derive it from
+        /// the external credentials.
+        authzid: Option<String>,
+    },
+    /// Mechanisms the application brings (for example GSSAPI through its
+    /// own library): see [`ClientMechanism`].
+    Custom(Arc<dyn ClientMechanism>),
 }
 
 impl ClientCredentials {
@@ -154,6 +183,16 @@ impl ClientCredentials {
             username: username.into(),
             token: Secret::new(token),
         }
+    }
+
+    /// EXTERNAL credentials, acting as `authzid` if given.
+    pub fn external(authzid: Option<String>) -> Self {
+        ClientCredentials::External { authzid }
+    }
+
+    /// The application's own mechanisms.
+    pub fn custom(mechanism: Arc<dyn ClientMechanism>) -> Self {
+        ClientCredentials::Custom(mechanism)
     }
 
     /// Whether the credentials can be sent as they are: no NUL in a
@@ -177,16 +216,28 @@ impl ClientCredentials {
                 let clean = |s: &str| !s.contains(['\0', '\u{1}']);
                 clean(username) && clean(token.expose())
             }
+            ClientCredentials::External { authzid } => {
+                authzid.as_deref().map_or(true, |a| !a.contains('\0'))
+            }
+            ClientCredentials::Custom(_) => true,
         }
     }
 
     /// The mechanisms these credentials can drive, strongest first.
-    pub fn mechanisms(&self) -> &'static [Mechanism] {
+    pub fn mechanisms(&self) -> &[Mechanism] {
         match self {
-            ClientCredentials::Password { .. } => {
-                &[Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
-            }
+            ClientCredentials::Password { .. } => &[
+                Mechanism::ScramSha256Plus,
+                Mechanism::ScramSha256,
+                Mechanism::ScramSha1Plus,
+                Mechanism::ScramSha1,
+                Mechanism::CramMd5,
+                Mechanism::Plain,
+                Mechanism::Login,
+            ],
             ClientCredentials::OAuth { .. } => &[Mechanism::OAuthBearer, Mechanism::XOAuth2],
+            ClientCredentials::External { .. } => &[Mechanism::External],
+            ClientCredentials::Custom(c) => c.mechanisms(),
         }
     }
 }
@@ -244,6 +295,8 @@ impl ClientConfig {
             chunk_size: 64 * 1024,
             allow_8bit_without_8bitmime: false,
             unsupported_params: ParamPolicy::Fail,
+            #[cfg(feature = "idna")]
+            idna: true,
             timeouts: Timeouts::default(),
             strictness: Strictness::Lenient,
             max_buffered: 256 * 1024,

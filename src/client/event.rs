@@ -101,6 +101,11 @@ pub enum AuthError {
     /// wire (NUL in PLAIN, RFC 4616 §2; ^A in XOAUTH2/OAUTHBEARER): nothing
     /// was sent. See [`ClientCredentials::is_encodable`](super::ClientCredentials::is_encodable).
     UnencodableCredentials,
+    /// The server did not prove that it knows the credentials: a SCRAM
+    /// server signature that differs, or a `235` before it (RFC 5802 §9).
+    /// The exchange was cancelled (or the success not trusted): nothing is
+    /// sent but QUIT.
+    ServerUnverified,
     /// Another reply, or a challenge that could not be answered.
     Other,
 }
@@ -284,6 +289,10 @@ pub enum ApiError {
     /// A caller command cannot be written as one line.
     #[error("the command cannot be written as one line: {0}")]
     Unwritable(#[from] crate::error::EncodeError),
+    /// A SASL nonce that cannot go on the wire: it must be printable
+    /// ASCII without `,` (RFC 5802 §7).
+    #[error("a SASL nonce is printable ASCII without ','")]
+    InvalidNonce,
 }
 
 /// Reply codes that make the client end a session.

@@ -160,6 +160,10 @@ pub struct Client {
     next_id: u64,
     quit_queued: bool,
     timer: Timer,
+    /// The nonce for the next SASL exchange that needs one (SCRAM).
+    sasl_nonce: Option<String>,
+    /// The connection's channel-binding data (SCRAM `-PLUS`).
+    channel_binding: Option<Box<crate::sasl::ChannelBinding>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -221,6 +225,8 @@ struct Tx {
     /// [`ParamPolicy::Strip`]).
     rcpt_strip: RcptStrip,
     bdat: bool,
+    /// The paths' U-label domains go out as A-labels (feature `idna`).
+    a_labels: bool,
     rcpts: Vec<usize>,
     sent_rcpts: usize,
     mail_sent: bool,
@@ -269,6 +275,8 @@ impl Client {
             next_id: 0,
             quit_queued: false,
             timer: Timer::new(),
+            sasl_nonce: None,
+            channel_binding: None,
         }
     }
 
@@ -281,6 +289,25 @@ impl Client {
     /// RFC 8314): STARTTLS is not used.
     pub fn set_implicit_tls(&mut self) {
         self.tls = true;
+    }
+
+    /// Gives the nonce for the session's SASL exchange: fresh random
+    /// printable text without `,` (e.g. 18 random octets in base64), used
+    /// once. SCRAM (RFC 5802 §5.1) needs it; without one the client picks
+    /// another mechanism. The machine draws no random numbers itself.
+    pub fn set_sasl_nonce(&mut self, nonce: &str) -> Result<(), ApiError> {
+        if !crate::sasl::scram::server::valid_nonce(nonce) {
+            return Err(ApiError::InvalidNonce);
+        }
+        self.sasl_nonce = Some(nonce.to_owned());
+        Ok(())
+    }
+
+    /// Gives the connection's channel-binding data (RFC 5056), from the
+    /// driver's TLS library after the handshake: SCRAM then binds to it
+    /// (`-PLUS`, or `y` to a server that offers no `-PLUS`; RFC 5802 §6).
+    pub fn set_channel_binding(&mut self, binding: crate::sasl::ChannelBinding) {
+        self.channel_binding = Some(Box::new(binding));
     }
 
     /// The capabilities of the last EHLO or LHLO reply (`None` before it,

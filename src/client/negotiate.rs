@@ -26,7 +26,7 @@ impl Client {
         if self.config.tls == TlsPolicy::Required && !self.tls {
             return Err(MessageError::TlsRequired);
         }
-        let (params, bdat, rcpt_strip) = Negotiation::new(
+        let (params, bdat, rcpt_strip, a_labels) = Negotiation::new(
             caps,
             &self.config,
             self.tls,
@@ -39,6 +39,7 @@ impl Client {
             params,
             rcpt_strip,
             bdat,
+            a_labels,
             rcpts: Vec::new(),
             sent_rcpts: 0,
             mail_sent: false,

@@ -132,7 +132,7 @@ impl Client {
                 }
                 tx.mail_sent = true;
                 let cmd = Command::Mail {
-                    from: cur.msg.envelope.from.clone(),
+                    from: a_labels_reverse(&cur.msg.envelope.from, tx.a_labels),
                     params: tx.params.clone(),
                 };
                 self.write(&cmd, Expect::Mail);
@@ -150,7 +150,7 @@ impl Client {
                 let mut params = r.params.clone();
                 tx.rcpt_strip.apply(&mut params);
                 let cmd = Command::Rcpt {
-                    to: r.to.clone(),
+                    to: a_labels_forward(&r.to, tx.a_labels),
                     params,
                 };
                 self.write(&cmd, Expect::Rcpt(i));
@@ -185,4 +185,35 @@ impl Client {
             return;
         }
     }
+}
+
+/// The reverse path as written: its domain in A-labels when `a_labels`
+/// (checked convertible by the negotiation).
+fn a_labels_reverse(
+    from: &crate::values::ReversePath<'static>,
+    a_labels: bool,
+) -> crate::values::ReversePath<'static> {
+    #[cfg(feature = "idna")]
+    if a_labels {
+        if let Some(p) = crate::values::reverse_path_ascii(from) {
+            return p;
+        }
+    }
+    let _ = a_labels;
+    from.clone()
+}
+
+/// The forward path as written: see [`a_labels_reverse`].
+fn a_labels_forward(
+    to: &crate::values::ForwardPath<'static>,
+    a_labels: bool,
+) -> crate::values::ForwardPath<'static> {
+    #[cfg(feature = "idna")]
+    if a_labels {
+        if let Some(p) = crate::values::forward_path_ascii(to) {
+            return p;
+        }
+    }
+    let _ = a_labels;
+    to.clone()
 }

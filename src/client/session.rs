@@ -7,8 +7,9 @@ use super::event::{AuthError, CloseReason, Event, MessageError};
 use super::pipeline::{Expect, Job};
 use super::{auth, Client, Phase, MAX_AUTH_LINE};
 use crate::command::Command;
-use crate::ehlo::Keyword;
+use crate::ehlo::{Keyword, Mechanism};
 use crate::reply::Reply;
+use crate::sasl::SaslContext;
 
 impl Client {
     pub(super) fn pipelining(&self) -> bool {
@@ -70,12 +71,17 @@ impl Client {
             // cracked offline by whoever reads it.
             return self.refuse_auth(AuthError::PlaintextRefused);
         }
-        let offered = self
+        let offered: Vec<Mechanism> = self
             .caps
             .as_ref()
-            .map(|c| c.auth_mechanisms())
+            .map(|c| c.auth_mechanisms().to_vec())
             .unwrap_or_default();
-        let Some(mech) = auth::choose(&auth.credentials, auth.mechanism.as_ref(), offered) else {
+        let cx = SaslContext {
+            nonce: self.sasl_nonce.as_deref(),
+            channel_binding: self.channel_binding.as_deref(),
+            offered: &offered,
+        };
+        let Some(mech) = auth::choose(&auth.credentials, auth.mechanism.as_ref(), &cx) else {
             self.events.push_back(Event::AuthFailed {
                 mechanism: None,
                 error: AuthError::NoMechanism,
@@ -84,8 +90,15 @@ impl Client {
             self.fail_all(MessageError::Auth(AuthError::NoMechanism));
             return self.send_quit(CloseReason::Quit);
         };
-        let mut x = auth::Exchange::new(mech.clone());
-        let initial = x.initial(&auth.credentials, MAX_AUTH_LINE);
+        let Ok((x, initial)) = auth::Exchange::start(&auth, mech.clone(), &cx, MAX_AUTH_LINE)
+        else {
+            // Nothing was sent: SASLprep refused the password, a nonce or
+            // channel-binding data is missing, or the application's
+            // mechanism could not start.
+            return self.refuse_auth(AuthError::UnencodableCredentials);
+        };
+        // A nonce is used once.
+        self.sasl_nonce = None;
         self.write(
             &Command::Auth {
                 mechanism: mech,
@@ -111,14 +124,11 @@ impl Client {
         let Phase::Auth(x) = &mut self.phase else {
             return self.desync();
         };
-        let Some(creds) = self.config.auth.as_ref().map(|a| &a.credentials) else {
-            return self.desync();
-        };
         let code = reply.code().get();
         if code == 334 {
             let text = reply.lines().next().unwrap_or_default().to_vec();
             let challenge = auth::decode_challenge(&text);
-            let response = x.respond(creds, challenge.as_deref());
+            let response = x.respond(challenge.as_deref());
             // `respond` base64-encodes: always a valid response.
             response.write_checked(&mut self.staging, false);
             self.staging.extend_from_slice(b"\r\n");
@@ -126,7 +136,13 @@ impl Client {
             return;
         }
         let mechanism = x.mechanism.clone();
-        if code == 235 {
+        // A 235 the mechanism does not trust (SCRAM without the server's
+        // signature) fails like a refusal.
+        let verdict = match code {
+            235 => x.complete(),
+            _ => Err(x.failure(code)),
+        };
+        if verdict.is_ok() {
             self.authenticated = true;
             self.events.push_back(Event::Authenticated { mechanism });
             if self.config.ehlo_after_auth && !self.config.lmtp {
@@ -137,7 +153,7 @@ impl Client {
                 self.phase = Phase::Ready;
             }
         } else {
-            let error = AuthError::from_code(code);
+            let error = verdict.err().unwrap_or(AuthError::Other);
             self.events.push_back(Event::AuthFailed {
                 mechanism: Some(mechanism),
                 error,

@@ -31,6 +31,10 @@ pub enum Mechanism {
     ScramSha256,
     /// `GSSAPI` (RFC 4752).
     Gssapi,
+    /// `SCRAM-SHA-1-PLUS` (RFC 5802 §6): with channel binding.
+    ScramSha1Plus,
+    /// `SCRAM-SHA-256-PLUS` (RFC 7677): with channel binding.
+    ScramSha256Plus,
     /// Any other valid mechanism name, in upper case.
     Other(MechanismName),
 }
@@ -58,6 +62,7 @@ mod packed {
     pub(super) const SCRAM_SHA_1: u128 = pack_const("SCRAM-SHA-1");
     pub(super) const SCRAM_SHA_256: u128 = pack_const("SCRAM-SHA-256");
     pub(super) const GSSAPI: u128 = pack_const("GSSAPI");
+    pub(super) const SCRAM_SHA_1_PLUS: u128 = pack_const("SCRAM-SHA-1-PLUS");
 }
 
 impl Mechanism {
@@ -68,6 +73,10 @@ impl Mechanism {
         // any case) also proves the name valid.
         if let Some(mech) = Self::from_packed(crate::octets::pack::pack_upper(name), name.len()) {
             return Ok(mech);
+        }
+        // Longer than a packed key holds.
+        if name.eq_ignore_ascii_case(b"SCRAM-SHA-256-PLUS") {
+            return Ok(Mechanism::ScramSha256Plus);
         }
         let mech_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
         if name.is_empty() || name.len() > 20 || !name.iter().all(|&b| mech_char(b)) {
@@ -97,10 +106,12 @@ impl Mechanism {
             packed::SCRAM_SHA_1 => Some(Mechanism::ScramSha1),
             packed::SCRAM_SHA_256 => Some(Mechanism::ScramSha256),
             packed::GSSAPI => Some(Mechanism::Gssapi),
+            packed::SCRAM_SHA_1_PLUS => Some(Mechanism::ScramSha1Plus),
             _ => None,
         };
         // The key pads with NUL: `PLAIN\0` packs like `PLAIN`. Every
-        // known name is under 16 octets, so the key holds all of it.
+        // name here is at most 16 octets, so the key holds all of it
+        // (SCRAM-SHA-256-PLUS, 18, is matched by name in `parse`).
         known.filter(|m| m.as_str().len() == len)
     }
 
@@ -116,6 +127,8 @@ impl Mechanism {
             Mechanism::ScramSha1 => 1 << 6,
             Mechanism::ScramSha256 => 1 << 7,
             Mechanism::Gssapi => 1 << 8,
+            Mechanism::ScramSha1Plus => 1 << 9,
+            Mechanism::ScramSha256Plus => 1 << 10,
             Mechanism::Other(_) => 0,
         }
     }
@@ -132,6 +145,8 @@ impl Mechanism {
             Mechanism::ScramSha1 => "SCRAM-SHA-1",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::Gssapi => "GSSAPI",
+            Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
             Mechanism::Other(name) => name.as_str(),
         }
     }
@@ -172,15 +187,25 @@ mod tests {
             (b"scram-sha-1", Mechanism::ScramSha1, "SCRAM-SHA-1"),
             (b"SCRAM-SHA-256", Mechanism::ScramSha256, "SCRAM-SHA-256"),
             (b"gssapi", Mechanism::Gssapi, "GSSAPI"),
+            (
+                b"scram-sha-1-plus",
+                Mechanism::ScramSha1Plus,
+                "SCRAM-SHA-1-PLUS",
+            ),
+            (
+                b"Scram-Sha-256-Plus",
+                Mechanism::ScramSha256Plus,
+                "SCRAM-SHA-256-PLUS",
+            ),
         ];
         for (input, mech, wire) in table {
             assert_eq!(Mechanism::parse(input).as_ref(), Ok(mech));
             assert_eq!(mech.as_str(), *wire);
         }
-        let other = Mechanism::parse(b"scram-sha-256-plus").unwrap();
-        assert_eq!(other.as_str(), "SCRAM-SHA-256-PLUS");
+        let other = Mechanism::parse(b"scram-sha-512-plus").unwrap();
+        assert_eq!(other.as_str(), "SCRAM-SHA-512-PLUS");
         assert!(matches!(other, Mechanism::Other(_)));
-        assert_eq!(other, "SCRAM-SHA-256-PLUS".parse().unwrap());
+        assert_eq!(other, "SCRAM-SHA-512-PLUS".parse().unwrap());
     }
 
     /// The known names are matched by a packed key; the key pads with NUL,

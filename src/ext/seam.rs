@@ -179,6 +179,9 @@ pub(crate) struct Negotiation<'n> {
     pub(crate) params: MailParams<'static>,
     /// Send the content with BDAT (RFC 3030).
     pub(crate) bdat: bool,
+    /// Write the paths' domains as A-labels (RFC 5891 §4): U-labels to a
+    /// server without SMTPUTF8 (feature `idna`).
+    pub(crate) a_labels: bool,
     rcpt_strip: RcptStrip,
     /// The registry index of the extension being asked.
     current: usize,
@@ -203,14 +206,18 @@ impl<'n> Negotiation<'n> {
             size,
             params: envelope.params.clone(),
             bdat: false,
+            a_labels: false,
             rcpt_strip: RcptStrip::default(),
             current: 0,
         }
     }
 
     /// Asks every registered extension: first what the message requires,
-    /// then what the caller chose.
-    pub(crate) fn run(mut self) -> Result<(MailParams<'static>, bool, RcptStrip), MessageError> {
+    /// then what the caller chose. Returns the MAIL parameters, BDAT or
+    /// not, the RCPT parameters to leave off, and A-labels or not.
+    pub(crate) fn run(
+        mut self,
+    ) -> Result<(MailParams<'static>, bool, RcptStrip, bool), MessageError> {
         for (i, e) in super::REGISTRY.iter().enumerate() {
             self.current = i;
             (e.require)(&mut self)?;
@@ -219,7 +226,7 @@ impl<'n> Negotiation<'n> {
             self.current = i;
             (e.choose)(&mut self)?;
         }
-        Ok((self.params, self.bdat, self.rcpt_strip))
+        Ok((self.params, self.bdat, self.rcpt_strip, self.a_labels))
     }
 
     /// Whether the server advertised `keyword`.

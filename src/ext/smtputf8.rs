@@ -91,17 +91,42 @@ fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
 }
 
 /// RFC 6531 §3.4: SMTPUTF8 when the caller asks or an address needs it,
-/// and then only to a server that offers it.
+/// and then only to a server that offers it — unless the non-ASCII is only
+/// in domains, which then travel as A-labels (feature `idna`).
 fn require(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
     let env = n.envelope;
     let utf8 = n.params.smtputf8
         || !env.from.is_ascii()
         || env.recipients.iter().any(|r| !r.to.is_ascii());
     if utf8 && !n.has(Keyword::SmtpUtf8) {
+        if !n.params.smtputf8 && a_labels_suffice(n) {
+            n.a_labels = true;
+            return Ok(());
+        }
         return Err(MessageError::SmtpUtf8Unsupported);
     }
     n.params.smtputf8 = utf8;
     Ok(())
+}
+
+/// RFC 6531 §3.2, RFC 5891 §4: a U-label domain has an ASCII form, its
+/// A-label, which a server without SMTPUTF8 takes; a non-ASCII local part
+/// has none. With [`ClientConfig::idna`](crate::client::ClientConfig::idna).
+#[cfg(feature = "idna")]
+fn a_labels_suffice(n: &Negotiation<'_>) -> bool {
+    use crate::values::{forward_path_ascii, reverse_path_ascii};
+    n.config.idna
+        && reverse_path_ascii(&n.envelope.from).is_some()
+        && n.envelope
+            .recipients
+            .iter()
+            .all(|r| forward_path_ascii(&r.to).is_some())
+}
+
+/// Without the `idna` feature a U-label domain needs SMTPUTF8.
+#[cfg(not(feature = "idna"))]
+fn a_labels_suffice(_: &Negotiation<'_>) -> bool {
+    false
 }
 
 #[cfg(test)]

@@ -33,3 +33,29 @@
 pub mod client;
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "blocking"))))]
 pub mod server;
+
+/// A fresh SASL nonce (RFC 5802 §5.1: random printable text): 24 octets
+/// in base64, from `RandomState`, which is keyed from the operating
+/// system's randomness, over a counter and the time that keep each value
+/// unique.
+pub(crate) fn sasl_nonce() -> String {
+    use base64::Engine;
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut octets = [0u8; 24];
+    for chunk in octets.chunks_mut(8) {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(octets)
+}

@@ -1,201 +1,23 @@
-//! The server side of SASL in AUTH (RFC 4954): PLAIN (RFC 4616), LOGIN,
-//! CRAM-MD5 (RFC 2195), XOAUTH2 and OAUTHBEARER (RFC 7628).
+//! The server side of SASL in AUTH (RFC 4954): the exchanges the machine
+//! runs itself — PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195), XOAUTH2,
+//! OAUTHBEARER (RFC 7628), EXTERNAL (RFC 4422 Appendix A) and SCRAM
+//! (RFC 5802, RFC 7677) — step by step. Any other mechanism the
+//! application offers is the application's (`Event::AuthStep`).
 
 use std::fmt;
 
 use base64::Engine;
 
+use super::credentials::{Credentials, Secret};
 use crate::ehlo::Mechanism;
-use crate::sasl::md5::{hex, hmac_md5};
-
-/// A secret (password or token): `Debug` never prints it, equality is
-/// decided in constant time, and its memory is zeroed when it is dropped
-/// (with the `zeroize` crate, so the compiler cannot elide the wipe).
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    /// The secret itself; handle with care.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq for Secret {
-    /// Constant time in the contents (the length may show): a timing
-    /// side channel must not reveal how much of a guess was right.
-    fn eq(&self, other: &Self) -> bool {
-        constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
-    }
-}
-
-impl Eq for Secret {}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// Credentials from a completed SASL exchange, for the application to
-/// check. `Debug` shows the mechanism and identities, never a password,
-/// token, CRAM-MD5 digest or challenge.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Credentials {
-    /// PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd`.
-    Plain {
-        /// The identity to act as, when given and different.
-        authzid: Option<String>,
-        /// The authentication identity.
-        username: String,
-        /// The password.
-        password: Secret,
-    },
-    /// LOGIN: username and password, one per exchange.
-    Login {
-        /// The user name.
-        username: String,
-        /// The password.
-        password: Secret,
-    },
-    /// CRAM-MD5 (RFC 2195): verify with [`Credentials::verify_cram_md5`]
-    /// against the user's shared secret.
-    CramMd5 {
-        /// The user name.
-        username: String,
-        /// The challenge this session sent.
-        challenge: String,
-        /// The client's lowercase-hex HMAC-MD5 digest.
-        digest: String,
-    },
-    /// XOAUTH2: a bearer token for a user.
-    XOAuth2 {
-        /// The user.
-        username: String,
-        /// The bearer token.
-        token: Secret,
-    },
-    /// OAUTHBEARER (RFC 7628).
-    OAuthBearer {
-        /// The authorization identity from the GS2 header, if any.
-        authzid: Option<String>,
-        /// The bearer token.
-        token: Secret,
-    },
-}
-
-impl Credentials {
-    /// The mechanism that produced these credentials.
-    pub fn mechanism(&self) -> Mechanism {
-        match self {
-            Credentials::Plain { .. } => Mechanism::Plain,
-            Credentials::Login { .. } => Mechanism::Login,
-            Credentials::CramMd5 { .. } => Mechanism::CramMd5,
-            Credentials::XOAuth2 { .. } => Mechanism::XOAuth2,
-            Credentials::OAuthBearer { .. } => Mechanism::OAuthBearer,
-        }
-    }
-
-    /// The user name or authorization identity the client claims.
-    pub fn username(&self) -> Option<&str> {
-        match self {
-            Credentials::Plain { username, .. }
-            | Credentials::Login { username, .. }
-            | Credentials::CramMd5 { username, .. }
-            | Credentials::XOAuth2 { username, .. } => Some(username),
-            Credentials::OAuthBearer { authzid, .. } => authzid.as_deref(),
-        }
-    }
-
-    /// For PLAIN and LOGIN: whether the password equals `expected`
-    /// (compared in constant time).
-    pub fn verify_password(&self, expected: &str) -> bool {
-        match self {
-            Credentials::Plain { password, .. } | Credentials::Login { password, .. } => {
-                constant_time_eq(password.expose().as_bytes(), expected.as_bytes())
-            }
-            _ => false,
-        }
-    }
-
-    /// For CRAM-MD5: whether the digest is HMAC-MD5(secret, challenge)
-    /// (RFC 2195 §2), compared in constant time.
-    pub fn verify_cram_md5(&self, secret: &[u8]) -> bool {
-        match self {
-            Credentials::CramMd5 {
-                challenge, digest, ..
-            } => {
-                let expected = hex(&hmac_md5(secret, challenge.as_bytes()));
-                constant_time_eq(expected.as_bytes(), digest.to_ascii_lowercase().as_bytes())
-            }
-            _ => false,
-        }
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const REDACTED: &str = "<redacted>";
-        match self {
-            Credentials::Plain {
-                authzid, username, ..
-            } => f
-                .debug_struct("Plain")
-                .field("authzid", authzid)
-                .field("username", username)
-                .field("password", &REDACTED)
-                .finish(),
-            Credentials::Login { username, .. } => f
-                .debug_struct("Login")
-                .field("username", username)
-                .field("password", &REDACTED)
-                .finish(),
-            // The challenge and digest together allow an offline
-            // dictionary attack on the shared secret (RFC 2195 §4).
-            Credentials::CramMd5 { username, .. } => f
-                .debug_struct("CramMd5")
-                .field("username", username)
-                .field("challenge", &REDACTED)
-                .field("digest", &REDACTED)
-                .finish(),
-            Credentials::XOAuth2 { username, .. } => f
-                .debug_struct("XOAuth2")
-                .field("username", username)
-                .field("token", &REDACTED)
-                .finish(),
-            Credentials::OAuthBearer { authzid, .. } => f
-                .debug_struct("OAuthBearer")
-                .field("authzid", authzid)
-                .field("token", &REDACTED)
-                .finish(),
-        }
-    }
-}
-
-/// Equality that takes the same time wherever the inputs differ (the
-/// `subtle` crate keeps the optimiser from short-circuiting it); only the
-/// lengths may show.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b).into()
-}
+use crate::sasl::scram::server::{AwaitFinal, Failure, ScramServer};
+use crate::sasl::scram::ScramHash;
+use crate::sasl::{ChannelBinding, SaslData};
 
 /// Where a SASL exchange stands.
-#[derive(Clone)]
 pub(crate) enum Exchange {
-    /// Waiting for the one response of PLAIN, XOAUTH2 or OAUTHBEARER.
+    /// Waiting for the one response of PLAIN, XOAUTH2, OAUTHBEARER or
+    /// EXTERNAL.
     Single(Mechanism),
     /// LOGIN: waiting for the user name.
     LoginUser,
@@ -203,90 +25,206 @@ pub(crate) enum Exchange {
     LoginPassword(String),
     /// CRAM-MD5: waiting for `user SP digest`.
     CramMd5(String),
+    /// SCRAM: waiting for client-first.
+    ScramFirst(Mechanism),
+    /// SCRAM: waiting for the application's stored credentials (a
+    /// decision is pending).
+    ScramLookup(Mechanism, Box<ScramServer>),
+    /// SCRAM: server-first sent, waiting for client-final.
+    ScramFinal(Mechanism, Box<AwaitFinal>),
+    /// SCRAM: the proof verified and server-final sent as a challenge (RFC
+    /// 4954 §4 has no success data), waiting for the empty response.
+    ScramVerified(Mechanism, Box<ScramServer>),
+    /// The application's mechanism: waiting for the client's next
+    /// response, or for the application's answer to the last one.
+    Custom(Mechanism),
 }
 
 impl fmt::Debug for Exchange {
-    /// The state only: a CRAM-MD5 challenge is not printed.
+    /// The state only: no challenge, name or key is printed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Exchange::Single(m) => f.debug_tuple("Single").field(m).finish(),
-            Exchange::LoginUser => f.write_str("LoginUser"),
-            Exchange::LoginPassword(_) => f.write_str("LoginPassword"),
-            Exchange::CramMd5(_) => f.write_str("CramMd5"),
+        let (state, mechanism) = match self {
+            Exchange::Single(m) => ("Single", Some(m)),
+            Exchange::LoginUser => ("LoginUser", None),
+            Exchange::LoginPassword(_) => ("LoginPassword", None),
+            Exchange::CramMd5(_) => ("CramMd5", None),
+            Exchange::ScramFirst(m) => ("ScramFirst", Some(m)),
+            Exchange::ScramLookup(m, _) => ("ScramLookup", Some(m)),
+            Exchange::ScramFinal(m, _) => ("ScramFinal", Some(m)),
+            Exchange::ScramVerified(m, _) => ("ScramVerified", Some(m)),
+            Exchange::Custom(m) => ("Custom", Some(m)),
+        };
+        let mut t = f.debug_tuple(state);
+        if let Some(m) = mechanism {
+            t.field(m);
         }
+        t.finish()
     }
 }
 
 /// The next step of an exchange after a client response.
 pub(crate) enum Step {
     /// Send `334 <base64 challenge>` and wait again.
-    Challenge(Exchange, &'static str),
-    /// The exchange is complete.
+    Challenge(Exchange, String),
+    /// The exchange is complete: the application decides.
     Done(Credentials),
+    /// SCRAM: ask the application for the user's stored credentials.
+    Lookup(Mechanism, Box<ScramServer>),
+    /// The application's mechanism: hand it the response.
+    Custom(Mechanism, Option<SaslData>),
     /// The response is malformed (`501 5.5.2`).
     Malformed(&'static str),
+    /// The proof (or the channel binding) is wrong (`535 5.7.8`): the
+    /// application hears of it, to count it as a failed AUTH.
+    Failed {
+        mechanism: Mechanism,
+        username: Option<String>,
+    },
+}
+
+/// What an exchange may need from the session.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context<'a> {
+    /// The connection's channel-binding data, from the driver.
+    pub(crate) channel_binding: Option<&'a ChannelBinding>,
+    /// This session offers a SCRAM `-PLUS` mechanism.
+    pub(crate) offers_plus: bool,
 }
 
 const USERNAME: &str = "VXNlcm5hbWU6"; // "Username:"
 const PASSWORD: &str = "UGFzc3dvcmQ6"; // "Password:"
 
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// The first server challenge for `mechanism` when the client gave no
-/// initial response: `(exchange, base64 challenge text)`.
+/// initial response: `(exchange, base64 challenge text)`; `None` for a
+/// mechanism the machine does not run (the application's).
 pub(crate) fn start(
     mechanism: &Mechanism,
     cram_challenge: impl FnOnce() -> String,
-) -> (Exchange, String) {
-    match mechanism {
+) -> Option<(Exchange, String)> {
+    Some(match mechanism {
         Mechanism::Login => (Exchange::LoginUser, USERNAME.to_string()),
         Mechanism::CramMd5 => {
             let challenge = cram_challenge();
-            let b64 = base64::engine::general_purpose::STANDARD.encode(challenge.as_bytes());
-            (Exchange::CramMd5(challenge), b64)
+            let text = b64(challenge.as_bytes());
+            (Exchange::CramMd5(challenge), text)
         }
-        // PLAIN and the token mechanisms are client-first: an empty
-        // challenge asks for the response (RFC 4954 §4: "334 ").
-        other => (Exchange::Single(other.clone()), String::new()),
-    }
+        // The rest are client-first: an empty challenge asks for the
+        // response (RFC 4954 §4: "334 ").
+        Mechanism::Plain | Mechanism::XOAuth2 | Mechanism::OAuthBearer | Mechanism::External => {
+            (Exchange::Single(mechanism.clone()), String::new())
+        }
+        m if ScramHash::of(m).is_some() => (Exchange::ScramFirst(m.clone()), String::new()),
+        _ => return None,
+    })
 }
 
 /// Feeds one decoded client response to the exchange.
-pub(crate) fn step(exchange: Exchange, response: Vec<u8>) -> Step {
+pub(crate) fn step(exchange: Exchange, response: Vec<u8>, cx: Context<'_>) -> Step {
     match exchange {
         Exchange::Single(Mechanism::Plain) => plain(&response),
         Exchange::Single(Mechanism::XOAuth2) => xoauth2(&response),
         Exchange::Single(Mechanism::OAuthBearer) => oauthbearer(&response),
+        Exchange::Single(Mechanism::External) => external(response),
         Exchange::Single(_) => Step::Malformed("mechanism not supported"),
         Exchange::LoginUser => match String::from_utf8(response) {
-            Ok(u) if !u.is_empty() => Step::Challenge(Exchange::LoginPassword(u), PASSWORD),
+            Ok(u) if !u.is_empty() => {
+                Step::Challenge(Exchange::LoginPassword(u), PASSWORD.to_string())
+            }
             _ => Step::Malformed("invalid user name"),
         },
         Exchange::LoginPassword(username) => match String::from_utf8(response) {
             Ok(p) => Step::Done(Credentials::Login {
                 username,
-                password: Secret(p),
+                password: Secret::new(p),
             }),
             Err(_) => Step::Malformed("invalid password encoding"),
         },
-        Exchange::CramMd5(challenge) => {
-            let text = match String::from_utf8(response) {
-                Ok(t) => t,
-                Err(_) => return Step::Malformed("invalid CRAM-MD5 response"),
+        Exchange::CramMd5(challenge) => cram_md5(challenge, response),
+        Exchange::ScramFirst(m) => {
+            let Some((hash, plus)) = ScramHash::of(&m) else {
+                return Step::Malformed("mechanism not supported");
             };
-            match text.rsplit_once(' ') {
-                Some((user, digest))
-                    if !user.is_empty()
-                        && digest.len() == 32
-                        && digest.bytes().all(|b| b.is_ascii_hexdigit()) =>
-                {
-                    Step::Done(Credentials::CramMd5 {
-                        username: user.to_string(),
-                        challenge,
-                        digest: digest.to_string(),
-                    })
-                }
-                _ => Step::Malformed("invalid CRAM-MD5 response"),
+            match ScramServer::client_first(
+                hash,
+                plus,
+                &response,
+                cx.channel_binding,
+                cx.offers_plus,
+            ) {
+                Ok(server) => Step::Lookup(m, Box::new(server)),
+                Err(f) => failure(f, m, None),
             }
         }
+        Exchange::ScramFinal(m, state) => {
+            let username = state.username().to_owned();
+            match state.verify(&response) {
+                Ok((server_final, server)) => Step::Challenge(
+                    Exchange::ScramVerified(m, Box::new(server)),
+                    b64(server_final.as_bytes()),
+                ),
+                Err(f) => failure(f, m, Some(username)),
+            }
+        }
+        Exchange::ScramVerified(mechanism, server) if response.is_empty() => {
+            Step::Done(Credentials::Scram {
+                mechanism,
+                username: server.username().to_owned(),
+                authzid: server.authzid().map(str::to_owned),
+            })
+        }
+        Exchange::ScramVerified(..) => Step::Malformed("expected an empty response"),
+        // A response while the application is asked cannot happen: the
+        // machine reads nothing until the decision is answered.
+        Exchange::ScramLookup(..) => Step::Malformed("unexpected response"),
+        Exchange::Custom(m) => Step::Custom(m, Some(SaslData::new(response))),
+    }
+}
+
+fn failure(f: Failure, mechanism: Mechanism, username: Option<String>) -> Step {
+    match f {
+        Failure::Malformed(why) => Step::Malformed(why),
+        Failure::Invalid => Step::Failed {
+            mechanism,
+            username,
+        },
+    }
+}
+
+/// RFC 4422 Appendix A: `external-resp = *( UTF8-char-no-nul )`, the
+/// authorization identity, empty to derive it from the external
+/// credentials.
+fn external(r: Vec<u8>) -> Step {
+    match String::from_utf8(r) {
+        Ok(a) if !a.contains('\0') => Step::Done(Credentials::External {
+            authzid: Some(a).filter(|a| !a.is_empty()),
+        }),
+        _ => Step::Malformed("invalid EXTERNAL authorization identity"),
+    }
+}
+
+/// RFC 2195 §2: `user SP digest`, the digest 32 hex digits.
+fn cram_md5(challenge: String, response: Vec<u8>) -> Step {
+    let text = match String::from_utf8(response) {
+        Ok(t) => t,
+        Err(_) => return Step::Malformed("invalid CRAM-MD5 response"),
+    };
+    match text.rsplit_once(' ') {
+        Some((user, digest))
+            if !user.is_empty()
+                && digest.len() == 32
+                && digest.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Step::Done(Credentials::CramMd5 {
+                username: user.to_string(),
+                challenge,
+                digest: digest.to_string(),
+            })
+        }
+        _ => Step::Malformed("invalid CRAM-MD5 response"),
     }
 }
 
@@ -304,7 +242,7 @@ fn plain(r: &[u8]) -> Step {
             Step::Done(Credentials::Plain {
                 authzid: Some(authz).filter(|a| !a.is_empty() && *a != user),
                 username: user,
-                password: Secret(pass),
+                password: Secret::new(pass),
             })
         }
         _ => Step::Malformed("invalid PLAIN response"),
@@ -328,7 +266,7 @@ fn xoauth2(r: &[u8]) -> Step {
     match (user, token) {
         (Some(username), Some(token)) => Step::Done(Credentials::XOAuth2 {
             username,
-            token: Secret(token),
+            token: Secret::new(token),
         }),
         _ => Step::Malformed("invalid XOAUTH2 response"),
     }
@@ -358,7 +296,7 @@ fn oauthbearer(r: &[u8]) -> Step {
     match token {
         Some(token) => Step::Done(Credentials::OAuthBearer {
             authzid: Some(authzid).filter(|a| !a.is_empty()),
-            token: Secret(token),
+            token: Secret::new(token),
         }),
         None => Step::Malformed("invalid OAUTHBEARER response"),
     }
@@ -372,6 +310,15 @@ fn bearer(auth: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CX: Context<'static> = Context {
+        channel_binding: None,
+        offers_plus: false,
+    };
+
+    fn step(exchange: Exchange, response: Vec<u8>) -> Step {
+        super::step(exchange, response, CX)
+    }
 
     fn done(s: Step) -> Credentials {
         match s {
@@ -440,6 +387,35 @@ mod tests {
         assert!(matches!(
             step(Exchange::Single(Mechanism::OAuthBearer), b"junk".to_vec()),
             Step::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn external_authzid_rfc4422_appendix_a() {
+        let c = done(step(Exchange::Single(Mechanism::External), Vec::new()));
+        assert_eq!(c, Credentials::External { authzid: None });
+        let c = done(step(
+            Exchange::Single(Mechanism::External),
+            b"admin@example.org".to_vec(),
+        ));
+        assert_eq!(c.username(), Some("admin@example.org"));
+        assert_eq!(c.mechanism(), Mechanism::External);
+        for bad in [&b"a\0b"[..], b"\xff"] {
+            assert!(matches!(
+                step(Exchange::Single(Mechanism::External), bad.to_vec()),
+                Step::Malformed(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn application_mechanisms_are_not_started_here() {
+        assert!(start(&Mechanism::Gssapi, String::new).is_none());
+        assert!(start(&"X-TOY".parse().unwrap(), String::new).is_none());
+        assert!(start(&Mechanism::ScramSha256, String::new).is_some());
+        assert!(matches!(
+            step(Exchange::Custom(Mechanism::Gssapi), b"tok".to_vec()),
+            Step::Custom(Mechanism::Gssapi, Some(d)) if d.as_bytes() == b"tok"
         ));
     }
 }

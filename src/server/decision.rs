@@ -24,6 +24,8 @@ pub(super) enum Pending {
     Rcpt,
     MessageEnd,
     Auth,
+    ScramLookup,
+    AuthStep,
     Vrfy,
     Expn,
     Etrn,
@@ -48,6 +50,10 @@ pub enum DecisionKind {
     MessageEnd,
     /// [`super::Event::Auth`].
     Auth,
+    /// [`super::Event::ScramLookup`]; see [`Decision::scram_lookup`].
+    ScramLookup,
+    /// [`super::Event::AuthStep`]; see [`Decision::auth_step`].
+    AuthStep,
     /// [`super::Event::Vrfy`].
     Vrfy,
     /// [`super::Event::Expn`].
@@ -108,8 +114,8 @@ pub enum DecisionKind {
 /// server.decision().unwrap().respond_each(&[]); // no method `respond_each`
 /// ```
 pub struct Decision<'a> {
-    core: &'a mut Core,
-    pending: Pending,
+    pub(super) core: &'a mut Core,
+    pub(super) pending: Pending,
 }
 
 /// An LMTP end of message (RFC 2033 §4.2): one reply is owed per
@@ -174,6 +180,8 @@ impl<'a> Decision<'a> {
             Pending::Rcpt => DecisionKind::Rcpt,
             Pending::MessageEnd => DecisionKind::MessageEnd,
             Pending::Auth => DecisionKind::Auth,
+            Pending::ScramLookup => DecisionKind::ScramLookup,
+            Pending::AuthStep => DecisionKind::AuthStep,
             Pending::Vrfy => DecisionKind::Vrfy,
             Pending::Expn => DecisionKind::Expn,
             Pending::Etrn => DecisionKind::Etrn,
@@ -211,7 +219,7 @@ impl<'a> Decision<'a> {
             Pending::Mail { .. } => SENDER_REJECTED,
             Pending::Rcpt => RECIPIENT_REJECTED,
             Pending::MessageEnd => MESSAGE_REJECTED,
-            Pending::Auth => AUTH_FAILED,
+            Pending::Auth | Pending::ScramLookup | Pending::AuthStep => AUTH_FAILED,
             Pending::Vrfy | Pending::Expn => VRFY_REJECTED,
             Pending::Etrn => ETRN_REJECTED,
             Pending::Atrn | Pending::Turn => REVERSE_REJECTED,
@@ -305,7 +313,7 @@ impl<'a> LmtpMessageEnd<'a> {
 impl Core {
     /// The pending decision is answered: the application's time restarts
     /// the wait for the next step.
-    fn answered(&mut self) {
+    pub(super) fn answered(&mut self) {
         self.pending = None;
         self.timer.restart();
     }
@@ -357,10 +365,14 @@ impl Core {
                 }
                 self.end_message();
             }
-            Pending::Auth => {
+            Pending::Auth | Pending::AuthStep => {
+                self.phase = Phase::Command;
                 self.session.authenticated = true;
                 custom(self, AUTH_OK);
             }
+            // Nothing to go on without the stored credentials: the
+            // exchange fails (Decision::scram_lookup gives them).
+            Pending::ScramLookup => self.deny(pending, Answer::Mandated(AUTH_FAILED)),
             // The same text for EXPN as for VRFY, as before the split.
             Pending::Vrfy | Pending::Expn => custom(self, CANNOT_VRFY),
             Pending::Etrn => custom(self, ETRN_OK),
@@ -372,7 +384,7 @@ impl Core {
         }
     }
 
-    fn deny(&mut self, pending: Pending, answer: Answer<'_, '_>) {
+    pub(super) fn deny(&mut self, pending: Pending, answer: Answer<'_, '_>) {
         match pending {
             Pending::Connect => {
                 let closes = matches!(&answer, Answer::Reply(r) if r.code().get() == 521 || r.code().get() == 421);
@@ -397,7 +409,8 @@ impl Core {
                 }
                 self.end_message();
             }
-            Pending::Auth => {
+            Pending::Auth | Pending::ScramLookup | Pending::AuthStep => {
+                self.phase = Phase::Command;
                 self.answer(answer);
                 self.session.auth_failures += 1;
                 if self.session.auth_failures >= self.config.limits.auth_attempts {

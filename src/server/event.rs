@@ -9,7 +9,9 @@ use crate::data::ContentError;
 use crate::params::{MailParams, RcptParams};
 use crate::values::{Domain, ForwardPath, Host, ReversePath};
 
-use super::auth::Credentials;
+use super::credentials::Credentials;
+use crate::ehlo::Mechanism;
+use crate::sasl::SaslData;
 
 /// Which greeting command opened the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +85,43 @@ pub enum Event {
     },
     /// *Decision*: AUTH credentials (RFC 4954). Accept sends `235 2.7.0`.
     Auth(Credentials),
+    /// *Decision*: a SCRAM exchange (RFC 5802 §5) names its user: answer
+    /// with the user's stored credentials and the server's nonce through
+    /// [`super::Decision::scram_lookup`]. The machine then verifies the
+    /// client's proof itself, and asks [`Event::Auth`] with
+    /// [`Credentials::Scram`] once it holds. Deny (or accept, which has
+    /// nothing to go on) fails the exchange with `535 5.7.8`.
+    ScramLookup {
+        /// The SCRAM mechanism.
+        mechanism: Mechanism,
+        /// The user name, unescaped (SASLprep'd by the client).
+        username: String,
+        /// The identity the client asks to act as, if any.
+        authzid: Option<String>,
+    },
+    /// A SCRAM proof (or its channel binding) did not verify and the
+    /// machine answered `535 5.7.8` itself: count it as a failed AUTH
+    /// (e.g. with the runtime's `AuthThrottle`). No answer is needed.
+    ScramFailed {
+        /// The SCRAM mechanism.
+        mechanism: Mechanism,
+        /// The user the client named, when the exchange got that far.
+        username: Option<String>,
+    },
+    /// *Decision*: one step of a mechanism the application runs itself
+    /// (one in [`super::Extensions::auth`] the machine does not know, e.g.
+    /// GSSAPI): answer with a challenge through
+    /// [`super::Decision::auth_step`], or accept (`235 2.7.0`, the client
+    /// is authenticated) or deny (`535 5.7.8`). The machine does the
+    /// base64, the `*` cancel (`501`) and the line limit (RFC 4954 §4).
+    AuthStep {
+        /// The mechanism.
+        mechanism: Mechanism,
+        /// The client's response, decoded; `None` when the AUTH command
+        /// had no initial response (give the first challenge: empty for a
+        /// client-first mechanism).
+        response: Option<SaslData>,
+    },
     /// *Decision*: VRFY (with [`super::Extensions::vrfy`]); accept sends
     /// `252`, so answer with [`super::Decision::respond`] after verifying
     /// (RFC 5321 §3.5.3).
@@ -102,7 +141,9 @@ pub enum Event {
     /// *Decision*: ETRN (RFC 1985).
     Etrn(Etrn<'static>),
     /// *Decision*: ATRN (RFC 2645) by an authenticated client. Accepting
-    /// reverses the roles: see [`Event::Reversed`].
+    /// reverses the roles: see [`Event::Reversed`]. Compare its domains
+    /// with those held in A-label form (`Domain::eq_ascii`, feature
+    /// `idna`): a client may name either form.
     Atrn(Vec<Domain<'static>>),
     /// *Decision*: TURN (RFC 821 §3.8). Accepting reverses the roles.
     Turn,
@@ -145,6 +186,8 @@ impl Event {
                 | Event::Rcpt { .. }
                 | Event::MessageEnd { .. }
                 | Event::Auth(_)
+                | Event::ScramLookup { .. }
+                | Event::AuthStep { .. }
                 | Event::Vrfy { .. }
                 | Event::Expn { .. }
                 | Event::Etrn(_)
@@ -217,6 +260,13 @@ pub enum ApiError {
     /// No STARTTLS handshake is in progress.
     #[error("no TLS handshake is in progress")]
     NoTlsHandshake,
+    /// A SCRAM server nonce that cannot go on the wire: it must be
+    /// printable ASCII without `,` (RFC 5802 §7).
+    #[error("a SCRAM nonce is printable ASCII without ','")]
+    InvalidNonce,
+    /// SCRAM credentials for another hash than the mechanism's.
+    #[error("the SCRAM credentials are for another hash than the mechanism's")]
+    ScramHashMismatch,
 }
 
 impl fmt::Display for HelloVerb {

@@ -72,8 +72,10 @@
 
 // The machine by protocol phase; `mod.rs` keeps the public type and its
 // poll surface.
-mod auth; // SASL exchanges and credentials (RFC 4954, RFC 4616, RFC 2195)
+mod auth; // SASL exchanges the machine runs (RFC 4954, 4616, 2195, 4422, 5802)
+mod auth_decision; // the SASL decisions' views: SCRAM look-up, the application's steps
 mod config; // what a listener offers and enforces
+mod credentials; // what a completed exchange hands over; secrets
 mod decision; // pending decisions and what their answers do
 mod event; // the events and errors the application sees
 mod framing; // input framing: command lines, AUTH lines, content
@@ -83,8 +85,9 @@ mod replies; // the machine's own one-line replies
 mod session; // session commands: HELO/EHLO, QUIT, STARTTLS, AUTH, ...
 mod transaction; // MAIL, RCPT, DATA, BDAT
 
-pub use auth::{Credentials, Secret};
+pub use auth_decision::{AuthStep, ScramLookup};
 pub use config::{Extensions, Limits, ServerConfig, Timeouts};
+pub use credentials::{Credentials, Secret};
 pub use decision::{Decision, DecisionKind, LmtpMessageEnd};
 pub use event::{AbortReason, ApiError, CloseReason, Event, HelloVerb};
 
@@ -146,6 +149,9 @@ struct Core {
     timer: Timer,
     /// Mixed into CRAM-MD5 challenges.
     nonce: u64,
+    /// The connection's channel-binding data, for SCRAM `-PLUS` (RFC 5802
+    /// §6), from the driver.
+    channel_binding: Option<Box<crate::sasl::ChannelBinding>>,
 }
 
 #[derive(Debug, Default)]
@@ -223,6 +229,7 @@ impl Server {
             abort_owed: None,
             timer: Timer::new(),
             nonce: 0,
+            channel_binding: None,
             config,
         };
         if !core.config.ask_on_connect {
@@ -239,6 +246,15 @@ impl Server {
     /// a unique challenge): give each session a random number.
     pub fn set_nonce(&mut self, nonce: u64) {
         self.core.nonce = nonce;
+    }
+
+    /// Gives the connection's channel-binding data (RFC 5056), which the
+    /// driver gets from its TLS library after the handshake: SCRAM's `p=`
+    /// is refused without it, and a `-PLUS` mechanism in
+    /// [`Extensions::auth`] can only succeed with it (RFC 5802 §6; see
+    /// [`crate::sasl`]).
+    pub fn set_channel_binding(&mut self, binding: crate::sasl::ChannelBinding) {
+        self.core.channel_binding = Some(Box::new(binding));
     }
 
     /// The configuration.

@@ -6,15 +6,17 @@ use super::event::{AbortReason, CloseReason, Event, HelloVerb};
 use super::framing::Step;
 use super::output::sanitize;
 use super::replies::{
-    r, ALREADY_AUTH, ATRN_NEEDS_AUTH, AUTH_CANCELLED, AUTH_IN_TRANSACTION, AUTH_MECH_UNKNOWN,
-    BAD_BASE64, BAD_SEQUENCE, CANNOT_EXPN, CANNOT_VRFY, ETRN_IN_TRANSACTION, NEED_EHLO_FOR_AUTH,
-    NOT_IMPLEMENTED, OK, SERVER_FIRST_INITIAL, TLS_ACTIVE, TLS_FIRST, TLS_READY, TOO_MANY_AUTH,
-    UNRECOGNIZED,
+    r, ALREADY_AUTH, ATRN_NEEDS_AUTH, AUTH_CANCELLED, AUTH_FAILED, AUTH_IN_TRANSACTION,
+    AUTH_MECH_UNKNOWN, BAD_BASE64, BAD_SEQUENCE, CANNOT_EXPN, CANNOT_VRFY, ETRN_IN_TRANSACTION,
+    NEED_EHLO_FOR_AUTH, NOT_IMPLEMENTED, OK, SERVER_FIRST_INITIAL, TLS_ACTIVE, TLS_FIRST,
+    TLS_READY, TOO_MANY_AUTH, UNRECOGNIZED,
 };
 use super::{auth, Core, Phase};
 use crate::command::{Command, SaslResponse};
 use crate::ehlo::Mechanism;
 use crate::ext::MandatedReply;
+use crate::sasl::scram::ScramHash;
+use crate::sasl::SaslData;
 
 impl Core {
     pub(super) fn quit(&mut self) {
@@ -203,16 +205,7 @@ impl Core {
         if self.transaction.is_some() {
             return self.error_step(AUTH_IN_TRANSACTION);
         }
-        if !ext.auth.contains(&mechanism)
-            || !matches!(
-                mechanism,
-                Mechanism::Plain
-                    | Mechanism::Login
-                    | Mechanism::CramMd5
-                    | Mechanism::XOAuth2
-                    | Mechanism::OAuthBearer
-            )
-        {
+        if !ext.auth.contains(&mechanism) {
             return self.error_step(AUTH_MECH_UNKNOWN);
         }
         self.session.auth_exchanges += 1;
@@ -221,25 +214,30 @@ impl Core {
             self.session.auth_exchanges,
             self.config.hostname().to_owned(),
         );
-        let (exchange, challenge) = auth::start(&mechanism, || format!("<{nonce}.{count}@{host}>"));
-        match initial {
-            None => {
+        let start = auth::start(&mechanism, || format!("<{nonce}.{count}@{host}>"));
+        let exchange = match (start, initial) {
+            // Server-first mechanism (RFC 4954 §4).
+            (Some(_), Some(_)) if mechanism == Mechanism::CramMd5 => {
+                return self.error_step(SERVER_FIRST_INITIAL)
+            }
+            (_, Some(SaslResponse::Cancel)) => {
+                self.auth_failure(AUTH_CANCELLED);
+                return Step::Continue;
+            }
+            // The application's mechanism, without an initial response:
+            // the application gives the first challenge.
+            (None, None) => return self.ask_auth_step(mechanism, None),
+            (None, Some(resp)) => (auth::Exchange::Custom(mechanism), resp),
+            (Some((exchange, challenge)), None) => {
                 self.challenge(&challenge);
                 self.phase = Phase::Auth(exchange);
-                Step::Continue
+                return Step::Continue;
             }
-            Some(_) if mechanism == Mechanism::CramMd5 => {
-                // Server-first mechanism (RFC 4954 §4).
-                self.error_step(SERVER_FIRST_INITIAL)
-            }
-            Some(SaslResponse::Cancel) => {
-                self.auth_failure(AUTH_CANCELLED);
-                Step::Continue
-            }
-            Some(resp) => match resp.decode() {
-                Some(bytes) => self.sasl_step(exchange, bytes),
-                None => self.error_step(BAD_BASE64),
-            },
+            (Some((exchange, _)), Some(resp)) => (exchange, resp),
+        };
+        match exchange.1.decode() {
+            Some(bytes) => self.sasl_step(exchange.0, bytes),
+            None => self.error_step(BAD_BASE64),
         }
     }
 
@@ -250,10 +248,24 @@ impl Core {
         self.tx.extend_from_slice(b"\r\n");
     }
 
+    /// What a server-side exchange may need from the session.
+    fn auth_context(&self) -> auth::Context<'_> {
+        auth::Context {
+            channel_binding: self.channel_binding.as_deref(),
+            offers_plus: self
+                .config
+                .extensions
+                .auth
+                .iter()
+                .any(|m| ScramHash::of(m).is_some_and(|(_, plus)| plus)),
+        }
+    }
+
     pub(super) fn sasl_step(&mut self, exchange: auth::Exchange, response: Vec<u8>) -> Step {
-        match auth::step(exchange, response) {
+        let cx = self.auth_context();
+        match auth::step(exchange, response, cx) {
             auth::Step::Challenge(next, b64) => {
-                self.challenge(b64);
+                self.challenge(&b64);
                 self.phase = Phase::Auth(next);
                 Step::Continue
             }
@@ -262,12 +274,44 @@ impl Core {
                 self.pending = Some(Pending::Auth);
                 Step::Event(Event::Auth(credentials))
             }
+            auth::Step::Lookup(mechanism, server) => {
+                let event = Event::ScramLookup {
+                    mechanism: mechanism.clone(),
+                    username: server.username().to_owned(),
+                    authzid: server.authzid().map(str::to_owned),
+                };
+                self.phase = Phase::Auth(auth::Exchange::ScramLookup(mechanism, server));
+                self.pending = Some(Pending::ScramLookup);
+                Step::Event(event)
+            }
+            auth::Step::Custom(mechanism, response) => self.ask_auth_step(mechanism, response),
             auth::Step::Malformed(why) => {
                 self.phase = Phase::Command;
                 self.auth_failure(r(501, 5, 5, 2, why));
                 Step::Continue
             }
+            auth::Step::Failed {
+                mechanism,
+                username,
+            } => {
+                self.phase = Phase::Command;
+                self.auth_failure(AUTH_FAILED);
+                Step::Event(Event::ScramFailed {
+                    mechanism,
+                    username,
+                })
+            }
         }
+    }
+
+    /// Hands a response of the application's mechanism to the application.
+    fn ask_auth_step(&mut self, mechanism: Mechanism, response: Option<SaslData>) -> Step {
+        self.phase = Phase::Auth(auth::Exchange::Custom(mechanism.clone()));
+        self.pending = Some(Pending::AuthStep);
+        Step::Event(Event::AuthStep {
+            mechanism,
+            response,
+        })
     }
 
     pub(super) fn auth_failure(&mut self, reply: MandatedReply) {

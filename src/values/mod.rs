@@ -3,6 +3,8 @@
 
 mod datetime;
 mod domain;
+#[cfg(feature = "idna")]
+mod idna;
 mod mailbox;
 mod path;
 mod reply_code;
@@ -17,6 +19,8 @@ pub use reply_code::{EnhancedStatusCode, ReplyClass, ReplyCode};
 pub use xtext::XText;
 
 pub(crate) use domain::DomainRules;
+#[cfg(feature = "idna")]
+pub(crate) use idna::{forward_path_ascii, reverse_path_ascii};
 pub(crate) use path::{parse_forward_path, parse_reverse_path, PathRules};
 pub(crate) use reply_code::push_decimal;
 pub(crate) use xtext::{decode_utf8_addr, encode_utf8_addr, encode_xtext};

@@ -21,6 +21,9 @@ pub enum Decision {
     Hold,
     /// Shut the server down with 421.
     Shutdown,
+    /// Answer through the server itself (a view such as the SCRAM
+    /// look-up's).
+    With(Box<dyn FnOnce(&mut Server)>),
 }
 
 type Policy = Box<dyn FnMut(&server::Event) -> Decision>;
@@ -142,6 +145,7 @@ impl Pair {
                             break;
                         }
                         Decision::Shutdown => self.server.shutdown("bye"),
+                        Decision::With(answer) => answer(&mut self.server),
                     }
                 }
             }

@@ -53,6 +53,8 @@ pub(super) enum Request {
 impl Session {
     pub(super) fn new(endpoint: &Endpoint) -> Self {
         let mut client = Client::new(endpoint.config.clone());
+        // SCRAM's client nonce (RFC 5802 §5.1): the machine draws none.
+        let _ = client.set_sasl_nonce(&crate::runtime::sasl_nonce());
         if endpoint.implicit() {
             client.set_implicit_tls();
         }

@@ -3,6 +3,7 @@
 //! drivers share.
 
 use crate::reply::Reply;
+use crate::sasl::scram::ScramCredentials;
 use crate::server::{ApiError, Decision, DecisionKind, Server};
 use crate::values::{EnhancedStatusCode, ReplyCode};
 
@@ -65,6 +66,25 @@ impl From<Answer> for LmtpAnswer {
     }
 }
 
+/// The answer to one step of a SASL mechanism the application runs itself
+/// ([`Event::AuthStep`](crate::server::Event::AuthStep)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SaslAnswer {
+    /// Send this challenge (`334`, base64-encoded) and wait for the
+    /// client's next response.
+    Challenge(Vec<u8>),
+    /// The exchange is over: `Accept` authenticates the client (`235
+    /// 2.7.0`), `Deny` fails it (`535 5.7.8`).
+    Done(Answer),
+}
+
+impl From<Answer> for SaslAnswer {
+    fn from(answer: Answer) -> Self {
+        SaslAnswer::Done(answer)
+    }
+}
+
 /// The end of a message: its content has been handed over in full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -87,6 +107,10 @@ impl MessageEnd {
 pub(crate) enum Verdict {
     Answer(Answer),
     Lmtp(LmtpAnswer),
+    /// A SCRAM look-up: the stored credentials, if the user has them.
+    Scram(Option<ScramCredentials>),
+    /// A step of the application's mechanism.
+    Sasl(SaslAnswer),
 }
 
 /// Answers the machine's pending decision with `verdict`. A verdict the
@@ -109,6 +133,24 @@ pub(crate) fn apply(server: &mut Server, verdict: Verdict) -> Result<(), ApiErro
                 given: replies.len(),
             }),
         },
+        Verdict::Scram(found) => match (decision.scram_lookup(), found) {
+            (Ok(lookup), Some(credentials)) => {
+                lookup.credentials(credentials, &crate::runtime::sasl_nonce())
+            }
+            (Ok(lookup), None) => {
+                lookup.deny();
+                Ok(())
+            }
+            (Err(_), _) => Err(ApiError::NoPendingDecision),
+        },
+        Verdict::Sasl(SaslAnswer::Challenge(challenge)) => match decision.auth_step() {
+            Ok(step) => {
+                step.challenge(&challenge);
+                Ok(())
+            }
+            Err(_) => Err(ApiError::NoPendingDecision),
+        },
+        Verdict::Sasl(SaslAnswer::Done(answer)) => answer_decision(decision, answer),
     };
     if result.is_err() {
         // The decision is still pending: never acknowledge a message by

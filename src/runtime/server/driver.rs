@@ -104,6 +104,10 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
             match event {
                 Event::Content(chunk) => c.session.content(chunk).await,
                 Event::MessageAborted { reason } => c.session.message_aborted(reason),
+                Event::ScramFailed {
+                    mechanism,
+                    username,
+                } => c.session.scram_failed(mechanism, username),
                 // The machine emits these once its replies are written.
                 Event::StartTls => return Outcome::StartTls,
                 Event::Reversed { leftover } => return Outcome::Reversed(leftover),
@@ -201,6 +205,21 @@ async fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
             }
             session.message_end(end).await
         }
+        Event::ScramLookup {
+            mechanism,
+            username,
+            authzid,
+        } => {
+            return Verdict::Scram(
+                session
+                    .scram_credentials(mechanism, username, authzid)
+                    .await,
+            );
+        }
+        Event::AuthStep {
+            mechanism,
+            response,
+        } => return Verdict::Sasl(session.auth_step(mechanism, response).await),
         Event::Auth(credentials) => session.auth(credentials).await,
         Event::Vrfy { target, utf8 } => session.vrfy(target, utf8).await,
         Event::Expn { target, utf8 } => session.expn(target, utf8).await,
@@ -211,6 +230,7 @@ async fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
         // Not decisions: the driver handles them before asking.
         Event::Content(_)
         | Event::MessageAborted { .. }
+        | Event::ScramFailed { .. }
         | Event::StartTls
         | Event::Reversed { .. }
         | Event::Closed { .. } => Answer::Deny,

@@ -8,12 +8,15 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-use super::answer::{Answer, LmtpAnswer, MessageEnd};
+use super::answer::{Answer, LmtpAnswer, MessageEnd, SaslAnswer};
 use super::info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 use super::limits::Refusal;
 use super::stream::Reversal;
 use crate::command::{Etrn, SendMode, Utf8Reply};
+use crate::ehlo::Mechanism;
 use crate::params::{MailParams, RcptParams};
+use crate::sasl::scram::ScramCredentials;
+use crate::sasl::SaslData;
 use crate::server::{AbortReason, Credentials, HelloVerb};
 use crate::values::{Domain, ForwardPath, Host, ReversePath};
 
@@ -151,11 +154,59 @@ pub trait Session: Send + 'static {
         let _ = reason;
     }
 
+    /// A SCRAM proof did not verify: the machine answered `535 5.7.8`
+    /// without asking [`Session::auth`]. Count it as a failed AUTH (an
+    /// [`AuthThrottle`](crate::runtime::server::AuthThrottle)); the default
+    /// ignores it.
+    fn scram_failed(&mut self, mechanism: Mechanism, username: Option<String>) {
+        let _ = (mechanism, username);
+    }
+
     /// AUTH credentials (RFC 4954), when mechanisms are offered. Check
     /// them; accepting sends `235 2.7.0`. The default refuses (`535 5.7.8`).
+    /// [`Credentials::Scram`] comes with the proof already verified (see
+    /// `scram_credentials`): decide who may act as whom. For
+    /// [`Credentials::External`] decide from the connection itself, e.g.
+    /// the client certificate in the `TlsInfo` handed to
+    /// `tls_established` (RFC 4422 Appendix A).
     fn auth(&mut self, credentials: Credentials) -> impl Future<Output = Answer> + Send {
         drop(credentials);
         async { Answer::Deny }
+    }
+
+    /// SCRAM (RFC 5802, RFC 7677), when a SCRAM mechanism is offered: the
+    /// stored credentials of `username` for `mechanism` (salt, iterations,
+    /// `StoredKey`, `ServerKey`, never the password; see
+    /// [`ScramCredentials::derive`]). The runtime draws the server's nonce
+    /// and the machine verifies the client's proof; [`Session::auth`] then
+    /// gets [`Credentials::Scram`] to authorise. `None`, the default, fails
+    /// the exchange (`535 5.7.8`); made-up credentials instead keep an
+    /// unknown user's absence hidden (RFC 5802 §9).
+    fn scram_credentials(
+        &mut self,
+        mechanism: Mechanism,
+        username: String,
+        authzid: Option<String>,
+    ) -> impl Future<Output = Option<ScramCredentials>> + Send {
+        let _ = (mechanism, username, authzid);
+        async { None }
+    }
+
+    /// One step of a mechanism the handler runs itself (one in
+    /// [`Extensions::auth`](crate::server::Extensions::auth) the machine
+    /// does not know, e.g. GSSAPI): `response` is the client's, decoded
+    /// (`None` for an AUTH command without initial response). Answer
+    /// with a challenge or the outcome; the default refuses (`535 5.7.8`).
+    /// EXTERNAL reaches [`Session::auth`] instead: decide it from the
+    /// client certificate seen in [`Session::tls_established`] or
+    /// [`ConnectionInfo::tls`](super::ConnectionInfo::tls).
+    fn auth_step(
+        &mut self,
+        mechanism: Mechanism,
+        response: Option<SaslData>,
+    ) -> impl Future<Output = SaslAnswer> + Send {
+        let _ = (mechanism, response);
+        async { SaslAnswer::Done(Answer::Deny) }
     }
 
     /// VRFY, when [`Extensions::vrfy`](crate::server::Extensions::vrfy)

@@ -210,6 +210,10 @@ fn drive<S: Session>(
             match event {
                 Event::Content(chunk) => c.session.content(chunk),
                 Event::MessageAborted { reason } => c.session.message_aborted(reason),
+                Event::ScramFailed {
+                    mechanism,
+                    username,
+                } => c.session.scram_failed(mechanism, username),
                 Event::StartTls => return Outcome::StartTls,
                 Event::Reversed { leftover } => return Outcome::Reversed(leftover),
                 Event::Closed { reason } => return Outcome::Closed(Some(reason)),
@@ -295,6 +299,17 @@ fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
             }
             session.message_end(end)
         }
+        Event::ScramLookup {
+            mechanism,
+            username,
+            authzid,
+        } => {
+            return Verdict::Scram(session.scram_credentials(mechanism, username, authzid));
+        }
+        Event::AuthStep {
+            mechanism,
+            response,
+        } => return Verdict::Sasl(session.auth_step(mechanism, response)),
         Event::Auth(credentials) => session.auth(credentials),
         Event::Vrfy { target, utf8 } => session.vrfy(target, utf8),
         Event::Expn { target, utf8 } => session.expn(target, utf8),
@@ -304,6 +319,7 @@ fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
         Event::Command { verb, args } => session.command(verb, args),
         Event::Content(_)
         | Event::MessageAborted { .. }
+        | Event::ScramFailed { .. }
         | Event::StartTls
         | Event::Reversed { .. }
         | Event::Closed { .. } => Answer::Deny,

@@ -8,10 +8,14 @@ use std::net::{SocketAddr, TcpStream};
 use bytes::Bytes;
 
 use crate::command::{Etrn, SendMode, Utf8Reply};
+use crate::ehlo::Mechanism;
 use crate::params::{MailParams, RcptParams};
 use crate::runtime::server::{
-    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Refusal, SessionEnd, TlsInfo,
+    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Refusal, SaslAnswer, SessionEnd,
+    TlsInfo,
 };
+use crate::sasl::scram::ScramCredentials;
+use crate::sasl::SaslData;
 use crate::server::{AbortReason, Credentials, HelloVerb};
 use crate::values::{Domain, ForwardPath, Host, ReversePath};
 
@@ -134,11 +138,46 @@ pub trait Session: Send + 'static {
         let _ = reason;
     }
 
+    /// A SCRAM proof did not verify: the machine answered `535 5.7.8`
+    /// without asking [`Session::auth`]. Count it as a failed AUTH (an
+    /// [`AuthThrottle`](crate::runtime::server::AuthThrottle)); the default
+    /// ignores it.
+    fn scram_failed(&mut self, mechanism: Mechanism, username: Option<String>) {
+        let _ = (mechanism, username);
+    }
+
     /// AUTH credentials (RFC 4954), when mechanisms are offered. Check
     /// them; accepting sends `235 2.7.0`. The default refuses (`535 5.7.8`).
+    /// [`Credentials::Scram`] comes with the proof already verified (see
+    /// `scram_credentials`): decide who may act as whom. For
+    /// [`Credentials::External`] decide from the connection itself, e.g.
+    /// the client certificate in the `TlsInfo` handed to
+    /// `tls_established` (RFC 4422 Appendix A).
     fn auth(&mut self, credentials: Credentials) -> Answer {
         drop(credentials);
         Answer::Deny
+    }
+
+    /// SCRAM (RFC 5802, RFC 7677): the stored credentials of `username`
+    /// for `mechanism`, as the tokio
+    /// [`Session::scram_credentials`](crate::runtime::server::Session::scram_credentials)
+    /// describes. `None`, the default, fails the exchange (`535 5.7.8`).
+    fn scram_credentials(
+        &mut self,
+        mechanism: Mechanism,
+        username: String,
+        authzid: Option<String>,
+    ) -> Option<ScramCredentials> {
+        let _ = (mechanism, username, authzid);
+        None
+    }
+
+    /// One step of a mechanism the handler runs itself, as the tokio
+    /// [`Session::auth_step`](crate::runtime::server::Session::auth_step)
+    /// describes. The default refuses (`535 5.7.8`).
+    fn auth_step(&mut self, mechanism: Mechanism, response: Option<SaslData>) -> SaslAnswer {
+        let _ = (mechanism, response);
+        SaslAnswer::Done(Answer::Deny)
     }
 
     /// VRFY, when [`Extensions::vrfy`](crate::server::Extensions::vrfy)
