@@ -206,6 +206,7 @@ mod grammar;
 mod octets;
 pub mod options;
 pub mod params;
+pub mod proxy;
 pub mod reply;
 #[cfg(any(feature = "tokio", feature = "blocking"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "blocking"))))]

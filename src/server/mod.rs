@@ -76,9 +76,11 @@ mod auth; // SASL exchanges and credentials (RFC 4954, RFC 4616, RFC 2195)
 mod config; // what a listener offers and enforces
 mod decision; // pending decisions and what their answers do
 mod event; // the events and errors the application sees
+mod forward; // XCLIENT, XFORWARD (Postfix)
 mod framing; // input framing: command lines, AUTH lines, content
 mod offer; // the EHLO reply, HELP, parameter checks against the offer
 mod output; // the reply queue
+mod proxy; // the PROXY protocol header before the greeting
 mod replies; // the machine's own one-line replies
 mod session; // session commands: HELO/EHLO, QUIT, STARTTLS, AUTH, ...
 mod transaction; // MAIL, RCPT, DATA, BDAT
@@ -146,6 +148,8 @@ struct Core {
     timer: Timer,
     /// Mixed into CRAM-MD5 challenges.
     nonce: u64,
+    /// XCLIENT and XFORWARD: what is authorised, the attributes in force.
+    forwarding: forward::Forwarding,
 }
 
 #[derive(Debug, Default)]
@@ -179,6 +183,9 @@ struct Transaction {
 
 #[derive(Debug)]
 enum Phase {
+    /// Waiting for the PROXY protocol header, before anything else
+    /// ([`ServerConfig::proxy_protocol`]).
+    Proxy,
     /// Waiting for the application to accept the connection.
     Connecting {
         asked: bool,
@@ -210,7 +217,9 @@ enum Phase {
 
 impl Server {
     /// A new session. Unless the configuration asks the application first
-    /// ([`ServerConfig::ask_on_connect`]), the 220 greeting is queued.
+    /// ([`ServerConfig::ask_on_connect`]) or waits for a PROXY protocol
+    /// header ([`ServerConfig::proxy_protocol`]), the 220 greeting is
+    /// queued.
     pub fn new(config: impl Into<Arc<ServerConfig>>) -> Self {
         let config = config.into();
         let mut core = Core {
@@ -223,9 +232,12 @@ impl Server {
             abort_owed: None,
             timer: Timer::new(),
             nonce: 0,
+            forwarding: forward::Forwarding::default(),
             config,
         };
-        if !core.config.ask_on_connect {
+        if core.config.proxy_protocol.is_some() {
+            core.phase = Phase::Proxy;
+        } else if !core.config.ask_on_connect {
             core.greet();
         }
         Server {
@@ -400,6 +412,10 @@ impl Server {
     /// back.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.timer.tick(now);
+        if matches!(self.core.phase, Phase::Proxy) {
+            self.proxy_timeout();
+            return;
+        }
         if self.core.in_message() {
             // Content that began before the session knew the time is
             // timed from the first time it is given.
@@ -431,9 +447,11 @@ impl Server {
             return None;
         }
         let period = match core.phase {
-            Phase::Command | Phase::SkipLine { .. } | Phase::Auth(_) | Phase::Refused => {
-                core.config.timeouts.command
-            }
+            Phase::Command
+            | Phase::SkipLine { .. }
+            | Phase::Auth(_)
+            | Phase::Refused
+            | Phase::Proxy => core.config.timeouts.command,
             Phase::Data(_) | Phase::Chunk { .. } => core.config.timeouts.data,
             _ => return None,
         };

@@ -13,6 +13,8 @@ use super::info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 use super::limits::Refusal;
 use super::stream::Reversal;
 use crate::command::{Etrn, SendMode, Utf8Reply};
+use crate::ext::xclient::Xclient;
+use crate::ext::xforward::Xforward;
 use crate::params::{MailParams, RcptParams};
 use crate::server::{AbortReason, Credentials, HelloVerb};
 use crate::values::{Domain, ForwardPath, Host, ReversePath};
@@ -204,6 +206,37 @@ pub trait Session: Send + 'static {
     ) -> impl Future<Output = Answer> + Send {
         let _ = (verb, args);
         async { Answer::Deny }
+    }
+
+    /// Whether this connection may use XCLIENT (Postfix's
+    /// XCLIENT_README; with
+    /// [`Extensions::xclient`](crate::server::Extensions::xclient) on):
+    /// asked once the session exists, by what it knows of the connection
+    /// ([`ConnectionInfo`]), and again after each accepted XCLIENT. The
+    /// default: no.
+    fn xclient_authorized(&self) -> bool {
+        false
+    }
+
+    /// Whether this connection may use XFORWARD, as
+    /// [`Session::xclient_authorized`]. The default: no.
+    fn xforward_authorized(&self) -> bool {
+        false
+    }
+
+    /// XCLIENT from an authorised connection: the client now speaks for
+    /// the one `attrs` describes. Accepting sends a new greeting and
+    /// starts the session over (EHLO again). The default accepts.
+    fn xclient(&mut self, attrs: Xclient<'static>) -> impl Future<Output = Answer> + Send {
+        drop(attrs);
+        async { Answer::Accept }
+    }
+
+    /// XFORWARD from an authorised connection: attributes of the original
+    /// client for the next transaction's logs. The default accepts.
+    fn xforward(&mut self, attrs: Xforward<'static>) -> impl Future<Output = Answer> + Send {
+        drop(attrs);
+        async { Answer::Accept }
     }
 
     /// The STARTTLS handshake completed: the session starts over under TLS

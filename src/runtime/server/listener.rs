@@ -368,6 +368,7 @@ async fn serve<B: Backend>(
         shut: false,
         error: None,
     };
+    conn.authorize();
     if !leftover.is_empty() {
         conn.session.transcript(Direction::Received, &leftover);
         conn.server.receive(&leftover);

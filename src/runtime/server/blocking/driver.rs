@@ -41,6 +41,12 @@ enum Outcome {
     Reversed(Bytes),
 }
 
+/// What the session allows this connection: XCLIENT, XFORWARD.
+fn authorize<S: Session>(server: &mut Server, session: &S) {
+    server.set_xclient_authorized(session.xclient_authorized());
+    server.set_xforward_authorized(session.xforward_authorized());
+}
+
 /// One connection on its own thread, from accept to close. `_slot` holds
 /// its place in the connection limits until the end.
 pub(super) fn connection<B: Backend>(
@@ -106,6 +112,7 @@ pub(super) fn serve<B: Backend>(
         shut: false,
         error: None,
     };
+    authorize(&mut conn.server, &conn.session);
     drop(info);
     if !leftover.is_empty() {
         conn.session.transcript(Direction::Received, &leftover);
@@ -210,14 +217,22 @@ fn drive<S: Session>(
             match event {
                 Event::Content(chunk) => c.session.content(chunk),
                 Event::MessageAborted { reason } => c.session.message_aborted(reason),
+                // The runtime reads the header itself, before TLS, into
+                // `ConnectionInfo::proxy`: its machines never wait for one.
+                Event::Proxy(_) => {}
                 Event::StartTls => return Outcome::StartTls,
                 Event::Reversed { leftover } => return Outcome::Reversed(leftover),
                 Event::Closed { reason } => return Outcome::Closed(Some(reason)),
                 event => {
                     let lmtp = c.server.config().lmtp;
+                    let xclient = matches!(event, Event::Xclient(_));
                     let verdict = ask(&mut c.session, event, lmtp);
                     c.server.handle_timeout(Instant::now());
                     let _ = apply(&mut c.server, verdict);
+                    if xclient {
+                        // Postfix decides again with the new attributes.
+                        authorize(&mut c.server, &c.session);
+                    }
                 }
             }
         }
@@ -302,10 +317,13 @@ fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
         Event::Atrn(domains) => session.atrn(domains),
         Event::Turn => session.turn(),
         Event::Command { verb, args } => session.command(verb, args),
+        Event::Xclient(attrs) => session.xclient(*attrs),
+        Event::Xforward(attrs) => session.xforward(*attrs),
         Event::Content(_)
         | Event::MessageAborted { .. }
         | Event::StartTls
         | Event::Reversed { .. }
+        | Event::Proxy(_)
         | Event::Closed { .. } => Answer::Deny,
     };
     Verdict::Answer(answer)
