@@ -32,7 +32,7 @@ const MAX_LINE: usize = 512 - 4 - 2;
 /// while server.poll_event().is_some() {}
 /// server.accept().unwrap();
 /// let reply = server.poll_transmit().unwrap();
-/// assert!(String::from_utf8_lossy(&reply).contains("250-X-FEATURE a=1 b\r\n"));
+/// assert!(String::from_utf8_lossy(&reply).ends_with("250 X-FEATURE a=1 b\r\n"));
 /// // CR and LF cannot reach the wire: refused when built.
 /// assert!(CustomCapability::new("X-A", ["b\r\n250 FAKE"]).is_err());
 /// ```
