@@ -39,6 +39,16 @@ pub trait Backend: Send + Sync + 'static {
         let _ = (peer, error);
     }
 
+    /// A connection's PROXY protocol header (with
+    /// [`ServerConfig::proxy_protocol`](crate::server::ServerConfig::proxy_protocol))
+    /// was malformed, over its limit, or not there in time
+    /// ([`RuntimeConfig::proxy_header_timeout`](crate::runtime::server::RuntimeConfig::proxy_header_timeout)):
+    /// the connection was closed without a reply, as the specification
+    /// asks (§2.1), and no session was created.
+    fn proxy_failed(&self, peer: SocketAddr, error: &io::Error) {
+        let _ = (peer, error);
+    }
+
     /// Accepting a connection, or starting its thread, failed; the
     /// listener waits a moment and goes on.
     fn accept_failed(&self, error: &io::Error) {
