@@ -124,6 +124,7 @@
 //! | [`ext`] | one file per service extension, owning it end to end (see below); the seam the rest of the crate calls through (`seam.rs`) and the registry (`mod.rs`) |
 //! | [`ehlo`] | the EHLO capability set: keywords (`keyword.rs`), reading a reply (`parse.rs`), writing one (`write.rs`), SASL mechanism names |
 //! | [`reply`] | the reply grammar (RFC 5321 §4.2), parsed and written |
+//! | [`proxy`] | the PROXY protocol header (HAProxy's, versions 1 and 2) before a session: parsed (`v1.rs`, `v2.rs`, `tlv.rs`), written, bounded |
 //! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
 //! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
 //! | [`client`] | the client machine: requests, session, negotiation, transaction, the pipeline queue, the content pump, envelopes |

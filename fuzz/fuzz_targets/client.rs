@@ -1,7 +1,8 @@
 //! A whole client session against arbitrary server bytes, with queued
 //! messages: no panic, no loop, and every message reported exactly once
 //! once the session is over; no AUTH in clear unless allowed (RFC 3207
-//! §6).
+//! §6); a PROXY header first when asked (HAProxy's specification §2.1);
+//! XCLIENT and XFORWARD (Postfix's) only to a server that named them.
 #![no_main]
 
 use std::collections::HashSet;
@@ -11,6 +12,9 @@ use esmtp::client::{
     AuthConfig, Client, ClientConfig, ClientCredentials, Envelope, Event, TlsPolicy,
 };
 use esmtp::data::ContentKind;
+use esmtp::ext::xclient::{Attr, Xclient};
+use esmtp::ext::xforward::Xforward;
+use esmtp::proxy::{ProxyAddresses, ProxyHeader, ProxyVersion};
 use esmtp::values::{Domain, Mailbox};
 use libfuzzer_sys::fuzz_target;
 
@@ -67,6 +71,31 @@ fuzz_target!(|data: &[u8]| {
     config.chunk_size = 1 + data.len() % 13;
     let chunk_size = config.chunk_size;
     let mut client = Client::new(config);
+    let proxy = data.len() & 2 != 0;
+    if proxy {
+        let addresses = ProxyAddresses::tcp(
+            "192.0.2.1:1024".parse().unwrap(),
+            "192.0.2.2:25".parse().unwrap(),
+        );
+        let version = if data.len() & 4 != 0 {
+            ProxyVersion::V2
+        } else {
+            ProxyVersion::V1
+        };
+        client
+            .send_proxy_header(&ProxyHeader::proxied(addresses.unwrap()), version)
+            .unwrap();
+    }
+    // Queued before the offer is known: sent only if the server names
+    // them (the session starts over after XCLIENT's 220).
+    let mut xclient = Xclient::default();
+    xclient.name = Some(Attr::Value("spike.porcupine.org".into()));
+    xclient.login = Some(Attr::Unavailable);
+    client.xclient(xclient).unwrap();
+    let mut xforward = Xforward::default();
+    xforward.ident = Some(Attr::Value("42".into()));
+    client.xforward(xforward).unwrap();
+    client.raw_command("X-FUZZ", Some("a=1")).unwrap();
     let mut ids = HashSet::new();
     let env = || {
         Envelope::new(mb("a@example.org"))
@@ -93,6 +122,7 @@ fuzz_target!(|data: &[u8]| {
     let mut written = 0usize;
     let mut clear = Vec::new();
     let mut wire = Vec::new();
+    let server_input = input.to_vec();
     // A driver gives the time at the top of its loop.
     client.handle_timeout(now);
     // Each read: one length octet, then that many octets.
@@ -157,6 +187,16 @@ fuzz_target!(|data: &[u8]| {
             size <= chunk_size,
             "BDAT {size} over chunk_size {chunk_size}"
         );
+    }
+    if proxy {
+        assert!(wire.starts_with(b"PROXY ") || wire.starts_with(&esmtp::proxy::V2_SIGNATURE));
+    }
+    for verb in [&b"XCLIENT "[..], b"XFORWARD "] {
+        let sent = wire.windows(verb.len()).any(|w| w == verb);
+        let named = server_input
+            .windows(verb.len() - 1)
+            .any(|w| w.eq_ignore_ascii_case(&verb[..verb.len() - 1]));
+        assert!(!sent || named, "{} sent unoffered", String::from_utf8_lossy(verb));
     }
     if !allow_plaintext_auth {
         let auth_in_clear = clear

@@ -93,7 +93,7 @@ impl Client {
     /// another XCLIENT, as XCLIENT_README Note 1 says) are
     /// [`ApiError::Unwritable`].
     pub fn xclient(&mut self, attrs: Xclient<'static>) -> Result<(), ApiError> {
-        attrs.check()?;
+        attrs.check_for_sending()?;
         self.queue_offered(Command::Xclient(Box::new(attrs)))
     }
 
@@ -102,7 +102,7 @@ impl Client {
     /// until that transaction ends. Sent only when offered, as
     /// [`Client::xclient`]; the reply comes as [`Event::CommandReply`].
     pub fn xforward(&mut self, attrs: Xforward<'static>) -> Result<(), ApiError> {
-        attrs.check()?;
+        attrs.check_for_sending()?;
         self.queue_offered(Command::Xforward(Box::new(attrs)))
     }
 

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 
 use super::seam::Extension;
 use super::xclient::{
-    attr, check_attr, check_written, for_each_attr, is_hostname, is_word, own_attr, parse_addr,
+    attr, check_attr, check_for_sending, for_each_attr, is_hostname, is_word, own_attr, parse_addr,
     parse_port, put, set_once, Attr, AttrName, AttrNames, WireValue, MAX_VALUE,
 };
 use super::{reply, MandatedReply};
@@ -203,7 +203,8 @@ impl<'a> Xforward<'a> {
     }
 
     /// Whether the command can be written: at least one attribute, every
-    /// value one the parser takes back, the line within 512 octets.
+    /// value one the parser takes back. (A client also keeps the line
+    /// within 512 octets: [`Client::xforward`](crate::client::Client::xforward).)
     pub fn check(&self) -> Result<(), EncodeError> {
         if self.names() == AttrNames::default() {
             return Err(EncodeError::Empty("XFORWARD attributes"));
@@ -220,10 +221,17 @@ impl<'a> Xforward<'a> {
         )?;
         check_attr(&self.helo, false, word, "XFORWARD HELO")?;
         check_attr(&self.ident, false, word, "XFORWARD IDENT")?;
-        check_attr(&self.source, false, |_| true, "XFORWARD SOURCE")?;
+        check_attr(&self.source, false, |_| true, "XFORWARD SOURCE")
+    }
+
+    /// [`Xforward::check`], and the limits a client keeps to: each value
+    /// within 255 octets as encoded, the line within 512 (XFORWARD_README
+    /// Notes 1 and 2).
+    pub fn check_for_sending(&self) -> Result<(), EncodeError> {
+        self.check()?;
         let mut line = Vec::with_capacity(128);
         self.write_checked(&mut line);
-        check_written(&line, "XFORWARD")
+        check_for_sending(&line, "XFORWARD")
     }
 
     /// Appends `XFORWARD NAME=value …` (without CRLF), after
