@@ -526,3 +526,64 @@ fn postfix_relays_with_xforward_to_our_server_xforward_readme() {
     );
     assert_eq!(all.proto, Some(Attr::Value("ESMTP".into())), "{all:?}");
 }
+
+/// Postfix's smtp-sink lists fewer attributes (`XCLIENT NAME HELO`,
+/// `XFORWARD NAME ADDR PROTO HELO`): the client sends what it lists and
+/// refuses the rest locally (XCLIENT_README: the keyword "is followed by
+/// the names of the attributes that the XCLIENT implementation
+/// supports"); smtp-sink answers XCLIENT with 250, not 220, so the session
+/// does not start over.
+#[test]
+fn client_against_smtp_sink_partly_offered_xclient_readme() {
+    let Some(sink) = common::sink::SmtpSink::builder().start() else {
+        return;
+    };
+    let mut name_only = Xclient::default();
+    name_only.name = Some(Attr::Value("spike.porcupine.org".into()));
+    let mut with_addr = name_only.clone();
+    with_addr.addr = Some(Attr::Value("168.100.189.2".parse().unwrap()));
+    let mut ident = Xforward::default();
+    ident.ident = Some(Attr::Value("UPSTREAM42".into()));
+    let mut helo = Xforward::default();
+    helo.helo = Some(Attr::Value("spike.porcupine.org".into()));
+
+    let mut client = Client::new(client_config());
+    client.xclient(with_addr).unwrap();
+    client.xclient(name_only).unwrap();
+    client.xforward(ident).unwrap();
+    client.xforward(helo).unwrap();
+    client
+        .submit(envelope(), &b"Subject: sink\r\n\r\nHi\r\n"[..])
+        .unwrap();
+    client.quit();
+    let events = run_client(client, sink.port());
+    let refused: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            client::Event::CommandRefused { verb, error } => Some((*verb, error.clone())),
+            _ => None,
+        })
+        .collect();
+    use esmtp::client::ApiError;
+    use esmtp::command::Verb;
+    use esmtp::ext::xclient::AttrName;
+    assert_eq!(
+        refused,
+        vec![
+            (Verb::Xclient, ApiError::AttributeNotOffered(AttrName::Addr)),
+            (
+                Verb::Xforward,
+                ApiError::AttributeNotOffered(AttrName::Ident)
+            ),
+        ]
+    );
+    let replies: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            client::Event::CommandReply { verb, reply } => Some((*verb, reply.code().get())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies, vec![(Verb::Xclient, 250), (Verb::Xforward, 250)]);
+    assert!(delivered(&events), "{events:?}");
+}

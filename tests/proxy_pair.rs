@@ -266,3 +266,24 @@ fn header_split_into_single_octets_section_2_2() {
     assert_eq!(*got, h);
     assert!(server.poll_transmit().is_some());
 }
+
+/// Nothing is written before the header (§2.1), not even a shutdown's
+/// 421 or an overrun's.
+#[test]
+fn no_reply_before_the_header_even_when_closing_section_2_1() {
+    let mut d = Driver::manual(proxied_config(ProxyVersions::Any));
+    d.server.shutdown("bye");
+    d.pump();
+    assert_eq!(d.take(), "");
+    assert!(d.server.is_closed());
+    let mut c = proxied_config(ProxyVersions::V2);
+    c.limits.max_buffered = 20;
+    let mut d = Driver::manual(c);
+    let mut wire = esmtp::proxy::V2_SIGNATURE.to_vec();
+    wire.extend_from_slice(&[0x21, 0x11, 0x00, 0x0c]);
+    d.send(&wire);
+    assert!(!d.server.is_closed());
+    assert_eq!(d.send(&[0u8; 12]), "");
+    assert!(d.server.is_closed());
+    assert_eq!(d.server.buffered_len(), 0);
+}

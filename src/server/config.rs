@@ -53,9 +53,10 @@ pub struct ServerConfig {
     /// Read a PROXY protocol header (HAProxy's specification, versions 1
     /// and 2: [`crate::proxy`]) before anything else: no greeting until it
     /// is parsed, then [`super::Event::Proxy`]; a malformed or overlong
-    /// header closes the connection without a reply. Off by default: turn
-    /// it on only for a listener that a trusted proxy alone can reach,
-    /// since the header says who the client is.
+    /// header, or none within [`Timeouts::command`], closes the connection
+    /// without a reply. Off by default: turn it on only for a listener
+    /// that a trusted proxy alone can reach, since the header says who the
+    /// client is.
     pub proxy_protocol: Option<ProxyOptions>,
 }
 

@@ -307,6 +307,11 @@ impl Server {
             _ => {}
         }
         if self.rx.len().saturating_add(len) > self.core.config.limits.max_buffered {
+            if matches!(self.core.phase, Phase::Proxy) {
+                // Nothing may be written before the PROXY header.
+                self.reject_proxy();
+                return false;
+            }
             // Dropping the buffer, not just clearing it, gives back the
             // memory an adopted buffer may have brought.
             self.rx = BytesMut::new();
@@ -334,6 +339,11 @@ impl Server {
     /// is shutting down, RFC 5321 §3.8). Controls in `text` become spaces,
     /// so it cannot add lines to the reply.
     pub fn shutdown(&mut self, text: &str) {
+        if matches!(self.core.phase, Phase::Proxy) {
+            // No reply before the PROXY header (its specification, §2.1).
+            self.core.phase = Phase::Closing(CloseReason::Shutdown);
+            return;
+        }
         self.core.pending = None;
         self.core.abort_content(AbortReason::Disconnected);
         if !matches!(self.core.phase, Phase::Closing(_) | Phase::Closed) {

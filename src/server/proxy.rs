@@ -46,7 +46,7 @@ impl Server {
     /// §2.1: "Any sequence which does not exactly match the protocol must
     /// be discarded and cause the receiver to abort the connection": no
     /// reply, since nothing may be written before the header is read.
-    fn reject_proxy(&mut self) {
+    pub(super) fn reject_proxy(&mut self) {
         self.rx = BytesMut::new();
         self.core.tx.clear();
         self.core.phase = Phase::Closing(CloseReason::ProxyHeader);
