@@ -181,6 +181,19 @@ pub enum EncodeError {
     /// A SASL response that is not base64 (RFC 4954 §4).
     #[error("SASL response is not base64")]
     Base64,
+    /// A value its grammar refuses (an XCLIENT host name with a space, a
+    /// login that would read back as `[UNAVAILABLE]` …).
+    #[error("{0} is not valid")]
+    Invalid(&'static str),
+    /// A field or line over its length limit (a command line is 512
+    /// octets, RFC 5321 §4.5.3.1.4).
+    #[error("{field} is longer than {limit} octets")]
+    TooLong {
+        /// Which field or command.
+        field: &'static str,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// Why a configuration cannot be used.

@@ -124,6 +124,7 @@
 //! | [`ext`] | one file per service extension, owning it end to end (see below); the seam the rest of the crate calls through (`seam.rs`) and the registry (`mod.rs`) |
 //! | [`ehlo`] | the EHLO capability set: keywords (`keyword.rs`), reading a parsed reply (`parse.rs`), reading one straight from the input in one pass (`fused.rs`), writing one (`write.rs`), SASL mechanism names |
 //! | [`reply`] | replies (RFC 5321 §4.2): the fast parser (`parse.rs`), the value and its writer (`mod.rs`) |
+//! | [`proxy`] | the PROXY protocol header (HAProxy's, versions 1 and 2) before a session: parsed (`v1.rs`, `v2.rs`, `tlv.rs`), written, bounded |
 //! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
 //! | [`sasl`] | SASL mechanisms beyond the AUTH framing: SCRAM's messages and keys (`scram/`), the client's mechanism seam (`exchange.rs`), channel-binding data |
 //! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
@@ -207,6 +208,7 @@ mod grammar;
 mod octets;
 pub mod options;
 pub mod params;
+pub mod proxy;
 pub mod reply;
 #[cfg(any(feature = "tokio", feature = "blocking"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "blocking"))))]

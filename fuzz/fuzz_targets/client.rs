@@ -1,7 +1,9 @@
 //! A whole client session against arbitrary server bytes, with queued
 //! messages: no panic, no loop, and every message reported exactly once
 //! once the session is over; no AUTH in clear unless allowed (RFC 3207
-//! §6); no mail to a server whose SCRAM signature failed (RFC 5802 §9).
+//! §6); no mail to a server whose SCRAM signature failed (RFC 5802 §9);
+//! a PROXY header first when asked (HAProxy's specification §2.1);
+//! XCLIENT and XFORWARD (Postfix's) only to a server that named them.
 #![no_main]
 
 use std::collections::HashSet;
@@ -11,6 +13,9 @@ use esmtp::client::{
     AuthConfig, AuthError, Client, ClientConfig, ClientCredentials, Envelope, Event, TlsPolicy,
 };
 use esmtp::data::ContentKind;
+use esmtp::ext::xclient::{Attr, Xclient};
+use esmtp::ext::xforward::Xforward;
+use esmtp::proxy::{ProxyAddresses, ProxyHeader, ProxyVersion};
 use esmtp::values::{Domain, Mailbox};
 use libfuzzer_sys::fuzz_target;
 
@@ -70,10 +75,35 @@ fuzz_target!(|data: &[u8]| {
     config.chunk_size = 1 + data.len() % 13;
     let chunk_size = config.chunk_size;
     let mut client = Client::new(config);
-    if data.len() & 2 != 0 {
+    if data.len() & 8 != 0 {
         // SCRAM's client nonce (the dictionary's server-first extends it).
         client.set_sasl_nonce("abc").unwrap();
     }
+    let proxy = data.len() & 2 != 0;
+    if proxy {
+        let addresses = ProxyAddresses::tcp(
+            "192.0.2.1:1024".parse().unwrap(),
+            "192.0.2.2:25".parse().unwrap(),
+        );
+        let version = if data.len() & 4 != 0 {
+            ProxyVersion::V2
+        } else {
+            ProxyVersion::V1
+        };
+        client
+            .send_proxy_header(&ProxyHeader::proxied(addresses.unwrap()), version)
+            .unwrap();
+    }
+    // Queued before the offer is known: sent only if the server names
+    // them (the session starts over after XCLIENT's 220).
+    let mut xclient = Xclient::default();
+    xclient.name = Some(Attr::Value("spike.porcupine.org".into()));
+    xclient.login = Some(Attr::Unavailable);
+    client.xclient(xclient).unwrap();
+    let mut xforward = Xforward::default();
+    xforward.ident = Some(Attr::Value("42".into()));
+    client.xforward(xforward).unwrap();
+    client.raw_command("X-FUZZ", Some("a=1")).unwrap();
     let mut ids = HashSet::new();
     let env = || {
         Envelope::new(mb("a@example.org"))
@@ -102,6 +132,7 @@ fuzz_target!(|data: &[u8]| {
     let mut wire = Vec::new();
     // Where the wire stood when a server failed to prove itself (SCRAM).
     let mut unverified_at = None;
+    let server_input = input.to_vec();
     // A driver gives the time at the top of its loop.
     client.handle_timeout(now);
     // Each read: one length octet, then that many octets.
@@ -177,6 +208,20 @@ fuzz_target!(|data: &[u8]| {
         assert!(
             !wire[at..].windows(5).any(|w| w == b"MAIL "),
             "mail sent to an unverified server"
+        );
+    }
+    if proxy {
+        assert!(wire.starts_with(b"PROXY ") || wire.starts_with(&esmtp::proxy::V2_SIGNATURE));
+    }
+    for verb in [&b"XCLIENT "[..], b"XFORWARD "] {
+        let sent = wire.windows(verb.len()).any(|w| w == verb);
+        let named = server_input
+            .windows(verb.len() - 1)
+            .any(|w| w.eq_ignore_ascii_case(&verb[..verb.len() - 1]));
+        assert!(
+            !sent || named,
+            "{} sent unoffered",
+            String::from_utf8_lossy(verb)
         );
     }
     if !allow_plaintext_auth {

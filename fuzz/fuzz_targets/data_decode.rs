@@ -38,7 +38,13 @@ fn steps(
 }
 
 /// The fused scan against the reference, whole and in `piece`-octet reads.
-fn same_as_reference(policy: BarePolicy, max_line: usize, max_size: u64, wire: &[u8], piece: usize) {
+fn same_as_reference(
+    policy: BarePolicy,
+    max_line: usize,
+    max_size: u64,
+    wire: &[u8],
+    piece: usize,
+) {
     for piece in [wire.len(), piece] {
         let mut new = DotDecoder::new()
             .with_policy(policy)

@@ -7,13 +7,17 @@
 //! decision is the one the event asked, and the LMTP view exists exactly
 //! for an LMTP end of message (and the SCRAM and application-mechanism
 //! views for theirs); `poll_timeout` is pure and never behind the time
-//! given.
+//! given; with the PROXY protocol on, nothing is written before the
+//! header is read (HAProxy's specification §2.1); an accepted XCLIENT
+//! returns the session to its start (Postfix's XCLIENT_README).
 #![no_main]
 
 use std::time::{Duration, Instant};
 
 use esmtp::data::BarePolicy;
 use esmtp::ehlo::Mechanism;
+use esmtp::ext::custom::CustomCapability;
+use esmtp::proxy::{ProxyOptions, ProxyVersions};
 use esmtp::reply::Reply;
 use esmtp::sasl::scram::{ScramCredentials, ScramHash};
 use esmtp::sasl::ChannelBinding;
@@ -94,6 +98,33 @@ fn config(bits: u8) -> ServerConfig {
     cfg
 }
 
+/// What a second configuration octet turns on: the PROXY protocol,
+/// XCLIENT and XFORWARD (authorised or not), a custom keyword and verb.
+fn extra(cfg: &mut ServerConfig, bits: u8) {
+    let versions = match bits & 3 {
+        0 => None,
+        1 => Some(ProxyVersions::V1),
+        2 => Some(ProxyVersions::V2),
+        _ => Some(ProxyVersions::Any),
+    };
+    cfg.proxy_protocol = versions.map(|v| {
+        let opts = ProxyOptions::new(v);
+        if bits & 4 != 0 {
+            opts.with_max_len(32)
+        } else {
+            opts
+        }
+    });
+    cfg.extensions.xclient = bits & 8 != 0;
+    cfg.extensions.xforward = bits & 32 != 0;
+    if bits & 128 != 0 {
+        cfg.extensions
+            .custom
+            .push(CustomCapability::new("X-FUZZ", ["a=1"]).unwrap());
+        cfg.private_verbs.push("X-FUZZ".into());
+    }
+}
+
 fn reply(code: u16, class: u8) -> Reply<'static> {
     Reply::single(
         ReplyCode::new(code).unwrap(),
@@ -120,6 +151,8 @@ fn kind_of(event: &Event) -> Option<DecisionKind> {
         Event::Atrn(_) => DecisionKind::Atrn,
         Event::Turn => DecisionKind::Turn,
         Event::Command { .. } => DecisionKind::Command,
+        Event::Xclient(_) => DecisionKind::Xclient,
+        Event::Xforward(_) => DecisionKind::Xforward,
         _ => return None,
     })
 }
@@ -146,6 +179,9 @@ struct Checker {
     closed: usize,
     max_buffered: usize,
     max_queued: usize,
+    /// The PROXY protocol is on and its header not read yet: nothing may
+    /// be written.
+    awaiting_proxy: bool,
 }
 
 /// More than any one reply the server writes (the EHLO reply with every
@@ -177,6 +213,10 @@ impl Checker {
                     // Reversed (TURN/ATRN) hands the connection over: it is
                     // the last event, like Closed.
                     Event::Closed { .. } | Event::Reversed { .. } => self.closed += 1,
+                    Event::Proxy(_) => {
+                        assert!(self.awaiting_proxy, "a second PROXY header");
+                        self.awaiting_proxy = false;
+                    }
                     _ => {}
                 }
                 assert!(self.closed <= 1, "two final events");
@@ -251,11 +291,17 @@ impl Checker {
                     5 => s.accept().unwrap(),
                     _ => s.respond(&reply(550, 5)).unwrap(),
                 }
+                if matches!(event, Event::Xclient(_)) && matches!(choice, 0 | 1 | 3 | 5) {
+                    // Back at the greeting: EHLO again (XCLIENT_README).
+                    assert!(s.hello().is_none(), "XCLIENT accepted, still greeted");
+                    assert!(s.xforward().is_none());
+                }
             }
             let mut any = false;
             assert!(s.queued_reply_len() <= self.max_queued + LONGEST_REPLY);
             while let Some(bytes) = s.poll_transmit() {
                 assert!(!bytes.is_empty());
+                assert!(!self.awaiting_proxy, "written before the PROXY header");
                 self.wire.extend_from_slice(&bytes);
                 any = true;
             }
@@ -304,11 +350,16 @@ fn check_wire(wire: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     let mut c = Cursor(data);
     let Some(bits) = c.byte() else { return };
-    let cfg = config(bits);
+    let mut cfg = config(bits);
+    let more = c.byte().unwrap_or(0);
+    extra(&mut cfg, more);
+    let awaiting_proxy = cfg.proxy_protocol.is_some();
     let max_buffered = cfg.limits.max_buffered;
     let max_queued = cfg.limits.max_queued_replies;
     let mut s = Server::new(cfg);
     s.set_nonce(7);
+    s.set_xclient_authorized(more & 16 != 0);
+    s.set_xforward_authorized(more & 64 != 0);
     let mut k = Checker {
         wire: Vec::new(),
         input: Vec::new(),
@@ -316,6 +367,7 @@ fuzz_target!(|data: &[u8]| {
         closed: 0,
         max_buffered,
         max_queued,
+        awaiting_proxy,
     };
     let start = Instant::now();
     let mut now = start;

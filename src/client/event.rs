@@ -62,6 +62,15 @@ pub enum Event {
         /// The reply.
         reply: Reply<'static>,
     },
+    /// A command the application queued before the server's offer was
+    /// known was not sent: the server does not offer what it needs
+    /// (XCLIENT or XFORWARD, or one of the attributes given).
+    CommandRefused {
+        /// The command.
+        verb: Verb,
+        /// Why ([`ApiError::NotOffered`], [`ApiError::AttributeNotOffered`]).
+        error: ApiError,
+    },
     /// TURN or ATRN succeeded: the connection now runs the other way.
     /// Create a [`crate::server::Server`] and feed it `leftover` (bytes
     /// already received after the `250`) before anything else (RFC 2645
@@ -293,6 +302,25 @@ pub enum ApiError {
     /// ASCII without `,` (RFC 5802 §7).
     #[error("a SASL nonce is printable ASCII without ','")]
     InvalidNonce,
+    /// A PROXY protocol header must be the first octets of the connection,
+    /// and there is one at most: bytes were already received or queued.
+    #[error("a PROXY protocol header must come first, once")]
+    ProxyHeaderTooLate,
+    /// The server does not offer the extension the command needs (XCLIENT,
+    /// XFORWARD): nothing was sent.
+    #[error("the server does not offer {0}")]
+    NotOffered(&'static str),
+    /// The server offers XCLIENT or XFORWARD but not this attribute (its
+    /// EHLO keyword lists the ones it takes): nothing was sent.
+    #[error("the server does not take the {0} attribute")]
+    AttributeNotOffered(crate::ext::xclient::AttrName),
+    /// A raw command with a verb whose state the machine keeps
+    /// ([`super::Client::raw_command`]).
+    #[error("{0:?} is managed by the session; it cannot be sent raw")]
+    ManagedVerb(Verb),
+    /// The PROXY protocol header cannot be written in the version asked.
+    #[error("the PROXY protocol header cannot be written: {0}")]
+    ProxyHeader(#[from] crate::proxy::ProxyEncodeError),
 }
 
 /// Reply codes that make the client end a session.

@@ -104,8 +104,10 @@ mod config; // what the client may use and requires
 mod content; // the content pump: DATA dot-stuffing, BDAT chunks
 mod envelope; // what the caller submits
 mod event; // the events and errors the application sees
+mod forward; // XCLIENT, XFORWARD, raw commands
 mod negotiate; // a message's transaction given what the server offers
 mod pipeline; // the pipeline queue and the replies owed
+mod proxy; // the PROXY protocol header before everything
 mod replies; // reply input and routing
 mod requests; // the caller's messages and commands
 mod session; // greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, QUIT
@@ -164,6 +166,8 @@ pub struct Client {
     sasl_nonce: Option<String>,
     /// The connection's channel-binding data (SCRAM `-PLUS`).
     channel_binding: Option<Box<crate::sasl::ChannelBinding>>,
+    /// A PROXY protocol header was queued (at most one, first).
+    proxy_sent: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -277,6 +281,7 @@ impl Client {
             timer: Timer::new(),
             sasl_nonce: None,
             channel_binding: None,
+            proxy_sent: false,
         }
     }
 

@@ -33,6 +33,11 @@ pub(super) enum Expect {
     BdatLast,
     Simple(Verb),
     Reverse(Verb),
+    /// XCLIENT: `220` starts the session over; `login`: it carried a
+    /// LOGIN value.
+    Xclient {
+        login: bool,
+    },
     Quit,
 }
 
@@ -99,10 +104,11 @@ impl Client {
             match job {
                 Job::Quit => return self.send_quit(CloseReason::Quit),
                 Job::Command(cmd) => {
-                    let expect = match *cmd {
-                        Command::Atrn(_) | Command::Turn => Expect::Reverse(cmd.verb()),
-                        _ => Expect::Simple(cmd.verb()),
-                    };
+                    if let Err(error) = self.offered_for(&cmd) {
+                        self.refuse_command(cmd.verb(), error);
+                        continue;
+                    }
+                    let expect = super::forward::expect_for(&cmd);
                     self.write(&cmd, expect);
                     return;
                 }

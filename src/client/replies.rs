@@ -138,6 +138,7 @@ impl Client {
                 _ => CloseReason::Quit,
             }),
             Expect::Simple(verb) => self.events.push_back(Event::CommandReply { verb, reply }),
+            Expect::Xclient { login } => self.xclient_reply(login, reply),
             Expect::Reverse(verb) => {
                 if code == 250 {
                     let leftover = self.rx.split().freeze();

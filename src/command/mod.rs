@@ -122,6 +122,11 @@ pub enum Command<'a> {
     Verb,
     /// `ONEX` (sendmail; registered without an RFC).
     Onex,
+    /// `XCLIENT attribute=value…` (Postfix's XCLIENT_README), boxed: it
+    /// is large and rare.
+    Xclient(Box<crate::ext::xclient::Xclient<'a>>),
+    /// `XFORWARD attribute=value…` (Postfix's XFORWARD_README).
+    Xforward(Box<crate::ext::xforward::Xforward<'a>>),
     /// Any other verb, X- private ones included (RFC 5321 §4.1.5), kept
     /// verbatim.
     Other {
@@ -206,6 +211,8 @@ pub enum Verb {
     Burl,
     Verb,
     Onex,
+    Xclient,
+    Xforward,
     /// An unknown or private verb.
     Other,
 }
@@ -239,6 +246,8 @@ impl Verb {
             Verb::Burl => Keyword::Burl.name(),
             Verb::Verb => Keyword::Verb.name(),
             Verb::Onex => Keyword::Onex.name(),
+            Verb::Xclient => crate::ext::xclient::EHLO_KEYWORD,
+            Verb::Xforward => crate::ext::xforward::EHLO_KEYWORD,
             Verb::Other => return None,
         })
     }
@@ -291,6 +300,8 @@ impl<'a> Command<'a> {
             Command::Burl { .. } => Verb::Burl,
             Command::Verb => Verb::Verb,
             Command::Onex => Verb::Onex,
+            Command::Xclient(_) => Verb::Xclient,
+            Command::Xforward(_) => Verb::Xforward,
             Command::Other { .. } => Verb::Other,
         }
     }
@@ -345,6 +356,8 @@ impl<'a> Command<'a> {
             },
             Command::Verb => Command::Verb,
             Command::Onex => Command::Onex,
+            Command::Xclient(x) => Command::Xclient(Box::new(x.into_owned())),
+            Command::Xforward(x) => Command::Xforward(Box::new(x.into_owned())),
             Command::Other { verb, args } => Command::Other {
                 verb: own(verb),
                 args: args.map(own),

@@ -111,6 +111,14 @@ pub(super) fn parse_framed<'a>(
             tri!(p.no_args());
             return Ok((Command::StartTls, used));
         }
+        None if verb.eq_ignore_ascii_case(ext::xclient::EHLO_KEYWORD) => {
+            let x = tri!(ext::xclient::Xclient::parse(p.rest, opts));
+            return Ok((Command::Xclient(Box::new(x)), used));
+        }
+        None if verb.eq_ignore_ascii_case(ext::xforward::EHLO_KEYWORD) => {
+            let x = tri!(ext::xforward::Xforward::parse(p.rest, opts));
+            return Ok((Command::Xforward(Box::new(x)), used));
+        }
         None => return Ok((tri!(p.other(verb)), used)),
     };
     const MAIL: u32 = word(b"mail");

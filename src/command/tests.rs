@@ -426,12 +426,22 @@ fn burl_rfc4468_3() {
 #[test]
 fn private_and_unknown_verbs_are_kept_rfc5321_4_1_5() {
     assert_eq!(
-        strict("XCLIENT ADDR=192.0.2.1 NAME=spike.example"),
+        strict("X-CLIENT ADDR=192.0.2.1 NAME=spike.example"),
         Ok(Command::Other {
-            verb: "XCLIENT".into(),
+            verb: "X-CLIENT".into(),
             args: Some("ADDR=192.0.2.1 NAME=spike.example".into())
         })
     );
+    // Postfix's XCLIENT and XFORWARD are typed (ext/xclient.rs,
+    // ext/xforward.rs).
+    assert!(matches!(
+        strict("XCLIENT ADDR=192.0.2.1 NAME=spike.example"),
+        Ok(Command::Xclient(_))
+    ));
+    assert!(matches!(
+        strict("xforward IDENT=1"),
+        Ok(Command::Xforward(_))
+    ));
     assert_eq!(
         strict("X-FOO"),
         Ok(Command::Other {

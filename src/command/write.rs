@@ -43,6 +43,8 @@ impl Command<'_> {
             Command::Auth {
                 initial: Some(r), ..
             } => r.check(),
+            Command::Xclient(x) => x.check(),
+            Command::Xforward(x) => x.check(),
             Command::Other { verb, args } => {
                 // The parser's rule for an unknown verb (RFC 5321 §4.1.5
                 // `esmtp-keyword` shape), so what parses can be written.
@@ -169,6 +171,8 @@ impl Command<'_> {
                     out.extend_from_slice(b" LAST");
                 }
             }
+            Command::Xclient(x) => x.write_checked(out),
+            Command::Xforward(x) => x.write_checked(out),
             Command::Other { verb, args } => {
                 out.extend_from_slice(verb.as_bytes());
                 if let Some(a) = args {

@@ -32,6 +32,7 @@ pub mod burl;
 pub mod checkpoint;
 pub mod chunking;
 pub mod conneg;
+pub mod custom;
 pub mod deliverby;
 pub mod dsn;
 pub mod enhanced_status_codes;
@@ -53,6 +54,8 @@ pub mod smtputf8;
 pub mod starttls;
 pub mod submitter;
 pub mod utf8smtp;
+pub mod xclient;
+pub mod xforward;
 
 /// The registration table: one entry per extension module (beside its
 /// `mod` line above), naming the EHLO keywords it defines. An entry is
@@ -193,6 +196,14 @@ macro_rules! registry {
                 /// `ONEX` (sendmail; IANA-registered without an RFC).
                 Onex = 33 => EHLO_ONEX,
             }
+            // Postfix's XCLIENT and XFORWARD are not registered keywords:
+            // their lines (with attribute lists) stay among a reply's
+            // unknown keywords, read by `xclient::offered` and
+            // `xforward::offered`.
+            xclient {}
+            xforward {}
+            // The application's own keywords, last.
+            custom {}
         }
     };
 }

@@ -113,6 +113,10 @@ pub(crate) struct Offer<'s> {
     pub(crate) authenticated: bool,
     /// The transaction's MAIL carried SMTPUTF8 (RFC 6531 §3.4).
     pub(crate) smtputf8: bool,
+    /// The application authorised XCLIENT for this connection.
+    pub(crate) xclient_authorized: bool,
+    /// The application authorised XFORWARD for this connection.
+    pub(crate) xforward_authorized: bool,
 }
 
 impl<'s> Offer<'s> {

@@ -5,8 +5,10 @@ use std::time::Duration;
 use crate::data::BarePolicy;
 use crate::ehlo::Mechanism;
 use crate::error::ConfigError;
+use crate::ext::custom::CustomCapability;
 use crate::ext::future_release::HoldLimits;
 use crate::options::Strictness;
+use crate::proxy::ProxyOptions;
 use crate::values::{DomainRules, Host};
 
 /// Configuration shared by the sessions of one listener. Build it once and
@@ -38,16 +40,31 @@ pub struct ServerConfig {
     /// [`BarePolicy::Reject`], keeps a relay from passing a smuggled
     /// `<LF>.<LF>` on to the next hop.
     pub bare_line_endings: BarePolicy,
-    /// Private verbs (e.g. `XCLIENT`) handed to the application as
-    /// [`super::Event::Command`]; other unknown verbs get `500`.
+    /// Private verbs (RFC 5321 §4.1.5, e.g. `X-PING` for a keyword of
+    /// [`Extensions::custom`]), matched in any case and handed to the
+    /// application as [`super::Event::Command`] with their arguments as
+    /// sent; other unknown verbs get `500 5.5.1`. HELP lists them. Each
+    /// must be an `esmtp-keyword` (a letter or digit, then letters, digits
+    /// and `-`) that the machine does not know: a verb it parses itself
+    /// (MAIL, VRFY, BURL …) never reaches the list, except XCLIENT and
+    /// XFORWARD while [`Extensions::xclient`] / [`Extensions::xforward`]
+    /// are off, which are handed over as written.
     pub private_verbs: Vec<String>,
+    /// Read a PROXY protocol header (HAProxy's specification, versions 1
+    /// and 2: [`crate::proxy`]) before anything else: no greeting until it
+    /// is parsed, then [`super::Event::Proxy`]; a malformed or overlong
+    /// header, or none within [`Timeouts::command`], closes the connection
+    /// without a reply. Off by default: turn it on only for a listener
+    /// that a trusted proxy alone can reach, since the header says who the
+    /// client is.
+    pub proxy_protocol: Option<ProxyOptions>,
 }
 
 /// Which extensions and optional commands are offered. The defaults offer
 /// everything this machine enforces by itself; the ones that need
 /// application support (STARTTLS, AUTH, VRFY/EXPN decisions, ETRN, ATRN,
-/// TURN, SEND/SOML/SAML, FUTURERELEASE, DELIVERBY, MT-PRIORITY, RRVS) are
-/// off until the application turns them on.
+/// TURN, SEND/SOML/SAML, FUTURERELEASE, DELIVERBY, MT-PRIORITY, RRVS,
+/// XCLIENT, XFORWARD) are off until the application turns them on.
 ///
 /// Each field is read by the extension it names, in its own module of
 /// [`crate::ext`]: what it adds to the EHLO reply and how the MAIL/RCPT
@@ -127,6 +144,19 @@ pub struct Extensions {
     /// SEND, SOML and SAML (RFC 821 §3.4, [`crate::ext::rfc821`]), handed
     /// over as MAIL variants.
     pub send: bool,
+    /// XCLIENT (Postfix, [`crate::ext::xclient`]): advertised, and served
+    /// as [`super::Event::Xclient`], only in sessions the application
+    /// authorises with [`super::Server::set_xclient_authorized`]; others
+    /// get `550 5.7.0`.
+    pub xclient: bool,
+    /// XFORWARD (Postfix, [`crate::ext::xforward`]): likewise, authorised
+    /// with [`super::Server::set_xforward_authorized`].
+    pub xforward: bool,
+    /// The application's own EHLO keywords, with their parameters
+    /// ([`crate::ext::custom`]), written after the ones the machine
+    /// advertises, each keyword once. Their commands are private verbs
+    /// ([`ServerConfig::private_verbs`]).
+    pub custom: Vec<CustomCapability>,
 }
 
 impl Default for Extensions {
@@ -156,6 +186,9 @@ impl Default for Extensions {
             atrn: false,
             turn: false,
             send: false,
+            xclient: false,
+            xforward: false,
+            custom: Vec::new(),
         }
     }
 }
@@ -278,6 +311,7 @@ impl ServerConfig {
             strictness: Strictness::Lenient,
             bare_line_endings: BarePolicy::Reject,
             private_verbs: Vec::new(),
+            proxy_protocol: None,
         })
     }
 

@@ -14,6 +14,7 @@ use super::replies::{
 use super::{Core, Phase, Transaction};
 use crate::ext::body::Body;
 use crate::ext::MandatedReply;
+use crate::ext::{xclient, xforward};
 use crate::reply::Reply;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub(super) enum Pending {
     Atrn,
     Turn,
     Command,
+    Xclient { login: bool },
+    Xforward,
 }
 
 /// What a pending decision is about: the [`super::Event`] that asked it.
@@ -66,6 +69,10 @@ pub enum DecisionKind {
     Turn,
     /// [`super::Event::Command`].
     Command,
+    /// [`super::Event::Xclient`].
+    Xclient,
+    /// [`super::Event::Xforward`].
+    Xforward,
 }
 
 /// The decision the session waits for, from [`super::Server::decision`]:
@@ -188,6 +195,8 @@ impl<'a> Decision<'a> {
             Pending::Atrn => DecisionKind::Atrn,
             Pending::Turn => DecisionKind::Turn,
             Pending::Command => DecisionKind::Command,
+            Pending::Xclient { .. } => DecisionKind::Xclient,
+            Pending::Xforward => DecisionKind::Xforward,
         }
     }
 
@@ -224,6 +233,8 @@ impl<'a> Decision<'a> {
             Pending::Etrn => ETRN_REJECTED,
             Pending::Atrn | Pending::Turn => REVERSE_REJECTED,
             Pending::Command => COMMAND_REJECTED,
+            Pending::Xclient { .. } => xclient::REFUSED,
+            Pending::Xforward => xforward::REFUSED,
         };
         self.core.answered();
         self.core.deny(self.pending, Answer::Mandated(reply));
@@ -381,6 +392,17 @@ impl Core {
                 self.phase = Phase::Reversing;
             }
             Pending::Command => custom(self, OK),
+            Pending::Xclient { login } => {
+                self.xclient_accepted(login);
+                match reply {
+                    Some(r) => r.write_to(&mut self.tx),
+                    None => self.greet(),
+                }
+            }
+            Pending::Xforward => {
+                self.xforward_accepted();
+                custom(self, xforward::OK);
+            }
         }
     }
 
@@ -416,6 +438,10 @@ impl Core {
                 if self.session.auth_failures >= self.config.limits.auth_attempts {
                     self.close_with(TOO_MANY_AUTH, CloseReason::TooManyErrors);
                 }
+            }
+            Pending::Xforward => {
+                self.forwarding.staged = None;
+                self.answer(answer);
             }
             _ => self.answer(answer),
         }

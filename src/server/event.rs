@@ -6,7 +6,10 @@ use bytes::Bytes;
 
 use crate::command::{Etrn, SendMode, Utf8Reply};
 use crate::data::ContentError;
+use crate::ext::xclient::Xclient;
+use crate::ext::xforward::Xforward;
 use crate::params::{MailParams, RcptParams};
+use crate::proxy::ProxyHeader;
 use crate::values::{Domain, ForwardPath, Host, ReversePath};
 
 use super::credentials::Credentials;
@@ -33,6 +36,12 @@ pub enum HelloVerb {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
+    /// The PROXY protocol header ([`super::ServerConfig::proxy_protocol`]):
+    /// who the client is, as the proxy in front says. Not a decision: the
+    /// greeting follows (or [`Event::Connect`], which can refuse the
+    /// client by these addresses). A LOCAL header (a health check) names
+    /// no addresses: the connection's own are the real ones.
+    Proxy(Box<ProxyHeader>),
     /// *Decision*: a client connected (only with
     /// [`super::ServerConfig::ask_on_connect`]). Accept sends the 220
     /// greeting; deny sends `554 5.3.2` and then answers every command but
@@ -155,6 +164,19 @@ pub enum Event {
         /// The arguments, as sent.
         args: Option<String>,
     },
+    /// *Decision*: XCLIENT (Postfix's XCLIENT_README), from a session the
+    /// application authorised ([`super::Server::set_xclient_authorized`]):
+    /// the client speaks for another, whose attributes these are. Accept
+    /// sends a new `220` greeting and returns the session to its start
+    /// (EHLO again; TLS stays; authenticated only with a LOGIN value);
+    /// deny sends `550 5.7.1` and changes nothing.
+    Xclient(Box<Xclient<'static>>),
+    /// *Decision*: XFORWARD (Postfix's XFORWARD_README), from a session the
+    /// application authorised ([`super::Server::set_xforward_authorized`]).
+    /// Accept sends `250 2.0.0` and adds the attributes to those in force
+    /// until the transaction ends ([`super::Server::xforward`]); deny sends
+    /// `550 5.7.1`.
+    Xforward(Box<Xforward<'static>>),
     /// STARTTLS was accepted and its 220 written out: perform the TLS
     /// handshake on the connection now, then call
     /// [`super::Server::tls_established`] (or `tls_failed`). Input
@@ -194,6 +216,8 @@ impl Event {
                 | Event::Atrn(_)
                 | Event::Turn
                 | Event::Command { .. }
+                | Event::Xclient(_)
+                | Event::Xforward(_)
         )
     }
 }
@@ -234,6 +258,10 @@ pub enum CloseReason {
     Shutdown,
     /// A BDAT size that cannot be parsed: the stream cannot be resynchronised.
     Desynchronised,
+    /// The PROXY protocol header was malformed, overlong or missing (its
+    /// specification, §2.1 and §2.2: the connection is aborted without a
+    /// reply).
+    ProxyHeader,
 }
 
 /// Misuse of the server API by the application (never caused by the peer).

@@ -58,6 +58,7 @@ impl Server {
     pub(super) fn step(&mut self) -> Step {
         let core = &mut self.core;
         match &mut core.phase {
+            Phase::Proxy => self.proxy_header(),
             Phase::Connecting { asked } => {
                 if *asked {
                     Step::Blocked

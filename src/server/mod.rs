@@ -78,9 +78,11 @@ mod config; // what a listener offers and enforces
 mod credentials; // what a completed exchange hands over; secrets
 mod decision; // pending decisions and what their answers do
 mod event; // the events and errors the application sees
+mod forward; // XCLIENT, XFORWARD (Postfix)
 mod framing; // input framing: command lines, AUTH lines, content
 mod offer; // the EHLO reply, HELP, parameter checks against the offer
 mod output; // the reply queue
+mod proxy; // the PROXY protocol header before the greeting
 mod replies; // the machine's own one-line replies
 mod session; // session commands: HELO/EHLO, QUIT, STARTTLS, AUTH, ...
 mod transaction; // MAIL, RCPT, DATA, BDAT
@@ -152,6 +154,8 @@ struct Core {
     /// The connection's channel-binding data, for SCRAM `-PLUS` (RFC 5802
     /// §6), from the driver.
     channel_binding: Option<Box<crate::sasl::ChannelBinding>>,
+    /// XCLIENT and XFORWARD: what is authorised, the attributes in force.
+    forwarding: forward::Forwarding,
 }
 
 #[derive(Debug, Default)]
@@ -185,6 +189,9 @@ struct Transaction {
 
 #[derive(Debug)]
 enum Phase {
+    /// Waiting for the PROXY protocol header, before anything else
+    /// ([`ServerConfig::proxy_protocol`]).
+    Proxy,
     /// Waiting for the application to accept the connection.
     Connecting {
         asked: bool,
@@ -216,7 +223,9 @@ enum Phase {
 
 impl Server {
     /// A new session. Unless the configuration asks the application first
-    /// ([`ServerConfig::ask_on_connect`]), the 220 greeting is queued.
+    /// ([`ServerConfig::ask_on_connect`]) or waits for a PROXY protocol
+    /// header ([`ServerConfig::proxy_protocol`]), the 220 greeting is
+    /// queued.
     pub fn new(config: impl Into<Arc<ServerConfig>>) -> Self {
         let config = config.into();
         let mut core = Core {
@@ -230,9 +239,12 @@ impl Server {
             timer: Timer::new(),
             nonce: 0,
             channel_binding: None,
+            forwarding: forward::Forwarding::default(),
             config,
         };
-        if !core.config.ask_on_connect {
+        if core.config.proxy_protocol.is_some() {
+            core.phase = Phase::Proxy;
+        } else if !core.config.ask_on_connect {
             core.greet();
         }
         Server {
@@ -311,6 +323,11 @@ impl Server {
             _ => {}
         }
         if self.rx.len().saturating_add(len) > self.core.config.limits.max_buffered {
+            if matches!(self.core.phase, Phase::Proxy) {
+                // Nothing may be written before the PROXY header.
+                self.reject_proxy();
+                return false;
+            }
             // Dropping the buffer, not just clearing it, gives back the
             // memory an adopted buffer may have brought.
             self.rx = BytesMut::new();
@@ -338,6 +355,11 @@ impl Server {
     /// is shutting down, RFC 5321 §3.8). Controls in `text` become spaces,
     /// so it cannot add lines to the reply.
     pub fn shutdown(&mut self, text: &str) {
+        if matches!(self.core.phase, Phase::Proxy) {
+            // No reply before the PROXY header (its specification, §2.1).
+            self.core.phase = Phase::Closing(CloseReason::Shutdown);
+            return;
+        }
         self.core.pending = None;
         self.core.abort_content(AbortReason::Disconnected);
         if !matches!(self.core.phase, Phase::Closing(_) | Phase::Closed) {
@@ -416,6 +438,10 @@ impl Server {
     /// back.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.timer.tick(now);
+        if matches!(self.core.phase, Phase::Proxy) {
+            self.proxy_timeout();
+            return;
+        }
         if self.core.in_message() {
             // Content that began before the session knew the time is
             // timed from the first time it is given.
@@ -447,9 +473,11 @@ impl Server {
             return None;
         }
         let period = match core.phase {
-            Phase::Command | Phase::SkipLine { .. } | Phase::Auth(_) | Phase::Refused => {
-                core.config.timeouts.command
-            }
+            Phase::Command
+            | Phase::SkipLine { .. }
+            | Phase::Auth(_)
+            | Phase::Refused
+            | Phase::Proxy => core.config.timeouts.command,
             Phase::Data(_) | Phase::Chunk { .. } => core.config.timeouts.data,
             _ => return None,
         };

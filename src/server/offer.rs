@@ -23,6 +23,8 @@ impl Core {
             auth_offered: self.auth_offered(),
             authenticated: self.session.authenticated,
             smtputf8: self.transaction.as_ref().is_some_and(|t| t.smtputf8),
+            xclient_authorized: self.forwarding.xclient,
+            xforward_authorized: self.forwarding.xforward,
         }
     }
 
@@ -85,7 +87,8 @@ impl Core {
             .copied()
             .chain(["MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT"])
             .chain([Keyword::Help, Keyword::Vrfy, Keyword::Expn].map(Keyword::name))
-            .chain(optional.iter().filter(|(_, on)| *on).map(|(v, _)| *v));
+            .chain(optional.iter().filter(|(_, on)| *on).map(|(v, _)| *v))
+            .chain(self.private_verbs_listed());
         for verb in verbs {
             line.push(' ');
             line.push_str(verb);
@@ -96,6 +99,19 @@ impl Core {
         }
         self.tx.extend_from_slice(line.as_bytes());
         self.tx.extend_from_slice(b"\r\n");
+    }
+
+    /// The private verbs HELP names: those shaped as a verb can be (an
+    /// `esmtp-keyword`), so that configured text cannot break the line.
+    fn private_verbs_listed(&self) -> impl Iterator<Item = &str> {
+        self.config
+            .private_verbs
+            .iter()
+            .map(String::as_str)
+            .filter(|v| {
+                v.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
     }
 
     /// Every parameter must belong to an extension that was offered

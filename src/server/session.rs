@@ -150,6 +150,8 @@ impl Core {
                     self.error_step(UNRECOGNIZED)
                 }
             }
+            Command::Xclient(x) => self.xclient(x),
+            Command::Xforward(x) => self.xforward(x),
             // BURL needs an IMAP client and VERB/ONEX are sendmail's own:
             // recognised, not implemented (RFC 5321 §4.2.4: 502).
             Command::Burl { .. } | Command::Verb | Command::Onex => {

@@ -70,6 +70,7 @@ impl Core {
         self.reply(content_reply(e));
         self.content_open = false;
         self.transaction = None;
+        self.xforward_reset();
     }
 
     /// Whether one message's content is being received: DATA, or BDAT
@@ -93,11 +94,13 @@ impl Core {
     pub(super) fn end_message(&mut self) {
         self.content_open = false;
         self.transaction = None;
+        self.xforward_reset();
     }
 
     pub(super) fn reset_transaction(&mut self) {
         self.abort_content(AbortReason::Reset);
         self.transaction = None;
+        self.xforward_reset();
     }
 
     pub(super) fn chunk_done(&mut self, last: bool, refusal: Option<Refusal>) -> Step {

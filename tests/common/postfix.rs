@@ -114,8 +114,8 @@ fn base_main_cf(dir: &Path, host: &str) -> Vec<(String, String)> {
 }
 
 /// `master.cf` for one port: smtpd on loopback plus the internal services
-/// it and cleanup talk to, none chrooted.
-fn master_cf(port: u16, smtpd_options: &[String]) -> String {
+/// it and cleanup talk to, none chrooted, and `extra` lines.
+fn master_cf(port: u16, smtpd_options: &[String], extra: &[String]) -> String {
     let mut smtpd = format!("127.0.0.1:{port} inet n - n - - smtpd");
     for opt in smtpd_options {
         smtpd.push_str("\n  -o ");
@@ -137,7 +137,8 @@ error     unix  - - n - - error
 discard   unix  - - n - - discard
 tlsmgr    unix  - - n 1000? 1 tlsmgr
 postlog   unix-dgram n - n - 1 postlogd
-"
+{}",
+        extra.iter().map(|l| format!("{l}\n")).collect::<String>()
     )
 }
 
@@ -146,6 +147,7 @@ postlog   unix-dgram n - n - 1 postlogd
 pub struct PostfixSmtpdBuilder {
     main_cf: Vec<(String, String)>,
     smtpd_options: Vec<String>,
+    master_lines: Vec<String>,
     starttls: bool,
 }
 
@@ -161,6 +163,14 @@ impl PostfixSmtpdBuilder {
     /// `.main_cf("smtpd_forbid_bare_newline", "normalize")`.
     pub fn main_cf(mut self, name: &str, value: &str) -> Self {
         self.main_cf.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Appends a line to `master.cf` as it is: another service (a second
+    /// smtpd on a port of the test's choosing, the `smtp` client for a
+    /// relay).
+    pub fn master_cf_line(mut self, line: &str) -> Self {
+        self.master_lines.push(line.to_owned());
         self
     }
 
@@ -219,7 +229,7 @@ impl PostfixSmtpdBuilder {
             .map(|(k, v)| format!("{k} = {v}\n"))
             .collect();
         std::fs::write(conf.join("main.cf"), main).expect("write main.cf");
-        std::fs::write(conf.join("master.cf"), master_cf(0, &[])).expect("write master.cf");
+        std::fs::write(conf.join("master.cf"), master_cf(0, &[], &[])).expect("write master.cf");
 
         // The data directory must belong to mail_owner; `postfix check`
         // creates the queue subdirectories with their owners and modes.
@@ -229,8 +239,11 @@ impl PostfixSmtpdBuilder {
         let log = dir.path().join("master.log");
         let maillog = dir.path().join("maillog");
         let (process, port) = start_on_free_port("postfix master", &host, |port| {
-            std::fs::write(conf.join("master.cf"), master_cf(port, &self.smtpd_options))
-                .expect("write master.cf");
+            std::fs::write(
+                conf.join("master.cf"),
+                master_cf(port, &self.smtpd_options, &self.master_lines),
+            )
+            .expect("write master.cf");
             let args = vec!["-c".to_owned(), conf.display().to_string(), "-d".to_owned()];
             PeerProcess::spawn("postfix master", &master, &args, &log)
         });

@@ -192,7 +192,22 @@ impl Connection {
     /// Connects, upgrades to TLS as asked, and runs the session until it
     /// is ready for messages: greeting, EHLO, STARTTLS, AUTH.
     pub(super) async fn open(endpoint: &Endpoint) -> Result<Self, Error> {
-        let tcp = connect_tcp(endpoint).await?;
+        let mut tcp = connect_tcp(endpoint).await?;
+        if let Some(header) = &endpoint.proxy {
+            // Before anything else, TLS included (PROXY protocol §2.1).
+            let sent = tokio::time::timeout(endpoint.connect_timeout, tcp.write_all(header)).await;
+            let sent = sent.unwrap_or_else(|_| {
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "sending the PROXY header timed out",
+                ))
+            });
+            sent.map_err(|source| Error::Connect {
+                host: endpoint.host.clone(),
+                port: endpoint.port,
+                source,
+            })?;
+        }
         let stream = if endpoint.implicit() {
             #[cfg(feature = "rustls")]
             {

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::client::{AuthConfig, ClientConfig, ClientCredentials, TlsPolicy};
+use crate::proxy::{ProxyEncodeError, ProxyHeader, ProxyVersion};
 
 use super::reconnect::Reconnect;
 
@@ -43,6 +46,8 @@ pub struct Endpoint {
     server_name: Option<rustls::pki_types::ServerName<'static>>,
     pub(super) connect_timeout: Duration,
     pub(super) reconnect: Reconnect,
+    /// A PROXY protocol header sent first on every connection, written.
+    pub(super) proxy: Option<Bytes>,
 }
 
 /// How long resolving, connecting and each TLS handshake may take by
@@ -66,6 +71,7 @@ impl Endpoint {
             server_name: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             reconnect: Reconnect::default(),
+            proxy: None,
         }
     }
 
@@ -143,6 +149,35 @@ impl Endpoint {
     pub fn reconnect(mut self, policy: Reconnect) -> Self {
         self.reconnect = policy;
         self
+    }
+
+    /// Sends `header` (HAProxy's PROXY protocol, [`crate::proxy`]) in
+    /// `version`'s form as the first octets of every connection, before
+    /// any TLS: for a relay or proxy that speaks for the client `header`
+    /// names (the server must expect one: Postfix's
+    /// `smtpd_upstream_proxy_protocol`, this crate's
+    /// [`ServerConfig::proxy_protocol`](crate::server::ServerConfig::proxy_protocol)).
+    /// A header the version cannot carry is refused here.
+    ///
+    /// ```
+    /// use esmtp::client::ClientConfig;
+    /// use esmtp::proxy::{ProxyAddresses, ProxyHeader, ProxyVersion};
+    /// use esmtp::runtime::client::Endpoint;
+    /// use esmtp::values::Domain;
+    ///
+    /// let config = ClientConfig::new(Domain::parse("relay.example").unwrap().into_owned());
+    /// let client = ProxyAddresses::tcp("192.0.2.7:4711".parse().unwrap(), "198.51.100.2:25".parse().unwrap());
+    /// let endpoint = Endpoint::new("mx.example.org", 25, config)
+    ///     .proxy_header(&ProxyHeader::proxied(client.unwrap()), ProxyVersion::V2)
+    ///     .unwrap();
+    /// ```
+    pub fn proxy_header(
+        mut self,
+        header: &ProxyHeader,
+        version: ProxyVersion,
+    ) -> Result<Self, ProxyEncodeError> {
+        self.proxy = Some(Bytes::from(header.to_bytes(version)?));
+        Ok(self)
     }
 
     /// The host connected to.

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::proxy::ProxyOptions;
 use crate::server::{Server, ServerConfig};
 
 /// How the runtime drives connections. The protocol's own limits and
@@ -54,6 +55,17 @@ pub struct RuntimeConfig {
     /// With a TLS configuration, offer STARTTLS (RFC 3207) on plain
     /// listeners. Default `true`; without TLS STARTTLS is never offered.
     pub starttls: bool,
+    /// With [`ServerConfig::proxy_protocol`], how long the PROXY header
+    /// may take to arrive; a connection without one in time is closed
+    /// without a reply. Default 10 s (a proxy sends it at once, §2.1).
+    pub proxy_header_timeout: Duration,
+    /// With [`ServerConfig::proxy_protocol`], count
+    /// [`RuntimeConfig::max_connections_per_ip`] against the client the
+    /// header names rather than the proxy the connection comes from (a
+    /// header without a source counts against the proxy). Default
+    /// `false`: per-address limits then apply to the proxy, so raise
+    /// `max_connections_per_ip` or turn this on behind one.
+    pub per_ip_by_proxied_source: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -68,6 +80,8 @@ impl Default for RuntimeConfig {
             first_read: 2 * 1024,
             max_read: 64 * 1024,
             starttls: true,
+            proxy_header_timeout: Duration::from_secs(10),
+            per_ip_by_proxied_source: false,
         }
     }
 }
@@ -93,17 +107,20 @@ impl RuntimeConfig {
 
 /// The machine configuration the runtime's sessions use: the
 /// application's, with `ask_on_connect` set (every session is asked about
-/// the connection, `Session::connect`) and STARTTLS offered exactly when
-/// the runtime can perform the handshake.
+/// the connection, `Session::connect`), STARTTLS offered exactly when
+/// the runtime can perform the handshake, and no PROXY header to wait
+/// for: the runtime reads it itself, before TLS. The header's options are
+/// returned beside.
 pub(crate) fn session_config(
     config: Arc<ServerConfig>,
     runtime: &RuntimeConfig,
     tls: bool,
-) -> Arc<ServerConfig> {
+) -> (Arc<ServerConfig>, Option<ProxyOptions>) {
     let mut config = Arc::unwrap_or_clone(config);
     config.ask_on_connect = true;
     config.extensions.starttls = tls && runtime.starttls;
-    Arc::new(config)
+    let proxy = config.proxy_protocol.take();
+    (Arc::new(config), proxy)
 }
 
 /// A machine for a new connection: its own CRAM-MD5 challenge nonce, and

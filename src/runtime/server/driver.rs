@@ -77,6 +77,14 @@ impl<S: Session> Conn<'_, S> {
         }
     }
 
+    /// What the session allows this connection: XCLIENT, XFORWARD.
+    pub(super) fn authorize(&mut self) {
+        self.server
+            .set_xclient_authorized(self.session.xclient_authorized());
+        self.server
+            .set_xforward_authorized(self.session.xforward_authorized());
+    }
+
     /// The connection failed: the machine closes as if the client had
     /// hung up (aborting content, dropping replies), and the error is
     /// reported when it has.
@@ -108,6 +116,9 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
                     mechanism,
                     username,
                 } => c.session.scram_failed(mechanism, username),
+                // The runtime reads the header itself, before TLS, into
+                // `ConnectionInfo::proxy`: its machines never wait for one.
+                Event::Proxy(_) => {}
                 // The machine emits these once its replies are written.
                 Event::StartTls => return Outcome::StartTls,
                 Event::Reversed { leftover } => return Outcome::Reversed(leftover),
@@ -115,6 +126,7 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
                 event => {
                     let lmtp = c.server.config().lmtp;
                     let mut owed = Vec::new();
+                    let xclient = matches!(event, Event::Xclient(_));
                     let verdict = {
                         let mut asked = pin!(ask(&mut c.session, event, lmtp));
                         match poll_once(asked.as_mut()).await {
@@ -142,6 +154,10 @@ pub(super) async fn drive<S: Session>(stream: &mut Stream, c: &mut Conn<'_, S>) 
                     // before a slow decision.
                     c.server.handle_timeout(Instant::now());
                     let _ = apply(&mut c.server, verdict);
+                    if xclient {
+                        // Postfix decides again with the new attributes.
+                        c.authorize();
+                    }
                     if let Some(e) = c.error.take() {
                         c.fail(e);
                     }
@@ -227,12 +243,15 @@ async fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
         Event::Atrn(domains) => session.atrn(domains).await,
         Event::Turn => session.turn().await,
         Event::Command { verb, args } => session.command(verb, args).await,
+        Event::Xclient(attrs) => session.xclient(*attrs).await,
+        Event::Xforward(attrs) => session.xforward(*attrs).await,
         // Not decisions: the driver handles them before asking.
         Event::Content(_)
         | Event::MessageAborted { .. }
         | Event::ScramFailed { .. }
         | Event::StartTls
         | Event::Reversed { .. }
+        | Event::Proxy(_)
         | Event::Closed { .. } => Answer::Deny,
     };
     Verdict::Answer(answer)

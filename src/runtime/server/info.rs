@@ -6,21 +6,30 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
+use crate::proxy::ProxyHeader;
 use crate::server::CloseReason;
 
 /// One accepted connection, as the backend sees it when it creates the
 /// session ([`Backend::new_session`](super::Backend::new_session)).
 ///
-/// A PROXY protocol header, once the runtime reads one, will add the
-/// addresses it carries here: the type is non-exhaustive so that fields
-/// can be added.
+/// Behind a proxy that sends the PROXY protocol
+/// ([`ServerConfig::proxy_protocol`](crate::server::ServerConfig::proxy_protocol)),
+/// `peer` is the proxy, and the client is [`ConnectionInfo::client`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectionInfo {
     /// The connection's number in this process, from 1: for log lines.
     pub id: u64,
-    /// The client's address.
+    /// The address the connection came from: the client, or the proxy in
+    /// front of it.
     pub peer: SocketAddr,
+    /// The client's address as far as it is known: the source a PROXY
+    /// protocol header names, else `peer` (no header, a LOCAL health
+    /// check, or addresses the header leaves unspecified).
+    pub client: SocketAddr,
+    /// The PROXY protocol header the connection started with, when the
+    /// listener reads one (HAProxy's specification; [`crate::proxy`]).
+    pub proxy: Option<ProxyHeader>,
     /// The address the client connected to.
     pub local: SocketAddr,
     /// The TLS state when the connection is TLS from its first octet
@@ -35,9 +44,19 @@ impl ConnectionInfo {
         ConnectionInfo {
             id,
             peer,
+            client: peer,
+            proxy: None,
             local,
             tls: None,
         }
+    }
+
+    /// The PROXY protocol header read: the client it names, if any.
+    pub(crate) fn set_proxy(&mut self, header: ProxyHeader) {
+        if let Some(source) = header.source() {
+            self.client = source;
+        }
+        self.proxy = Some(header);
     }
 }
 

@@ -52,7 +52,9 @@ struct Open {
 #[derive(Debug)]
 pub(crate) struct Slot {
     limits: Arc<ConnectionLimits>,
-    key: IpAddr,
+    /// The address it counts against; `None` until a PROXY protocol
+    /// header names the client ([`Slot::count_against`]).
+    key: Option<IpAddr>,
 }
 
 /// The address a connection counts against: an IPv4 address (IPv4-mapped
@@ -102,7 +104,21 @@ impl ConnectionLimits {
         open.total += 1;
         Ok(Slot {
             limits: Arc::clone(self),
-            key,
+            key: Some(key),
+        })
+    }
+
+    /// Takes a place in the total only: the address it counts against is
+    /// known later, from a PROXY protocol header ([`Slot::count_against`]).
+    pub(crate) fn admit_unaddressed(self: &Arc<Self>) -> Result<Slot, Refusal> {
+        let mut open = self.lock();
+        if open.total >= self.max_total {
+            return Err(Refusal::Total);
+        }
+        open.total += 1;
+        Ok(Slot {
+            limits: Arc::clone(self),
+            key: None,
         })
     }
 
@@ -123,14 +139,39 @@ impl ConnectionLimits {
     }
 }
 
+impl Slot {
+    /// Counts a slot taken with
+    /// [`ConnectionLimits::admit_unaddressed`] against `ip`, if a place is
+    /// free for it (a slot already counted stays as it is).
+    pub(crate) fn count_against(&mut self, ip: IpAddr) -> Result<(), Refusal> {
+        if self.key.is_some() {
+            return Ok(());
+        }
+        let key = key(ip);
+        let mut open = self.limits.lock();
+        let per_ip = open.per_ip.entry(key).or_insert(0);
+        if *per_ip >= self.limits.max_per_ip {
+            if *per_ip == 0 {
+                open.per_ip.remove(&key);
+            }
+            return Err(Refusal::PerIp);
+        }
+        *per_ip += 1;
+        self.key = Some(key);
+        Ok(())
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.limits.lock();
         open.total = open.total.saturating_sub(1);
-        if let Some(n) = open.per_ip.get_mut(&self.key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                open.per_ip.remove(&self.key);
+        if let Some(key) = self.key {
+            if let Some(n) = open.per_ip.get_mut(&key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.per_ip.remove(&key);
+                }
             }
         }
         drop(open);
@@ -185,6 +226,25 @@ mod tests {
             Refusal::PerIp
         );
         assert!(limits.lock().per_ip.is_empty());
+    }
+
+    /// Behind a proxy, a connection counts against the client its PROXY
+    /// header names, once it is read.
+    #[test]
+    fn unaddressed_slots_count_once_the_client_is_known() {
+        let limits = ConnectionLimits::new(3, 1);
+        let mut a = limits.admit_unaddressed().unwrap();
+        let mut b = limits.admit_unaddressed().unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        a.count_against(ip).unwrap();
+        assert_eq!(b.count_against(ip), Err(Refusal::PerIp));
+        b.count_against("192.0.2.2".parse().unwrap()).unwrap();
+        assert_eq!(limits.admit(ip).unwrap_err(), Refusal::PerIp);
+        let _c = limits.admit_unaddressed().unwrap();
+        assert_eq!(limits.admit_unaddressed().unwrap_err(), Refusal::Total);
+        drop(a);
+        let _d = limits.admit(ip).unwrap();
+        assert_eq!(limits.open(), 3);
     }
 
     #[test]

@@ -21,9 +21,11 @@ use super::driver::{drive, Conn, Outcome};
 use super::handler::{Backend, Session};
 use super::info::{ConnectionInfo, Direction, SessionEnd};
 use super::limits::{ConnectionLimits, Slot};
+use super::proxy;
 use super::shutdown::{ShutdownHandle, RUNNING};
 use super::stream::{Reversal, Stream};
 use super::tls::Tls;
+use crate::proxy::ProxyOptions;
 use crate::server::{Event, ServerConfig};
 
 /// How long the accept loop waits after a failed accept (e.g. out of file
@@ -89,6 +91,8 @@ struct Shared<B> {
     runtime: RuntimeConfig,
     tls: Option<Tls>,
     limits: Arc<ConnectionLimits>,
+    /// Read a PROXY protocol header first, with these options.
+    proxy: Option<ProxyOptions>,
     stop: ShutdownHandle,
     /// Connections accepted, for [`ConnectionInfo::id`].
     accepted: AtomicU64,
@@ -114,7 +118,7 @@ impl<B: Backend> SmtpServerBuilder<B> {
 
     /// The server.
     pub fn build(self) -> SmtpServer<B> {
-        let config = session_config(self.config, &self.runtime, self.tls.is_some());
+        let (config, proxy) = session_config(self.config, &self.runtime, self.tls.is_some());
         let limits = ConnectionLimits::new(
             self.runtime.max_connections,
             self.runtime.max_connections_per_ip,
@@ -126,6 +130,7 @@ impl<B: Backend> SmtpServerBuilder<B> {
                 runtime: self.runtime,
                 tls: self.tls,
                 limits,
+                proxy,
                 stop: ShutdownHandle::new(),
                 accepted: AtomicU64::new(0),
             }),
@@ -289,7 +294,13 @@ impl<B: Backend> SmtpServer<B> {
     /// could only be sent after a handshake, the connection is just closed.
     fn admit(&self, sessions: &mut JoinSet<()>, tcp: TcpStream, peer: SocketAddr, implicit: bool) {
         let shared = &self.shared;
-        match shared.limits.admit(peer.ip()) {
+        let admitted = if shared.proxy.is_some() && shared.runtime.per_ip_by_proxied_source {
+            // Counted against the client once its header is read.
+            shared.limits.admit_unaddressed()
+        } else {
+            shared.limits.admit(peer.ip())
+        };
+        match admitted {
             Ok(slot) => {
                 sessions.spawn(connection(Arc::clone(shared), tcp, peer, slot, implicit));
             }
@@ -303,13 +314,13 @@ impl<B: Backend> SmtpServer<B> {
     }
 }
 
-/// One connection, from accept to close. `_slot` holds its place in the
+/// One connection, from accept to close. `slot` holds its place in the
 /// connection limits until the end.
 async fn connection<B: Backend>(
     shared: Arc<Shared<B>>,
-    tcp: TcpStream,
+    mut tcp: TcpStream,
     peer: SocketAddr,
-    _slot: Slot,
+    mut slot: Slot,
     implicit: bool,
 ) {
     let runtime = &shared.runtime;
@@ -321,9 +332,25 @@ async fn connection<B: Backend>(
     };
     let id = shared.accepted.fetch_add(1, Ordering::Relaxed) + 1;
     let mut info = ConnectionInfo::new(id, peer, local);
-    // A PROXY protocol header (issue #9) would be read here, before any
-    // TLS and before the session exists, so that `new_session` sees the
-    // addresses it carries.
+    // The PROXY protocol header comes before any TLS, and before the
+    // session exists, so that `new_session` sees the client it names.
+    if let Some(opts) = &shared.proxy {
+        let read = tokio::time::timeout(runtime.proxy_header_timeout, proxy::read(&mut tcp, opts));
+        match read.await {
+            Ok(Ok(header)) => info.set_proxy(header),
+            Ok(Err(e)) => return shared.backend.proxy_failed(peer, &e),
+            Err(_) => {
+                let e = io::Error::new(io::ErrorKind::TimedOut, "no PROXY header in time");
+                return shared.backend.proxy_failed(peer, &e);
+            }
+        }
+        if let Err(why) = slot.count_against(info.client.ip()) {
+            if !implicit {
+                let _ = tcp.try_write(why.reply_line(shared.config.hostname()).as_bytes());
+            }
+            return shared.backend.refused(info.client, why);
+        }
+    }
     let stream = if implicit {
         let Some(tls) = &shared.tls else {
             return;
@@ -368,6 +395,7 @@ async fn serve<B: Backend>(
         shut: false,
         error: None,
     };
+    conn.authorize();
     if !leftover.is_empty() {
         conn.session.transcript(Direction::Received, &leftover);
         conn.server.receive(&leftover);

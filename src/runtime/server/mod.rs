@@ -67,14 +67,22 @@
 //!   over.
 //! - **Transcripts**: [`Session::transcript`] sees every octet read from
 //!   and written to the client, in order, after TLS decryption.
+//! - **The PROXY protocol** (HAProxy's, versions 1 and 2, with
+//!   [`ServerConfig::proxy_protocol`](crate::server::ServerConfig::proxy_protocol)):
+//!   the header is read right after accept, before any TLS handshake
+//!   (plain and implicit-TLS listeners alike) and before the backend
+//!   creates the session, which finds it in [`ConnectionInfo::proxy`] and
+//!   the client it names in [`ConnectionInfo::client`]. Only the header's
+//!   octets are taken from the socket; a malformed or late one
+//!   ([`RuntimeConfig::proxy_header_timeout`]) closes the connection
+//!   without a reply. Per-address limits count against the proxy unless
+//!   [`RuntimeConfig::per_ip_by_proxied_source`] says the client.
+//! - **XCLIENT and XFORWARD** (Postfix's): offered to the connections
+//!   the session authorises ([`Session::xclient_authorized`], asked again
+//!   after each accepted XCLIENT), and answered by it.
 //!
 //! For the sessions to share, [`AuthThrottle`] counts failed AUTHs per
 //! client address and refuses a guesser with `454 4.7.0` for a while.
-//!
-//! - **The PROXY protocol** is not read yet. Its place is marked in the
-//!   connection's start-up: after accept, before any TLS handshake and
-//!   before the backend creates the session, so that the addresses it
-//!   carries can reach [`ConnectionInfo`] (non-exhaustive for that).
 //!
 //! Everything else — the protocol, its limits and timeouts, what is
 //! offered — stays in the machine and its [`ServerConfig`](crate::server::ServerConfig).
@@ -86,6 +94,7 @@ mod answer;
 mod config;
 mod info;
 mod limits;
+mod proxy;
 mod throttle;
 
 #[cfg(feature = "tokio")]

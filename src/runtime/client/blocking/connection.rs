@@ -195,7 +195,15 @@ impl Connection {
     /// Connects, upgrades to TLS as asked, and runs the session until it
     /// is ready for messages: greeting, EHLO, STARTTLS, AUTH.
     pub(super) fn open(endpoint: &Endpoint) -> Result<Self, Error> {
-        let tcp = connect_tcp(endpoint)?;
+        let mut tcp = connect_tcp(endpoint)?;
+        if let Some(header) = &endpoint.proxy {
+            // Before anything else, TLS included (PROXY protocol §2.1).
+            tcp.write_all(header).map_err(|source| Error::Connect {
+                host: endpoint.host.clone(),
+                port: endpoint.port,
+                source,
+            })?;
+        }
         let stream = if endpoint.implicit() {
             #[cfg(feature = "rustls")]
             {

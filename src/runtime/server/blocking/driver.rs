@@ -16,6 +16,7 @@ use crate::runtime::server::answer::{apply, Answer, MessageEnd, Verdict};
 use crate::runtime::server::config::{new_machine, RuntimeConfig};
 use crate::runtime::server::info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 use crate::runtime::server::limits::Slot;
+use crate::runtime::server::proxy;
 use crate::server::{CloseReason, Event, Server};
 
 /// One connection's machine, handler and driver state; kept across
@@ -41,13 +42,19 @@ enum Outcome {
     Reversed(Bytes),
 }
 
-/// One connection on its own thread, from accept to close. `_slot` holds
+/// What the session allows this connection: XCLIENT, XFORWARD.
+fn authorize<S: Session>(server: &mut Server, session: &S) {
+    server.set_xclient_authorized(session.xclient_authorized());
+    server.set_xforward_authorized(session.xforward_authorized());
+}
+
+/// One connection on its own thread, from accept to close. `slot` holds
 /// its place in the connection limits until the end.
 pub(super) fn connection<B: Backend>(
     shared: Arc<Shared<B>>,
-    tcp: TcpStream,
+    mut tcp: TcpStream,
     peer: SocketAddr,
-    _slot: Slot,
+    mut slot: Slot,
     implicit: bool,
 ) {
     let runtime = &shared.runtime;
@@ -59,8 +66,20 @@ pub(super) fn connection<B: Backend>(
     // Registered so that a shutdown can wake this thread from a read.
     let registered = shared.stop.register(id, &tcp);
     let mut info = ConnectionInfo::new(id, peer, local);
-    // A PROXY protocol header (issue #9) would be read here, before any
-    // TLS and before the session exists.
+    // The PROXY protocol header comes before any TLS, and before the
+    // session exists, so that `new_session` sees the client it names.
+    if let Some(opts) = &shared.proxy {
+        match proxy::read_blocking(&mut tcp, opts, runtime.proxy_header_timeout) {
+            Ok(header) => info.set_proxy(header),
+            Err(e) => return shared.backend.proxy_failed(peer, &e),
+        }
+        if let Err(why) = slot.count_against(info.client.ip()) {
+            if !implicit && tcp.set_nonblocking(true).is_ok() {
+                let _ = tcp.write(why.reply_line(shared.config.hostname()).as_bytes());
+            }
+            return shared.backend.refused(info.client, why);
+        }
+    }
     let stream = if implicit {
         match handshake(
             shared.tls.as_ref(),
@@ -106,6 +125,7 @@ pub(super) fn serve<B: Backend>(
         shut: false,
         error: None,
     };
+    authorize(&mut conn.server, &conn.session);
     drop(info);
     if !leftover.is_empty() {
         conn.session.transcript(Direction::Received, &leftover);
@@ -214,14 +234,22 @@ fn drive<S: Session>(
                     mechanism,
                     username,
                 } => c.session.scram_failed(mechanism, username),
+                // The runtime reads the header itself, before TLS, into
+                // `ConnectionInfo::proxy`: its machines never wait for one.
+                Event::Proxy(_) => {}
                 Event::StartTls => return Outcome::StartTls,
                 Event::Reversed { leftover } => return Outcome::Reversed(leftover),
                 Event::Closed { reason } => return Outcome::Closed(Some(reason)),
                 event => {
                     let lmtp = c.server.config().lmtp;
+                    let xclient = matches!(event, Event::Xclient(_));
                     let verdict = ask(&mut c.session, event, lmtp);
                     c.server.handle_timeout(Instant::now());
                     let _ = apply(&mut c.server, verdict);
+                    if xclient {
+                        // Postfix decides again with the new attributes.
+                        authorize(&mut c.server, &c.session);
+                    }
                 }
             }
         }
@@ -317,11 +345,14 @@ fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
         Event::Atrn(domains) => session.atrn(domains),
         Event::Turn => session.turn(),
         Event::Command { verb, args } => session.command(verb, args),
+        Event::Xclient(attrs) => session.xclient(*attrs),
+        Event::Xforward(attrs) => session.xforward(*attrs),
         Event::Content(_)
         | Event::MessageAborted { .. }
         | Event::ScramFailed { .. }
         | Event::StartTls
         | Event::Reversed { .. }
+        | Event::Proxy(_)
         | Event::Closed { .. } => Answer::Deny,
     };
     Verdict::Answer(answer)

@@ -9,6 +9,8 @@ use bytes::Bytes;
 
 use crate::command::{Etrn, SendMode, Utf8Reply};
 use crate::ehlo::Mechanism;
+use crate::ext::xclient::Xclient;
+use crate::ext::xforward::Xforward;
 use crate::params::{MailParams, RcptParams};
 use crate::runtime::server::{
     Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Refusal, SaslAnswer, SessionEnd,
@@ -38,6 +40,16 @@ pub trait Backend: Send + Sync + 'static {
     /// The TLS handshake of a connection to an implicit-TLS listener
     /// failed (or timed out): no session was created.
     fn handshake_failed(&self, peer: SocketAddr, error: &io::Error) {
+        let _ = (peer, error);
+    }
+
+    /// A connection's PROXY protocol header (with
+    /// [`ServerConfig::proxy_protocol`](crate::server::ServerConfig::proxy_protocol))
+    /// was malformed, over its limit, or not there in time
+    /// ([`RuntimeConfig::proxy_header_timeout`](crate::runtime::server::RuntimeConfig::proxy_header_timeout)):
+    /// the connection was closed without a reply, as the specification
+    /// asks (§2.1), and no session was created.
+    fn proxy_failed(&self, peer: SocketAddr, error: &io::Error) {
         let _ = (peer, error);
     }
 
@@ -222,6 +234,37 @@ pub trait Session: Send + 'static {
     fn command(&mut self, verb: String, args: Option<String>) -> Answer {
         let _ = (verb, args);
         Answer::Deny
+    }
+
+    /// Whether this connection may use XCLIENT (Postfix's
+    /// XCLIENT_README; with
+    /// [`Extensions::xclient`](crate::server::Extensions::xclient) on):
+    /// asked once the session exists, by what it knows of the connection
+    /// ([`ConnectionInfo`]), and again after each accepted XCLIENT. The
+    /// default: no.
+    fn xclient_authorized(&self) -> bool {
+        false
+    }
+
+    /// Whether this connection may use XFORWARD, as
+    /// [`Session::xclient_authorized`]. The default: no.
+    fn xforward_authorized(&self) -> bool {
+        false
+    }
+
+    /// XCLIENT from an authorised connection: the client now speaks for
+    /// the one `attrs` describes. Accepting sends a new greeting and
+    /// starts the session over (EHLO again). The default accepts.
+    fn xclient(&mut self, attrs: Xclient<'static>) -> Answer {
+        drop(attrs);
+        Answer::Accept
+    }
+
+    /// XFORWARD from an authorised connection: attributes of the original
+    /// client for the next transaction's logs. The default accepts.
+    fn xforward(&mut self, attrs: Xforward<'static>) -> Answer {
+        drop(attrs);
+        Answer::Accept
     }
 
     /// The STARTTLS handshake completed: the session starts over under TLS

@@ -46,6 +46,7 @@ use std::time::Duration;
 use super::config::{session_config, RuntimeConfig};
 use super::info::ConnectionInfo;
 use super::limits::ConnectionLimits;
+use crate::proxy::ProxyOptions;
 use crate::server::ServerConfig;
 
 /// How long the accept loop waits after a failed accept.
@@ -113,6 +114,8 @@ struct Shared<B> {
     runtime: RuntimeConfig,
     tls: Option<Tls>,
     limits: Arc<ConnectionLimits>,
+    /// Read a PROXY protocol header first, with these options.
+    proxy: Option<ProxyOptions>,
     stop: Arc<Stop>,
     accepted: AtomicU64,
 }
@@ -135,7 +138,7 @@ impl<B: Backend> SmtpServerBuilder<B> {
 
     /// The server.
     pub fn build(self) -> SmtpServer<B> {
-        let config = session_config(self.config, &self.runtime, self.tls.is_some());
+        let (config, proxy) = session_config(self.config, &self.runtime, self.tls.is_some());
         let limits = ConnectionLimits::new(
             self.runtime.max_connections,
             self.runtime.max_connections_per_ip,
@@ -147,6 +150,7 @@ impl<B: Backend> SmtpServerBuilder<B> {
                 runtime: self.runtime,
                 tls: self.tls,
                 limits,
+                proxy,
                 stop: Arc::new(Stop::default()),
                 accepted: AtomicU64::new(0),
             }),
@@ -270,7 +274,13 @@ impl<B: Backend> SmtpServer<B> {
     /// implicit-TLS listener the connection is just closed).
     fn admit(&self, mut tcp: TcpStream, peer: SocketAddr, implicit: bool) {
         let shared = &self.shared;
-        match shared.limits.admit(peer.ip()) {
+        let admitted = if shared.proxy.is_some() && shared.runtime.per_ip_by_proxied_source {
+            // Counted against the client once its header is read.
+            shared.limits.admit_unaddressed()
+        } else {
+            shared.limits.admit(peer.ip())
+        };
+        match admitted {
             Ok(slot) => {
                 let shared = Arc::clone(shared);
                 let spawned = std::thread::Builder::new()
