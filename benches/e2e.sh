@@ -393,10 +393,10 @@ floor_run() {
     fi
     while read -r what mode group threads count secs _rate; do
         if [ "$what" = probe ]; then
-            printf 'probe\t%s\t%s\n' "$storage" "$group" >>"$RESULTS"
+            printf 'probe\t%s\t%s\t%s\n' "$round" "$storage" "$group" >>"$RESULTS"
         else
-            printf 'floor\t%s\t%s:%s\t%s\t%s\t%s\n' "$storage" "$mode" "$group" "$threads" \
-                "$count" "$secs" >>"$RESULTS"
+            printf 'floor\t%s\t%s\t%s:%s\t%s\t%s\t%s\n' "$round" "$storage" "$mode" "$group" \
+                "$threads" "$count" "$secs" >>"$RESULTS"
         fi
     done <<<"$out"
 }
@@ -428,7 +428,7 @@ for round in $(seq "$RUNS"); do
     for load in $LOADS; do
         for key in "${order[@]}"; do
             t=$(timed_run "$key" "$load" "$MESSAGES")
-            printf 'run\t%s\t%s\t%s\n' "$key" "$load" "$t" >>"$RESULTS"
+            printf 'run\t%s\t%s\t%s\t%s\n' "$round" "$key" "$load" "$t" >>"$RESULTS"
             echo "round $round $load $key: ${t}s"
             reset_store "$key"
         done
@@ -462,32 +462,35 @@ from collections import defaultdict
 
 path, n, size, sessions = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 disk_base, disk_fs, tmpfs_base, tmpfs_fs, discard_note = sys.argv[5:10]
-runs = defaultdict(list)      # (server, load) -> seconds
-floors = defaultdict(list)    # (storage, mode) -> seconds
-threads = {}
-floor_counts = {}             # storage -> messages per mode
+rates = defaultdict(dict)     # (server, load) or (storage, floor mode) -> {round: messages/s}
+secs = defaultdict(list)      # (server, load) -> seconds, in order
+threads, floor_counts = {}, {}
 probes = defaultdict(list)    # storage -> fsync us
 startup = {}
 for line in open(path):
     f = line.rstrip("\n").split("\t")
     if f[0] == "run":
-        runs[(f[1], f[2])].append(float(f[3]))
+        rates[(f[2], f[3])][int(f[1])] = n / float(f[4])
+        secs[(f[2], f[3])].append(f[4])
     elif f[0] == "floor":
-        floors[(f[1], f[2])].append(int(f[4]) / float(f[5]))
-        threads[(f[1], f[2])] = f[3]
-        floor_counts[f[1]] = int(f[4])
+        rates[(f[2], "floor " + f[3])][int(f[1])] = int(f[5]) / float(f[6])
+        threads[f[3]] = f[4]
+        floor_counts[f[2]] = int(f[5])
     elif f[0] == "probe":
-        probes[f[1]].append(float(f[2]))
+        probes[f[2]].append(float(f[3]))
     elif f[0] == "startup":
         startup[f[1]] = f[2]
 
-def rate(key):
-    t = runs.get(key)
-    return n / statistics.median(t) if t else None
+def med(key):
+    r = rates.get(key)
+    return statistics.median(r.values()) if r else None
 
-def floor_rate(key):
-    r = floors.get(key)
-    return statistics.median(r) if r else None
+def cell(key, width):
+    r = rates.get(key)
+    if not r:
+        return f"{'-':>{width}}"
+    v = r.values()
+    return f"{f'{statistics.median(v):,.0f} ({min(v):,.0f}-{max(v):,.0f})':>{width}}"
 
 names = {
     "sink": "smtp-sink (stores nothing)",
@@ -497,40 +500,38 @@ names = {
     "disk": f"server --maildir on {disk_fs} ({disk_base})",
     "postfix": f"Postfix smtpd into its hold queue on {disk_fs}",
 }
-loads = [l for l in ("reused", "new") if any(k[1] == l for k in runs)]
+loads = [l for l in ("reused", "new") if any(k[1] == l for k in rates)]
 head = {"reused": "reused connections (-d)", "new": "new connection per message"}
+short = {"reused": "reused", "new": "new conn."}
+rounds = max((len(v) for v in rates.values()), default=0)
 print()
-print(f"messages/s, median of {max((len(v) for v in runs.values()), default=0)} "
-      f"(smtp-source -s {sessions} -m {n}):")
-print(f"  {'server':<52}" + "".join(f"{head[l]:>30}" for l in loads))
-for key in ("sink", "discard", "dump", "tmpfs", "disk", "postfix"):
-    if not any((key, l) in runs for l in loads):
-        continue
-    cells = []
-    for l in loads:
-        r = rate((key, l))
-        cells.append(f"{r:>30,.0f}" if r else f"{'-':>30}")
-    print(f"  {names[key]:<52}" + "".join(cells))
+print(f"messages/s, median (min-max) of {rounds} rounds, smtp-source -s {sessions} -m {n}:")
+print(f"  {'server':<50}" + "".join(f"{head[l]:>30}" for l in loads))
+for key in names:
+    if any((key, l) in rates for l in loads):
+        print(f"  {names[key]:<50}" + "".join(cell((key, l), 30) for l in loads))
 if discard_note:
     print(f"  ({discard_note})")
 
 for storage, fs, base in (("disk", disk_fs, disk_base), ("tmpfs", tmpfs_fs, tmpfs_base)):
-    modes = [k[1] for k in floors if k[0] == storage]
+    modes = [k[1] for k in rates if k[0] == storage and k[1].startswith("floor ")]
     if not modes:
         continue
     print()
-    print(f"floor on {fs} ({base}), {floor_counts[storage]} messages of {size} octets per mode, messages/s, median:")
+    print(f"floor on {fs} ({base}), {floor_counts[storage]} messages of {size} octets "
+          f"per mode, messages/s, median (min-max):")
     for mode in modes:
-        kind, group = mode.split(":")
+        kind, group = mode[len("floor "):].split(":")
+        t = threads[mode[len("floor "):]]
         what = {
             "serial": "serial: create, write, fsync, rename, fsync new/",
-            "threads": f"the same from {threads[(storage, mode)]} threads",
+            "threads": f"the same from {t} threads",
             "syncfs": f"groups of {group}, then one syncfs",
             "syncfs2": f"groups of {group}: syncfs, renames, syncfs",
-            "fsyncs": f"groups of {group}, {threads[(storage, mode)]} concurrent fsyncs, fsync new/",
+            "fsyncs": f"groups of {group}, {t} concurrent fsyncs, fsync new/",
             "nosync": "no fsync at all",
         }[kind]
-        print(f"  {what:<60}{floor_rate((storage, mode)):>12,.0f}")
+        print(f"  {what:<56}{cell((storage, mode), 30)}")
 
 print()
 print("storage and fsync cost:")
@@ -539,7 +540,9 @@ for storage, fs, base in (("disk", disk_fs, disk_base), ("tmpfs", tmpfs_fs, tmpf
         continue
     line = f"  {storage}: {base} is {fs}"
     if probes.get(storage):
-        line += f"; floor probe (fsync file + new/) median {statistics.median(probes[storage]):.1f} us"
+        p = probes[storage]
+        line += (f"; the floor's probe (fsync of a file + new/, median of 9) "
+                 f"{statistics.median(p):.1f} us ({min(p):.1f}-{max(p):.1f} over the rounds)")
     print(line)
     if storage in startup:
         print(f"    example server at start-up: {startup[storage]}")
@@ -550,32 +553,40 @@ for storage, fs, base in (("disk", disk_fs, disk_base), ("tmpfs", tmpfs_fs, tmpf
 # messages for one flush; the faster of the two flush methods.
 anchor = None
 for kind in ("syncfs", "fsyncs"):
-    r = floor_rate(("disk", f"{kind}:{sessions}"))
-    if r and (anchor is None or r > anchor[1]):
-        anchor = (kind, r)
+    key = ("disk", f"floor {kind}:{sessions}")
+    if med(key) and (anchor is None or med(key) > med(anchor)):
+        anchor = key
 
 print()
-print("ratios (goal; met?):")
+print("ratios of the medians (per round: min-max); goal; met?")
 def ratio(label, a, b, goal):
-    if a is None or b is None:
+    if a not in rates or b not in rates:
         return
-    x = a / b
-    print(f"  {label:<76}{x:>6.2f}x   goal >= {goal}x: {'met' if x >= goal else 'NOT met'}")
+    x = med(a) / med(b)
+    per = [rates[a][r] / rates[b][r] for r in rates[a] if r in rates[b]]
+    spread = f"({min(per):.2f}-{max(per):.2f})" if per else ""
+    print(f"  {label:<58}{x:>6.2f}x {spread:>13}  goal >= {goal}x: "
+          f"{'met' if x >= goal else 'NOT met'}")
 for l in loads:
-    ratio(f"server --discard / smtp-sink, {head[l]}", rate(("discard", l)), rate(("sink", l)), 1.2)
+    ratio(f"server --discard / smtp-sink, {short[l]}", ("discard", l), ("sink", l), 1.2)
 if anchor:
-    how = "one syncfs" if anchor[0] == "syncfs" else "concurrent fsyncs"
+    how = "syncfs" if "syncfs" in anchor[1] else "fsyncs"
     for l in loads:
-        ratio(f"maildir on disk / floor (groups of {sessions}, {how}), {head[l]}",
-              rate(("disk", l)), anchor[1], 0.8)
+        ratio(f"maildir on disk / floor (groups of {sessions}, {how}), {short[l]}",
+              ("disk", l), anchor, 0.8)
 for l in loads:
-    ratio(f"maildir on disk / Postfix durable accept, {head[l]}",
-          rate(("disk", l)), rate(("postfix", l)), 2)
+    ratio(f"maildir on disk / Postfix durable accept, {short[l]}", ("disk", l), ("postfix", l), 2)
 for l in loads:
-    ratio(f"maildir on tmpfs / smtp-sink -d, {head[l]}", rate(("tmpfs", l)), rate(("dump", l)), 1.2)
+    ratio(f"maildir on tmpfs / smtp-sink -d, {short[l]}", ("tmpfs", l), ("dump", l), 1.2)
 if anchor:
-    print(f"  (the floor anchor: groups of {sessions}, the most messages {sessions} "
-          f"non-pipelining sessions can have waiting for one flush; "
-          f"{anchor[0]} was the faster flush in this run)")
+    print(f"  (the floor anchor is groups of {sessions}: {sessions} sessions that do not "
+          f"pipeline never have more messages waiting for one flush; "
+          f"{'syncfs' if 'syncfs' in anchor[1] else 'concurrent fsyncs'} was the faster "
+          f"flush in this run)")
+
+print()
+print("seconds per run, in order:")
+for (key, load), t in secs.items():
+    print(f"  {key} {load}: {' '.join(t)}")
 EOF
 echo "e2e: load after: $(cut -d' ' -f1-3 /proc/loadavg)"
