@@ -100,9 +100,17 @@ for l in $LOADS; do
 done
 want() { [[ " $ANCHORS " == *" $1 "* ]]; }
 
-if want postfix && [ "$(id -u)" -ne 0 ]; then
-    echo "e2e: skipping the postfix anchor: a private Postfix instance needs root" >&2
-    ANCHORS=${ANCHORS//postfix/}
+if want postfix; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "e2e: skipping the postfix anchor: a private Postfix instance needs root" >&2
+        ANCHORS=${ANCHORS//postfix/}
+    elif ! command -v postfix >/dev/null || ! command -v postsuper >/dev/null; then
+        echo "e2e: skipping the postfix anchor: postfix or postsuper not found" >&2
+        ANCHORS=${ANCHORS//postfix/}
+    fi
+fi
+if { want disk || want postfix; } && [ "$(stat -f -c %T "$MAILDIR_BASE")" = tmpfs ]; then
+    echo "e2e: note: MAILDIR_BASE=$MAILDIR_BASE is a tmpfs, so the disk rows are not on a disk" >&2
 fi
 
 if [ -n "${SERVER_BIN:-}" ]; then
@@ -118,16 +126,8 @@ else
 fi
 
 # Everything lives in two directories of our own, removed on exit.
-SHM=$(mktemp -d "$TMPFS_BASE/esmtp-e2e.XXXXXX")
+SHM=""
 DISK=""
-if want disk || want postfix; then
-    DISK=$(mktemp -d "$MAILDIR_BASE/esmtp-e2e.XXXXXX")
-    # smtp-sink drops to nobody and Postfix runs as postfix: both must
-    # reach their directories below ours.
-    chmod 755 "$DISK"
-fi
-chmod 755 "$SHM"
-
 PIDS=()
 POSTFIX_CONF=""
 cleanup() {
@@ -160,13 +160,22 @@ cleanup() {
         kill -9 "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
-    rm -rf "$SHM"
+    [ -n "$SHM" ] && rm -rf "$SHM"
     [ -n "$DISK" ] && rm -rf "$DISK"
     exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+SHM=$(mktemp -d "$TMPFS_BASE/esmtp-e2e.XXXXXX")
+# smtp-sink drops to nobody and Postfix runs as postfix: both must reach
+# their directories below ours.
+chmod 755 "$SHM"
+if want disk || want postfix; then
+    DISK=$(mktemp -d "$MAILDIR_BASE/esmtp-e2e.XXXXXX")
+    chmod 755 "$DISK"
+fi
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -218,7 +227,10 @@ start_example() {
 
 DISCARD_NOTE=""
 if want discard; then
-    if "$SERVER_BIN" --help 2>&1 | grep -q -- '--discard'; then
+    # (Captured first: a grep -q closing the pipe early would make the
+    # server's exit status, under pipefail, look like a failure.)
+    help=$("$SERVER_BIN" --help 2>&1 || true)
+    if [[ $help == *--discard* ]]; then
         start_example discard --discard
     else
         DISCARD_NOTE="the example server has no --discard flag (\`server --help\` does not list it): discard rows skipped"
