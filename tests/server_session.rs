@@ -288,6 +288,14 @@ fn expn_decided_by_application_when_enabled_rfc5321_3_5_2() {
     }
     d.server.deny().unwrap();
     assert_eq!(codes(&d.take()), ["550"]);
+    // Accepted without a list: the 252 names EXPN, not VRFY.
+    d.server.receive(b"EXPN staff\r\n");
+    assert!(matches!(d.event(), Some(Event::Expn { .. })));
+    d.server.accept().unwrap();
+    assert_eq!(
+        d.take(),
+        "252 2.5.0 Cannot EXPN list, but will accept message and attempt delivery\r\n"
+    );
 }
 
 #[test]

@@ -7,9 +7,9 @@ use std::fmt;
 use super::event::{AbortReason, ApiError, CloseReason, HelloVerb};
 use super::output::Answer;
 use super::replies::{
-    AUTH_FAILED, AUTH_OK, CANNOT_VRFY, COMMAND_REJECTED, CONNECT_REFUSED, ETRN_OK, ETRN_REJECTED,
-    HELLO_REJECTED, MESSAGE_OK, MESSAGE_REJECTED, OK, RECIPIENT_OK, RECIPIENT_REJECTED,
-    REVERSE_REJECTED, SENDER_OK, SENDER_REJECTED, TOO_MANY_AUTH, VRFY_REJECTED,
+    AUTH_FAILED, AUTH_OK, CANNOT_EXPN, CANNOT_VRFY, COMMAND_REJECTED, CONNECT_REFUSED, ETRN_OK,
+    ETRN_REJECTED, HELLO_REJECTED, MESSAGE_OK, MESSAGE_REJECTED, OK, RECIPIENT_OK,
+    RECIPIENT_REJECTED, REVERSE_REJECTED, SENDER_OK, SENDER_REJECTED, TOO_MANY_AUTH, VRFY_REJECTED,
 };
 use super::{Core, Phase, Transaction};
 use crate::ext::body::Body;
@@ -384,8 +384,10 @@ impl Core {
             // Nothing to go on without the stored credentials: the
             // exchange fails (Decision::scram_lookup gives them).
             Pending::ScramLookup => self.deny(pending, Answer::Mandated(AUTH_FAILED)),
-            // The same text for EXPN as for VRFY, as before the split.
-            Pending::Vrfy | Pending::Expn => custom(self, CANNOT_VRFY),
+            // RFC 5321 §3.5.3: 252 when the answer cannot be verified;
+            // the text names the command asked.
+            Pending::Vrfy => custom(self, CANNOT_VRFY),
+            Pending::Expn => custom(self, CANNOT_EXPN),
             Pending::Etrn => custom(self, ETRN_OK),
             Pending::Atrn | Pending::Turn => {
                 custom(self, OK);
