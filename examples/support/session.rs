@@ -67,7 +67,7 @@ impl Mailbox {
     pub fn new(shared: &Arc<Shared>, conn: &ConnectionInfo) -> Mailbox {
         let (id, tls) = (conn.id, conn.tls.as_ref());
         let implicit = tls.map_or(String::new(), |t| format!(", implicit {}", describe(t)));
-        let connected = format!("connect from {} to {}{implicit}", conn.peer, conn.local);
+        let connected = format!("connect from {} to {}{implicit}", conn.client, conn.local);
         eprintln!("[{id}] {connected}");
         let transcript = shared.transcripts.as_ref().and_then(|dir| {
             let t = Transcript::create(dir, id);
@@ -76,7 +76,7 @@ impl Mailbox {
         let mut mailbox = Mailbox {
             shared: Arc::clone(shared),
             id,
-            peer: conn.peer.ip(),
+            peer: conn.client.ip(),
             helo: String::new(),
             ehlo: false,
             tls: tls.is_some(),
