@@ -215,8 +215,9 @@ pub mod reply;
 pub mod runtime;
 pub mod sasl;
 pub mod server;
-/// Reference implementations for differential tests, benches and fuzz
-/// targets (the `testing` feature); not a stable API.
+/// Test support for tests, fuzz targets and benches (the `testing`
+/// feature): the in-memory client↔server pair, round-trip and prefix
+/// checks, reference implementations; not a stable API.
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
@@ -262,5 +263,14 @@ mod size_tests {
         );
         assert!(command <= 128, "Command is {command} octets");
         assert!(event <= 128, "server::Event is {event} octets");
+        // The machines themselves move only when the caller moves them,
+        // but each is one allocation-free value per connection: a ceiling
+        // a little above today's figures catches an unboxed field.
+        let (server, client) = (
+            size_of::<crate::server::Server>(),
+            size_of::<crate::client::Client>(),
+        );
+        assert!(server <= 320, "Server is {server} octets");
+        assert!(client <= 768, "Client is {client} octets");
     }
 }

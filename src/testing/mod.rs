@@ -1,7 +1,11 @@
-//! Test support: implementations kept for comparison, not for use.
+//! Test support shared by the crate's unit tests, the integration tests,
+//! the fuzz targets and the benches: the in-memory client↔server
+//! [`pair`], the [`round_trip`] and prefix checks, and implementations
+//! kept for comparison ([`dot_reference`]).
 //!
 //! Built with the `testing` feature (and for the crate's own unit tests);
-//! nothing here is part of the stable API. Differential tests, benches and
-//! fuzz targets compare the production code against these.
+//! nothing here is part of the stable API.
 
 pub mod dot_reference;
+pub mod pair;
+pub mod round_trip;

@@ -1,0 +1,17 @@
+//! The client machine in one test binary: content encoding, transcripts
+//! against canned servers, hardening, and client against server in memory.
+//!
+//! One module per former test file, under its old name (`cargo test --test
+//! client NAME::` runs one of them).
+
+#[path = "../support/mod.rs"]
+mod support;
+#[path = "../client_support/mod.rs"]
+mod client_support;
+
+mod client_content;
+mod client_end_sent;
+mod client_hardening;
+mod client_pair;
+mod client_transcript;
+mod idna_pair;

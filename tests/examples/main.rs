@@ -1,0 +1,12 @@
+//! The example programs in one test binary: their command lines, their
+//! configuration policy, and load and fault tests of the example server.
+//!
+//! One module per former test file, under its old name (`cargo test --test
+//! examples NAME::` runs one of them).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod example_cli;
+mod example_load;
+mod example_policy;

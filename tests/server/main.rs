@@ -1,0 +1,27 @@
+//! The server machine in one test binary: sessions, transactions, extensions,
+//! limits and hardening, and the two machines in memory for what the server
+//! owns (SASL, PROXY, XCLIENT/XFORWARD, ETRN/ATRN, TURN).
+//!
+//! One module per former test file, under its old name (`cargo test --test
+//! server NAME::` runs one of them).
+
+#[path = "../support/mod.rs"]
+mod support;
+#[path = "../client_support/mod.rs"]
+mod client_support;
+
+mod etrn_atrn;
+mod forwarding_pair;
+mod forwarding_props;
+mod proxy_pair;
+mod role_reversal;
+mod sasl_pair;
+mod server_data;
+mod server_ext;
+mod server_hardening;
+mod server_limits;
+mod server_receive_buf;
+mod server_sasl;
+mod server_session;
+mod server_split;
+mod server_tls_auth;
