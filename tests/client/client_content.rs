@@ -4,7 +4,7 @@
 //! of the content ([`DotEncoder::encode_shared`], which the client uses),
 //! and that the wire decodes back to the content with CRLF line ends.
 
-mod support;
+use crate::support;
 
 use bytes::{Bytes, BytesMut};
 use esmtp::client::{Client, ClientConfig, Envelope, TlsPolicy};

@@ -3,7 +3,7 @@
 //! session ended without its final reply may have been accepted (RFC 5321
 //! §4.1.1.4) and must not be sent again.
 
-mod client_support;
+use crate::client_support;
 
 use client_support::{client_config, envelope, Script};
 

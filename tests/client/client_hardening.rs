@@ -1,7 +1,7 @@
 //! The client does not give a hostile network or server what it should
 //! not: no credentials in clear by accident.
 
-mod client_support;
+use crate::client_support;
 
 use client_support::*;
 use esmtp::client::{AuthConfig, AuthError, ClientCredentials, MessageError, TlsPolicy};

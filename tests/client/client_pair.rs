@@ -1,7 +1,7 @@
 //! Two-peer scenarios: the client machine against the server machine in
 //! memory under a simulated clock, one behaviour per test.
 
-mod client_support;
+use crate::client_support;
 
 use std::time::Duration;
 

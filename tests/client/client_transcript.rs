@@ -1,7 +1,7 @@
 //! Byte-exact transcripts against canned server replies, for the awkward
 //! servers deployed in the field: what the client writes after each read.
 
-mod client_support;
+use crate::client_support;
 
 use client_support::*;
 use esmtp::client::{

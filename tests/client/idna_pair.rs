@@ -7,7 +7,7 @@
 //! the only thing the feature adds).
 #![cfg(feature = "idna")]
 
-mod client_support;
+use crate::client_support;
 
 use client_support::*;
 use esmtp::client::{Envelope, MessageError};

@@ -4,10 +4,10 @@
 //! One module per former test file, under its old name (`cargo test --test
 //! client NAME::` runs one of them).
 
-#[path = "../support/mod.rs"]
-mod support;
 #[path = "../client_support/mod.rs"]
 mod client_support;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod client_content;
 mod client_end_sent;

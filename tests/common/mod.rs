@@ -1,7 +1,8 @@
 //! Interop harness: real SMTP peers started by the tests themselves on
 //! loopback, and helpers to drive them.
 //!
-//! Use it from an integration test with `mod common;`. Every peer is a guard
+//! Use it from an integration test binary with
+//! `#[path = "../common/mod.rs"] mod common;` in its `main.rs`. Every peer is a guard
 //! value: dropping it stops the process *and all its children* (the peer runs
 //! in its own process group, which is signalled as a whole), with bounded
 //! waits. Every peer also runs under `timeout(1)`, so even a test process that
@@ -261,7 +262,7 @@ pub fn self_signed_cert(dir: &Path, host: &str) -> Option<(PathBuf, PathBuf)> {
 /// process.
 ///
 /// The test executable lives in `target/<profile>/deps/`. `cargo test`
-/// builds examples too, but `cargo test --test interop_server` does not,
+/// builds examples too, but `cargo test --test interop` does not,
 /// so cargo is run here; the environment cargo gives a running test
 /// (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`, …) is removed first, otherwise
 /// build scripts that watch those variables (ring's does) would rebuild.

@@ -4,7 +4,7 @@
 //! unknown flag is named as unknown, and a bad value names its flag. Each
 //! is a usage error (exit status 2) with the usage line.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //! Several client addresses come from 127.0.0.0/8 (127.0.0.2 …), which
 //! Linux routes to loopback without configuration.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::Ipv4Addr;

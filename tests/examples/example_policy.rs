@@ -3,7 +3,7 @@
 //! configuration from the parsed flags.
 
 #[allow(dead_code)]
-#[path = "../examples/support/mod.rs"]
+#[path = "../../examples/support/mod.rs"]
 mod support;
 
 use std::time::Duration;

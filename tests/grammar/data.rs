@@ -1,7 +1,7 @@
 //! Message content framing: DATA (RFC 5321 §4.1.1.4, §4.5.2) and BDAT
 //! (RFC 3030 §2), both directions, including the SMTP-smuggling family.
 
-mod support;
+use crate::support;
 
 use bytes::{Bytes, BytesMut};
 use esmtp::data::{

@@ -2,12 +2,13 @@
 //! x` for every value and command, every strict prefix of a command line
 //! is `Incomplete`, and arbitrary bytes never panic.
 
-mod strategies;
+use crate::strategies;
 
 use std::borrow::Cow;
 
 use esmtp::command::{Command, Etrn, SaslResponse, SendMode, Utf8Reply};
 use esmtp::ehlo::Mechanism;
+use esmtp::testing::round_trip::{check_prefixes_incomplete, check_round_trip};
 use esmtp::values::{
     AddressLiteral, DateTime, Domain, EnhancedStatusCode, ForwardPath, Host, LocalPart, Mailbox,
     ReplyCode, ReversePath, XText,
@@ -155,18 +156,13 @@ proptest! {
     #[test]
     fn command_round_trip(cmd in command()) {
         let wire = cmd.to_bytes().expect("generated commands are writable");
-        let (again, used) = Command::parse(&wire, &full())
-            .map_err(|e| TestCaseError::fail(format!("{:?}: {e}", String::from_utf8_lossy(&wire))))?;
-        prop_assert_eq!(used, wire.len());
-        prop_assert_eq!(again, cmd);
+        check_round_trip(&cmd, &wire, |w| Command::parse(w, &full())).map_err(TestCaseError::fail)?;
     }
 
     #[test]
     fn command_prefixes_are_incomplete(cmd in command()) {
         let wire = cmd.to_bytes().expect("generated commands are writable");
-        for i in 0..wire.len() {
-            prop_assert_eq!(Command::parse(&wire[..i], &full()), Err(DecodeError::Incomplete));
-        }
+        check_prefixes_incomplete(&wire, |w| Command::parse(w, &full())).map_err(TestCaseError::fail)?;
     }
 
     #[test]

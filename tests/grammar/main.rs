@@ -5,9 +5,9 @@
 //! One module per former test file, under its old name (`cargo test --test
 //! grammar NAME::` runs one of them).
 
+mod strategies;
 #[path = "../support/mod.rs"]
 mod support;
-mod strategies;
 
 mod catalog_pitfalls;
 mod data;

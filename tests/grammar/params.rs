@@ -2,7 +2,7 @@
 //! arbitrary typed values, no panic on arbitrary bytes, and
 //! case-insensitive keywords (RFC 5321 §2.4, RFC 5321 §2.4).
 
-mod strategies;
+use crate::strategies;
 
 use esmtp::params::{MailParams, RcptParams};
 use esmtp::ParseOptions;

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use esmtp::ehlo::{Capabilities, FutureRelease, Keyword, Limits, Mechanism};
 use esmtp::reply::{Reply, ReplyContext, ReplyParseOptions};
+use esmtp::testing::round_trip::check_prefixes_incomplete;
 use esmtp::values::{EnhancedStatusCode, ReplyCode};
 use esmtp::DecodeError;
 use proptest::prelude::*;
@@ -59,9 +60,7 @@ proptest! {
     fn reply_prefixes_are_incomplete(r in reply(), trailing in prop::collection::vec(any::<u8>(), 0..8)) {
         let wire = r.to_bytes();
         let opts = opts_for(&r);
-        for i in 0..wire.len() {
-            prop_assert_eq!(Reply::parse(&wire[..i], &opts).map(|(_, n)| n), Err(DecodeError::Incomplete));
-        }
+        check_prefixes_incomplete(&wire, |w| Reply::parse(w, &opts)).map_err(TestCaseError::fail)?;
         // Whatever follows a complete reply is not consumed.
         let mut more = wire.clone();
         more.extend_from_slice(&trailing);
@@ -121,9 +120,7 @@ proptest! {
         prop_assert_eq!(n, wire.len());
         let back = Capabilities::from_reply(&r).unwrap();
         prop_assert_eq!(&back, &c);
-        for i in 0..wire.len() {
-            prop_assert_eq!(Reply::parse(&wire[..i], &opts).map(|(_, n)| n), Err(DecodeError::Incomplete));
-        }
+        check_prefixes_incomplete(&wire, |w| Reply::parse(w, &opts)).map_err(TestCaseError::fail)?;
     }
 }
 

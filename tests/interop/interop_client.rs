@@ -11,7 +11,7 @@
 //! --example send --example send_blocking` (a no-op when fresh), in the
 //! profile and target directory of this test binary.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener};

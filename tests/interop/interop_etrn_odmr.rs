@@ -7,7 +7,7 @@
 //! file; a message leaves its queue only once delivered. Loopback only,
 //! every process bounded and stopped.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpListener;

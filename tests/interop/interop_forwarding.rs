@@ -18,7 +18,7 @@
 //! Postfix needs root: without it the Postfix tests print `SKIP:` (and
 //! fail under `CI`), as HAProxy's do when it is not installed.
 
-mod common;
+use crate::common;
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};

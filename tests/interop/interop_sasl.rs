@@ -5,7 +5,7 @@
 //! client against this crate's tokio server. curl (built without
 //! libgsasl here), swaks and msmtp speak no SCRAM over SMTP.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -10,7 +10,7 @@
 //! The example binaries are built once per test run with `cargo build
 //! --example …` (a no-op when `cargo test` already built them).
 
-mod common;
+use crate::common;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! program), and what it received is read back and compared byte for byte.
 //! These prove the harness before any test relies on it.
 
-mod common;
+use crate::common;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;

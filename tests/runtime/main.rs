@@ -6,8 +6,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod runtime_support;
 mod runtime_client_support;
+mod runtime_support;
 
 mod runtime_blocking;
 mod runtime_client;

@@ -4,8 +4,8 @@
 //! implicit TLS, LMTP. Each test starts its own server on threads of its
 //! own and shuts it down; every wait is bounded.
 
-mod common;
-mod runtime_support;
+use crate::common;
+use crate::runtime_support;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};

@@ -5,8 +5,8 @@
 //! AUTH, LMTP, timeouts and the pool. Real peers are in
 //! `runtime_client_peers.rs`.
 
-mod common;
-mod runtime_client_support;
+use crate::common;
+use crate::runtime_client_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,8 +4,8 @@
 //! messages, a message sent in full never sent again, TLS policies, AUTH,
 //! LMTP, and the pool from many threads.
 
-mod common;
-mod runtime_client_support;
+use crate::common;
+use crate::runtime_client_support;
 
 use std::time::Duration;
 

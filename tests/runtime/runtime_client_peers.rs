@@ -3,8 +3,8 @@
 //! connection) and Postfix's smtp-sink (LMTP replies per recipient; a
 //! `421` on every MAIL, retried and then reported as interrupted).
 
-mod common;
-mod runtime_client_support;
+use crate::common;
+use crate::runtime_client_support;
 
 use std::time::Duration;
 

@@ -6,8 +6,8 @@
 //! XFORWARD_README). Each test starts its servers on loopback and stops
 //! them; every wait is bounded.
 
-mod common;
-mod runtime_support;
+use crate::common;
+use crate::runtime_support;
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};

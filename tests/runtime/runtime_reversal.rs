@@ -6,8 +6,8 @@
 //! transport hands its connection to `SmtpServer::serve_reversed`, which
 //! stores it. Tokio and blocking, clear text and implicit TLS.
 
-mod common;
-mod runtime_support;
+use crate::common;
+use crate::runtime_support;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -4,8 +4,8 @@
 //! replies, role reversal and the write deadline. Each test starts its own
 //! server on a runtime of its own and shuts it down; every wait is bounded.
 
-mod common;
-mod runtime_support;
+use crate::common;
+use crate::runtime_support;
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};

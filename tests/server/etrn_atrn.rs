@@ -3,7 +3,7 @@
 //! client as sent, the arguments reaching the server typed, and the ATRN
 //! reply awaited as long as RFC 2645 §5.2.1 asks.
 
-mod client_support;
+use crate::client_support;
 
 use std::time::Duration;
 

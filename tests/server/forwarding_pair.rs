@@ -3,8 +3,8 @@
 //! §4.1.1.1, §4.1.5): client machine against server machine in memory,
 //! and the server's replies byte for byte. One behaviour per test.
 
-mod client_support;
-mod support;
+use crate::client_support;
+use crate::support;
 
 use client_support::*;
 use esmtp::client::{ApiError, Event as ClientEvent};

@@ -5,10 +5,10 @@
 //! One module per former test file, under its old name (`cargo test --test
 //! server NAME::` runs one of them).
 
-#[path = "../support/mod.rs"]
-mod support;
 #[path = "../client_support/mod.rs"]
 mod client_support;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod etrn_atrn;
 mod forwarding_pair;

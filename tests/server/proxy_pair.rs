@@ -3,8 +3,8 @@
 //! header, the server machine reads it before its greeting. One behaviour
 //! per test, each citing its section.
 
-mod client_support;
-mod support;
+use crate::client_support;
+use crate::support;
 
 use std::time::Duration;
 

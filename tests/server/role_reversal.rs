@@ -4,10 +4,13 @@
 //! own to a new client machine; a message then flows in the reverse
 //! direction over the same in-memory "connection".
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use esmtp::client::{self, AuthConfig, Client, ClientConfig, ClientCredentials, Envelope};
 use esmtp::ehlo::Mechanism;
 use esmtp::server::{self, Server, ServerConfig};
+use esmtp::testing::pair::Pair;
 use esmtp::values::{Domain, Mailbox};
 
 fn mailbox(s: &str) -> Mailbox<'static> {
@@ -73,40 +76,21 @@ fn deliver_reversed(reversal: Reversal, new_server_config: ServerConfig) -> Vec<
         .submit(envelope, &b"Subject: queued\r\n\r\nheld for you\r\n"[..])
         .unwrap();
     new_client.quit();
-    let mut stored = Vec::new();
-    let mut delivered = false;
-    for _ in 0..200 {
-        while let Some(e) = new_server.poll_event() {
-            match e {
-                server::Event::Content(c) => stored.extend_from_slice(&c),
-                e if e.needs_decision() => new_server.accept().unwrap(),
-                _ => {}
-            }
-        }
-        while let Some(b) = new_server.poll_transmit() {
-            new_client.receive(&b);
-        }
-        while let Some(e) = new_client.poll_event() {
-            if let client::Event::Message(outcome) = e {
-                delivered = outcome.all_delivered();
-            }
-        }
-        while let Some(b) = new_client.poll_transmit() {
-            new_server.receive(&b);
-        }
-        if new_client.is_closed() {
-            break;
-        }
-    }
-    assert!(delivered, "the reversed delivery did not complete");
-    // The 221 was taken by the client; the server reports its end next.
-    assert!(matches!(
-        new_server.poll_event(),
-        Some(server::Event::Closed {
-            reason: server::CloseReason::Quit
-        })
-    ));
-    stored
+    let mut p = Pair::from_machines(new_client, new_server, Instant::now());
+    p.run();
+    let outcomes = p.outcomes();
+    assert!(
+        outcomes.len() == 1 && outcomes[0].all_delivered(),
+        "the reversed delivery did not complete: {outcomes:?}"
+    );
+    assert!(p.client.is_closed());
+    // The 221 was taken by the client; the server reported its end last.
+    let last = p.server_events.last().expect("server events");
+    assert!(
+        last.starts_with("Closed") && last.contains("Quit"),
+        "{last}"
+    );
+    p.stored.concat()
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! in memory: SCRAM (RFC 5802, RFC 7677), EXTERNAL (RFC 4422 Appendix A),
 //! and mechanisms the application brings on both sides.
 
-mod client_support;
+use crate::client_support;
 
 use std::sync::{Arc, Mutex};
 

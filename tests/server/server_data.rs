@@ -1,7 +1,7 @@
 //! PIPELINING (RFC 2920), DATA (RFC 5321 §4.1.1.4, §4.5.2), SIZE (RFC 1870)
 //! and the SMTP smuggling family, on the server machine.
 
-mod support;
+use crate::support;
 
 use esmtp::data::BarePolicy;
 use esmtp::server::{Event, Server};

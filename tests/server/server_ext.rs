@@ -1,7 +1,7 @@
 //! CHUNKING/BINARYMIME (RFC 3030), LMTP (RFC 2033), MAIL/RCPT parameters
 //! of the service extensions, ENHANCEDSTATUSCODES (RFC 2034) and limits.
 
-mod support;
+use crate::support;
 
 use esmtp::ext::future_release::HoldLimits;
 use esmtp::reply::Reply;

@@ -3,7 +3,7 @@
 //! lines in strict mode (resynchronise on CRLF only), and the reply codes
 //! for those errors.
 
-mod support;
+use crate::support;
 
 use esmtp::options::Strictness;
 use support::{codes, config, ehlo};

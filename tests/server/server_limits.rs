@@ -2,7 +2,7 @@
 //! sends: a 100 MB command line without LF, a 100 MB message that never
 //! ends, and pipelined input while a decision is owed.
 
-mod support;
+use crate::support;
 
 use support::{config, ehlo, Driver};
 

@@ -4,7 +4,7 @@
 //! caller's buffer, and the same limits (RFC 5321 §4.5.3.1.4 buffer bound,
 //! RFC 3207 §5 STARTTLS discard, nothing read after closing).
 
-mod support;
+use crate::support;
 
 use bytes::BytesMut;
 use esmtp::server::{CloseReason, Event};

@@ -1,7 +1,7 @@
 //! The server machine's SCRAM, EXTERNAL and application-mechanism
 //! exchanges, line by line (RFC 4954 §4 framing, RFC 5802, RFC 4422).
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use esmtp::ehlo::Mechanism;

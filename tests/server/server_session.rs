@@ -2,7 +2,7 @@
 //! behaviour per test, exact reply codes and enhanced codes (RFC 2034,
 //! RFC 3463; RFC 5321 §4.3.2 for which code answers what).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! the same bytes and reports the same events and content (RFC 2920: a
 //! server may not depend on read boundaries).
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use support::{assert_well_formed, config, Driver};

@@ -1,8 +1,8 @@
 //! STARTTLS (RFC 3207) and AUTH (RFC 4954) on the server machine.
 
-mod support;
+use crate::support;
 
-#[path = "../src/sasl/md5.rs"]
+#[path = "../../src/sasl/md5.rs"]
 #[allow(dead_code)]
 mod md5;
 
