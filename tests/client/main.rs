@@ -15,3 +15,4 @@ mod client_hardening;
 mod client_pair;
 mod client_transcript;
 mod idna_pair;
+mod wire_transcript;
