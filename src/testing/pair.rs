@@ -149,8 +149,10 @@ impl Pair {
     }
 
     /// Keeps no wire copies, server event texts or stored content (client
-    /// events are still kept): for benches, where the recording would be
-    /// most of the cost.
+    /// events are still kept): for long runs where only the outcomes
+    /// matter. Not for benches of the machines: even quiet, the driver's
+    /// bookkeeping costs about a third more time than a bare loop
+    /// (BENCHMARKS.md, "The in-memory pair in a bench").
     pub fn quiet(mut self) -> Self {
         self.record = false;
         self
