@@ -128,6 +128,7 @@
 //! | [`data`] | DATA dot-stuffing and BDAT framing, both directions, with the bare CR/LF policy |
 //! | [`sasl`] | SASL mechanisms beyond the AUTH framing: SCRAM's messages and keys (`scram/`), the client's mechanism seam (`exchange.rs`), channel-binding data |
 //! | [`server`] | the server machine: input framing, session commands, the transaction, pending decisions, what is offered, output |
+//! | [`trace`] | the trace fields a server prepends (RFC 5321 §4.4): `Received:` with the RFC 3848 / RFC 6531 `with` keywords, `Return-Path:`, `Delivered-To:` |
 //! | [`client`] | the client machine: requests, session, negotiation, transaction, the pipeline queue, the content pump, envelopes |
 //! | `runtime` (features `tokio`, `blocking`, `rustls`) | the drivers: listeners, connection limits, deadlines, TLS, shutdown, and the handler traits the server calls (`server/`); the client transport, its reconnect rules and pools (`client/`) |
 //! | `octets` (private) | byte-level helpers every grammar shares: class tables, SWAR scans, keyword packing, line framing |
@@ -222,6 +223,7 @@ pub mod server;
 #[doc(hidden)]
 pub mod testing;
 mod timer;
+pub mod trace;
 pub mod values;
 
 /// The `bytes` crate, whose `Bytes` carries message content in events and

@@ -1,8 +1,7 @@
 //! What `examples/server.rs` (tokio) and `examples/server_blocking.rs`
 //! (threads) share: the command line, the configuration built from it, and
 //! what every session shares. The policy is in `session.rs`, Maildir
-//! delivery in `maildir.rs`, the queue for ETRN and ATRN in `queue.rs`,
-//! transcripts in `transcript.rs`. Included by both with
+//! delivery in `maildir.rs`, the queue for ETRN and ATRN in `queue.rs`. Included by both with
 //! `#[path = "support/mod.rs"] mod support;`.
 
 pub mod cli;
@@ -10,7 +9,6 @@ pub mod handlers;
 pub mod maildir;
 pub mod queue;
 pub mod session;
-pub mod transcript;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

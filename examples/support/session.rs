@@ -1,14 +1,16 @@
 //! The example servers' policy, one [`Mailbox`] per connection: any
 //! sender and recipient; AUTH against `--user` (or anyone, `--auth-any`),
-//! throttled per address; the trace fields; complete messages to the
+//! throttled per address; the trace fields (`esmtp::trace`); complete messages to the
 //! Maildir store, or for a `--hold-domain` to its queue; ETRN and ATRN
 //! answered by the queue; the answer to each message (per recipient in
 //! LMTP); the log and the transcript. The tokio and blocking `Session`
 //! impls of the two servers call it: only how they wait differs.
 
-use std::io::{self, Write as _};
+use std::fs::File;
+use std::io::{self, BufWriter, Write as _};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::process;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,16 +18,15 @@ use esmtp::command::Etrn;
 use esmtp::params::MailParams;
 use esmtp::reply::Reply;
 use esmtp::runtime::server::{Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd};
-use esmtp::runtime::server::{SessionEnd, TlsInfo};
+use esmtp::runtime::server::{SessionEnd, TlsInfo, Transcript};
 use esmtp::server::{AbortReason, Credentials, HelloVerb};
+use esmtp::trace::{self, Received};
 use esmtp::values::{
-    DateTime, Domain, EnhancedStatusCode, ForwardPath, Host, Mailbox as Address, ReplyCode,
-    ReversePath,
+    Domain, EnhancedStatusCode, ForwardPath, Host, Mailbox as Address, ReplyCode, ReversePath,
 };
 
-use super::maildir::{Pending, Spool};
+use super::maildir::{private_file, Pending, Spool};
 use super::queue::{reply, Run};
-use super::transcript::Transcript;
 use super::Shared;
 
 /// One connection's policy state.
@@ -34,8 +35,8 @@ pub struct Mailbox {
     id: u64,
     peer: IpAddr,
     helo: String,
-    /// EHLO or LHLO, TLS, AUTH: what the `with` of `Received:` says.
-    ehlo: bool,
+    /// HELO, EHLO or LHLO, TLS, AUTH: what the `with` of `Received:` says.
+    verb: HelloVerb,
     tls: bool,
     /// The user AUTH accepted.
     user: Option<String>,
@@ -45,7 +46,7 @@ pub struct Mailbox {
     /// The message handed to the store: its id and recipients, for the
     /// reply.
     in_flight: Option<(String, Vec<String>)>,
-    transcript: Option<Transcript>,
+    transcript: Option<Transcript<BufWriter<File>>>,
 }
 
 struct Transaction {
@@ -70,7 +71,15 @@ impl Mailbox {
         let connected = format!("connect from {} to {}{implicit}", conn.client, conn.local);
         eprintln!("[{id}] {connected}");
         let transcript = shared.transcripts.as_ref().and_then(|dir| {
-            let t = Transcript::create(dir, id);
+            // SECONDS.PpidSid.log, mode 0600.
+            let secs = SystemTime::now().duration_since(UNIX_EPOCH);
+            let name = format!(
+                "{}.P{}S{id}.log",
+                secs.map_or(0, |d| d.as_secs()),
+                process::id()
+            );
+            let file = private_file().create_new(true).open(dir.join(name));
+            let t = file.map(|file| Transcript::new(BufWriter::new(file)));
             t.map_err(|e| eprintln!("[{id}] no transcript: {e}")).ok()
         });
         let mut mailbox = Mailbox {
@@ -78,7 +87,7 @@ impl Mailbox {
             id,
             peer: conn.client.ip(),
             helo: String::new(),
-            ehlo: false,
+            verb: HelloVerb::Helo,
             tls: tls.is_some(),
             user: None,
             transaction: None,
@@ -103,7 +112,7 @@ impl Mailbox {
     }
 
     pub fn hello(&mut self, verb: HelloVerb, host: Host<'static>) -> Answer {
-        (self.helo, self.ehlo) = (host.to_string(), verb != HelloVerb::Helo);
+        (self.helo, self.verb) = (host.to_string(), verb);
         Answer::Accept
     }
 
@@ -159,18 +168,17 @@ impl Mailbox {
             return;
         }
         if t.spool.is_none() {
-            let with = protocol(
-                shared.lmtp,
-                self.ehlo,
-                t.smtputf8,
-                self.tls,
-                self.user.is_some(),
-            );
-            let mut trace = Vec::with_capacity(256);
+            let with = trace::protocol(self.verb, self.tls, self.user.is_some(), t.smtputf8);
+            let now = SystemTime::now().duration_since(UNIX_EPOCH);
+            let now = now.map_or(0, |d| d.as_secs() as i64);
+            let mut head = Vec::with_capacity(256);
             let spool = store.spool().and_then(|mut spool| {
-                let (helo, peer, host) = (&self.helo, self.peer, &shared.hostname);
-                write_trace(&mut trace, t, helo, peer, host, &with, &spool.id);
-                spool.write(&trace).map(|()| spool)
+                let received = Received::new(&shared.hostname, now)
+                    .with(with)
+                    .id(&spool.id);
+                let received = received.from(&self.helo, Some(self.peer));
+                write_trace(&mut head, t, received);
+                spool.write(&head).map(|()| spool)
             });
             match spool {
                 Ok(spool) => t.spool = Some(spool),
@@ -329,7 +337,7 @@ impl Mailbox {
     pub fn reversed(&mut self) -> Option<Run> {
         self.log("roles reversed: delivering the held mail");
         if let Some(t) = &mut self.transcript {
-            t.finish();
+            let _ = t.finish();
         }
         self.atrn.take()
     }
@@ -353,7 +361,7 @@ impl Mailbox {
             other => self.log(&format!("{other:?}")),
         }
         if let Some(t) = &mut self.transcript {
-            t.finish();
+            let _ = t.finish();
         }
     }
 }
@@ -382,95 +390,23 @@ fn describe(tls: &TlsInfo) -> String {
     format!("{version} {suite}")
 }
 
-/// The `with` keyword of `Received:` (RFC 3848 for the S and A suffixes,
-/// RFC 6531 §3.7.3 for UTF8): plain `SMTP` after HELO.
-fn protocol(lmtp: bool, ehlo: bool, utf8: bool, tls: bool, auth: bool) -> String {
-    if !lmtp && !ehlo {
-        return "SMTP".into();
-    }
-    let prefix = if utf8 {
-        "UTF8"
-    } else if lmtp {
-        ""
-    } else {
-        "E"
-    };
-    let base = if lmtp { "LMTP" } else { "SMTP" };
-    format!(
-        "{prefix}{base}{}{}",
-        if tls { "S" } else { "" },
-        if auth { "A" } else { "" }
-    )
-}
-
-/// The prepended trace fields (RFC 5321 §4.4), each ending in CRLF (for a
-/// held message, the envelope and `Received:` only):
-///
-/// ```text
-/// Return-Path: <a@example.org>
-/// Delivered-To: <b@example.net>          (one per recipient, in order)
-/// Received: from client.example ([192.0.2.1])
-///         by mx.example.net with ESMTPS id 19A3F2C0000001
-///         for <b@example.net>; Sat, 22 Nov 2025 11:52:00 +0000
-/// ```
-///
-/// `for` only for a single recipient: with more it would disclose Bcc
-/// recipients to each other (RFC 5321 §7.2).
-fn write_trace(
-    out: &mut Vec<u8>,
-    t: &Transaction,
-    helo: &str,
-    peer: IpAddr,
-    hostname: &str,
-    with: &str,
-    id: &str,
-) {
-    // Writing into a Vec cannot fail.
+/// The prepended trace fields (RFC 5321 §4.4), or for a held message the
+/// envelope for the queue run and `Received:` only: the final delivery
+/// adds `Return-Path:` and `Delivered-To:`.
+fn write_trace(out: &mut Vec<u8>, t: &Transaction, received: Received<'_>) {
     if t.hold.is_some() {
-        // Held: the envelope for the queue run, and no Return-Path or
-        // Delivered-To, which the final delivery adds (RFC 5321 §4.4).
         let utf8 = if t.smtputf8 { " SMTPUTF8" } else { "" };
-        let _ = write!(out, "MAIL FROM:{}{utf8}\r\n", t.from);
+        let _ = write!(out, "MAIL FROM:{}{utf8}\r\n", t.from); // into a Vec: cannot fail
         for to in &t.to {
             let _ = write!(out, "RCPT TO:{to}\r\n");
         }
         out.extend_from_slice(b"\r\n");
     } else {
-        let _ = write!(out, "Return-Path: {}\r\n", t.from);
-        for to in &t.to {
-            let _ = write!(out, "Delivered-To: {to}\r\n");
-        }
+        trace::return_path(out, &t.from);
+        t.to.iter().for_each(|to| trace::delivered_to(out, to));
     }
-    // The client's address as an address literal (RFC 5321 §4.1.3).
-    let literal = match peer {
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => format!("IPv6:{v6}"),
-        ip => ip.to_canonical().to_string(),
-    };
-    let _ = write!(
-        out,
-        "Received: from {helo} ([{literal}])\r\n\tby {hostname} with {with} id {id}"
-    );
-    if let [only] = &t.to[..] {
-        let _ = write!(out, "\r\n\tfor {only}");
+    match &t.to[..] {
+        [only] => received.recipient(only).write_to(out),
+        _ => received.write_to(out),
     }
-    let _ = write!(out, "; {}\r\n", rfc5322_date(SystemTime::now()));
-}
-
-/// `Sat, 22 Nov 2025 11:52:00 +0000` (RFC 5322 §3.3), in UTC, from the
-/// crate's RFC 3339 form (`2025-11-22T11:52:00Z`).
-fn rfc5322_date(now: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let iso = DateTime::from_unix(secs as i64).map_or_else(String::new, |d| d.to_string());
-    let month: usize = iso.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
-    let part = |range| iso.get(range).unwrap_or("00");
-    let (day, year, time) = (part(8..10), part(0..4), part(11..19));
-    let (weekday, month) = (
-        DAYS[(secs / 86_400 % 7) as usize],
-        MONTHS[month.clamp(1, 12) - 1],
-    );
-    format!("{weekday}, {day} {month} {year} {time} +0000")
 }

@@ -183,6 +183,12 @@ impl DateTime {
         self.offset
     }
 
+    /// Year, month, day, hour, minute and second, as written.
+    pub(crate) fn fields(&self) -> (u16, u8, u8, u8, u8, u8) {
+        let d = self;
+        (d.year, d.month, d.day, d.hour, d.minute, d.second)
+    }
+
     /// Appends the RFC 3339 form.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.to_string().as_bytes());

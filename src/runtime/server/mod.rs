@@ -66,7 +66,9 @@
 //!   [`Transport::atrn`](crate::runtime::client::Transport::atrn) handed
 //!   over.
 //! - **Transcripts**: [`Session::transcript`] sees every octet read from
-//!   and written to the client, in order, after TLS decryption.
+//!   and written to the client, in order, after TLS decryption;
+//!   [`Transcript`] writes them as timestamped lines, AUTH secrets
+//!   redacted.
 //! - **The PROXY protocol** (HAProxy's, versions 1 and 2, with
 //!   [`ServerConfig::proxy_protocol`](crate::server::ServerConfig::proxy_protocol)):
 //!   the header is read right after accept, before any TLS handshake
@@ -96,6 +98,7 @@ mod info;
 mod limits;
 mod proxy;
 mod throttle;
+mod transcript;
 
 #[cfg(feature = "tokio")]
 mod driver;
@@ -119,6 +122,7 @@ pub use config::RuntimeConfig;
 pub use info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 pub use limits::Refusal;
 pub use throttle::AuthThrottle;
+pub use transcript::Transcript;
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
