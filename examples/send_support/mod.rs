@@ -16,14 +16,9 @@ use esmtp::client::{
 use esmtp::reply::Reply;
 use esmtp::runtime::client::{Endpoint, Error, Reconnect, TlsError};
 use esmtp::runtime::server::ConnectionInfo;
+use esmtp::runtime::tls::{self, TlsSetupError, Trust};
 use esmtp::server::ServerConfig;
 use esmtp::values::{Domain, ForwardPath, Host, ReversePath};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::support::cli::{self, Checked};
 use crate::support::maildir::Store;
@@ -383,133 +378,16 @@ fn one_line(reply: &Reply<'_>) -> String {
     s
 }
 
-/// Places where the system CA bundle usually lives.
-const SYSTEM_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
-
 /// The TLS client configuration (ring provider) for the trust asked for.
 fn tls_config(args: &Args) -> Result<Arc<rustls::ClientConfig>, String> {
+    let trust = match (&args.ca, args.insecure) {
+        (Some(path), _) => Trust::Certificates(path.clone()),
+        (None, true) => Trust::Any,
+        (None, false) => Trust::System,
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let bundle = match &args.ca {
-        Some(path) => Some(path.clone()),
-        None if args.insecure => None,
-        None => std::env::var_os("SSL_CERT_FILE")
-            .map(PathBuf::from)
-            .or_else(|| {
-                SYSTEM_BUNDLES
-                    .iter()
-                    .map(PathBuf::from)
-                    .find(|p| p.exists())
-            })
-            .map(Some)
-            .ok_or("no system CA bundle found: use --ca PEM")?,
-    };
-    let verifier = match bundle {
-        Some(path) => Verifier::trusting(&path, Arc::clone(&provider))?,
-        None => Verifier {
-            webpki: None,
-            pinned: None,
-            provider: Arc::clone(&provider),
-        },
-    };
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
-/// Checks the server's chain against the trusted certificates (name
-/// included), or accepts an end-entity certificate that is itself one of
-/// them: a self-signed server certificate given with `--ca` is pinned,
-/// byte for byte, which no CA can forge. `pinned: None` (`--insecure`)
-/// accepts any. Handshake signatures are always checked.
-#[derive(Debug)]
-struct Verifier {
-    webpki: Option<Arc<WebPkiServerVerifier>>,
-    pinned: Option<Vec<CertificateDer<'static>>>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl Verifier {
-    fn trusting(path: &std::path::Path, provider: Arc<CryptoProvider>) -> Result<Self, String> {
-        let certs = CertificateDer::pem_file_iter(path)
-            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!("no certificate in {}", path.display()));
-        }
-        let mut roots = RootCertStore::empty();
-        // A certificate that cannot be a trust anchor may still be pinned.
-        let _ = roots.add_parsable_certificates(certs.iter().cloned());
-        let webpki = match roots.is_empty() {
-            true => None,
-            false => Some(
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-                    .build()
-                    .map_err(|e| format!("TLS set-up: {e}"))?,
-            ),
-        };
-        Ok(Verifier {
-            webpki,
-            pinned: Some(certs),
-            provider,
-        })
-    }
-}
-
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Some(pinned) = &self.pinned else {
-            return Ok(ServerCertVerified::assertion());
-        };
-        if pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
-            return Ok(ServerCertVerified::assertion());
-        }
-        match &self.webpki {
-            Some(w) => w.verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
-            None => Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            )),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+    tls::client_config(&trust, provider).map_err(|e| match e {
+        TlsSetupError::NoSystemBundle => format!("{e}: use --ca PEM"),
+        e => format!("TLS set-up: {e}"),
+    })
 }

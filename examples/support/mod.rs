@@ -13,7 +13,7 @@ pub mod session;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,6 +21,7 @@ use clap::Parser;
 use esmtp::ehlo::Mechanism;
 use esmtp::ext::future_release::HoldLimits;
 use esmtp::runtime::server::{AuthThrottle, RuntimeConfig};
+use esmtp::runtime::tls;
 use esmtp::server::ServerConfig;
 use esmtp::values::DateTime;
 
@@ -196,7 +197,11 @@ impl Setup {
     pub fn new(args: &Args) -> Result<Setup, String> {
         let hostname = args.hostname.clone().unwrap_or_else(system_hostname);
         let tls = match (&args.tls_cert, &args.tls_key) {
-            (Some(cert), Some(key)) => Some(load_tls(cert, key)?),
+            (Some(cert), Some(key)) => {
+                let provider = Arc::new(rustls::crypto::ring::default_provider());
+                let config = tls::server_config(cert, key, provider);
+                Some(config.map_err(|e| format!("--tls-cert/--tls-key: {e}"))?)
+            }
             _ => None,
         };
         let config = server_config(args, &hostname, tls.is_some())?;
@@ -342,29 +347,6 @@ fn system_hostname() -> String {
         .map(|s| s.trim().to_owned())
         .filter(|s| ServerConfig::new(s.as_str()).is_ok())
         .unwrap_or_else(|| "localhost".to_owned())
-}
-
-/// A certificate chain and key (PEM) as a rustls configuration on the
-/// ring provider.
-fn load_tls(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_file_iter(cert)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
-    if certs.is_empty() {
-        return Err(format!("--tls-cert {}: no certificate", cert.display()));
-    }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("TLS certificate/key: {e}"))?;
-    Ok(Arc::new(config))
 }
 
 /// A random 64-bit value from the standard library's per-process hash

@@ -17,7 +17,7 @@
 //! |---|---|---|
 //! | `tokio` | `tokio` (`rt`, `net`, `time`, `io-util`, `sync`) | [`server::SmtpServer`]: one task per connection; [`client::Transport`] and [`client::Pool`]: messages over reused connections |
 //! | `blocking` | nothing | [`server::blocking::SmtpServer`]: one thread per connection over `std::net`; [`client::blocking`]: the client's twins |
-//! | `rustls` | `rustls` (`std` only, no crypto provider), `tokio-rustls` | STARTTLS and implicit TLS (RFC 8314) for both, from the application's `rustls::ServerConfig` or `rustls::ClientConfig` |
+//! | `rustls` | `rustls` (`std` only, no crypto provider), `tokio-rustls` | STARTTLS and implicit TLS (RFC 8314) for both, from the application's `rustls::ServerConfig` or `rustls::ClientConfig`; [`tls`]: those configurations from PEM files, with a client's trust (system CAs, own CAs or a pinned certificate) |
 //!
 //! With none of them the crate is sans-IO, with no more dependencies than
 //! the machines need.
@@ -33,6 +33,9 @@
 pub mod client;
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "blocking"))))]
 pub mod server;
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+pub mod tls;
 
 /// A fresh SASL nonce (RFC 5802 §5.1: random printable text): 24 octets
 /// in base64, from `RandomState`, which is keyed from the operating
