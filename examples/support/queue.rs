@@ -16,13 +16,14 @@ use std::sync::Arc;
 
 use esmtp::bytes::Bytes;
 use esmtp::client::{ClientConfig, Envelope, MessageOutcome};
-use esmtp::command::{Command, Etrn};
+use esmtp::command::Etrn;
+use esmtp::ext::etrn::Response;
+use esmtp::ext::{atrn, MandatedReply};
 use esmtp::reply::Reply;
 use esmtp::runtime::client::blocking::Transport;
 use esmtp::runtime::client::{Endpoint, Error, Reconnect};
 use esmtp::runtime::server::Answer;
-use esmtp::values::{Domain, EnhancedStatusCode, Host, ReplyCode};
-use esmtp::ParseOptions;
+use esmtp::values::{Domain, Host};
 
 use super::maildir::Store;
 use super::Args;
@@ -87,11 +88,9 @@ pub fn odmr_domain(v: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `code esc text` as an answer.
-pub fn reply(code: u16, esc: (u8, u16, u16), text: &str) -> Answer {
-    let esc = EnhancedStatusCode::new(esc.0, esc.1, esc.2);
-    let reply = ReplyCode::new(code).and_then(|c| Reply::new(c, esc, [text.to_owned()]).ok());
-    reply.map_or(Answer::Deny, Answer::Reply)
+/// A mandated reply with text of our own.
+pub fn answer(m: MandatedReply, text: &str) -> Answer {
+    Answer::Reply(Reply::sanitized(m.code(), Some(m.enhanced()), text))
 }
 
 impl Queue {
@@ -156,42 +155,30 @@ impl Queue {
                 (format!("@{d}"), all.map(|(i, _)| i).collect())
             }
         };
+        let answer = |response: Response, why| Answer::Reply(response.reply(&name, why));
         if targets.is_empty() {
-            let text = format!("Node {name} not allowed: not held here");
-            return reply(459, (4, 7, 1), &text);
+            return answer(Response::NotAllowed, Some("not held here"));
         }
-        let targets: Vec<usize> = targets
-            .into_iter()
-            .filter(|&i| self.held[i].relay.is_some())
-            .collect();
+        let relayed = |&i: &usize| self.held[i].relay.is_some();
+        let targets: Vec<usize> = targets.into_iter().filter(relayed).collect();
         if targets.is_empty() {
-            let text = format!("Unable to queue messages for node {name}: no relay");
-            return reply(458, (4, 3, 0), &text);
+            return answer(Response::Unable, Some("no relay"));
         }
         let count: usize = targets.iter().map(|&i| self.count(i)).sum();
         if count == 0 {
-            let text = format!("OK, no messages waiting for node {name}");
-            return reply(251, (2, 0, 0), &text);
+            return answer(Response::NoMessages, None);
         }
         let Some(run) = self.claim(&targets, false) else {
-            let text = format!("OK, pending messages for node {name} started");
-            return reply(252, (2, 0, 0), &text);
+            return answer(Response::AlreadyStarted, None);
         };
         let started = std::thread::Builder::new()
             .name(format!("queue run {name}"))
             .spawn(move || run.relay());
-        if let Err(e) = started {
-            let text = format!("Unable to queue messages for node {name}: {e}");
-            return reply(458, (4, 3, 0), &text);
+        match (started, node) {
+            (Err(e), _) => answer(Response::Unable, Some(&e.to_string())),
+            (Ok(_), Etrn::Queue(_)) => answer(Response::Started, None),
+            (Ok(_), _) => answer(Response::StartedCount(count), None),
         }
-        let (code, text) = match node {
-            Etrn::Queue(_) => (250, format!("OK, queuing for node {name} started")),
-            _ => (
-                253,
-                format!("OK, {count} pending messages for node {name} started"),
-            ),
-        };
-        reply(code, (2, 0, 0), &text)
     }
 
     /// ATRN by `user` (RFC 2645 §5.2.1): the run for the queues of
@@ -213,16 +200,16 @@ impl Queue {
             asked = allowed.iter().map(|d| d.to_string()).collect();
         }
         if let Some(d) = asked.iter().find(|d| !allowed.contains(&d.as_str())) {
-            let text = format!("ATRN request refused: {user} may not retrieve {d}");
-            return Err(reply(450, (4, 7, 1), &text));
+            let text = format!("{}: {user} may not retrieve {d}", atrn::REFUSED.text());
+            return Err(answer(atrn::REFUSED, &text));
         }
         let targets: Vec<usize> = asked.iter().filter_map(|d| self.holding(d)).collect();
         if targets.iter().all(|&i| self.count(i) == 0) {
-            return Err(reply(453, (4, 0, 0), "You have no mail"));
+            return Err(Answer::Reply(atrn::NO_MAIL.to_reply()));
         }
-        let busy = "Unable to process ATRN request now: a queue run holds it";
+        let busy = format!("{}: a queue run holds it", atrn::UNABLE_NOW.text());
         self.claim(&targets, true)
-            .ok_or_else(|| reply(451, (4, 3, 0), busy))
+            .ok_or_else(|| answer(atrn::UNABLE_NOW, &busy))
     }
 
     /// Messages waiting in queue `i`.
@@ -323,23 +310,9 @@ impl Message {
     /// line, the message.
     fn load(path: &Path) -> io::Result<Message> {
         let file = Bytes::from(fs::read(path)?);
-        let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_owned());
-        // The envelope as this server wrote it: UTF-8 only with SMTPUTF8.
-        let opts = ParseOptions::strict().with_utf8(true);
-        let (mut envelope, mut at) = match Command::parse(&file, &opts) {
-            Ok((Command::Mail { from, .. }, used)) => (Envelope::new(from.into_owned()), used),
-            _ => return Err(bad("no MAIL line")),
-        };
-        while !file[at..].starts_with(b"\r\n") {
-            match Command::parse(&file[at..], &opts) {
-                Ok((Command::Rcpt { to, .. }, used)) => {
-                    envelope = envelope.to(to.into_owned());
-                    at += used;
-                }
-                _ => return Err(bad("no RCPT line")),
-            }
-        }
-        let (path, content) = (path.to_owned(), file.slice(at + 2..));
+        let (envelope, at) = Envelope::parse_spooled(&file)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let (path, content) = (path.to_owned(), file.slice(at..));
         Ok(Message {
             path,
             envelope,

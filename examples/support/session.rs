@@ -7,7 +7,7 @@
 //! impls of the two servers call it: only how they wait differs.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write as _};
+use std::io::{self, BufWriter};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process;
@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use esmtp::command::Etrn;
-use esmtp::params::MailParams;
+use esmtp::client::{Envelope, Recipient};
+use esmtp::ext::atrn;
+use esmtp::params::{MailParams, RcptParams};
 use esmtp::reply::Reply;
 use esmtp::runtime::server::{Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd};
 use esmtp::runtime::server::{SessionEnd, TlsInfo, Transcript};
@@ -26,7 +28,7 @@ use esmtp::values::{
 };
 
 use super::maildir::{private_file, Pending, Spool};
-use super::queue::{reply, Run};
+use super::queue::Run;
 use super::Shared;
 
 /// One connection's policy state.
@@ -50,8 +52,10 @@ pub struct Mailbox {
 }
 
 struct Transaction {
-    from: String,
-    smtputf8: bool,
+    /// The paths, and of the MAIL parameters only SMTPUTF8: what a held
+    /// message is relayed with.
+    envelope: Envelope,
+    /// The recipients as text, for the replies and the trace fields.
     to: Vec<String>,
     /// The queue of a held domain the recipients are at (all at one:
     /// another destination gets 452); `None`: the Maildir.
@@ -119,11 +123,11 @@ impl Mailbox {
     /// MAIL always starts a new transaction: RSET and a new EHLO are the
     /// machine's.
     pub fn mail(&mut self, from: ReversePath<'static>, params: MailParams<'static>) -> Answer {
-        let (from, smtputf8) = (from.to_string(), params.smtputf8);
+        let mut envelope = Envelope::new(from);
+        envelope.params.smtputf8 = params.smtputf8;
         let (to, hold, spool, failed) = (Vec::new(), None, None, None);
         self.transaction = Some(Transaction {
-            from,
-            smtputf8,
+            envelope,
             to,
             hold,
             spool,
@@ -150,10 +154,15 @@ impl Mailbox {
         };
         if !t.to.is_empty() && t.hold != hold {
             let text = "Recipient for another destination: send it in another transaction";
-            return reply(452, (4, 5, 3), text);
+            let esc = EnhancedStatusCode::new(4, 5, 3);
+            return Answer::Reply(Reply::sanitized(ReplyCode::INSUFFICIENT_STORAGE, esc, text));
         }
         t.hold = hold;
         t.to.push(to.to_string());
+        t.envelope.recipients.push(Recipient {
+            to,
+            params: RcptParams::default(),
+        });
         Answer::Accept
     }
 
@@ -168,7 +177,8 @@ impl Mailbox {
             return;
         }
         if t.spool.is_none() {
-            let with = trace::protocol(self.verb, self.tls, self.user.is_some(), t.smtputf8);
+            let utf8 = t.envelope.params.smtputf8;
+            let with = trace::protocol(self.verb, self.tls, self.user.is_some(), utf8);
             let now = SystemTime::now().duration_since(UNIX_EPOCH);
             let now = now.map_or(0, |d| d.as_secs() as i64);
             let mut head = Vec::with_capacity(256);
@@ -241,9 +251,7 @@ impl Mailbox {
     }
 
     /// One reply, or in LMTP one per accepted recipient, in order (RFC
-    /// 2033 §4.2). A reply that cannot be built leaves the wrong count,
-    /// which the runtime answers with 451 for each: nothing acknowledged
-    /// by mistake.
+    /// 2033 §4.2).
     fn answer(
         &self,
         code: ReplyCode,
@@ -252,19 +260,11 @@ impl Mailbox {
         to: &[String],
     ) -> LmtpAnswer {
         let esc = EnhancedStatusCode::new(esc.0, esc.1, esc.2);
-        if !self.shared.lmtp {
-            let fallback = if code.is_positive() {
-                Answer::Accept
-            } else {
-                Answer::Deny
-            };
-            let reply = Reply::new(code, esc, [text.to_owned()]);
-            return LmtpAnswer::All(reply.map_or(fallback, Answer::Reply));
+        let reply = |text: &str| Reply::sanitized(code, esc, text);
+        match self.shared.lmtp {
+            false => LmtpAnswer::All(Answer::Reply(reply(text))),
+            true => LmtpAnswer::Each(to.iter().map(|to| reply(&format!("{to} {text}"))).collect()),
         }
-        let each = to
-            .iter()
-            .filter_map(|to| Reply::new(code, esc, [format!("{to} {text}")]).ok());
-        LmtpAnswer::Each(each.collect())
     }
 
     pub fn auth(&mut self, credentials: Credentials) -> Answer {
@@ -324,7 +324,7 @@ impl Mailbox {
         let answer = match queue.atrn(user, &domains) {
             Ok(run) => {
                 self.atrn = Some(run);
-                reply(250, (2, 0, 0), "OK now reversing the connection")
+                Answer::Reply(atrn::REVERSING.to_reply())
             }
             Err(refusal) => refusal,
         };
@@ -395,14 +395,10 @@ fn describe(tls: &TlsInfo) -> String {
 /// adds `Return-Path:` and `Delivered-To:`.
 fn write_trace(out: &mut Vec<u8>, t: &Transaction, received: Received<'_>) {
     if t.hold.is_some() {
-        let utf8 = if t.smtputf8 { " SMTPUTF8" } else { "" };
-        let _ = write!(out, "MAIL FROM:{}{utf8}\r\n", t.from); // into a Vec: cannot fail
-        for to in &t.to {
-            let _ = write!(out, "RCPT TO:{to}\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
+        // The paths were parsed, so they can be written.
+        let _ = t.envelope.write_spooled(out);
     } else {
-        trace::return_path(out, &t.from);
+        trace::return_path(out, &t.envelope.from.to_string());
         t.to.iter().for_each(|to| trace::delivered_to(out, to));
     }
     match &t.to[..] {

@@ -23,6 +23,7 @@ use std::borrow::Cow;
 use crate::error::{SyntaxError, SyntaxErrorKind};
 use crate::octets::class::is_xchar;
 use crate::options::ParseOptions;
+use crate::reply::Reply;
 use crate::values::{EnhancedStatusCode, Mailbox, ReplyCode, XText};
 
 pub mod atrn;
@@ -256,6 +257,11 @@ impl MandatedReply {
     /// The suggested text.
     pub const fn text(&self) -> &'static str {
         self.text
+    }
+
+    /// The reply, to send as it is (a runtime handler's answer, say).
+    pub fn to_reply(&self) -> Reply<'static> {
+        Reply::sanitized(self.code, Some(self.enhanced), self.text)
     }
 }
 

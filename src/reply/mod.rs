@@ -259,6 +259,37 @@ impl<'a> Reply<'a> {
         })
     }
 
+    /// A one-line reply from any text, never an error: controls but HT
+    /// become spaces, the text is cut (at a character boundary) where the
+    /// line would pass 512 octets (RFC 5321 §4.5.3.1.5), and an enhanced
+    /// code that does not fit the reply code (RFC 3463 §2) is left off.
+    /// For text that comes from elsewhere, such as a peer's name or an
+    /// error message.
+    pub fn sanitized(
+        code: ReplyCode,
+        enhanced: Option<EnhancedStatusCode>,
+        text: &str,
+    ) -> Reply<'static> {
+        let fits = |esc: &EnhancedStatusCode| {
+            !code.is_intermediate() && u16::from(esc.class()) == code.get() / 100
+        };
+        let enhanced = enhanced.filter(fits);
+        // Code, separator and CRLF, plus the enhanced code and its SP.
+        let room = MAX_WIRE_LINE - 6 - enhanced.map_or(0, |esc| esc.to_string().len() + 1);
+        let mut cut = text.len().min(room);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut line = Vec::with_capacity(cut);
+        // Within 510 octets: only the controls are replaced.
+        push_text(&mut line, &text.as_bytes()[..cut], 0);
+        Reply {
+            code,
+            enhanced,
+            repr: Repr::Lines(vec![Cow::Owned(line)]),
+        }
+    }
+
     /// A one-line reply.
     pub fn single(
         code: ReplyCode,

@@ -398,3 +398,22 @@ proptest::proptest! {
         proptest::prop_assert_eq!(strip_enhanced(&prefixed, &written), text);
     }
 }
+
+#[test]
+fn sanitized_reply_is_one_clean_line_rfc5321_4_5_3_1_5() {
+    let code = ReplyCode::new(451).unwrap();
+    let esc = EnhancedStatusCode::new(4, 3, 0);
+    let r = Reply::sanitized(code, esc, "disk\r\nfull\u{7f}");
+    assert_eq!(r.to_bytes(), b"451 4.3.0 disk  full \r\n");
+    let long = "é".repeat(400);
+    let wire = Reply::sanitized(code, esc, &long).to_bytes();
+    assert!(
+        wire.len() <= 512 && wire.ends_with(b"\r\n"),
+        "{}",
+        wire.len()
+    );
+    assert!(std::str::from_utf8(&wire).is_ok());
+    // An enhanced code of another class is left off (RFC 3463 §2).
+    let r = Reply::sanitized(ReplyCode::OK, esc, "ok");
+    assert_eq!(r.to_bytes(), b"250 ok\r\n");
+}
