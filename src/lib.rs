@@ -9,16 +9,11 @@
 //! the machine; the ones not written keep their defaults:
 //!
 //! ```no_run
-//! use std::{sync::atomic::AtomicU64, sync::atomic::Ordering::Relaxed, time::UNIX_EPOCH};
-//!
-//! use esmtp::{bytes::Bytes, params::RcptParams, server::AbortReason, server::ServerConfig};
 //! use esmtp::runtime::server::{Answer, ConnectionInfo, MessageEnd, Session, SmtpServer};
+//! use esmtp::{bytes::Bytes, params::RcptParams, server::{AbortReason, ServerConfig}};
 //! use esmtp::values::{ForwardPath, Host};
 //!
-//! static STORED: AtomicU64 = AtomicU64::new(0); // for unique file names
-//!
-//! #[derive(Default)]
-//! struct Inbox(Vec<u8>); // one connection: the message being received
+//! struct Inbox(u64, Vec<u8>); // one connection: its id, the message being received
 //!
 //! impl Session for Inbox {
 //!     async fn rcpt(&mut self, to: ForwardPath<'static>, _: RcptParams<'static>) -> Answer {
@@ -28,26 +23,25 @@
 //!         }
 //!     }
 //!     async fn content(&mut self, chunk: Bytes) {
-//!         self.0.extend_from_slice(&chunk); // dot-unstuffed, not copied
+//!         self.1.extend_from_slice(&chunk); // dot-unstuffed, not copied
 //!     }
 //!     async fn message_end(&mut self, _: MessageEnd) -> Answer {
 //!         // Stored before the 250, which takes responsibility for the message.
-//!         let (now, n) = (UNIX_EPOCH.elapsed().unwrap_or_default(), STORED.fetch_add(1, Relaxed));
-//!         let name = format!("mail/{}.{n}.eml", now.as_micros());
-//!         match tokio::fs::write(name, std::mem::take(&mut self.0)).await {
+//!         let name = format!("mail/{}.{}.eml", std::time::UNIX_EPOCH.elapsed().unwrap_or_default().as_micros(), self.0);
+//!         match tokio::fs::write(name, std::mem::take(&mut self.1)).await {
 //!             Ok(()) => Answer::Accept,
 //!             Err(e) => Answer::temporary_failure(&e.to_string()), // 451 4.3.0
 //!         }
 //!     }
 //!     fn message_aborted(&mut self, _: AbortReason) {
-//!         self.0.clear();
+//!         self.1.clear();
 //!     }
 //! }
 //!
 //! #[tokio::main]
 //! async fn main() -> std::io::Result<()> {
 //!     let config = ServerConfig::new("mx.example.org").expect("a valid host name");
-//!     let server = SmtpServer::new(config, |_: &ConnectionInfo| Inbox::default());
+//!     let server = SmtpServer::new(config, |c: &ConnectionInfo| Inbox(c.id, Vec::new()));
 //!     server.serve(tokio::net::TcpListener::bind("127.0.0.1:2525").await?).await
 //! }
 //! ```
@@ -59,17 +53,14 @@
 //! ```no_run
 //! use esmtp::client::{ClientConfig, Envelope};
 //! use esmtp::runtime::client::{Endpoint, Transport};
-//! use esmtp::values::{Domain, Mailbox};
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let config = ClientConfig::new(Domain::parse("client.example")?.into_owned());
+//!     let config = ClientConfig::new(esmtp::values::Domain::parse("client.example")?.into_owned());
 //!     let mut transport = Transport::connect(Endpoint::new("127.0.0.1", 2525, config)).await?;
-//!     let envelope = Envelope::new(Mailbox::parse("jane@example.net")?.into_owned())
-//!         .to(Mailbox::parse("bob@example.org")?.into_owned());
-//!     // Ok only when every recipient took it; the replies are in `outcome`.
-//!     let outcome = transport.send(envelope, "Subject: Hi\r\n\r\nHello, Bob.\r\n").await?;
-//!     println!("accepted for {} recipient(s)", outcome.delivered().count());
+//!     let envelope = Envelope::parse("jane@example.net", ["bob@example.org"])?;
+//!     // Ok only when every recipient took it; the replies are in the outcome.
+//!     transport.send(envelope, "Subject: Hi\r\n\r\nHello, Bob.\r\n").await?;
 //!     transport.quit().await;
 //!     Ok(())
 //! }

@@ -11,7 +11,7 @@
 //! trace::return_path(&mut head, "<jane@example.net>");
 //! Received::new("mx.example.org", 1_763_812_320)
 //!     .from("client.example", Some([192, 0, 2, 1].into()))
-//!     .with(trace::protocol(HelloVerb::Ehlo, false, true, false))
+//!     .with(trace::protocol(HelloVerb::Ehlo, true, false, false)) // TLS, no AUTH, no SMTPUTF8
 //!     .id("19A3F2C0000001")
 //!     .recipient("<bob@example.org>")
 //!     .write_to(&mut head);

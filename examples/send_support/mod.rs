@@ -106,27 +106,12 @@ fn server(v: &str) -> Result<(String, u16), String> {
     }
 }
 
-fn bracketed(v: &str) -> String {
-    if v.starts_with('<') {
-        v.to_owned()
-    } else {
-        format!("<{v}>")
-    }
-}
-
 fn from(v: &str) -> Result<ReversePath<'static>, String> {
-    if v.is_empty() || v == "<>" {
-        return Ok(ReversePath::Null);
-    }
-    let path = bracketed(v);
-    let path = ReversePath::parse(&path).map_err(|e| format!("{v:?}: {e}"))?;
-    Ok(path.into_owned())
+    ReversePath::parse_address(v).map_err(|e| format!("{v:?}: {e}"))
 }
 
 fn to(v: &str) -> Result<ForwardPath<'static>, String> {
-    let path = bracketed(v);
-    let path = ForwardPath::parse(&path).map_err(|e| format!("{v:?}: {e}"))?;
-    Ok(path.into_owned())
+    ForwardPath::parse_address(v).map_err(|e| format!("{v:?}: {e}"))
 }
 
 /// The domains of `--atrn`.

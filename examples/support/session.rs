@@ -14,8 +14,8 @@ use std::process;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use esmtp::command::Etrn;
 use esmtp::client::{Envelope, Recipient};
+use esmtp::command::Etrn;
 use esmtp::ext::atrn;
 use esmtp::params::{MailParams, RcptParams};
 use esmtp::reply::Reply;

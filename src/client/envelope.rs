@@ -40,6 +40,27 @@ impl Envelope {
         }
     }
 
+    /// An envelope from addresses as people write them, angle brackets
+    /// optional ([`ReversePath::parse_address`],
+    /// [`ForwardPath::parse_address`]): `""` or `<>` is the null reverse
+    /// path.
+    ///
+    /// ```
+    /// let envelope = esmtp::client::Envelope::parse("jane@example.net", ["bob@example.org"])?;
+    /// assert_eq!(envelope.recipients[0].to.to_string(), "<bob@example.org>");
+    /// # Ok::<(), esmtp::SyntaxError>(())
+    /// ```
+    pub fn parse<I>(from: &str, to: I) -> Result<Self, SyntaxError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let envelope = Envelope::new(ReversePath::parse_address(from)?);
+        to.into_iter().try_fold(envelope, |envelope, to| {
+            Ok(envelope.to(ForwardPath::parse_address(to.as_ref())?))
+        })
+    }
+
     /// Adds a recipient without parameters.
     pub fn to(mut self, to: impl Into<ForwardPath<'static>>) -> Self {
         self.recipients.push(Recipient {

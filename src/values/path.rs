@@ -255,6 +255,30 @@ impl<'a> ForwardPath<'a> {
     }
 }
 
+impl ReversePath<'static> {
+    /// An address as people write it: with or without its angle brackets
+    /// (`jane@example.net`); `<>` or an empty string is the null reverse
+    /// path (RFC 5321 §4.5.5). Strict syntax, UTF-8 allowed.
+    pub fn parse_address(s: &str) -> Result<Self, SyntaxError> {
+        match s {
+            "" => Ok(ReversePath::Null),
+            s if s.starts_with('<') => ReversePath::parse(s).map(ReversePath::into_owned),
+            s => ReversePath::parse(&format!("<{s}>")).map(ReversePath::into_owned),
+        }
+    }
+}
+
+impl ForwardPath<'static> {
+    /// An address as people write it: with or without its angle brackets
+    /// (`bob@example.org`, `Postmaster`). Strict syntax, UTF-8 allowed.
+    pub fn parse_address(s: &str) -> Result<Self, SyntaxError> {
+        match s.starts_with('<') {
+            true => ForwardPath::parse(s).map(ForwardPath::into_owned),
+            false => ForwardPath::parse(&format!("<{s}>")).map(ForwardPath::into_owned),
+        }
+    }
+}
+
 impl PathRules {
     const fn api() -> Self {
         PathRules {
@@ -269,6 +293,23 @@ impl PathRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_as_people_write_them_rfc5321_4_1_2() {
+        let from = |s| ReversePath::parse_address(s).map(|p| p.to_string());
+        assert_eq!(from("jane@example.net").unwrap(), "<jane@example.net>");
+        assert_eq!(from("<jane@example.net>").unwrap(), "<jane@example.net>");
+        // The null reverse path (RFC 5321 §4.5.5).
+        assert_eq!(from("").unwrap(), "<>");
+        assert_eq!(from("<>").unwrap(), "<>");
+        assert!(from("jane@").is_err());
+        assert!(from("<jane@example.net").is_err());
+        let to = |s| ForwardPath::parse_address(s).map(|p| p.to_string());
+        assert_eq!(to("bob@example.org").unwrap(), "<bob@example.org>");
+        assert_eq!(to("postmaster").unwrap(), "<Postmaster>");
+        assert!(to("").is_err());
+        assert!(to("a@b>").is_err());
+    }
 
     #[test]
     fn null_and_postmaster_rfc5321_4_1_1_3() {
