@@ -92,18 +92,7 @@ pub struct Args {
 
 /// `HOST:PORT` or `[V6]:PORT`.
 fn server(v: &str) -> Result<(String, u16), String> {
-    let (host, port) = v
-        .rsplit_once(':')
-        .ok_or(format!("{v:?} is not HOST:PORT"))?;
-    let port = port.parse().map_err(|_| format!("bad port in {v:?}"))?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    match host.is_empty() {
-        true => Err(format!("no host in {v:?}")),
-        false => Ok((host.to_owned(), port)),
-    }
+    Endpoint::parse_address(v).map_err(|e| e.to_string())
 }
 
 fn from(v: &str) -> Result<ReversePath<'static>, String> {
@@ -154,15 +143,11 @@ pub fn endpoint(args: &Args) -> Result<Endpoint, String> {
     config.lmtp = args.lmtp;
     config.pipelining = !args.no_pipelining;
     config.chunking = !args.no_chunking;
-    // A password never crosses the network in clear unless asked for; on
-    // loopback there is no network to cross.
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    config.allow_plaintext_auth = args.allow_plaintext_auth || loopback;
+    // A password never crosses the network in clear unless asked for.
+    config.allow_plaintext_auth = args.allow_plaintext_auth;
     // One attempt: what the command line says is what happens on the wire.
-    let mut endpoint = Endpoint::new(host.clone(), *port, config).reconnect(Reconnect::never());
+    let endpoint = Endpoint::new(host.clone(), *port, config).reconnect(Reconnect::never());
+    let mut endpoint = endpoint.allow_plaintext_auth_on_loopback();
     if args.starttls {
         endpoint = endpoint.starttls(tls_config(args)?);
     } else if args.tls {

@@ -156,6 +156,25 @@ impl Credentials {
         }
     }
 
+    /// Whether these credentials prove `user` with `password`, as a server
+    /// with a table of users checks them: the user name equal to `user`,
+    /// then PLAIN and LOGIN by the password, CRAM-MD5 by its digest (RFC
+    /// 2195 §2), all compared in constant time. A PLAIN authzid other than
+    /// `user` (asking to act as someone else, RFC 4616 §2) fails: a server
+    /// that allows that checks the authzid itself. Other mechanisms fail.
+    pub fn verify(&self, user: &str, password: &str) -> bool {
+        if self.username() != Some(user) {
+            return false;
+        }
+        match self {
+            Credentials::Plain {
+                authzid: Some(z), ..
+            } if z != user => false,
+            Credentials::CramMd5 { .. } => self.verify_cram_md5(password.as_bytes()),
+            _ => self.verify_password(password),
+        }
+    }
+
     /// For CRAM-MD5: whether the digest is HMAC-MD5(secret, challenge)
     /// (RFC 2195 §2), compared in constant time.
     pub fn verify_cram_md5(&self, secret: &[u8]) -> bool {
@@ -221,5 +240,45 @@ impl fmt::Debug for Credentials {
                 .field("authzid", authzid)
                 .finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(authzid: Option<&str>, username: &str, password: &str) -> Credentials {
+        Credentials::Plain {
+            authzid: authzid.map(str::to_owned),
+            username: username.to_owned(),
+            password: Secret::new(password),
+        }
+    }
+
+    #[test]
+    fn verify_by_user_table_rfc4616_2_and_rfc2195_2() {
+        assert!(plain(None, "jane", "secret").verify("jane", "secret"));
+        assert!(!plain(None, "jane", "secret").verify("jane", "Secret"));
+        assert!(!plain(None, "jane", "secret").verify("bob", "secret"));
+        // Acting as oneself is fine; as someone else is not (RFC 4616 §2).
+        assert!(plain(Some("jane"), "jane", "secret").verify("jane", "secret"));
+        assert!(!plain(Some("bob"), "jane", "secret").verify("jane", "secret"));
+        let login = Credentials::Login {
+            username: "jane".into(),
+            password: Secret::new("secret"),
+        };
+        assert!(login.verify("jane", "secret"));
+        // RFC 2195 §2's example: tim, tanstaaftanstaaf.
+        let cram = |digest: &str| Credentials::CramMd5 {
+            username: "tim".into(),
+            challenge: "<1896.697170952@postoffice.reston.mci.net>".into(),
+            digest: digest.into(),
+        };
+        assert!(cram("b913a602c7eda7a495b4e6e7334d3890").verify("tim", "tanstaaftanstaaf"));
+        assert!(!cram("b913a602c7eda7a495b4e6e7334d3891").verify("tim", "tanstaaftanstaaf"));
+        let external = Credentials::External {
+            authzid: Some("jane".into()),
+        };
+        assert!(!external.verify("jane", "secret"));
     }
 }

@@ -50,6 +50,21 @@ pub struct Endpoint {
     pub(super) proxy: Option<Bytes>,
 }
 
+/// Why a `HOST:PORT` address could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddressError {
+    /// No `:PORT` at the end.
+    #[error("{0:?} is not HOST:PORT")]
+    NoPort(String),
+    /// The port is not a number from 0 to 65535.
+    #[error("bad port in {0:?}")]
+    BadPort(String),
+    /// Nothing before the port.
+    #[error("no host in {0:?}")]
+    NoHost(String),
+}
+
 /// How long resolving, connecting and each TLS handshake may take by
 /// default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,6 +88,54 @@ impl Endpoint {
             reconnect: Reconnect::default(),
             proxy: None,
         }
+    }
+
+    /// The server at `address`: `HOST:PORT`, an IPv6 address in brackets
+    /// (`[::1]:25`), as [`Endpoint::parse_address`] reads it.
+    pub fn parse(address: &str, config: ClientConfig) -> Result<Self, AddressError> {
+        let (host, port) = Self::parse_address(address)?;
+        Ok(Endpoint::new(host, port, config))
+    }
+
+    /// Splits `HOST:PORT` at its last colon; the brackets of an IPv6
+    /// address (`[2001:db8::1]:587`, RFC 3986 §3.2.2) are taken off. The
+    /// host is not resolved.
+    pub fn parse_address(address: &str) -> Result<(String, u16), AddressError> {
+        let (host, port) = address
+            .rsplit_once(':')
+            .ok_or_else(|| AddressError::NoPort(address.to_owned()))?;
+        let port = port
+            .parse()
+            .map_err(|_| AddressError::BadPort(address.to_owned()))?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        match host.is_empty() {
+            true => Err(AddressError::NoHost(address.to_owned())),
+            false => Ok((host.to_owned(), port)),
+        }
+    }
+
+    /// Whether the host is this machine: `localhost` or a loopback
+    /// address (127.0.0.0/8, `::1`). Names are not resolved.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host.strip_suffix('.').unwrap_or(&self.host);
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.to_canonical().is_loopback())
+    }
+
+    /// Allows AUTH without TLS
+    /// ([`ClientConfig::allow_plaintext_auth`]) when the server
+    /// [`is_loopback`](Self::is_loopback): a password in clear text then
+    /// crosses no network (RFC 4954 §4 asks for TLS because it would).
+    pub fn allow_plaintext_auth_on_loopback(mut self) -> Self {
+        if self.is_loopback() {
+            Arc::make_mut(&mut self.config).allow_plaintext_auth = true;
+        }
+        self
     }
 
     #[cfg(feature = "rustls")]
@@ -218,5 +281,55 @@ impl Endpoint {
                 .map_err(|_| super::TlsError::InvalidServerName(self.host.clone()))?,
         };
         Ok((config, name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::Domain;
+
+    fn config() -> ClientConfig {
+        ClientConfig::new(Domain::parse("client.example").unwrap().into_owned())
+    }
+
+    #[test]
+    fn host_and_port_with_ipv6_in_brackets_rfc3986_3_2_2() {
+        let parse = Endpoint::parse_address;
+        assert_eq!(
+            parse("mx.example.org:25"),
+            Ok(("mx.example.org".into(), 25))
+        );
+        assert_eq!(parse("[::1]:2525"), Ok(("::1".into(), 2525)));
+        assert_eq!(parse("[2001:db8::1]:587"), Ok(("2001:db8::1".into(), 587)));
+        assert!(matches!(
+            parse("mx.example.org"),
+            Err(AddressError::NoPort(_))
+        ));
+        assert!(matches!(parse("mx:65536"), Err(AddressError::BadPort(_))));
+        assert!(matches!(parse("mx:"), Err(AddressError::BadPort(_))));
+        assert!(matches!(parse(":25"), Err(AddressError::NoHost(_))));
+        assert!(matches!(parse("[]:25"), Err(AddressError::NoHost(_))));
+        let endpoint = Endpoint::parse("[::1]:25", config()).unwrap();
+        assert_eq!((endpoint.host(), endpoint.port()), ("::1", 25));
+    }
+
+    #[test]
+    fn plaintext_auth_only_on_loopback_rfc4954_4() {
+        for host in [
+            "localhost",
+            "LocalHost.",
+            "127.0.0.1",
+            "127.9.9.9",
+            "::1",
+            "::ffff:127.0.0.1",
+        ] {
+            let endpoint = Endpoint::new(host, 25, config()).allow_plaintext_auth_on_loopback();
+            assert!(endpoint.config().allow_plaintext_auth, "{host}");
+        }
+        for host in ["mx.example.org", "192.0.2.1", "::2", "localhost.example"] {
+            let endpoint = Endpoint::new(host, 25, config()).allow_plaintext_auth_on_loopback();
+            assert!(!endpoint.config().allow_plaintext_auth, "{host}");
+        }
     }
 }

@@ -72,7 +72,7 @@ mod transport; // the tokio transport
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 
-pub use endpoint::{Endpoint, DEFAULT_CONNECT_TIMEOUT};
+pub use endpoint::{AddressError, Endpoint, DEFAULT_CONNECT_TIMEOUT};
 pub use error::{Error, Interrupted, TlsError};
 pub use pool::PoolConfig;
 pub use reconnect::Reconnect;

@@ -1,6 +1,7 @@
 //! What a handler is told about a connection: its addresses, its number
 //! and its TLS state.
 
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
@@ -109,6 +110,18 @@ impl TlsInfo {
     }
 }
 
+impl fmt::Display for TlsInfo {
+    /// The protocol and cipher suite, for a log: `TLSv1_3
+    /// TLS13_AES_256_GCM_SHA384` (`TLS` when the version is unknown).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.protocol.unwrap_or("TLS"))?;
+        match self.cipher_suite {
+            Some(suite) => write!(f, " {suite}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Which way octets crossed a connection, for a session's `transcript`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -129,4 +142,18 @@ pub enum SessionEnd {
     /// ([`RuntimeConfig::write_timeout`](super::RuntimeConfig::write_timeout)),
     /// or a STARTTLS handshake that failed.
     Failed(io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_info_for_a_log() {
+        let mut tls = TlsInfo::default();
+        assert_eq!(tls.to_string(), "TLS");
+        tls.protocol = Some("TLSv1_3");
+        tls.cipher_suite = Some("TLS13_AES_256_GCM_SHA384");
+        assert_eq!(tls.to_string(), "TLSv1_3 TLS13_AES_256_GCM_SHA384");
+    }
 }
