@@ -142,19 +142,12 @@ impl Queue {
     /// count for a domain (`@domain`: it and its subdomains, §5.3), 250
     /// for a named queue (`#domain`, whose count is a local matter).
     pub fn etrn(self: &Arc<Self>, node: &Etrn<'_>) -> Answer {
-        let (name, targets): (String, Vec<usize>) = match node {
-            Etrn::Domain(d) => (
-                d.to_string(),
-                self.holding(d.as_str()).into_iter().collect(),
-            ),
-            Etrn::Queue(q) => (format!("#{q}"), self.holding(q).into_iter().collect()),
-            Etrn::Subdomains(d) => {
-                let d = d.as_str().to_ascii_lowercase();
-                let under = |h: &&Held| h.domain == d || h.domain.ends_with(&format!(".{d}"));
-                let all = self.held.iter().enumerate().filter(|(_, h)| under(h));
-                (format!("@{d}"), all.map(|(i, _)| i).collect())
-            }
-        };
+        let name = node.to_string();
+        let held = self.held.iter().enumerate();
+        let targets: Vec<usize> = held
+            .filter(|(_, h)| node.matches(&h.domain))
+            .map(|(i, _)| i)
+            .collect();
         let answer = |response: Response, why| Answer::Reply(response.reply(&name, why));
         if targets.is_empty() {
             return answer(Response::NotAllowed, Some("not held here"));

@@ -22,6 +22,7 @@ mod sasl;
 mod write;
 
 use std::borrow::Cow;
+use std::fmt;
 
 #[doc(hidden)]
 pub use parse::OUTSIDE_GRAMMAR;
@@ -178,6 +179,37 @@ impl Etrn<'_> {
             Etrn::Domain(d) => Etrn::Domain(d.into_owned()),
             Etrn::Subdomains(d) => Etrn::Subdomains(d.into_owned()),
             Etrn::Queue(q) => Etrn::Queue(Cow::Owned(q.into_owned())),
+        }
+    }
+
+    /// Whether the node names the queue kept for `domain` (RFC 1985 §5),
+    /// compared without regard to case: `domain` is that domain,
+    /// `@domain` also each of its subdomains (§5.3), and `#queue` a queue
+    /// whose name is `domain` (what a named queue holds is a local
+    /// matter).
+    pub fn matches(&self, domain: &str) -> bool {
+        let (node, subdomains) = match self {
+            Etrn::Domain(d) => (d.as_str(), false),
+            Etrn::Subdomains(d) => (d.as_str(), true),
+            Etrn::Queue(q) => (q.as_ref(), false),
+        };
+        let under = |cut: usize| domain.as_bytes()[cut - 1] == b'.';
+        domain.eq_ignore_ascii_case(node)
+            || subdomains
+                && domain.len() > node.len()
+                && domain.is_char_boundary(domain.len() - node.len())
+                && domain[domain.len() - node.len()..].eq_ignore_ascii_case(node)
+                && under(domain.len() - node.len())
+    }
+}
+
+impl fmt::Display for Etrn<'_> {
+    /// The node as ETRN names it: `example.org`, `@example.org`, `#queue`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Etrn::Domain(d) => write!(f, "{d}"),
+            Etrn::Subdomains(d) => write!(f, "@{d}"),
+            Etrn::Queue(q) => write!(f, "#{q}"),
         }
     }
 }

@@ -554,3 +554,24 @@ fn verbs_that_end_a_pipelined_group_rfc2920_3_1() {
         assert_eq!(strict(line).unwrap().verb().may_pipeline(), may, "{line}");
     }
 }
+
+#[test]
+fn etrn_node_matches_its_queues_rfc1985_5_3() {
+    let domain = |s| Domain::parse(s).unwrap();
+    let exact = Etrn::Domain(domain("Example.org"));
+    assert!(exact.matches("example.org"));
+    assert!(!exact.matches("mx.example.org"));
+    let under = Etrn::Subdomains(domain("example.org"));
+    assert!(under.matches("EXAMPLE.org"));
+    assert!(under.matches("mx.example.org"));
+    assert!(!under.matches("badexample.org"));
+    assert!(!under.matches("org"));
+    assert!(!under.matches("é.example.or"));
+    let queue = Etrn::Queue("held.example".into());
+    assert!(queue.matches("Held.Example"));
+    assert!(!queue.matches("x.held.example"));
+    assert_eq!(
+        [exact.to_string(), under.to_string(), queue.to_string()],
+        ["Example.org", "@example.org", "#held.example"]
+    );
+}
