@@ -1,6 +1,8 @@
 //! The content pump: message content out as DATA with dot-stuffing
-//! (RFC 5321 §4.5.2) or as BDAT chunks (RFC 3030 §2).
+//! (RFC 5321 §4.5.2) or as BDAT chunks (RFC 3030 §2), and the URL parts
+//! of a message as BURL (RFC 4468 §3.2).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use bytes::Bytes;
@@ -10,6 +12,7 @@ use super::Client;
 use crate::command::Command;
 use crate::data::DotEncoder;
 use crate::ext::body::Body;
+use crate::ext::burl::Part;
 
 #[derive(Debug)]
 pub(super) enum Source {
@@ -20,12 +23,14 @@ pub(super) enum Source {
         /// Content was sent once: it cannot be sent again.
         consumed: bool,
     },
+    /// Content and URLs the server fetches (BURL, RFC 4468).
+    Parts(Vec<Part>),
 }
 
 impl Source {
     pub(super) fn replayable(&self) -> bool {
         match self {
-            Source::Whole(_) => true,
+            Source::Whole(_) | Source::Parts(_) => true,
             Source::Stream { consumed, .. } => !consumed,
         }
     }
@@ -100,6 +105,9 @@ pub(super) fn crlf_len(content: &[u8]) -> u64 {
 impl Client {
     /// Produces the next piece of content, if it may go out now.
     pub(super) fn fill(&mut self) {
+        if !self.skip_resumed() {
+            return;
+        }
         let chunk = self.config.chunk_size.max(1);
         let lmtp = self.config.lmtp;
         let can_send = self.can_send();
@@ -118,6 +126,8 @@ impl Client {
                         tx.offset = end;
                         (piece, end >= b.len())
                     }
+                    // Sent as BURL and BDAT only.
+                    Source::Parts(_) => (Bytes::new(), true),
                     Source::Stream {
                         chunks, finished, ..
                     } => {
@@ -171,11 +181,33 @@ impl Client {
                 // is): bare CR and bare LF become CRLF, as for DATA, which
                 // also keeps `SIZE=` (counted that way) true.
                 let binary = tx.params.body == Some(Body::BinaryMime);
-                let (mut piece, mut last) = loop {
-                    if let Some(carried) = tx.bdat_carry.take() {
-                        break carried;
+                let (mut piece, mut last, url) = loop {
+                    if let Some((carried, last)) = tx.bdat_carry.take() {
+                        break (carried, last, None);
                     }
                     let piece = match &mut cur.msg.source {
+                        Source::Parts(parts) => match parts.get(tx.part) {
+                            // A URL part: BURL instead of BDAT (RFC 4468 §3.2).
+                            Some(Part::Burl(url)) => {
+                                tx.part += 1;
+                                break (Bytes::new(), tx.part >= parts.len(), Some(url.clone()));
+                            }
+                            Some(Part::Bytes(b)) => {
+                                if tx.offset == 0 {
+                                    // Each part's line ends are its own.
+                                    tx.line_ends = LineEnds::default();
+                                }
+                                let end = tx.offset.saturating_add(chunk).min(b.len());
+                                let piece = b.slice(tx.offset.min(end)..end);
+                                tx.offset = end;
+                                if end >= b.len() {
+                                    tx.part += 1;
+                                    tx.offset = 0;
+                                }
+                                Some((piece, tx.part >= parts.len()))
+                            }
+                            None => Some((Bytes::new(), true)),
+                        },
                         Source::Whole(b) => {
                             let end = tx.offset.saturating_add(chunk).min(b.len());
                             let piece = b.slice(tx.offset.min(end)..end);
@@ -207,7 +239,7 @@ impl Client {
                     // A piece that was only the LF of a split CRLF: take
                     // the next one rather than send an empty chunk.
                     if !piece.is_empty() || last {
-                        break (piece, last);
+                        break (piece, last, None);
                     }
                 };
                 // `chunk_size` is the largest chunk exactly: what
@@ -217,9 +249,15 @@ impl Client {
                     tx.bdat_carry = Some((rest, last));
                     last = false;
                 }
-                let cmd = Command::Bdat {
-                    size: piece.len() as u64,
-                    last,
+                let cmd = match &url {
+                    Some(url) => Command::Burl {
+                        url: Cow::Borrowed(url.as_str()),
+                        last,
+                    },
+                    None => Command::Bdat {
+                        size: piece.len() as u64,
+                        last,
+                    },
                 };
                 cmd.write_checked(&mut self.staging);
                 if last {

@@ -3,6 +3,7 @@
 use super::event::ApiError;
 use crate::command::Command;
 use crate::error::{DecodeError, EncodeError, SyntaxError, SyntaxErrorKind};
+use crate::ext::checkpoint::TransId;
 use crate::options::ParseOptions;
 use crate::params::{MailParams, RcptParams};
 use crate::values::{ForwardPath, ReversePath};
@@ -138,6 +139,16 @@ impl Envelope {
                 (_, used) => return Err(unexpected(used, "only RCPT may follow MAIL")),
             }
         }
+    }
+
+    /// Names the transaction for CHECKPOINT (RFC 1845 §3): `TRANSID=` is
+    /// sent when the server offers it (else [`ParamPolicy`](super::ParamPolicy)
+    /// applies). After a lost connection, submit the same envelope and
+    /// content again: a server that stored part of the content answers
+    /// `355` with its offset, and only the rest is sent.
+    pub fn with_transid(mut self, transid: TransId<'static>) -> Self {
+        self.params.extras_mut().transid = Some(transid);
+        self
     }
 }
 

@@ -154,6 +154,11 @@ pub struct MessageOutcome {
     /// RFC 1047 on the duplicates a resend then makes). A driver that
     /// sends messages again after a lost connection looks here first.
     pub content_end_sent: bool,
+    /// The server restarted the transaction named by the envelope's
+    /// `TRANSID=` at this octet offset (CHECKPOINT, RFC 1845 §3): only the
+    /// content from there on was sent, to the recipients the server
+    /// restored.
+    pub resumed_at: Option<u64>,
 }
 
 impl MessageOutcome {
@@ -182,13 +187,16 @@ pub struct RecipientOutcome {
     /// reply in SMTP, its own in LMTP (RFC 2033 §4.2). `None` when the
     /// content was not sent or not answered.
     pub content: Option<Reply<'static>>,
+    /// The recipient was restored by a CHECKPOINT restart (RFC 1845 §3):
+    /// its RCPT was accepted in an earlier session, so `rcpt` is `None`.
+    pub restored: bool,
 }
 
 impl RecipientOutcome {
-    /// The recipient was accepted and so was the content.
+    /// The recipient was accepted (or restored) and so was the content.
     pub fn delivered(&self) -> bool {
         let ok = |r: &Option<Reply<'static>>| r.as_ref().is_some_and(|r| r.code().is_positive());
-        ok(&self.rcpt) && ok(&self.content)
+        (self.restored || ok(&self.rcpt)) && ok(&self.content)
     }
 }
 
@@ -245,6 +253,16 @@ pub enum MessageError {
     /// A reply did not come in time (RFC 5321 §4.5.3.2).
     #[error("timed out waiting for the server")]
     Timeout,
+    /// The server restarted the transaction at `offset` (CHECKPOINT, RFC
+    /// 1845 §3) and the content cannot be resumed there: past its end, not
+    /// at the start of a line for DATA, in a message with BURL parts, or
+    /// streamed content sent with DATA (which cannot be checked before
+    /// DATA goes out). No content was sent; RSET ends the transaction.
+    #[error("cannot resume the content at the server's offset {offset}")]
+    CannotResume {
+        /// The offset the server gave.
+        offset: u64,
+    },
 }
 
 /// Why the session ended.

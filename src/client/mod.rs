@@ -110,9 +110,11 @@ mod pipeline; // the pipeline queue and the replies owed
 mod proxy; // the PROXY protocol header before everything
 mod replies; // reply input and routing
 mod requests; // the caller's messages and commands
+mod resume; // CHECKPOINT restarts: where the content is taken up again
 mod session; // greeting, EHLO/HELO/LHLO, STARTTLS, AUTH, QUIT
 mod transaction; // MAIL, RCPT, DATA/BDAT replies, message outcomes
 
+pub use crate::ext::burl::Part;
 pub use config::{AuthConfig, ClientConfig, ClientCredentials, ParamPolicy, Timeouts, TlsPolicy};
 pub use envelope::{Envelope, Recipient};
 pub use event::{
@@ -250,6 +252,10 @@ struct Tx {
     /// Normalised BDAT content past the last chunk's `chunk_size` (CRLF
     /// normalisation can grow a piece), and whether it ends the message.
     bdat_carry: Option<(Bytes, bool)>,
+    /// The part being sent, of a message with BURL parts.
+    part: usize,
+    /// Streamed content still to skip after a CHECKPOINT restart.
+    resume: Option<crate::ext::checkpoint::Resume>,
 }
 
 /// The largest command line written with an AUTH initial response (RFC

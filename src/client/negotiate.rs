@@ -5,7 +5,7 @@
 //! reached through the registry.
 
 use super::config::TlsPolicy;
-use super::content::{ContentPhase, LineEnds};
+use super::content::{ContentPhase, LineEnds, Source};
 use super::event::MessageError;
 use super::{Client, Message, Tx};
 use crate::ehlo::Capabilities;
@@ -26,7 +26,11 @@ impl Client {
         if self.config.tls == TlsPolicy::Required && !self.tls {
             return Err(MessageError::TlsRequired);
         }
-        let (params, bdat, rcpt_strip, a_labels) = Negotiation::new(
+        let parts = match &msg.source {
+            Source::Parts(parts) => &parts[..],
+            _ => &[],
+        };
+        let (mut params, bdat, rcpt_strip, a_labels) = Negotiation::new(
             caps,
             &self.config,
             self.tls,
@@ -34,7 +38,13 @@ impl Client {
             msg.kind,
             msg.size,
         )
+        .with_parts(parts)
         .run()?;
+        if params.extras().transid.is_some() && !msg.outcome.mail.is_empty() {
+            // A TRANSID names one transaction (RFC 1845 §3): the first of
+            // a message whose recipients need more than one.
+            params.extras_mut().transid = None;
+        }
         Ok(Tx {
             params,
             rcpt_strip,
@@ -52,6 +62,8 @@ impl Client {
             bdat_failed: false,
             line_ends: LineEnds::default(),
             bdat_carry: None,
+            part: 0,
+            resume: None,
         })
     }
 }

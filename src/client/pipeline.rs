@@ -147,6 +147,11 @@ impl Client {
             if tx.mail_ok == Some(false) && !pipelining {
                 return;
             }
+            if tx.mail_ok.is_none() && tx.params.extras().transid.is_some() {
+                // A `355` restores the recipients (RFC 1845 §5): none is
+                // sent before the reply says whether it came.
+                return;
+            }
             if tx.sent_rcpts < tx.rcpts.len() {
                 let i = tx.rcpts[tx.sent_rcpts];
                 tx.sent_rcpts += 1;

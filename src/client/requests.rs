@@ -12,6 +12,7 @@ use super::pipeline::Job;
 use super::{Client, Message, Phase};
 use crate::command::{Command, Etrn, Utf8Reply};
 use crate::data::{classify, ContentKind};
+use crate::ext::burl::Part;
 use crate::values::Domain;
 
 impl Client {
@@ -75,6 +76,50 @@ impl Client {
         Ok(id)
     }
 
+    /// Queues a message made of parts: content the client sends, and URLs
+    /// the server fetches content from (BURL, RFC 4468), joined in order.
+    /// The server must offer BURL with each URL's scheme (after AUTH, a
+    /// server may name more: RFC 4468 §3.1, see
+    /// [`ClientConfig::ehlo_after_auth`](super::ClientConfig::ehlo_after_auth)),
+    /// and CHUNKING for content between them: otherwise the message fails
+    /// with [`MessageError::ExtensionUnsupported`](super::MessageError::ExtensionUnsupported)
+    /// before anything is sent for it. The URL parts go as BURL, the
+    /// others as BDAT (line ends made CRLF, as with [`submit`](Self::submit)),
+    /// pipelined when offered, the last with LAST.
+    ///
+    /// No `SIZE=` is declared, as the size of what a URL refers to is not
+    /// known; `BODY=` follows the content given (set it in the envelope's
+    /// parameters when the URLs' content needs more). Parts without a URL
+    /// are joined (one copy) and sent as by [`submit`](Self::submit).
+    pub fn submit_parts(
+        &mut self,
+        envelope: Envelope,
+        parts: Vec<Part>,
+    ) -> Result<MessageId, ApiError> {
+        if !parts.iter().any(|p| matches!(p, Part::Burl(_))) {
+            let mut whole = Vec::new();
+            for part in &parts {
+                if let Part::Bytes(b) = part {
+                    whole.extend_from_slice(b);
+                }
+            }
+            return self.submit(envelope, whole);
+        }
+        self.accepting()?;
+        check_envelope(&envelope)?;
+        let kind = parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Bytes(b) => Some(classify(b)),
+                Part::Burl(_) => None,
+            })
+            .max()
+            .unwrap_or(ContentKind::SevenBit);
+        let id = self.new_id();
+        self.queue_message(id, envelope, Source::Parts(parts), kind, None);
+        Ok(id)
+    }
+
     pub(super) fn queue_message(
         &mut self,
         id: MessageId,
@@ -95,6 +140,7 @@ impl Client {
                 recipients: vec![RecipientOutcome::default(); n],
                 error: None,
                 content_end_sent: false,
+                resumed_at: None,
             },
             remaining: (0..n).collect(),
             envelope,

@@ -12,6 +12,9 @@ impl Client {
     pub(super) fn tx_reply(&mut self, expect: Expect, reply: Reply<'static>) {
         let positive = reply.code().is_positive();
         let code = reply.code().get();
+        if expect == Expect::Mail && code == 355 && self.restarted(&reply) {
+            return;
+        }
         let Some(cur) = self.current.as_mut() else {
             return;
         };

@@ -540,12 +540,7 @@ impl<'a> Parser<'_, 'a> {
             (_, Some(_)) => return Err(args("expected LAST after the URL")),
             (url, None) => (url, false),
         };
-        let u = url.as_bytes();
-        let scheme_ok = u
-            .iter()
-            .position(|&b| b == b':')
-            .is_some_and(|i| i > 0 && u.first().is_some_and(u8::is_ascii_alphabetic));
-        if !scheme_ok || !u.iter().all(|&b| b.is_ascii_graphic()) {
+        if crate::ext::burl::uri_scheme(url).is_none() {
             return Err(args("invalid BURL URL"));
         }
         Ok(Command::Burl {

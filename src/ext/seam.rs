@@ -9,6 +9,7 @@
 //! per-extension `match` it replaced: BENCHMARKS.md, "The extension
 //! seam"), and nothing allocates.
 
+use super::burl::Part;
 use super::MandatedReply;
 use crate::client::{ClientConfig, Envelope, MessageError, ParamPolicy};
 use crate::data::ContentKind;
@@ -186,6 +187,9 @@ pub(crate) struct Negotiation<'n> {
     /// Write the paths' domains as A-labels (RFC 5891 §4): U-labels to a
     /// server without SMTPUTF8 (feature `idna`).
     pub(crate) a_labels: bool,
+    /// The parts of a message with BURL parts (RFC 4468); empty for any
+    /// other.
+    pub(crate) parts: &'n [Part],
     rcpt_strip: RcptStrip,
     /// The registry index of the extension being asked.
     current: usize,
@@ -211,9 +215,16 @@ impl<'n> Negotiation<'n> {
             params: envelope.params.clone(),
             bdat: false,
             a_labels: false,
+            parts: &[],
             rcpt_strip: RcptStrip::default(),
             current: 0,
         }
+    }
+
+    /// The message is made of these parts.
+    pub(crate) fn with_parts(mut self, parts: &'n [Part]) -> Self {
+        self.parts = parts;
+        self
     }
 
     /// Asks every registered extension: first what the message requires,

@@ -157,6 +157,18 @@ pub struct Extensions {
     /// advertises, each keyword once. Their commands are private verbs
     /// ([`ServerConfig::private_verbs`]).
     pub custom: Vec<CustomCapability>,
+    /// CHECKPOINT (RFC 1845, [`crate::ext::checkpoint`]): `TRANSID=` is
+    /// handed over on [`super::Event::Mail`], and the application may
+    /// restart the transaction it names ([`super::Decision::restart`]).
+    /// Not offered in LMTP.
+    pub checkpoint: bool,
+    /// BURL (RFC 4468, [`crate::ext::burl`]) with these EHLO arguments
+    /// (`imap`, `imap://authority`): the URL schemes the application
+    /// resolves in [`super::Event::Burl`]; none lets it decide every URL.
+    /// For submission only (RFC 4468 §3.1: never on a port-25 relay, nor
+    /// in LMTP); before AUTH, when [`Extensions::auth_required`], it is
+    /// advertised without arguments.
+    pub burl: Option<Vec<String>>,
 }
 
 impl Default for Extensions {
@@ -189,6 +201,8 @@ impl Default for Extensions {
             xclient: false,
             xforward: false,
             custom: Vec::new(),
+            checkpoint: false,
+            burl: None,
         }
     }
 }

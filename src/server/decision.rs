@@ -13,16 +13,24 @@ use super::replies::{
 };
 use super::{Core, Phase, Transaction};
 use crate::ext::body::Body;
-use crate::ext::MandatedReply;
-use crate::ext::{xclient, xforward};
+use crate::ext::{burl, checkpoint, xclient, xforward, MandatedReply};
 use crate::reply::Reply;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Pending {
     Connect,
     Hello(HelloVerb),
-    Mail { smtputf8: bool, body: Option<Body> },
+    Mail {
+        smtputf8: bool,
+        body: Option<Body>,
+        /// The MAIL carried `TRANSID=` (RFC 1845): it may be restarted.
+        checkpoint: bool,
+    },
     Rcpt,
+    /// BURL (RFC 4468): the content of its URL, or a refusal.
+    Burl {
+        last: bool,
+    },
     MessageEnd,
     Auth,
     ScramLookup,
@@ -33,7 +41,9 @@ pub(super) enum Pending {
     Atrn,
     Turn,
     Command,
-    Xclient { login: bool },
+    Xclient {
+        login: bool,
+    },
     Xforward,
 }
 
@@ -49,6 +59,8 @@ pub enum DecisionKind {
     Mail,
     /// [`super::Event::Rcpt`].
     Rcpt,
+    /// [`super::Event::Burl`].
+    Burl,
     /// [`super::Event::MessageEnd`]; in LMTP, see [`Decision::lmtp`].
     MessageEnd,
     /// [`super::Event::Auth`].
@@ -185,6 +197,7 @@ impl<'a> Decision<'a> {
             Pending::Hello(_) => DecisionKind::Hello,
             Pending::Mail { .. } => DecisionKind::Mail,
             Pending::Rcpt => DecisionKind::Rcpt,
+            Pending::Burl { .. } => DecisionKind::Burl,
             Pending::MessageEnd => DecisionKind::MessageEnd,
             Pending::Auth => DecisionKind::Auth,
             Pending::ScramLookup => DecisionKind::ScramLookup,
@@ -227,6 +240,7 @@ impl<'a> Decision<'a> {
             Pending::Hello(_) => HELLO_REJECTED,
             Pending::Mail { .. } => SENDER_REJECTED,
             Pending::Rcpt => RECIPIENT_REJECTED,
+            Pending::Burl { .. } => burl::RESOLUTION_FAILED,
             Pending::MessageEnd => MESSAGE_REJECTED,
             Pending::Auth | Pending::ScramLookup | Pending::AuthStep => AUTH_FAILED,
             Pending::Vrfy | Pending::Expn => VRFY_REJECTED,
@@ -263,6 +277,54 @@ impl<'a> Decision<'a> {
             self.core.transaction = None;
             self.core.phase = Phase::Closing(CloseReason::Shutdown);
         }
+        Ok(())
+    }
+
+    /// Answers a MAIL whose `TRANSID=` names a transaction interrupted
+    /// during its content (RFC 1845 §3): the transaction is taken up again
+    /// with `recipients` recipients restored (the client sends no RCPT),
+    /// and `355 <offset> is the transaction offset` tells the client to
+    /// send its content from octet `offset` on. The content then arrives
+    /// as [`super::Event::Content`] continuing the `offset` octets stored
+    /// before, and [`super::Event::MessageEnd`] counts them in its size.
+    ///
+    /// `offset` counts the canonical content (CRLF line ends, no
+    /// dot-stuffing); for content that came with DATA it must start a line:
+    /// keep the stored octets up to [`crate::ext::checkpoint::resume_offset`]
+    /// and drop the rest. Accept instead when nothing is stored: the
+    /// client sends everything.
+    ///
+    /// [`ApiError::CannotRestart`] (the decision stays pending) for
+    /// another decision, a MAIL without `TRANSID=`, or no recipient.
+    pub fn restart(self, offset: u64, recipients: u32) -> Result<(), ApiError> {
+        let Pending::Mail {
+            smtputf8,
+            body,
+            checkpoint: true,
+        } = self.pending
+        else {
+            return Err(ApiError::CannotRestart);
+        };
+        if recipients == 0 {
+            return Err(ApiError::CannotRestart);
+        }
+        self.core.answered();
+        let core = self.core;
+        core.session.transactions = core.session.transactions.saturating_add(1);
+        core.transaction = Some(Transaction {
+            smtputf8,
+            body,
+            rcpt_commands: recipients,
+            accepted: recipients,
+            bdat_size: offset,
+            restart: offset,
+            ..Transaction::default()
+        });
+        core.tx
+            .extend_from_slice(&checkpoint::RESTART_CODE.to_ascii());
+        core.tx.push(b' ');
+        checkpoint::write_restart_text(offset, &mut core.tx);
+        core.tx.extend_from_slice(b"\r\n");
         Ok(())
     }
 }
@@ -355,7 +417,7 @@ impl Core {
                     (_, None) => self.capabilities(),
                 }
             }
-            Pending::Mail { smtputf8, body } => {
+            Pending::Mail { smtputf8, body, .. } => {
                 self.session.transactions = self.session.transactions.saturating_add(1);
                 self.transaction = Some(Transaction {
                     smtputf8,
@@ -370,6 +432,7 @@ impl Core {
                 }
                 custom(self, RECIPIENT_OK);
             }
+            Pending::Burl { last } => self.burl_resolved(last, reply),
             Pending::MessageEnd => {
                 for _ in 0..self.message_end_replies() {
                     custom(self, MESSAGE_OK);
@@ -419,6 +482,7 @@ impl Core {
                     Phase::Refused
                 };
             }
+            Pending::Burl { .. } => self.burl_refused(answer, AbortReason::ChunkRejected),
             Pending::Mail { .. } => {
                 // RFC 9422 §4.1: MAILMAX counts refused transactions too.
                 self.session.transactions = self.session.transactions.saturating_add(1);

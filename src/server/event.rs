@@ -57,7 +57,10 @@ pub enum Event {
     },
     /// *Decision*: MAIL (or SEND/SOML/SAML), with its parameters validated
     /// against what was offered. `AUTH=` is already `<>` unless the session
-    /// is authenticated (RFC 4954 §5).
+    /// is authenticated (RFC 4954 §5). With CHECKPOINT, a `TRANSID=`
+    /// naming a transaction whose content was partly stored can be
+    /// restarted instead of accepted ([`super::Decision::restart`], RFC
+    /// 1845 §3).
     Mail {
         /// The reverse path.
         from: ReversePath<'static>,
@@ -74,8 +77,24 @@ pub enum Event {
         params: RcptParams<'static>,
     },
     /// Message content: a slice of the receive buffer, dot-unstuffed
-    /// (DATA) or raw (BDAT). Store it; no answer is needed.
+    /// (DATA) or raw (BDAT), or what the application supplied for a BURL
+    /// ([`super::Server::burl_content`]). Store it; no answer is needed.
+    /// After a CHECKPOINT restart it continues the content stored before.
     Content(Bytes),
+    /// *Decision*: BURL (RFC 4468, with [`super::Extensions::burl`]) in a
+    /// transaction with an accepted recipient: fetch what `url` refers to
+    /// and hand it over with [`super::Server::burl_content`], then accept
+    /// (`250 2.5.0` for a part; with `last`, [`Event::MessageEnd`]
+    /// follows, as after BDAT LAST). Deny sends `554 5.6.6`; respond with
+    /// another of [`crate::ext::burl`]'s replies (`451 4.4.1`, `554 5.7.8`
+    /// …). A refusal fails the transaction until RSET (RFC 4468 §3.2).
+    Burl {
+        /// The URL, its scheme one the server advertised (when it named
+        /// any).
+        url: String,
+        /// It ends the message.
+        last: bool,
+    },
     /// *Decision*: the whole message was received (`<CRLF>.<CRLF>` or
     /// `BDAT … LAST`). Accepting takes responsibility for it (RFC 5321
     /// §4.2.5); in LMTP answer with one reply per accepted recipient
@@ -206,6 +225,7 @@ impl Event {
                 | Event::Hello { .. }
                 | Event::Mail { .. }
                 | Event::Rcpt { .. }
+                | Event::Burl { .. }
                 | Event::MessageEnd { .. }
                 | Event::Auth(_)
                 | Event::ScramLookup { .. }
@@ -228,7 +248,7 @@ impl Event {
 pub enum AbortReason {
     /// The content broke a rule (bare CR/LF, long line, size).
     Content(ContentError),
-    /// A BDAT chunk was refused (size, sequence).
+    /// A BDAT chunk or a BURL was refused (size, sequence, resolution).
     ChunkRejected,
     /// RSET, a new EHLO/HELO, or QUIT during a BDAT transfer.
     Reset,
@@ -295,6 +315,17 @@ pub enum ApiError {
     /// SCRAM credentials for another hash than the mechanism's.
     #[error("the SCRAM credentials are for another hash than the mechanism's")]
     ScramHashMismatch,
+    /// A restart answers only a MAIL that carries `TRANSID=`, with CHECKPOINT
+    /// offered, and restores at least one recipient (RFC 1845 §3).
+    #[error("only a MAIL with TRANSID can be restarted, with a recipient")]
+    CannotRestart,
+    /// No [`Event::Burl`] waits for its content.
+    #[error("no BURL is waiting for content")]
+    NoBurl,
+    /// The content supplied for a BURL broke a limit (size, bare CR or LF):
+    /// the machine refused the BURL and answered the decision.
+    #[error("the BURL was refused: its content broke a limit")]
+    BurlRefused,
 }
 
 impl fmt::Display for HelloVerb {

@@ -120,7 +120,10 @@ impl Server {
                 Decoded::End(Ok(size)) => {
                     core.phase = Phase::Command;
                     core.pending = Some(Pending::MessageEnd);
-                    let recipients = core.transaction.as_ref().map_or(0, |t| t.accepted);
+                    let (recipients, restart) =
+                        (core.transaction.as_ref()).map_or((0, 0), |t| (t.accepted, t.restart));
+                    // The octets stored before a CHECKPOINT restart count.
+                    let size = size.saturating_add(restart);
                     Step::Event(Event::MessageEnd { size, recipients })
                 }
                 Decoded::End(Err(e)) => {

@@ -74,6 +74,7 @@
 // poll surface.
 mod auth; // SASL exchanges the machine runs (RFC 4954, 4616, 2195, 4422, 5802)
 mod auth_decision; // the SASL decisions' views: SCRAM look-up, the application's steps
+mod burl; // BURL: the command, the content its URL resolves to (RFC 4468)
 mod config; // what a listener offers and enforces
 mod credentials; // what a completed exchange hands over; secrets
 mod decision; // pending decisions and what their answers do
@@ -93,6 +94,7 @@ pub use credentials::{Credentials, Secret};
 pub use decision::{Decision, DecisionKind, LmtpMessageEnd};
 pub use event::{AbortReason, ApiError, CloseReason, Event, HelloVerb};
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -148,6 +150,9 @@ struct Core {
     content_open: bool,
     /// A `MessageAborted` event owed before anything else.
     abort_owed: Option<AbortReason>,
+    /// Events owed next: the content the application supplied for a BURL,
+    /// and the end of the message a BURL LAST ended.
+    owed: VecDeque<Event>,
     timer: Timer,
     /// Mixed into CRAM-MD5 challenges.
     nonce: u64,
@@ -175,10 +180,16 @@ struct Transaction {
     body: Option<Body>,
     rcpt_commands: u32,
     accepted: u32,
+    /// BDAT or BURL carried content: DATA and RCPT are out of sequence.
     used_bdat: bool,
+    /// The message size so far with BDAT and BURL, restart offset included.
     bdat_size: u64,
-    /// A BDAT failed: the state is indeterminate until RSET (RFC 3030 §2).
+    /// A BDAT or BURL failed: the state is indeterminate until RSET (RFC
+    /// 3030 §2, RFC 4468 §3.2).
     bdat_failed: bool,
+    /// CHECKPOINT restarted the transaction with this many octets already
+    /// held (RFC 1845 §3): the content received continues from there.
+    restart: u64,
     /// Bare CR / LF / NUL in BDAT text, across chunks.
     bare: BareCheck,
     /// When the message's content began (the 354 to DATA or the first
@@ -236,6 +247,7 @@ impl Server {
             transaction: None,
             content_open: false,
             abort_owed: None,
+            owed: VecDeque::new(),
             timer: Timer::new(),
             nonce: 0,
             channel_binding: None,
@@ -378,6 +390,9 @@ impl Server {
         loop {
             if let Some(reason) = self.core.abort_owed.take() {
                 return Some(Event::MessageAborted { reason });
+            }
+            if let Some(event) = self.core.owed.pop_front() {
+                return Some(event);
             }
             if self.core.pending.is_some() {
                 return None;

@@ -152,11 +152,10 @@ impl Core {
             }
             Command::Xclient(x) => self.xclient(x),
             Command::Xforward(x) => self.xforward(x),
-            // BURL needs an IMAP client and VERB/ONEX are sendmail's own:
-            // recognised, not implemented (RFC 5321 §4.2.4: 502).
-            Command::Burl { .. } | Command::Verb | Command::Onex => {
-                self.error_step(NOT_IMPLEMENTED)
-            }
+            Command::Burl { url, last } => self.burl(&url, last),
+            // VERB/ONEX are sendmail's own: recognised, not implemented
+            // (RFC 5321 §4.2.4: 502).
+            Command::Verb | Command::Onex => self.error_step(NOT_IMPLEMENTED),
         }
     }
 

@@ -63,6 +63,8 @@ impl Core {
         if self.content_open {
             self.content_open = false;
             self.abort_owed = Some(reason);
+            // BURL content not yet taken, or the end it led to, is void.
+            self.owed.clear();
         }
     }
 
@@ -175,6 +177,7 @@ impl Core {
         self.pending = Some(Pending::Mail {
             smtputf8: params.smtputf8,
             body: params.body,
+            checkpoint: params.extras().transid.is_some(),
         });
         Step::Event(Event::Mail {
             from: from.into_owned(),
@@ -236,7 +239,8 @@ impl Core {
             .with_policy(self.config.bare_line_endings)
             .with_max_line(self.config.limits.data_line);
         if let Some(max) = self.config.limits.message_size {
-            decoder = decoder.with_max_size(max);
+            // After a CHECKPOINT restart, part of the message is stored.
+            decoder = decoder.with_max_size(max.saturating_sub(t.restart));
         }
         self.phase = Phase::Data(decoder);
         self.content_open = true;

@@ -252,10 +252,12 @@ mod tests {
                 .map(|&(rcpt, content)| RecipientOutcome {
                     rcpt: rcpt.and_then(r),
                     content: content.and_then(r),
+                    restored: false,
                 })
                 .collect(),
             error,
             content_end_sent: end_sent,
+            resumed_at: None,
         }
     }
 

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use crate::client::{ClientConfig, Envelope, MessageOutcome};
+use crate::client::{ApiError, Client, ClientConfig, Envelope, MessageId, MessageOutcome, Part};
 use crate::command::Etrn;
 use crate::ehlo::Capabilities;
 use crate::reply::Reply;
@@ -124,14 +124,43 @@ impl Transport {
         content: impl Into<Bytes>,
     ) -> Result<MessageOutcome, Error> {
         let content = content.into();
+        self.send_with(envelope, |client, envelope| {
+            client.submit(envelope, content.clone())
+        })
+        .await
+    }
+
+    /// Sends one message made of parts: content sent as BDAT and URLs the
+    /// server fetches with BURL (RFC 4468), as
+    /// [`Client::submit_parts`](crate::client::Client::submit_parts)
+    /// describes; otherwise as [`send`](Transport::send). A server that
+    /// does not offer BURL for a URL's scheme (or CHUNKING for the content
+    /// between URLs) fails it before anything is sent:
+    /// [`Error::Message`] with
+    /// [`MessageError::ExtensionUnsupported`](crate::client::MessageError::ExtensionUnsupported).
+    pub async fn send_parts(
+        &mut self,
+        envelope: Envelope,
+        parts: Vec<Part>,
+    ) -> Result<MessageOutcome, Error> {
+        self.send_with(envelope, |client, envelope| {
+            client.submit_parts(envelope, parts.clone())
+        })
+        .await
+    }
+
+    /// Submits the message with `submit` on a usable connection, again on
+    /// a new one when the reconnect rules allow.
+    async fn send_with(
+        &mut self,
+        envelope: Envelope,
+        submit: impl Fn(&mut Client, Envelope) -> Result<MessageId, ApiError>,
+    ) -> Result<MessageOutcome, Error> {
         let mut attempts = Attempts::new(self.endpoint.reconnect);
         loop {
             let next = match usable(&mut self.conn, &self.endpoint, self.reversed).await {
                 Ok(conn) => {
-                    let id = conn
-                        .session
-                        .client
-                        .submit(envelope.clone(), content.clone())?;
+                    let id = submit(&mut conn.session.client, envelope.clone())?;
                     conn.session.busy = true;
                     conn.drive(&self.endpoint, |s| s.has_outcome(id)).await;
                     conn.session.busy = false;

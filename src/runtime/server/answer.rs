@@ -2,6 +2,8 @@
 //! machine's [`Decision`]: the part of the runtime that async and blocking
 //! drivers share.
 
+use bytes::Bytes;
+
 use crate::reply::Reply;
 use crate::sasl::scram::ScramCredentials;
 use crate::server::{ApiError, Decision, DecisionKind, Server};
@@ -29,6 +31,19 @@ pub enum Answer {
     Deny,
     /// This reply.
     Reply(Reply<'static>),
+    /// To a MAIL whose `TRANSID=` names a transaction interrupted during
+    /// its content (CHECKPOINT, RFC 1845 §3): take it up again with
+    /// `recipients` restored, the client sending from octet `offset` on
+    /// ([`Decision::restart`]). To any other event, a handler bug: the
+    /// event's refusal.
+    Restart {
+        /// The canonical octets already stored (at the start of a line
+        /// for content that came with DATA:
+        /// [`resume_offset`](crate::ext::checkpoint::resume_offset)).
+        offset: u64,
+        /// The recipients the transaction had.
+        recipients: u32,
+    },
 }
 
 impl From<Reply<'static>> for Answer {
@@ -44,6 +59,24 @@ impl Answer {
     pub fn temporary_failure(text: &str) -> Answer {
         local_error(text).map_or(Answer::Deny, Answer::Reply)
     }
+}
+
+/// A handler's answer to a BURL (RFC 4468): the content its URL refers
+/// to, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BurlAnswer {
+    /// The content, whole. It reaches [`Session::content`](super::Session::content)
+    /// next, checked against the size limit and the bare-CR/LF policy as
+    /// BDAT content is; then the BURL is answered `250 2.5.0`, or with
+    /// LAST the end of the message is asked for.
+    Content(Bytes),
+    /// Not resolved: `554 5.6.6` (RFC 4468 §5, "Message content not
+    /// available").
+    Unavailable,
+    /// Not resolved, with this 4xx or 5xx reply (RFC 4468 §6: `451 4.4.1`
+    /// server unavailable, `554 5.7.8` trust relationship required …).
+    Refused(Reply<'static>),
 }
 
 /// The answer to an LMTP end of message (RFC 2033 §4.2), which owes one
@@ -111,12 +144,30 @@ pub(crate) enum Verdict {
     Scram(Option<ScramCredentials>),
     /// A step of the application's mechanism.
     Sasl(SaslAnswer),
+    /// The content of a BURL's URL, or why there is none.
+    Burl(BurlAnswer),
 }
 
 /// Answers the machine's pending decision with `verdict`. A verdict the
 /// machine refuses (a 3xx reply, a wrong LMTP reply count) falls back to a
 /// safe refusal; the error is returned so that the driver can report it.
 pub(crate) fn apply(server: &mut Server, verdict: Verdict) -> Result<(), ApiError> {
+    let verdict = match verdict {
+        Verdict::Burl(BurlAnswer::Content(content)) => {
+            return match server.burl_content(content) {
+                Ok(()) => server.accept(),
+                // The machine refused the BURL itself.
+                Err(ApiError::BurlRefused) => Ok(()),
+                Err(e) => {
+                    let _ = server.deny();
+                    Err(e)
+                }
+            };
+        }
+        Verdict::Burl(BurlAnswer::Unavailable) => Verdict::Answer(Answer::Deny),
+        Verdict::Burl(BurlAnswer::Refused(reply)) => Verdict::Answer(Answer::Reply(reply)),
+        verdict => verdict,
+    };
     let Some(decision) = server.decision() else {
         return Err(ApiError::NoPendingDecision);
     };
@@ -124,6 +175,7 @@ pub(crate) fn apply(server: &mut Server, verdict: Verdict) -> Result<(), ApiErro
     let result = match verdict {
         Verdict::Answer(answer) => answer_decision(decision, answer),
         Verdict::Lmtp(LmtpAnswer::All(answer)) => answer_decision(decision, answer),
+        Verdict::Burl(_) => Err(ApiError::NoBurl),
         Verdict::Lmtp(LmtpAnswer::Each(replies)) => match decision.lmtp() {
             Ok(end) => end.respond_each(&replies),
             // Per-recipient replies for something else: as for any
@@ -178,6 +230,7 @@ fn answer_decision(decision: Decision<'_>, answer: Answer) -> Result<(), ApiErro
             Ok(())
         }
         Answer::Reply(reply) => decision.respond(&reply),
+        Answer::Restart { offset, recipients } => decision.restart(offset, recipients),
     }
 }
 

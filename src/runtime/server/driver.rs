@@ -214,6 +214,7 @@ async fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
         Event::Hello { verb, host } => session.hello(verb, host).await,
         Event::Mail { from, params, send } => session.mail(from, params, send).await,
         Event::Rcpt { to, params } => session.rcpt(to, params).await,
+        Event::Burl { url, last } => return Verdict::Burl(session.burl(url, last).await),
         Event::MessageEnd { size, recipients } => {
             let end = MessageEnd::new(size, recipients);
             if lmtp {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-use super::answer::{Answer, LmtpAnswer, MessageEnd, SaslAnswer};
+use super::answer::{Answer, BurlAnswer, LmtpAnswer, MessageEnd, SaslAnswer};
 use super::info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 use super::limits::Refusal;
 use super::stream::Reversal;
@@ -117,7 +117,10 @@ pub trait Session: Send + 'static {
     }
 
     /// MAIL FROM (or SEND, SOML, SAML: `send`), its parameters already
-    /// checked against what was offered. Starts a new transaction.
+    /// checked against what was offered. Starts a new transaction, or with
+    /// CHECKPOINT takes up the one `params.extras().transid` names when
+    /// the handler stored part of its content: [`Answer::Restart`] (RFC
+    /// 1845 §3).
     fn mail(
         &mut self,
         from: ReversePath<'static>,
@@ -136,6 +139,18 @@ pub trait Session: Send + 'static {
     ) -> impl Future<Output = Answer> + Send {
         let _ = (to, params);
         async { Answer::Accept }
+    }
+
+    /// BURL (RFC 4468), when [`Extensions::burl`](crate::server::Extensions::burl)
+    /// is on, in a transaction with an accepted recipient: the content
+    /// `url` refers to (resolving the URLAUTH or IMAP URL is the
+    /// handler's), which then reaches [`Session::content`] in its place
+    /// among the BDAT chunks. With `last` it ends the message:
+    /// [`Session::message_end`] follows. The default cannot resolve any
+    /// URL: `554 5.6.6` (RFC 4468 §5).
+    fn burl(&mut self, url: String, last: bool) -> impl Future<Output = BurlAnswer> + Send {
+        let _ = (url, last);
+        async { BurlAnswer::Unavailable }
     }
 
     /// A chunk of message content, dot-unstuffed (DATA) or as sent (BDAT):

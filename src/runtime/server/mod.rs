@@ -117,7 +117,7 @@ mod tls;
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 
-pub use answer::{Answer, LmtpAnswer, MessageEnd, SaslAnswer};
+pub use answer::{Answer, BurlAnswer, LmtpAnswer, MessageEnd, SaslAnswer};
 pub use config::RuntimeConfig;
 pub use info::{ConnectionInfo, Direction, SessionEnd, TlsInfo};
 pub use limits::Refusal;

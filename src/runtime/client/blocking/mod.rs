@@ -29,7 +29,7 @@ pub use pool::Pool;
 
 use bytes::Bytes;
 
-use crate::client::{ClientConfig, Envelope, MessageOutcome};
+use crate::client::{ApiError, Client, ClientConfig, Envelope, MessageId, MessageOutcome, Part};
 use crate::command::Etrn;
 use crate::ehlo::Capabilities;
 use crate::reply::Reply;
@@ -122,14 +122,35 @@ impl Transport {
         content: impl Into<Bytes>,
     ) -> Result<MessageOutcome, Error> {
         let content = content.into();
+        self.send_with(envelope, |client, envelope| {
+            client.submit(envelope, content.clone())
+        })
+    }
+
+    /// Sends one message made of parts, BDAT and BURL (RFC 4468): see
+    /// [`Transport::send_parts`](super::Transport::send_parts) on tokio.
+    pub fn send_parts(
+        &mut self,
+        envelope: Envelope,
+        parts: Vec<Part>,
+    ) -> Result<MessageOutcome, Error> {
+        self.send_with(envelope, |client, envelope| {
+            client.submit_parts(envelope, parts.clone())
+        })
+    }
+
+    /// Submits the message with `submit` on a usable connection, again on
+    /// a new one when the reconnect rules allow.
+    fn send_with(
+        &mut self,
+        envelope: Envelope,
+        submit: impl Fn(&mut Client, Envelope) -> Result<MessageId, ApiError>,
+    ) -> Result<MessageOutcome, Error> {
         let mut attempts = Attempts::new(self.endpoint.reconnect);
         loop {
             let next = match usable(&mut self.conn, &self.endpoint, self.reversed) {
                 Ok(conn) => {
-                    let id = conn
-                        .session
-                        .client
-                        .submit(envelope.clone(), content.clone())?;
+                    let id = submit(&mut conn.session.client, envelope.clone())?;
                     conn.session.busy = true;
                     conn.drive(&self.endpoint, |s| s.has_outcome(id), None);
                     conn.session.busy = false;

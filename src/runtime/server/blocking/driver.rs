@@ -320,6 +320,7 @@ fn ask<S: Session>(session: &mut S, event: Event, lmtp: bool) -> Verdict {
         Event::Hello { verb, host } => session.hello(verb, host),
         Event::Mail { from, params, send } => session.mail(from, params, send),
         Event::Rcpt { to, params } => session.rcpt(to, params),
+        Event::Burl { url, last } => return Verdict::Burl(session.burl(url, last)),
         Event::MessageEnd { size, recipients } => {
             let end = MessageEnd::new(size, recipients);
             if lmtp {

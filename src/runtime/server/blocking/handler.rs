@@ -13,8 +13,8 @@ use crate::ext::xclient::Xclient;
 use crate::ext::xforward::Xforward;
 use crate::params::{MailParams, RcptParams};
 use crate::runtime::server::{
-    Answer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Refusal, SaslAnswer, SessionEnd,
-    TlsInfo,
+    Answer, BurlAnswer, ConnectionInfo, Direction, LmtpAnswer, MessageEnd, Refusal, SaslAnswer,
+    SessionEnd, TlsInfo,
 };
 use crate::sasl::scram::ScramCredentials;
 use crate::sasl::SaslData;
@@ -106,7 +106,10 @@ pub trait Session: Send + 'static {
     }
 
     /// MAIL FROM (or SEND, SOML, SAML: `send`), its parameters already
-    /// checked against what was offered. Starts a new transaction.
+    /// checked against what was offered. Starts a new transaction, or with
+    /// CHECKPOINT takes up the one `params.extras().transid` names when
+    /// the handler stored part of its content: [`Answer::Restart`] (RFC
+    /// 1845 §3).
     fn mail(
         &mut self,
         from: ReversePath<'static>,
@@ -121,6 +124,17 @@ pub trait Session: Send + 'static {
     fn rcpt(&mut self, to: ForwardPath<'static>, params: RcptParams<'static>) -> Answer {
         let _ = (to, params);
         Answer::Accept
+    }
+
+    /// BURL (RFC 4468), when [`Extensions::burl`](crate::server::Extensions::burl)
+    /// is on, in a transaction with an accepted recipient: the content
+    /// `url` refers to, which then reaches [`Session::content`] in its
+    /// place among the BDAT chunks; with `last`, [`Session::message_end`]
+    /// follows. The default cannot resolve any URL: `554 5.6.6` (RFC 4468
+    /// §5).
+    fn burl(&mut self, url: String, last: bool) -> BurlAnswer {
+        let _ = (url, last);
+        BurlAnswer::Unavailable
     }
 
     /// A chunk of message content, dot-unstuffed (DATA) or as sent (BDAT):
