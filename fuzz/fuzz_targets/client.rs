@@ -1,18 +1,23 @@
 //! A whole client session against arbitrary server bytes, with queued
-//! messages: no panic, no loop, and every message reported exactly once
-//! once the session is over; no AUTH in clear unless allowed (RFC 3207
-//! §6); no mail to a server whose SCRAM signature failed (RFC 5802 §9);
-//! a PROXY header first when asked (HAProxy's specification §2.1);
-//! XCLIENT and XFORWARD (Postfix's) only to a server that named them.
+//! messages (CHECKPOINT restarts and BURL parts among them): no panic, no
+//! loop, and every message reported exactly once once the session is over;
+//! no AUTH in clear unless allowed (RFC 3207 §6); no mail to a server
+//! whose SCRAM signature failed (RFC 5802 §9); a PROXY header first when
+//! asked (HAProxy's specification §2.1); XCLIENT and XFORWARD (Postfix's)
+//! only to a server that named them.
 #![no_main]
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use esmtp::client::{
-    AuthConfig, AuthError, Client, ClientConfig, ClientCredentials, Envelope, Event, TlsPolicy,
+    AuthConfig, AuthError, Client, ClientConfig, ClientCredentials, Envelope, Event, Part,
+    TlsPolicy,
 };
 use esmtp::data::ContentKind;
+use esmtp::ext::burl::Url;
+use esmtp::ext::checkpoint::TransId;
 use esmtp::ext::xclient::{Attr, Xclient};
 use esmtp::ext::xforward::Xforward;
 use esmtp::proxy::{ProxyAddresses, ProxyHeader, ProxyVersion};
@@ -120,6 +125,26 @@ fuzz_target!(|data: &[u8]| {
         .submit_streaming(env(), ContentKind::SevenBit, Some(10))
         .unwrap();
     ids.insert(streamed);
+    // CHECKPOINT (RFC 1845): whatever offset a `355` gives.
+    let transid = TransId::new("1.2@client.example").unwrap();
+    let content = &b".dot\r\nbare\nlf\rcr\r\nend"[..];
+    ids.insert(
+        client
+            .submit(env().with_transid(transid.clone()), content)
+            .unwrap(),
+    );
+    let kind = ContentKind::SevenBit;
+    let resumed = client
+        .submit_streaming(env().with_transid(transid), kind, None)
+        .unwrap();
+    ids.insert(resumed);
+    // BURL (RFC 4468): URL parts between content.
+    let parts = vec![
+        Part::Bytes(Bytes::from_static(b"head\r\n")),
+        Part::Burl(Url::new("imap://x/;uid=1").unwrap()),
+        Part::Bytes(Bytes::from_static(b"tail\r")),
+    ];
+    ids.insert(client.submit_parts(env(), parts).unwrap());
     let _ = client.noop();
     client.quit();
 
@@ -149,6 +174,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Event::ContentWanted(id) => {
                     client.push_content(id, &b"streamed\n"[..]).unwrap();
+                    client.push_content(id, &b"\nmore"[..]).unwrap();
                     client.finish_content(id).unwrap();
                 }
                 Event::Closed { .. } => closed = true,

@@ -6,9 +6,10 @@
 //! plus one reply; exactly one `Closed` (or `Reversed`); the pending
 //! decision is the one the event asked, and the LMTP view exists exactly
 //! for an LMTP end of message (and the SCRAM and application-mechanism
-//! views for theirs); `poll_timeout` is pure and never behind the time
-//! given; with the PROXY protocol on, nothing is written before the
-//! header is read (HAProxy's specification §2.1); an accepted XCLIENT
+//! views for theirs); a BURL's content is supplied in pieces and a MAIL
+//! with TRANSID may be restarted; `poll_timeout` is pure and never behind
+//! the time given; with the PROXY protocol on, nothing is written before
+//! the header is read (HAProxy's specification §2.1); an accepted XCLIENT
 //! returns the session to its start (Postfix's XCLIENT_README).
 #![no_main]
 
@@ -21,7 +22,7 @@ use esmtp::proxy::{ProxyOptions, ProxyVersions};
 use esmtp::reply::Reply;
 use esmtp::sasl::scram::{ScramCredentials, ScramHash};
 use esmtp::sasl::ChannelBinding;
-use esmtp::server::{DecisionKind, Event, Server, ServerConfig};
+use esmtp::server::{ApiError, DecisionKind, Event, Server, ServerConfig};
 use esmtp::values::{EnhancedStatusCode, ReplyCode};
 use esmtp::Strictness;
 use libfuzzer_sys::fuzz_target;
@@ -93,6 +94,8 @@ fn config(bits: u8) -> ServerConfig {
         e.requiretls = true;
         e.deliver_by = Some(60);
         e.mt_priority = Some(None);
+        e.checkpoint = true;
+        e.burl = Some(vec!["imap".into()]);
         cfg.private_verbs = vec!["XCLIENT".into()];
     }
     cfg
@@ -141,6 +144,7 @@ fn kind_of(event: &Event) -> Option<DecisionKind> {
         Event::Hello { .. } => DecisionKind::Hello,
         Event::Mail { .. } => DecisionKind::Mail,
         Event::Rcpt { .. } => DecisionKind::Rcpt,
+        Event::Burl { .. } => DecisionKind::Burl,
         Event::MessageEnd { .. } => DecisionKind::MessageEnd,
         Event::Auth(_) => DecisionKind::Auth,
         Event::ScramLookup { .. } => DecisionKind::ScramLookup,
@@ -202,12 +206,14 @@ impl Checker {
                 match &event {
                     Event::MessageEnd { .. } => {
                         self.message_ends += 1;
-                        // Each end of message needs its own DATA or BDAT.
-                        let commands =
-                            count_ci(&self.input, b"DATA") + count_ci(&self.input, b"BDAT");
+                        // Each end of message needs its own DATA, BDAT
+                        // or BURL.
+                        let commands = count_ci(&self.input, b"DATA")
+                            + count_ci(&self.input, b"BDAT")
+                            + count_ci(&self.input, b"BURL");
                         assert!(
                             self.message_ends <= commands,
-                            "MessageEnd without DATA/BDAT"
+                            "MessageEnd without DATA/BDAT/BURL"
                         );
                     }
                     // Reversed (TURN/ATRN) hands the connection over: it is
@@ -220,12 +226,34 @@ impl Checker {
                     _ => {}
                 }
                 assert!(self.closed <= 1, "two final events");
+                if let Event::Burl { .. } = event {
+                    // The URL's content, in fuzz-sized pieces: a piece
+                    // over a limit refuses the BURL and answers it.
+                    let pieces = c.byte().unwrap_or(0) % 4;
+                    let mut refused = false;
+                    for _ in 0..pieces {
+                        let n = usize::from(c.byte().unwrap_or(0));
+                        let piece = bytes::Bytes::copy_from_slice(c.take(n));
+                        match s.burl_content(piece) {
+                            Ok(()) => {}
+                            Err(ApiError::BurlRefused) => {
+                                refused = true;
+                                break;
+                            }
+                            Err(e) => panic!("{e:?} for a pending BURL"),
+                        }
+                    }
+                    if refused {
+                        assert!(s.decision().is_none(), "a refused BURL is answered");
+                        continue;
+                    }
+                }
                 let Some(decision) = s.decision() else {
                     assert!(!event.needs_decision(), "{event:?} left no decision");
                     continue;
                 };
                 assert_eq!(Some(decision.kind()), kind_of(&event), "{event:?}");
-                let choice = c.byte().unwrap_or(0) % 7;
+                let choice = c.byte().unwrap_or(0) % 8;
                 // SCRAM's look-up and the application's mechanism have
                 // their own views.
                 let decision = match decision.scram_lookup() {
@@ -289,7 +317,21 @@ impl Checker {
                     3 => decision.respond(&reply(250, 2)).unwrap(),
                     4 => decision.respond(&reply(421, 4)).unwrap(),
                     5 => s.accept().unwrap(),
-                    _ => s.respond(&reply(550, 5)).unwrap(),
+                    6 => s.respond(&reply(550, 5)).unwrap(),
+                    // A CHECKPOINT restart (RFC 1845 §3): only a MAIL
+                    // with TRANSID takes it; any other stays pending.
+                    _ => {
+                        let offset = u64::from(c.byte().unwrap_or(0)) * 3;
+                        let transid = matches!(
+                            &event,
+                            Event::Mail { params, .. } if params.extras().transid.is_some()
+                        );
+                        match decision.restart(offset, 1) {
+                            Ok(()) => assert!(transid, "restarted {event:?}"),
+                            Err(ApiError::CannotRestart) => s.accept().unwrap(),
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    }
                 }
                 if matches!(event, Event::Xclient(_)) && matches!(choice, 0 | 1 | 3 | 5) {
                     // Back at the greeting: EHLO again (XCLIENT_README).
