@@ -5,8 +5,8 @@
 //! on a new connection. Every wait is bounded.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use esmtp::client::{ClientConfig, Envelope, Part};
 use esmtp::ext::burl::Url;
 use esmtp::ext::checkpoint::{resume_offset, TransId};
 use esmtp::params::{MailParams, RcptParams};
-use esmtp::runtime::client::{Endpoint, Error};
+use esmtp::runtime::client::{Endpoint, Error, Reconnect};
 use esmtp::runtime::server::{Answer, BurlAnswer, ConnectionInfo, MessageEnd};
 use esmtp::server::{AbortReason, ServerConfig};
 use esmtp::values::{Domain, ForwardPath, Mailbox, ReversePath};
@@ -386,6 +386,98 @@ fn blocking_burl_hook_and_restart_rfc4468_3_2_rfc1845_3() {
     let delivered = shared.delivered.lock().unwrap().clone();
     assert_eq!(delivered.len(), 2);
     assert_eq!(delivered[1], content);
+    server.shutdown_handle().shutdown();
+    let start = Instant::now();
+    while !serving.is_finished() {
+        assert!(start.elapsed() < WAIT * 2, "serve did not return");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A loopback relay to `upstream` whose first connection carries only
+/// `cut` octets from the client: then the server's side is closed, and
+/// once `server_saw_it` holds, the client's too (so that the client's
+/// next connection finds the content stored). Later connections are
+/// relayed whole.
+fn cutting_relay(
+    upstream: SocketAddr,
+    cut: usize,
+    server_saw_it: impl Fn() -> bool + Send + 'static,
+) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for (n, client) in listener.incoming().enumerate() {
+            let Ok(mut client) = client else { return };
+            let Ok(mut server) = TcpStream::connect_timeout(&upstream, WAIT) else {
+                return;
+            };
+            let (mut from_server, mut to_client) =
+                (server.try_clone().unwrap(), client.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut from_server, &mut to_client));
+            let mut left = if n == 0 { cut } else { usize::MAX };
+            let mut buf = [0u8; 4096];
+            while left > 0 {
+                let got = match client.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(got) => got,
+                };
+                let take = got.min(left);
+                if server.write_all(&buf[..take]).is_err() {
+                    break;
+                }
+                left -= take;
+            }
+            let _ = server.shutdown(Shutdown::Both);
+            if n == 0 {
+                until("the server saw the connection lost", &server_saw_it);
+            }
+            let _ = client.shutdown(Shutdown::Both);
+        }
+    });
+    addr
+}
+
+/// RFC 1845 §3, §5 with the transport's own reconnect: its connection is
+/// lost in the middle of DATA, the server keeps the content under the
+/// TRANSID, and the transport, retrying on a new connection (the end of
+/// the content was never sent), gets `355` and sends only the rest; the
+/// message delivered is the original, byte for byte, delivered once.
+#[test]
+fn transport_reconnects_and_resumes_mid_data_rfc1845_3() {
+    let shared = Arc::new(Shared::default());
+    let backend = {
+        let shared = Arc::clone(&shared);
+        move |_: &ConnectionInfo| Submit::new(&shared)
+    };
+    let server = esmtp::runtime::server::blocking::SmtpServer::new(server_config(), backend);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let s = server.clone();
+    let serving = std::thread::spawn(move || s.serve(listener));
+    let stored = {
+        let shared = Arc::clone(&shared);
+        move || !shared.partial.lock().unwrap().is_empty()
+    };
+    let relay = cutting_relay(upstream, 3000, stored);
+
+    // Larger than what the sockets buffer, so that the end of the content
+    // is not yet written when the connection is lost (else the server may
+    // have taken the message, and the transport does not send it again).
+    let line = b"a line of a message too long for the socket buffers\r\n";
+    let content = line.repeat((8 << 20) / line.len());
+    let ep = Endpoint::new("127.0.0.1", relay.port(), client_config(false))
+        .reconnect(Reconnect::new(1, Duration::ZERO));
+    let mut transport = esmtp::runtime::client::blocking::Transport::connect(ep).unwrap();
+    let env = envelope().with_transid(TransId::new("m3@client.example").unwrap());
+    let outcome = transport.send(env, content.clone()).unwrap();
+    transport.quit();
+    assert!(outcome.all_delivered(), "{outcome:?}");
+    let offset = outcome.resumed_at.expect("restarted");
+    assert!(offset > 0 && offset < content.len() as u64, "{offset}");
+    assert!(outcome.recipients[0].restored);
+    assert_eq!(*shared.delivered.lock().unwrap(), vec![content]);
+    assert!(shared.partial.lock().unwrap().is_empty());
     server.shutdown_handle().shutdown();
     let start = Instant::now();
     while !serving.is_finished() {
