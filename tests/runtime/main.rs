@@ -10,6 +10,7 @@ mod runtime_client_support;
 mod runtime_support;
 
 mod runtime_blocking;
+mod runtime_burl_checkpoint;
 mod runtime_client;
 mod runtime_client_blocking;
 mod runtime_client_peers;

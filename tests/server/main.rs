@@ -1,6 +1,6 @@
 //! The server machine in one test binary: sessions, transactions, extensions,
 //! limits and hardening, and the two machines in memory for what the server
-//! owns (SASL, PROXY, XCLIENT/XFORWARD, ETRN/ATRN, TURN).
+//! owns (SASL, PROXY, XCLIENT/XFORWARD, ETRN/ATRN, TURN, BURL, CHECKPOINT).
 //!
 //! One module per former test file, under its old name (`cargo test --test
 //! server NAME::` runs one of them).
@@ -10,6 +10,9 @@ mod client_support;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod app_pair;
+mod burl;
+mod checkpoint;
 mod etrn_atrn;
 mod forwarding_pair;
 mod forwarding_props;

@@ -3,7 +3,7 @@
 //! or refuses with the RFC's codes, BURL mixed with BDAT, and a client
 //! that sends URL parts only to a server that offers their scheme.
 
-mod app_pair;
+use crate::app_pair;
 
 use std::borrow::Cow;
 

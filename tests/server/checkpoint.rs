@@ -2,7 +2,7 @@
 //! stripped; the `355` restart; a connection lost in the middle of the
 //! content and the message resumed, byte for byte, on a new one.
 
-mod app_pair;
+use crate::app_pair;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
