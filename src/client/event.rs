@@ -154,17 +154,26 @@ pub struct MessageOutcome {
     /// RFC 1047 on the duplicates a resend then makes). A driver that
     /// sends messages again after a lost connection looks here first.
     pub content_end_sent: bool,
-    /// The server restarted the transaction named by the envelope's
-    /// `TRANSID=` at this octet offset (CHECKPOINT, RFC 1845 §3): only the
-    /// content from there on was sent, to the recipients the server
-    /// restored.
-    pub resumed_at: Option<u64>,
 }
 
 impl MessageOutcome {
     /// True when every recipient got a positive content reply.
     pub fn all_delivered(&self) -> bool {
         self.error.is_none() && self.recipients.iter().all(RecipientOutcome::delivered)
+    }
+
+    /// The octet offset at which the server restarted the transaction the
+    /// envelope's `TRANSID=` names (CHECKPOINT, RFC 1845 §3), read from
+    /// its `355` reply in [`mail`](Self::mail): only the content from
+    /// there on was sent, to the recipients it restored
+    /// ([`RecipientOutcome::restored`]). `None` when not restarted.
+    pub fn resumed_at(&self) -> Option<u64> {
+        if !self.recipients.iter().any(|r| r.restored) {
+            return None;
+        }
+        self.mail
+            .iter()
+            .find_map(crate::ext::checkpoint::restart_offset)
     }
 
     /// The envelope indices of the recipients the message was delivered to.

@@ -140,7 +140,6 @@ impl Client {
                 recipients: vec![RecipientOutcome::default(); n],
                 error: None,
                 content_end_sent: false,
-                resumed_at: None,
             },
             remaining: (0..n).collect(),
             envelope,

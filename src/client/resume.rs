@@ -31,7 +31,6 @@ impl Client {
         }
         let out = &mut cur.msg.outcome;
         out.mail.push(reply.clone());
-        out.resumed_at = Some(offset);
         tx.mail_ok = Some(true);
         // A transaction is open on the server, whatever happens next.
         self.needs_rset = true;
@@ -101,7 +100,7 @@ impl Client {
                 match resume.finish(false) {
                     Some(lf_first) => break lf_first,
                     None => {
-                        let offset = cur.msg.outcome.resumed_at.unwrap_or_default();
+                        let offset = cur.msg.outcome.resumed_at().unwrap_or_default();
                         cur.msg.outcome.error = Some(MessageError::CannotResume { offset });
                         tx.resume = None;
                         // Nothing was sent: the message has no recipient.

@@ -109,7 +109,7 @@ impl Core {
             return Err(ApiError::BurlRefused);
         }
         if !clean.is_empty() {
-            self.owed.push_back(Event::Content(clean));
+            self.owe(Event::Content(clean));
         }
         Ok(())
     }
@@ -137,7 +137,7 @@ impl Core {
             .as_ref()
             .map_or((0, 0), |t| (t.bdat_size, t.accepted));
         self.pending = Some(Pending::MessageEnd);
-        self.owed.push_back(Event::MessageEnd { size, recipients });
+        self.owe(Event::MessageEnd { size, recipients });
     }
 
     /// The BURL is refused: the transaction has failed (RFC 4468 §3.2:
@@ -149,5 +149,12 @@ impl Core {
         }
         self.abort_content(reason);
         self.answer(answer);
+    }
+
+    /// `event` comes next, after those already owed.
+    fn owe(&mut self, event: Event) {
+        self.owed
+            .get_or_insert_with(Default::default)
+            .push_back(event);
     }
 }

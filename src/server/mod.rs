@@ -151,8 +151,10 @@ struct Core {
     /// A `MessageAborted` event owed before anything else.
     abort_owed: Option<AbortReason>,
     /// Events owed next: the content the application supplied for a BURL,
-    /// and the end of the message a BURL LAST ended.
-    owed: VecDeque<Event>,
+    /// and the end of the message a BURL LAST ended. Made on the first
+    /// BURL: most sessions never need it, and the machine stays small.
+    #[allow(clippy::box_collection)] // 8 octets in `Server`, not 32
+    owed: Option<Box<VecDeque<Event>>>,
     timer: Timer,
     /// Mixed into CRAM-MD5 challenges.
     nonce: u64,
@@ -247,7 +249,7 @@ impl Server {
             transaction: None,
             content_open: false,
             abort_owed: None,
-            owed: VecDeque::new(),
+            owed: None,
             timer: Timer::new(),
             nonce: 0,
             channel_binding: None,
@@ -391,7 +393,7 @@ impl Server {
             if let Some(reason) = self.core.abort_owed.take() {
                 return Some(Event::MessageAborted { reason });
             }
-            if let Some(event) = self.core.owed.pop_front() {
+            if let Some(event) = self.core.owed.as_mut().and_then(|q| q.pop_front()) {
                 return Some(event);
             }
             if self.core.pending.is_some() {

@@ -64,7 +64,9 @@ impl Core {
             self.content_open = false;
             self.abort_owed = Some(reason);
             // BURL content not yet taken, or the end it led to, is void.
-            self.owed.clear();
+            if let Some(q) = self.owed.as_mut() {
+                q.clear();
+            }
         }
     }
 

@@ -346,7 +346,7 @@ fn tokio_restart_resumes_a_lost_message_rfc1845_3() {
         sent.unwrap().unwrap()
     });
     assert!(outcome.all_delivered());
-    let offset = outcome.resumed_at.expect("restarted");
+    let offset = outcome.resumed_at().expect("restarted");
     assert!(offset > 0 && offset <= 2500);
     assert_eq!(*shared.delivered.lock().unwrap(), vec![content]);
     server.shutdown_handle().shutdown();
@@ -381,7 +381,7 @@ fn blocking_burl_hook_and_restart_rfc4468_3_2_rfc1845_3() {
     });
     let env = envelope().with_transid(TransId::new("m2@client.example").unwrap());
     let outcome = transport.send(env, content.clone()).unwrap();
-    assert!(outcome.resumed_at.is_some() && outcome.all_delivered());
+    assert!(outcome.resumed_at().is_some() && outcome.all_delivered());
     transport.quit();
     let delivered = shared.delivered.lock().unwrap().clone();
     assert_eq!(delivered.len(), 2);
@@ -473,7 +473,7 @@ fn transport_reconnects_and_resumes_mid_data_rfc1845_3() {
     let outcome = transport.send(env, content.clone()).unwrap();
     transport.quit();
     assert!(outcome.all_delivered(), "{outcome:?}");
-    let offset = outcome.resumed_at.expect("restarted");
+    let offset = outcome.resumed_at().expect("restarted");
     assert!(offset > 0 && offset < content.len() as u64, "{offset}");
     assert!(outcome.recipients[0].restored);
     assert_eq!(*shared.delivered.lock().unwrap(), vec![content]);

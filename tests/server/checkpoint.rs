@@ -204,7 +204,7 @@ fn resume_after_a_lost_connection_is_byte_exact_with_data_rfc1845_3() {
 
     let outcome = second.outcomes()[0];
     assert!(outcome.all_delivered(), "{outcome:?}");
-    let offset = outcome.resumed_at.expect("restarted");
+    let offset = outcome.resumed_at().expect("restarted");
     assert!(offset > 0 && offset < canonical(&content).len() as u64);
     assert!(outcome.recipients[0].restored && outcome.recipients[0].rcpt.is_none());
     let wire = second.c2s_text();
@@ -237,7 +237,7 @@ fn resume_after_a_lost_connection_is_byte_exact_with_bdat_rfc1845_3() {
     let second = lose_and_resume(client, &store, &content, 2000);
     let outcome = second.outcomes()[0];
     assert!(outcome.all_delivered(), "{outcome:?}");
-    let offset = outcome.resumed_at.unwrap();
+    let offset = outcome.resumed_at().unwrap();
     assert!(!canonical(&content)[..offset as usize].ends_with(b"\r\n"));
     assert!(second.c2s_text().contains("BDAT "));
     assert_eq!(store.borrow().delivered, vec![canonical(&content)]);
@@ -322,7 +322,7 @@ fn offered_and_nothing_stored_sends_everything_rfc1845_3() {
     let mut app = Checkpointing::new(&store);
     link.run(&mut |s, e| app.on(s, e));
     let o = link.outcomes()[0];
-    assert!(o.all_delivered() && o.resumed_at.is_none());
+    assert!(o.all_delivered() && o.resumed_at().is_none());
     assert!(
         link.s2c_text().contains("250 CHECKPOINT\r\n"),
         "{}",
@@ -602,7 +602,7 @@ fn offered_without_chunking_resumes_with_data_rfc1845_3() {
     });
     let o = link.outcomes()[0];
     assert!(o.all_delivered(), "{o:?}");
-    assert_eq!(o.resumed_at, Some(offset));
+    assert_eq!(o.resumed_at(), Some(offset));
     let wire = link.c2s_text();
     assert!(
         wire.contains("\r\nDATA\r\n") && !wire.contains("BDAT"),

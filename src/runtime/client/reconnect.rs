@@ -257,7 +257,6 @@ mod tests {
                 .collect(),
             error,
             content_end_sent: end_sent,
-            resumed_at: None,
         }
     }
 
