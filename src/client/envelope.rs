@@ -1,7 +1,7 @@
 //! What the caller submits: the envelope of a message and its checks.
 
 use super::event::ApiError;
-use crate::command::Command;
+use crate::command::{Command, SendMode};
 use crate::error::{DecodeError, EncodeError, SyntaxError, SyntaxErrorKind};
 use crate::options::ParseOptions;
 use crate::params::{MailParams, RcptParams};
@@ -19,6 +19,12 @@ pub struct Envelope {
     /// MAIL parameters (DSN `RET`/`ENVID`, `BY`, `MT-PRIORITY`, `HOLDFOR`,
     /// `REQUIRETLS`, …).
     pub params: MailParams<'static>,
+    /// Start the transaction with SEND, SOML or SAML instead of MAIL (RFC
+    /// 821 §3.4: deliver to the recipients' terminals, or else, or also,
+    /// to their mailboxes). Only to a server that offers the verb (RFC
+    /// 5321 App. F.6); otherwise the message fails with
+    /// [`MessageError::ExtensionUnsupported`](super::MessageError::ExtensionUnsupported).
+    pub send: Option<SendMode>,
 }
 
 /// One recipient and its RCPT parameters.
@@ -37,6 +43,7 @@ impl Envelope {
             from: from.into(),
             recipients: Vec::new(),
             params: MailParams::default(),
+            send: None,
         }
     }
 
@@ -139,6 +146,13 @@ impl Envelope {
             }
         }
     }
+
+    /// Starts the transaction with SEND, SOML or SAML instead of MAIL
+    /// ([`Envelope::send`]).
+    pub fn with_send_mode(mut self, mode: SendMode) -> Self {
+        self.send = Some(mode);
+        self
+    }
 }
 
 pub(super) fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
@@ -156,7 +170,7 @@ pub(super) fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
     if params.any(|p| !p.is_valid()) {
         return Err(ApiError::InvalidParam);
     }
-    Ok(())
+    crate::ext::seam::check_envelope(env)
 }
 
 /// Text the caller puts on a command line can never carry CR, LF or
