@@ -13,6 +13,7 @@ mod support;
 mod etrn_atrn;
 mod forwarding_pair;
 mod forwarding_props;
+mod param_exts_server;
 mod proxy_pair;
 mod role_reversal;
 mod sasl_pair;
