@@ -510,3 +510,23 @@ fn send_soml_saml_handed_over_as_mail_when_offered_rfc821_3_4() {
         assert_eq!(out, "502 5.5.1 Command not implemented\r\n");
     }
 }
+
+/// XCLIENT_README: an accepted XCLIENT returns the session to the
+/// greeting, so the VERB and ONEX sent before it no longer apply.
+#[test]
+fn verb_and_onex_end_with_xclient() {
+    let mut c = all_on();
+    c.extensions.xclient = true;
+    let mut d = ehlo(c);
+    d.server.set_xclient_authorized(true);
+    d.send(b"VERB\r\nONEX\r\nMAIL FROM:<a@b.example>\r\nRSET\r\n");
+    assert!(d.server.is_verbose());
+    let out = d.send(b"XCLIENT NAME=spike.porcupine.org\r\nEHLO client.example\r\n");
+    assert!(out.starts_with("220 "), "{out}");
+    assert!(!d.server.is_verbose());
+    let out = d.send(b"MAIL FROM:<a@b.example>\r\nRSET\r\nMAIL FROM:<a@b.example>\r\n");
+    assert_eq!(
+        final_lines(&out),
+        ["250 2.1.0 Sender OK", "250 2.0.0 OK", "250 2.1.0 Sender OK"]
+    );
+}
