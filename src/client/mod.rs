@@ -432,7 +432,18 @@ impl Client {
     /// The next event, or `None` until more input or time arrives.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        loop {
+            let e = self.events.pop_front()?;
+            // A message that ended in the same read as its 354 (the
+            // session desynchronised or closed) wants nothing: its outcome
+            // follows, and content pushed for it would be refused.
+            if let Event::ContentWanted(id) = e {
+                if self.stream_of(id).is_none() {
+                    continue;
+                }
+            }
+            return Some(e);
+        }
     }
 
     /// Bytes to write to the server, in order. Message content is produced
