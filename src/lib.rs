@@ -171,7 +171,10 @@
 //! `accept_mail` / `accept_rcpt` for a server's rules once every
 //! parameter passed (SMTPUTF8's on non-ASCII paths, RFC 6531 §3.4; AUTH's
 //! trust in `AUTH=`, RFC 4954 §5); `require` for what a client's message
-//! needs whatever the policy (as BODY, SMTPUTF8 and REQUIRETLS do). Two things live outside the file because a struct is
+//! needs whatever the policy (as BODY, SMTPUTF8 and REQUIRETLS do);
+//! `amend_rcpt` for RCPT parameters a client adds (CONNEG with CONPERM,
+//! RFC 4141 §5.2); `check_envelope` for what a submitted envelope must
+//! hold (MTRK's ENVID, RFC 3885 §3.2). Two things live outside the file because a struct is
 //! declared in one place: a parameter whose value is new needs its field
 //! in [`params::MailExtras`] / [`params::RcptExtras`] (or, for a hot one,
 //! [`params::MailParams`]), and a server setting needs its field in

@@ -50,6 +50,37 @@ fn bdat_sizes(wire: &[u8]) -> Vec<usize> {
     sizes
 }
 
+/// An envelope with the rarer extensions' parameters (RFC 3865, 3885,
+/// 4405, 4141, 5336) and, by `n`, a UTF-8 address, CONPERM and a
+/// SEND/SOML/SAML verb, so the negotiation of each is reached.
+fn rare_params(n: usize) -> Envelope {
+    use esmtp::command::SendMode;
+    use esmtp::values::XText;
+    let mut rp = esmtp::params::RcptParams::default();
+    rp.conneg = n & 4 != 0;
+    rp.extras_mut().alt_address = Some(XText::new("b@example.org"));
+    let to = if n & 8 != 0 {
+        "b\u{f6}@example.org"
+    } else {
+        "b@example.org"
+    };
+    let mut e = Envelope::new(mb("a@example.org")).to_with(mb(to), rp);
+    e.params.envid = Some(XText::new("id@client.example"));
+    e.params.conperm = n & 16 != 0;
+    let x = e.params.extras_mut();
+    x.solicit = esmtp::ext::no_soliciting::Solicit::new("org.example:ADV").ok();
+    x.mtrk = esmtp::ext::mtrk::Mtrk::new("QUJD", Some(60)).ok();
+    x.submitter = Some(mb("a@example.org"));
+    x.alt_address = Some(XText::new("a@example.org"));
+    e.send = [
+        None,
+        Some(SendMode::Send),
+        Some(SendMode::Soml),
+        Some(SendMode::Saml),
+    ][n >> 5 & 3];
+    e
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, mut input)) = data.split_first() else {
         return;
@@ -78,6 +109,9 @@ fuzz_target!(|data: &[u8]| {
     config.allow_plaintext_auth = data.len() & 1 != 0;
     let allow_plaintext_auth = config.allow_plaintext_auth;
     config.chunk_size = 1 + data.len() % 13;
+    if data.len() & 2 != 0 {
+        config.unsupported_params = esmtp::client::ParamPolicy::Strip;
+    }
     let chunk_size = config.chunk_size;
     let mut client = Client::new(config);
     if data.len() & 8 != 0 {
@@ -145,6 +179,11 @@ fuzz_target!(|data: &[u8]| {
         Part::Bytes(Bytes::from_static(b"tail\r")),
     ];
     ids.insert(client.submit_parts(env(), parts).unwrap());
+    ids.insert(
+        client
+            .submit(rare_params(data.len()), &b"x\r\n"[..])
+            .unwrap(),
+    );
     let _ = client.noop();
     client.quit();
 

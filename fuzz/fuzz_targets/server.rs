@@ -96,6 +96,14 @@ fn config(bits: u8) -> ServerConfig {
         e.mt_priority = Some(None);
         e.checkpoint = true;
         e.burl = Some(vec!["imap".into()]);
+        e.no_soliciting = Some(esmtp::ext::no_soliciting::Solicit::new("net.example:ADV").ok());
+        e.mtrk = true;
+        e.submitter = true;
+        e.conperm = true;
+        e.conneg = true;
+        e.utf8smtp = true;
+        e.verb = true;
+        e.onex = true;
         cfg.private_verbs = vec!["XCLIENT".into()];
     }
     cfg

@@ -85,8 +85,11 @@ pub enum TlsPolicy {
 }
 
 /// What to do with a parameter (DSN, DELIVERBY, MT-PRIORITY, FUTURERELEASE,
-/// RRVS) the server did not advertise. REQUIRETLS and SMTPUTF8 are never
-/// stripped: a message that needs them fails.
+/// RRVS, NO-SOLICITING, MTRK, CONNEG, ALT-ADDRESS) the server did not
+/// advertise. REQUIRETLS, SMTPUTF8 and CONPERM are never stripped: a
+/// message that needs them fails; SUBMITTER is always stripped (RFC 4405
+/// §4.3). A relay uses [`ParamPolicy::Strip`], as RFC 3461 §4.1 and RFC
+/// 3885 §3.3 describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ParamPolicy {

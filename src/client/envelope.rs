@@ -1,7 +1,7 @@
 //! What the caller submits: the envelope of a message and its checks.
 
 use super::event::ApiError;
-use crate::command::Command;
+use crate::command::{Command, SendMode};
 use crate::error::{DecodeError, EncodeError, SyntaxError, SyntaxErrorKind};
 use crate::ext::checkpoint::TransId;
 use crate::options::ParseOptions;
@@ -20,6 +20,12 @@ pub struct Envelope {
     /// MAIL parameters (DSN `RET`/`ENVID`, `BY`, `MT-PRIORITY`, `HOLDFOR`,
     /// `REQUIRETLS`, …).
     pub params: MailParams<'static>,
+    /// Start the transaction with SEND, SOML or SAML instead of MAIL (RFC
+    /// 821 §3.4: deliver to the recipients' terminals, or else, or also,
+    /// to their mailboxes). Only to a server that offers the verb (RFC
+    /// 5321 App. F.6); otherwise the message fails with
+    /// [`MessageError::ExtensionUnsupported`](super::MessageError::ExtensionUnsupported).
+    pub send: Option<SendMode>,
 }
 
 /// One recipient and its RCPT parameters.
@@ -38,6 +44,7 @@ impl Envelope {
             from: from.into(),
             recipients: Vec::new(),
             params: MailParams::default(),
+            send: None,
         }
     }
 
@@ -150,6 +157,13 @@ impl Envelope {
         self.params.extras_mut().transid = Some(transid);
         self
     }
+
+    /// Starts the transaction with SEND, SOML or SAML instead of MAIL
+    /// ([`Envelope::send`]).
+    pub fn with_send_mode(mut self, mode: SendMode) -> Self {
+        self.send = Some(mode);
+        self
+    }
 }
 
 pub(super) fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
@@ -167,7 +181,7 @@ pub(super) fn check_envelope(env: &Envelope) -> Result<(), ApiError> {
     if params.any(|p| !p.is_valid()) {
         return Err(ApiError::InvalidParam);
     }
-    Ok(())
+    crate::ext::seam::check_envelope(env)
 }
 
 /// Text the caller puts on a command line can never carry CR, LF or

@@ -230,11 +230,13 @@ pub enum MessageError {
     #[error("binary content but the server does not offer BINARYMIME and CHUNKING")]
     BinaryUnsupported,
     /// An address or the caller needs SMTPUTF8 (RFC 6531 §3.4) and the
-    /// server does not offer it; nothing was sent.
+    /// server offers neither it nor the legacy UTF8SMTP (RFC 5336);
+    /// nothing was sent.
     #[error("the message needs SMTPUTF8, which the server does not offer")]
     SmtpUtf8Unsupported,
     /// A parameter's extension is not offered and the policy is
-    /// [`super::ParamPolicy::Fail`]; nothing was sent.
+    /// [`super::ParamPolicy::Fail`], or the message needs an extension
+    /// whatever the policy (CONPERM, SEND/SOML/SAML); nothing was sent.
     #[error("the server does not offer {0:?}")]
     ExtensionUnsupported(Keyword),
     /// REQUIRETLS (RFC 8689 §4.1) without TLS or without the server
@@ -334,7 +336,8 @@ pub enum ApiError {
     #[error("a PROXY protocol header must come first, once")]
     ProxyHeaderTooLate,
     /// The server does not offer the extension the command needs (XCLIENT,
-    /// XFORWARD): nothing was sent.
+    /// XFORWARD, VERB, ONEX; or its capabilities are not known yet):
+    /// nothing was sent.
     #[error("the server does not offer {0}")]
     NotOffered(&'static str),
     /// The server offers XCLIENT or XFORWARD but not this attribute (its
@@ -348,6 +351,10 @@ pub enum ApiError {
     /// The PROXY protocol header cannot be written in the version asked.
     #[error("the PROXY protocol header cannot be written: {0}")]
     ProxyHeader(#[from] crate::proxy::ProxyEncodeError),
+    /// The envelope's parameters lack one that another needs (MTRK needs
+    /// `ENVID=local@host`, RFC 3885 §3.2): nothing was queued.
+    #[error("{0}")]
+    ParamDependency(&'static str),
 }
 
 /// Reply codes that make the client end a session.

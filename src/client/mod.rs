@@ -80,10 +80,13 @@
 //! A message uses what the server offers and the configuration allows:
 //! `SIZE=` (and a local refusal over the server's limit), `BODY=8BITMIME`
 //! or `BODY=BINARYMIME` from the content, `SMTPUTF8` when an address needs
-//! it, the caller's DSN, DELIVERBY, MT-PRIORITY, FUTURERELEASE and RRVS
-//! parameters only when offered (else [`ParamPolicy`]), REQUIRETLS only on
-//! TLS, recipients split per LIMITS RCPTMAX, transactions capped by
-//! MAILMAX. A message that cannot be sent as asked fails with a
+//! it (the legacy UTF8SMTP form to a server that offers only that), the
+//! caller's DSN, DELIVERBY, MT-PRIORITY, FUTURERELEASE, RRVS,
+//! NO-SOLICITING, MTRK, CONNEG and ALT-ADDRESS parameters only when
+//! offered (else [`ParamPolicy`]), SUBMITTER only when offered (else left
+//! off, RFC 4405 §4.3), CONPERM and SEND/SOML/SAML only when offered (else
+//! the message fails), REQUIRETLS only on TLS, recipients split per LIMITS
+//! RCPTMAX, transactions capped by MAILMAX. A message that cannot be sent as asked fails with a
 //! [`MessageError`] before any command is sent for it.
 //!
 //! With PIPELINING (RFC 2920) RSET, MAIL, RCPT and DATA go out as one group
@@ -435,7 +438,18 @@ impl Client {
     /// The next event, or `None` until more input or time arrives.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        loop {
+            let e = self.events.pop_front()?;
+            // A message that ended in the same read as its 354 (the
+            // session desynchronised or closed) wants nothing: its outcome
+            // follows, and content pushed for it would be refused.
+            if let Event::ContentWanted(id) = e {
+                if self.stream_of(id).is_none() {
+                    continue;
+                }
+            }
+            return Some(e);
+        }
     }
 
     /// Bytes to write to the server, in order. Message content is produced

@@ -137,9 +137,12 @@ impl Client {
                     continue;
                 }
                 tx.mail_sent = true;
-                let cmd = Command::Mail {
-                    from: a_labels_reverse(&cur.msg.envelope.from, tx.a_labels),
-                    params: tx.params.clone(),
+                let from = a_labels_reverse(&cur.msg.envelope.from, tx.a_labels);
+                let params = tx.params.clone();
+                let cmd = match cur.msg.envelope.send {
+                    // Offered: the negotiation checked (RFC 5321 App. F.6).
+                    Some(mode) => Command::Send { mode, from, params },
+                    None => Command::Mail { from, params },
                 };
                 self.write(&cmd, Expect::Mail);
                 continue;

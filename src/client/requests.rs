@@ -1,5 +1,6 @@
 //! The caller's requests: messages to send (whole or streamed) and the
-//! commands it queues (NOOP, VRFY, EXPN, HELP, ETRN, ATRN, TURN, QUIT).
+//! commands it queues (NOOP, VRFY, EXPN, HELP, ETRN, ATRN, TURN, VERB,
+//! ONEX, QUIT).
 
 use std::collections::VecDeque;
 
@@ -12,6 +13,7 @@ use super::pipeline::Job;
 use super::{Client, Message, Phase};
 use crate::command::{Command, Etrn, Utf8Reply};
 use crate::data::{classify, ContentKind};
+use crate::ehlo::Keyword;
 use crate::ext::burl::Part;
 use crate::values::Domain;
 
@@ -252,6 +254,30 @@ impl Client {
     /// Queues TURN (RFC 821 §3.8): after `250` the roles reverse.
     pub fn turn(&mut self) -> Result<(), ApiError> {
         self.request(Command::Turn)
+    }
+
+    /// Queues VERB (sendmail: verbose mode), once the server's
+    /// capabilities show it offers it; the reply comes as
+    /// [`Event::CommandReply`](crate::client::Event::CommandReply).
+    /// [`ApiError::NotOffered`] when it does not, or before they are known.
+    pub fn verb(&mut self) -> Result<(), ApiError> {
+        self.offered(Keyword::Verb)?;
+        self.request(Command::Verb)
+    }
+
+    /// Queues ONEX (sendmail: this session will carry one more transaction
+    /// only), as [`Client::verb`] does VERB. Keeping the promise is the
+    /// caller's: a server that enforces it refuses the next MAIL.
+    pub fn onex(&mut self) -> Result<(), ApiError> {
+        self.offered(Keyword::Onex)?;
+        self.request(Command::Onex)
+    }
+
+    fn offered(&self, keyword: Keyword) -> Result<(), ApiError> {
+        match &self.caps {
+            Some(c) if c.supports(keyword) => Ok(()),
+            _ => Err(ApiError::NotOffered(keyword.name())),
+        }
     }
 
     /// Queues QUIT after everything already queued; nothing can be queued

@@ -109,7 +109,7 @@ impl Keyword {
 /// Spreads the known keywords' keys over [`KEYWORD_TABLE`] without two in
 /// one slot. Adding a keyword may need another odd multiplier (try random
 /// ones); the build fails while two collide.
-const KEYWORD_HASH: u64 = 0x4971_282e_6e20_03f3;
+const KEYWORD_HASH: u64 = 0x5d04_00eb_b28f_dd37;
 
 /// The slot of `key` in [`KEYWORD_TABLE`]: below 64.
 const fn keyword_slot(key: u128) -> usize {

@@ -122,7 +122,10 @@ macro_rules! registry {
                 /// `MTRK` (RFC 3885).
                 Mtrk = 22,
             }
-            submitter {}
+            submitter {
+                /// `SUBMITTER` (RFC 4405, historic).
+                Submitter = 34,
+            }
             rrvs {
                 /// `RRVS` (RFC 7293).
                 Rrvs = 23,

@@ -1,18 +1,21 @@
-//! MTRK (RFC 3885): the MAIL `MTRK=` message-tracking parameter.
+//! MTRK (RFC 3885): the MAIL `MTRK=` message-tracking parameter, and its
+//! dependency on DSN's `ENVID=` (§3.2).
 
 use std::borrow::Cow;
 
-use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
+use super::seam::{advertise_if, offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
 use nom::bytes::streaming::{take_while1, take_while_m_n};
 use nom::character::streaming::{char, one_of};
 use nom::combinator::{map_opt, opt, peek, recognize, verify};
 use nom::sequence::{pair, preceded, terminated};
 
-use super::invalid;
+use super::{invalid, reply, MandatedReply};
+use crate::client::{ApiError, Envelope, MessageError};
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
 use crate::grammar::param::{digits, field_until, Terminated, VRes};
-use crate::params::{key, set};
-use crate::values::push_decimal;
+use crate::params::{key, set, MailParams};
+use crate::values::{push_decimal, XText};
 
 /// The EHLO keyword.
 pub const EHLO_KEYWORD: &str = "MTRK";
@@ -130,12 +133,36 @@ impl<'a> Mtrk<'a> {
     }
 }
 
-/// MTRK: `MTRK=` on MAIL, parsed and typed; a server does not offer it
-/// yet, so refuses it (RFC 5321 §4.1.1.11); a client sends it as the
-/// caller gave it.
+/// Whether an `ENVID=` value is a `unique-envid = local-envid "@" fqhn`,
+/// the form MTRK gives it (RFC 3885 §3.2): text on both sides of an "@".
+pub fn is_unique_envid(envid: &XText<'_>) -> bool {
+    envid
+        .as_str()
+        .rsplit_once('@')
+        .is_some_and(|(local, host)| !local.is_empty() && !host.is_empty())
+}
+
+/// `MTRK=` without `ENVID=`: "if the MTRK parameter is given, an ENVID
+/// parameter MUST be included" (RFC 3885 §3.2); a parameter the command
+/// needs is missing (RFC 5321 §4.1.1.11: 501, X.5.4).
+pub const NEEDS_ENVID: MandatedReply = reply(501, 5, 5, 4, "MTRK requires ENVID");
+
+/// `MTRK=` with an `ENVID=` not of the form `local-envid "@" fqhn` (RFC
+/// 3885 §3.2).
+pub const ENVID_NOT_UNIQUE: MandatedReply =
+    reply(501, 5, 5, 4, "MTRK requires ENVID of the form local@host");
+
+/// MTRK: advertised with DSN when [`Extensions::mtrk`](crate::server::Extensions::mtrk)
+/// is set, `MTRK=` accepted with a unique `ENVID=` and handed over; a
+/// client sends it only to a server that offers MTRK, and only with the
+/// `ENVID=` it needs (RFC 3885 §3.2, §3.3: else it is deleted, or the
+/// message fails per [`ParamPolicy`](crate::client::ParamPolicy)).
 pub(crate) const EXTENSION: Extension = Extension {
     mail: &[MTRK],
-    check_mail: |p, _| refuse_if(p.extras().mtrk.is_some(), NOT_OFFERED),
+    advertise,
+    check_mail,
+    check_envelope,
+    choose,
     ..Extension::NONE
 };
 
@@ -151,6 +178,54 @@ const MTRK: MailParamDef = ParamDef {
         }
     },
 };
+
+/// MTRK is offered with DSN only: "ORCPT MUST be supported" and ENVID
+/// must be accepted (RFC 3885 §3.2).
+fn offers(o: &Offer<'_>) -> bool {
+    o.ext().mtrk && o.ext().dsn
+}
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    advertise_if(caps, Keyword::Mtrk, offers(o));
+}
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.extras().mtrk.is_some() {
+        offered(offers(o))?;
+        match &p.envid {
+            None => return Err(NEEDS_ENVID),
+            Some(e) if !is_unique_envid(e) => return Err(ENVID_NOT_UNIQUE),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// RFC 3885 §3.2, checked before anything is queued: `MTRK=` comes with
+/// an `ENVID=local@host`.
+fn check_envelope(e: &Envelope) -> Result<(), ApiError> {
+    if e.params.extras().mtrk.is_none() {
+        return Ok(());
+    }
+    match &e.params.envid {
+        Some(envid) if is_unique_envid(envid) => Ok(()),
+        _ => Err(ApiError::ParamDependency(
+            "MTRK needs ENVID=local@host (RFC 3885 §3.2)",
+        )),
+    }
+}
+
+/// RFC 3885 §3.3: to a server without MTRK the parameter "MUST be
+/// deleted" (a relay uses [`ParamPolicy::Strip`](crate::client::ParamPolicy::Strip));
+/// nor is it sent when DSN's choice left ENVID off.
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    let present = n.params.extras().mtrk.is_some();
+    let strip = n.strip_unless(present, Keyword::Mtrk)? || (present && n.params.envid.is_none());
+    if strip {
+        n.params.extras_mut().mtrk = None;
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {
@@ -181,6 +256,18 @@ mod tests {
             assert!(Mtrk::parse(v.as_bytes()).is_err(), "{v}");
         }
         assert!(Mtrk::new("QUJD", Some(MAX_TIMEOUT + 1)).is_err());
+    }
+
+    #[test]
+    fn unique_envid_rfc3885_3_2() {
+        for ok in ["QQ@mx.example", "a@b", "x@y@z"] {
+            assert!(is_unique_envid(&XText::new(ok)), "{ok}");
+        }
+        for bad in ["QQ", "@mx.example", "QQ@", ""] {
+            assert!(!is_unique_envid(&XText::new(bad)), "{bad}");
+        }
+        assert_eq!(NEEDS_ENVID.code().get(), 501);
+        assert_eq!(ENVID_NOT_UNIQUE.enhanced().to_string(), "5.5.4");
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! NO-SOLICITING (RFC 3865): the MAIL `SOLICIT=` parameter.
+//! NO-SOLICITING (RFC 3865): the EHLO keyword list, the MAIL `SOLICIT=`
+//! parameter, and the refusal a receiver whose policy matches sends.
 
 use std::borrow::Cow;
 
-use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
+use super::seam::{offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
 use nom::bytes::streaming::take_while;
 use nom::character::streaming::{char, satisfy};
 use nom::combinator::recognize;
@@ -10,9 +11,12 @@ use nom::multi::many0_count;
 use nom::sequence::{pair, preceded};
 
 use super::{invalid, reply, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
 use crate::grammar::param::{Terminated, VRes};
-use crate::params::{key, set};
+use crate::params::{key, set, MailParams};
+use crate::reply::{Reply, ReplyTextError};
 
 /// The EHLO keyword (`NO-SOLICITING [keywords]`).
 pub const EHLO_KEYWORD: &str = "NO-SOLICITING";
@@ -89,10 +93,80 @@ impl<'a> Solicit<'a> {
     pub fn into_owned(self) -> Solicit<'static> {
         Solicit(Cow::Owned(self.0.into_owned()))
     }
+
+    /// The keywords of this list that `policy` names too, in this list's
+    /// order: what a receiver refuses the message for (RFC 3865 §2.3).
+    /// Keywords begin with a reversed domain name, so they are compared
+    /// in any case.
+    pub fn matching<'s>(&'s self, policy: &'s Solicit<'_>) -> impl Iterator<Item = &'s str> + 's {
+        self.keywords()
+            .filter(move |k| policy.keywords().any(|p| p.eq_ignore_ascii_case(k)))
+    }
+
+    /// The keywords of this list that `policy` names too, as a list
+    /// ([`Solicit::matching`]); `None` when none matches.
+    pub fn matched_by(&self, policy: &Solicit<'_>) -> Option<Solicit<'static>> {
+        let mut list = String::new();
+        for k in self.matching(policy) {
+            if !list.is_empty() {
+                list.push(',');
+            }
+            list.push_str(k);
+        }
+        // Words of a valid list, joined by commas: a valid list, no
+        // longer than this one.
+        (!list.is_empty()).then_some(Solicit(Cow::Owned(list)))
+    }
 }
 
-/// A refusal for a matched keyword; the text SHOULD also echo
-/// `SOLICIT=<matched keywords>` (RFC 3865 §3, "usually 5.7.1").
+/// The longest keyword list a refusal echoes: a reply line is at most 512
+/// octets (RFC 5321 §4.5.3.1.5), with room for the code, the enhanced code
+/// and the text around the list.
+const MAX_ECHO: usize = 440;
+
+/// The reply refusing a message for the solicitation keywords it matched
+/// (RFC 3865 §2.4): `550 5.7.1` ("usually 5.7.1"), echoing
+/// `SOLICIT=<matched>` as the RFC says it SHOULD. Use it to answer the
+/// MAIL (the EHLO keywords apply to every message) or a RCPT (a
+/// recipient's own keywords, §2.3). Keywords that would make the line
+/// longer than 512 octets are left out of the echo.
+///
+/// ```
+/// use esmtp::ext::no_soliciting::{refusal, Solicit};
+///
+/// let sent = Solicit::parse(b"org.example:ADV:ADLT,net.example:ADV").unwrap();
+/// let policy = Solicit::new("net.example:ADV").unwrap();
+/// let matched = sent.matched_by(&policy).expect("the policy matches");
+/// let reply = refusal(&matched).unwrap();
+/// assert_eq!(reply.to_bytes(), b"550 5.7.1 SOLICIT=net.example:ADV Solicitation refused\r\n");
+/// ```
+pub fn refusal(matched: &Solicit<'_>) -> Result<Reply<'static>, ReplyTextError> {
+    let mut echo = String::from(PARAM);
+    echo.push('=');
+    let mut first = true;
+    for k in matched.keywords() {
+        if echo.len() + k.len() + 1 > MAX_ECHO {
+            break;
+        }
+        if !first {
+            echo.push(',');
+        }
+        echo.push_str(k);
+        first = false;
+    }
+    if first {
+        // Not even one keyword fits: the refusal without its echo.
+        echo.clear();
+    } else {
+        echo.push(' ');
+    }
+    echo.push_str(REFUSED.text());
+    Reply::new(REFUSED.code(), Some(REFUSED.enhanced()), [echo])
+}
+
+/// A refusal for a matched keyword: 550, "usually 5.7.1" (RFC 3865 §2.4);
+/// [`refusal`] adds the `SOLICIT=<matched keywords>` echo the RFC says the
+/// text SHOULD hold.
 pub const REFUSED: MandatedReply = reply(550, 5, 7, 1, "Solicitation refused");
 
 /// An EHLO `NO-SOLICITING` value: the same `Solicitation-keywords`
@@ -101,12 +175,17 @@ pub(crate) fn is_keywords(k: &[u8]) -> bool {
     check(k).is_ok()
 }
 
-/// NO-SOLICITING: `SOLICIT=` on MAIL, parsed and typed; a server does not
-/// offer it yet, so refuses it (RFC 5321 §4.1.1.11); a client sends it as
-/// the caller gave it.
+/// NO-SOLICITING: advertised with the keywords of
+/// [`Extensions::no_soliciting`](crate::server::Extensions::no_soliciting);
+/// `SOLICIT=` on MAIL accepted when offered and handed to the application,
+/// whose policy refuses with [`refusal`]; a client sends `SOLICIT=` only
+/// to a server that offers it, else strips or fails it per
+/// [`ParamPolicy`](crate::client::ParamPolicy).
 pub(crate) const EXTENSION: Extension = Extension {
     mail: &[SOLICIT],
-    check_mail: |p, _| refuse_if(p.extras().solicit.is_some(), NOT_OFFERED),
+    advertise,
+    check_mail,
+    choose,
     ..Extension::NONE
 };
 
@@ -121,6 +200,29 @@ const SOLICIT: MailParamDef = ParamDef {
         }
     },
 };
+
+fn advertise<'s>(o: &Offer<'s>, caps: &mut Capabilities<'s>) {
+    if let Some(keywords) = &o.ext().no_soliciting {
+        // A `Solicit` is a valid list, so this cannot fail.
+        let _ = caps.set_no_soliciting(keywords.as_ref().map(|k| Cow::Borrowed(k.as_str())));
+    }
+}
+
+/// RFC 5321 §4.1.1.11: `SOLICIT=` only when NO-SOLICITING was offered.
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.extras().solicit.is_some() {
+        offered(o.ext().no_soliciting.is_some())?;
+    }
+    Ok(())
+}
+
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    let present = n.params.extras().solicit.is_some();
+    if n.strip_unless(present, Keyword::NoSoliciting)? {
+        n.params.extras_mut().solicit = None;
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {
@@ -139,6 +241,43 @@ mod tests {
         assert!(Solicit::new("a".repeat(1001)).is_err());
         assert!(Solicit::new("a".repeat(1000)).is_ok());
         assert_eq!(REFUSED.enhanced().to_string(), "5.7.1");
+    }
+
+    #[test]
+    fn matching_keywords_rfc3865_2_3() {
+        let sent = Solicit::parse(b"org.example:ADV:ADLT,net.example:ADV").unwrap();
+        let policy = Solicit::new("NET.example:ADV,com.example:X").unwrap();
+        assert_eq!(
+            sent.matching(&policy).collect::<Vec<_>>(),
+            ["net.example:ADV"]
+        );
+        assert_eq!(
+            sent.matched_by(&policy).unwrap().as_str(),
+            "net.example:ADV"
+        );
+        let none = Solicit::new("com.example:X").unwrap();
+        assert!(sent.matched_by(&none).is_none());
+    }
+
+    /// RFC 3865 §2.4: 550 with "usually 5.7.1", and the matched keywords
+    /// echoed as a `Mail-From-Solicit-Parameter`.
+    #[test]
+    fn refusal_echoes_the_matched_keywords_rfc3865_2_4() {
+        let matched = Solicit::new("org.example:ADV:ADLT,net.example:ADV").unwrap();
+        let r = refusal(&matched).unwrap();
+        assert_eq!(r.code().get(), 550);
+        assert_eq!(r.enhanced().unwrap().to_string(), "5.7.1");
+        assert_eq!(
+            r.text(),
+            "SOLICIT=org.example:ADV:ADLT,net.example:ADV Solicitation refused"
+        );
+        // A list too long for one reply line is echoed as far as it fits.
+        let long = vec!["a".repeat(99); 10].join(",");
+        let r = refusal(&Solicit::new(long).unwrap()).unwrap();
+        assert!(r.to_bytes().len() <= 512, "{}", r.to_bytes().len());
+        assert!(r.text().starts_with("SOLICIT=aaa"));
+        let one = Solicit::new("a".repeat(999)).unwrap();
+        assert_eq!(refusal(&one).unwrap().text(), "Solicitation refused");
     }
 
     #[test]

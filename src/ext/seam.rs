@@ -11,7 +11,7 @@
 
 use super::burl::Part;
 use super::MandatedReply;
-use crate::client::{ClientConfig, Envelope, MessageError, ParamPolicy};
+use crate::client::{ApiError, ClientConfig, Envelope, MessageError, ParamPolicy};
 use crate::data::ContentKind;
 use crate::ehlo::{Capabilities, Keyword};
 use crate::error::SyntaxError;
@@ -54,6 +54,13 @@ pub(crate) struct Extension {
     /// Client: removes its RCPT parameters, when `choose` asked for it
     /// with [`Negotiation::strip_rcpt_params`].
     pub(crate) strip_rcpt: fn(&mut RcptParams<'_>),
+    /// Client: adds the RCPT parameters the transaction needs (CONNEG
+    /// with CONPERM, RFC 4141 §5.2), when `require` or `choose` asked for
+    /// it with [`Negotiation::amend_rcpt_params`].
+    pub(crate) amend_rcpt: fn(&mut RcptParams<'_>),
+    /// Client: what the caller's envelope must hold whatever the server
+    /// offers (MTRK's ENVID, RFC 3885 §3.2), checked when it is submitted.
+    pub(crate) check_envelope: fn(&Envelope) -> Result<(), ApiError>,
 }
 
 impl Extension {
@@ -69,7 +76,16 @@ impl Extension {
         require: |_| Ok(()),
         choose: |_| Ok(()),
         strip_rcpt: |_| {},
+        amend_rcpt: |_| {},
+        check_envelope: |_| Ok(()),
     };
+}
+
+/// Every extension's check of a submitted envelope, in registry order.
+pub(crate) fn check_envelope(envelope: &Envelope) -> Result<(), ApiError> {
+    super::REGISTRY
+        .iter()
+        .try_for_each(|e| (e.check_envelope)(envelope))
 }
 
 /// One MAIL or RCPT parameter: its keyword (the only place it is
@@ -118,6 +134,9 @@ pub(crate) struct Offer<'s> {
     pub(crate) xclient_authorized: bool,
     /// The application authorised XFORWARD for this connection.
     pub(crate) xforward_authorized: bool,
+    /// The session greeted with EHLO or LHLO: what `advertise` adds was
+    /// offered.
+    pub(crate) ehlo: bool,
 }
 
 impl<'s> Offer<'s> {
@@ -273,25 +292,39 @@ impl<'n> Negotiation<'n> {
 
     /// Each RCPT is sent without this extension's parameters.
     pub(crate) fn strip_rcpt_params(&mut self) {
-        self.rcpt_strip.0 |= 1 << self.current;
+        self.rcpt_strip.strip |= 1 << self.current;
+    }
+
+    /// Each RCPT is sent with the parameters this extension adds.
+    pub(crate) fn amend_rcpt_params(&mut self) {
+        self.rcpt_strip.amend |= 1 << self.current;
     }
 }
 
-/// The extensions whose RCPT parameters a transaction leaves off, by
-/// registry index.
+/// The extensions whose RCPT parameters a transaction leaves off, and
+/// those that add some, by registry index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct RcptStrip(u64);
+pub(crate) struct RcptStrip {
+    strip: u64,
+    amend: u64,
+}
 
 impl RcptStrip {
-    /// Removes the parameters of each extension in the set.
+    /// Removes the parameters of each extension in the strip set, then
+    /// adds those of each in the amend set.
     pub(crate) fn apply(self, params: &mut RcptParams<'_>) {
-        let mut bits = self.0;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if let Some(e) = super::REGISTRY.get(i) {
-                (e.strip_rcpt)(params);
-            }
+        each(self.strip, |e| (e.strip_rcpt)(params));
+        each(self.amend, |e| (e.amend_rcpt)(params));
+    }
+}
+
+/// Calls `f` on each registered extension whose index is set in `bits`.
+fn each(mut bits: u64, mut f: impl FnMut(&Extension)) {
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        if let Some(e) = super::REGISTRY.get(i) {
+            f(e);
         }
     }
 }
@@ -418,7 +451,11 @@ mod tests {
             .iter()
             .position(|e| e.rcpt.iter().any(|d| d.keyword == "NOTIFY"))
             .unwrap();
-        RcptStrip(1 << dsn).apply(&mut p);
+        RcptStrip {
+            strip: 1 << dsn,
+            amend: 0,
+        }
+        .apply(&mut p);
         assert!(p.notify.is_none() && p.orcpt.is_none());
         assert!(p.extras().rrvs.is_some());
         RcptStrip::default().apply(&mut p);

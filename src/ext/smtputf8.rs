@@ -6,6 +6,7 @@
 use super::seam::{
     advertise_if, offered, refuse_if, Extension, MailParamDef, Negotiation, Offer, ParamDef,
 };
+use super::utf8smtp::legacy_utf8;
 use super::{reply, MandatedReply};
 use crate::client::MessageError;
 use crate::ehlo::{Capabilities, Keyword};
@@ -61,9 +62,20 @@ pub(crate) const EXTENSION: Extension = Extension {
     advertise,
     check_mail,
     // RFC 6531 §3.4: a non-ASCII address only in a transaction whose MAIL
-    // carried SMTPUTF8 (§3.5 gives the replies).
-    accept_mail: |from, p, _| refuse_if(!from.is_ascii() && !p.smtputf8, NON_ASCII_SENDER),
-    accept_rcpt: |to, _, o| refuse_if(!to.is_ascii() && !o.smtputf8, NON_ASCII_RECIPIENT),
+    // carried SMTPUTF8 (§3.5 gives the replies), or in a session that
+    // offered the legacy UTF8SMTP, which has no parameter (RFC 5336 §3.2).
+    accept_mail: |from, p, o| {
+        refuse_if(
+            !from.is_ascii() && !p.smtputf8 && !legacy_utf8(o),
+            NON_ASCII_SENDER,
+        )
+    },
+    accept_rcpt: |to, _, o| {
+        refuse_if(
+            !to.is_ascii() && !o.smtputf8 && !legacy_utf8(o),
+            NON_ASCII_RECIPIENT,
+        )
+    },
     require,
     ..Extension::NONE
 };
@@ -92,7 +104,9 @@ fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
 
 /// RFC 6531 §3.4: SMTPUTF8 when the caller asks or an address needs it,
 /// and then only to a server that offers it — unless the non-ASCII is only
-/// in domains, which then travel as A-labels (feature `idna`).
+/// in domains, which then travel as A-labels (feature `idna`); to a
+/// server that offers only the legacy UTF8SMTP, the same message without
+/// the parameter, which RFC 5336 does not have (§3.2, §3.6).
 fn require(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
     let env = n.envelope;
     let utf8 = n.params.smtputf8
@@ -103,7 +117,11 @@ fn require(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
             n.a_labels = true;
             return Ok(());
         }
-        return Err(MessageError::SmtpUtf8Unsupported);
+        if !n.has(Keyword::Utf8Smtp) {
+            return Err(MessageError::SmtpUtf8Unsupported);
+        }
+        n.params.smtputf8 = false;
+        return Ok(());
     }
     n.params.smtputf8 = utf8;
     Ok(())

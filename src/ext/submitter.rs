@@ -1,10 +1,13 @@
-//! SUBMITTER (RFC 4405, historic): the responsible submitter, on MAIL.
+//! SUBMITTER (RFC 4405, historic): the responsible submitter, on MAIL,
+//! and the replies a receiver that checks it sends (§4.2).
 
-use super::seam::{refuse_if, Extension, MailParamDef, ParamDef, NOT_OFFERED};
+use super::seam::{advertise_if, offered, Extension, MailParamDef, Negotiation, Offer, ParamDef};
 use super::{mailbox_from_cow, reply, write_xtext_mailbox, xtext_cow, MandatedReply};
+use crate::client::MessageError;
+use crate::ehlo::Keyword;
 use crate::error::SyntaxError;
 use crate::options::ParseOptions;
-use crate::params::{key, set};
+use crate::params::{key, set, MailParams};
 use crate::values::Mailbox;
 
 /// The EHLO keyword.
@@ -35,15 +38,37 @@ pub const DOES_NOT_MATCH_HEADER: MandatedReply =
 /// The submitter cannot be verified (RFC 4405 §4.2).
 pub const CANNOT_VERIFY: MandatedReply = reply(554, 5, 7, 7, "Cannot verify submitter address");
 
-/// SUBMITTER: `SUBMITTER=` on MAIL, parsed and typed; a server does not
-/// offer it yet, so refuses it (RFC 5321 §4.1.1.11); a client sends it as
-/// the caller gave it. Its EHLO keyword has no [`Keyword`](crate::ehlo::Keyword)
-/// yet: a server's `SUBMITTER` line is kept among the unknown ones.
+/// SUBMITTER: advertised when [`Extensions::submitter`](crate::server::Extensions::submitter)
+/// is set, `SUBMITTER=` on MAIL accepted then and handed to the
+/// application, which checks it and refuses with the §4.2 replies
+/// ([`NOT_ALLOWED`] at MAIL, [`DOES_NOT_MATCH_HEADER`] or
+/// [`CANNOT_VERIFY`] after the content); a client sends it only to a
+/// server that offers SUBMITTER, and to any other always without it
+/// (§4.3), whatever the [`ParamPolicy`](crate::client::ParamPolicy).
 pub(crate) const EXTENSION: Extension = Extension {
     mail: &[SUBMITTER],
-    check_mail: |p, _| refuse_if(p.extras().submitter.is_some(), NOT_OFFERED),
+    advertise: |o, caps| advertise_if(caps, Keyword::Submitter, o.ext().submitter),
+    check_mail,
+    choose,
     ..Extension::NONE
 };
+
+fn check_mail(p: &MailParams<'_>, o: &Offer<'_>) -> Result<(), MandatedReply> {
+    if p.extras().submitter.is_some() {
+        offered(o.ext().submitter)?;
+    }
+    Ok(())
+}
+
+/// RFC 4405 §4.3: to a server without SUBMITTER "the forwarding MTA MUST
+/// transmit the message without the SUBMITTER parameter" (no information
+/// is lost: it comes from the header fields).
+fn choose(n: &mut Negotiation<'_>) -> Result<(), MessageError> {
+    if n.params.extras().submitter.is_some() && !n.has(Keyword::Submitter) {
+        n.params.extras_mut().submitter = None;
+    }
+    Ok(())
+}
 
 const SUBMITTER: MailParamDef = ParamDef {
     keyword: PARAM,

@@ -7,6 +7,7 @@ use crate::ehlo::Mechanism;
 use crate::error::ConfigError;
 use crate::ext::custom::CustomCapability;
 use crate::ext::future_release::HoldLimits;
+use crate::ext::no_soliciting::Solicit;
 use crate::options::Strictness;
 use crate::proxy::ProxyOptions;
 use crate::values::{DomainRules, Host};
@@ -64,7 +65,9 @@ pub struct ServerConfig {
 /// everything this machine enforces by itself; the ones that need
 /// application support (STARTTLS, AUTH, VRFY/EXPN decisions, ETRN, ATRN,
 /// TURN, SEND/SOML/SAML, FUTURERELEASE, DELIVERBY, MT-PRIORITY, RRVS,
-/// XCLIENT, XFORWARD) are off until the application turns them on.
+/// XCLIENT, XFORWARD, NO-SOLICITING, MTRK, SUBMITTER, CONPERM, CONNEG),
+/// the legacy UTF8SMTP and sendmail's VERB and ONEX are off until the
+/// application turns them on.
 ///
 /// Each field is read by the extension it names, in its own module of
 /// [`crate::ext`]: what it adds to the EHLO reply and how the MAIL/RCPT
@@ -169,6 +172,38 @@ pub struct Extensions {
     /// in LMTP); before AUTH, when [`Extensions::auth_required`], it is
     /// advertised without arguments.
     pub burl: Option<Vec<String>>,
+    /// NO-SOLICITING (RFC 3865, [`crate::ext::no_soliciting`]), with the
+    /// solicitation class keywords refused in every message, if any (none
+    /// by default, RFC 3865 §2.8). `SOLICIT=` is handed to the
+    /// application, whose policy answers with
+    /// [`no_soliciting::refusal`](crate::ext::no_soliciting::refusal).
+    pub no_soliciting: Option<Option<Solicit<'static>>>,
+    /// MTRK (RFC 3885, [`crate::ext::mtrk`]): `MTRK=` handed over, checked
+    /// to come with `ENVID=local@host` (§3.2); offered only with `dsn`,
+    /// whose ENVID and ORCPT it needs.
+    pub mtrk: bool,
+    /// SUBMITTER (RFC 4405, [`crate::ext::submitter`]): `SUBMITTER=`
+    /// handed over, for the application's checks and §4.2 replies.
+    pub submitter: bool,
+    /// CONPERM (RFC 4141 §4, [`crate::ext::conneg`]): the `CONPERM` flag
+    /// on MAIL handed over; otherwise refused with `504`.
+    pub conperm: bool,
+    /// CONNEG (RFC 4141 §5, [`crate::ext::conneg`]): the `CONNEG` flag on
+    /// RCPT handed over, answered with the recipient's capabilities
+    /// ([`conneg::rcpt_reply`](crate::ext::conneg::rcpt_reply));
+    /// otherwise refused with `504`.
+    pub conneg: bool,
+    /// UTF8SMTP (RFC 5336, obsoleted by RFC 6531, [`crate::ext::utf8smtp`])
+    /// beside SMTPUTF8, for legacy clients: `ALT-ADDRESS=` and a UTF-8
+    /// envelope without the SMTPUTF8 parameter are accepted; needs
+    /// `eight_bit_mime` (RFC 5336 §3.1).
+    pub utf8smtp: bool,
+    /// VERB ([`crate::ext::sendmail`]): `250` and verbose mode on
+    /// ([`Server::is_verbose`](super::Server::is_verbose)); otherwise 502.
+    pub verb: bool,
+    /// ONEX ([`crate::ext::sendmail`]): `250`, and the session takes one
+    /// more transaction only; otherwise 502.
+    pub onex: bool,
 }
 
 impl Default for Extensions {
@@ -203,6 +238,14 @@ impl Default for Extensions {
             custom: Vec::new(),
             checkpoint: false,
             burl: None,
+            no_soliciting: None,
+            mtrk: false,
+            submitter: false,
+            conperm: false,
+            conneg: false,
+            utf8smtp: false,
+            verb: false,
+            onex: false,
         }
     }
 }

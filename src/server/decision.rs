@@ -419,6 +419,8 @@ impl Core {
             }
             Pending::Mail { smtputf8, body, .. } => {
                 self.session.transactions = self.session.transactions.saturating_add(1);
+                // The one transaction ONEX announced has begun.
+                self.session.onex_spent |= self.session.onex;
                 self.transaction = Some(Transaction {
                     smtputf8,
                     body,

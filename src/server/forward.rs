@@ -88,11 +88,15 @@ impl Core {
     /// greeting protocol stage" (XCLIENT_README) — a new greeting, EHLO
     /// again; TLS stays (it cannot be undone), and the session counts as
     /// authenticated only with a LOGIN value (Postfix resets SASL state
-    /// otherwise).
+    /// otherwise). VERB and ONEX were the proxy's requests, not the
+    /// client's: they end too.
     pub(super) fn xclient_accepted(&mut self, login: bool) {
         self.transaction = None;
         self.session.hello = None;
         self.session.authenticated = login;
+        self.session.verbose = false;
+        self.session.onex = false;
+        self.session.onex_spent = false;
         self.forwarding.attrs = None;
     }
 

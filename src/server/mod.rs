@@ -174,6 +174,12 @@ struct Session {
     errors: u32,
     transactions: u32,
     auth_exchanges: u64,
+    /// VERB was accepted (sendmail's verbose mode).
+    verbose: bool,
+    /// ONEX was accepted: one transaction only from then on.
+    onex: bool,
+    /// A MAIL was accepted after ONEX.
+    onex_spent: bool,
 }
 
 #[derive(Debug, Default)]
@@ -549,6 +555,13 @@ impl Server {
     /// True once AUTH succeeded.
     pub fn is_authenticated(&self) -> bool {
         self.core.session.authenticated
+    }
+
+    /// True once the client asked for verbose mode with VERB (offered
+    /// with [`Extensions::verb`]): sendmail then delivers at once and
+    /// reports on the delivery; the application may do likewise.
+    pub fn is_verbose(&self) -> bool {
+        self.core.session.verbose
     }
 
     /// The greeting command the client used, once accepted.

@@ -25,6 +25,7 @@ impl Core {
             smtputf8: self.transaction.as_ref().is_some_and(|t| t.smtputf8),
             xclient_authorized: self.forwarding.xclient,
             xforward_authorized: self.forwarding.xforward,
+            ehlo: self.ehlo_done(),
         }
     }
 

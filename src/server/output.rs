@@ -30,7 +30,7 @@ impl Core {
     pub(super) fn parse_options(&self) -> ParseOptions {
         ParseOptions::default()
             .with_strictness(self.config.strictness)
-            .with_utf8(self.config.extensions.smtputf8)
+            .with_utf8(self.config.extensions.smtputf8 || self.config.extensions.utf8smtp)
             .with_max_line(self.config.limits.command_line)
     }
 

@@ -153,10 +153,30 @@ impl Core {
             Command::Xclient(x) => self.xclient(x),
             Command::Xforward(x) => self.xforward(x),
             Command::Burl { url, last } => self.burl(&url, last),
-            // VERB/ONEX are sendmail's own: recognised, not implemented
-            // (RFC 5321 §4.2.4: 502).
-            Command::Verb | Command::Onex => self.error_step(NOT_IMPLEMENTED),
+            Command::Verb => self.verb(),
+            Command::Onex => self.onex(),
         }
+    }
+
+    /// VERB (sendmail): verbose mode on, when offered.
+    pub(super) fn verb(&mut self) -> Step {
+        if !self.config.extensions.verb {
+            return self.error_step(NOT_IMPLEMENTED);
+        }
+        self.session.verbose = true;
+        self.reply(crate::ext::sendmail::VERBOSE_MODE);
+        Step::Continue
+    }
+
+    /// ONEX (sendmail): from now on the session takes one more
+    /// transaction, when offered.
+    pub(super) fn onex(&mut self) -> Step {
+        if !self.config.extensions.onex {
+            return self.error_step(NOT_IMPLEMENTED);
+        }
+        self.session.onex = true;
+        self.reply(crate::ext::sendmail::ONE_TRANSACTION);
+        Step::Continue
     }
 
     pub(super) fn error_step(&mut self, reply: MandatedReply) -> Step {

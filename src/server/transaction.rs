@@ -155,6 +155,9 @@ impl Core {
         if self.transaction.is_some() {
             return self.error_step(NESTED_MAIL);
         }
+        if self.session.onex && self.session.onex_spent {
+            return self.error_step(ext::sendmail::TRANSACTION_AFTER_ONEX);
+        }
         if self.config.extensions.auth_required && !self.session.authenticated {
             return self.error_step(AUTH_REQUIRED);
         }

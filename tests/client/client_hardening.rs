@@ -4,7 +4,7 @@
 use crate::client_support;
 
 use client_support::*;
-use esmtp::client::{AuthConfig, AuthError, ClientCredentials, MessageError, TlsPolicy};
+use esmtp::client::{self, AuthConfig, AuthError, ClientCredentials, MessageError, TlsPolicy};
 
 const GREETING: &[u8] = b"220 mx.example.org ESMTP\r\n";
 /// What a man-in-the-middle leaves of `250-STARTTLS` (RFC 3207 §6: the
@@ -317,4 +317,39 @@ fn large_read_of_valid_replies_does_not_desync_rfc2920_3_1() {
     let o = s.outcomes();
     assert_eq!(o.len(), 1);
     assert!(o[0].all_delivered(), "{o:?}");
+}
+
+/// A streamed message whose 354 arrives in the same read as bytes that
+/// end the session (here an unasked reply, RFC 5321 §4.2 makes every
+/// reply answer a command): the driver is not asked for content the
+/// client would refuse; the message's failure is reported instead.
+#[test]
+fn no_stale_content_wanted_after_a_desync_in_the_same_read_rfc5321_4_2() {
+    let mut s = Script::new(client_config());
+    let id = s
+        .client
+        .submit_streaming(
+            envelope(&["b@example.org"]),
+            esmtp::data::ContentKind::SevenBit,
+            None,
+        )
+        .unwrap();
+    s.feed(b"220 mx ESMTP\r\n");
+    s.feed(b"250 mx\r\n");
+    s.feed(b"250 2.1.0 OK\r\n");
+    assert_eq!(s.feed(b"250 2.1.5 OK\r\n"), "DATA\r\n");
+    s.feed(b"354 go ahead\r\n250 unasked\r\n");
+    assert!(
+        !s.events
+            .iter()
+            .any(|e| matches!(e, client::Event::ContentWanted(_))),
+        "{:?}",
+        s.events
+    );
+    assert_eq!(
+        s.outcomes()[0].error,
+        Some(MessageError::SessionEnded(None))
+    );
+    assert_eq!(s.outcomes()[0].id, id);
+    assert!(s.client.is_closed());
 }

@@ -6,6 +6,8 @@
 
 #[path = "../client_support/mod.rs"]
 mod client_support;
+#[path = "../grammar/strategies.rs"]
+mod strategies;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -15,4 +17,5 @@ mod client_hardening;
 mod client_pair;
 mod client_transcript;
 mod idna_pair;
+mod param_exts_pair;
 mod wire_transcript;

@@ -9,6 +9,7 @@ mod common;
 mod runtime_client_support;
 mod runtime_support;
 
+mod param_exts_peers;
 mod runtime_blocking;
 mod runtime_burl_checkpoint;
 mod runtime_client;

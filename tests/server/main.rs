@@ -16,6 +16,7 @@ mod checkpoint;
 mod etrn_atrn;
 mod forwarding_pair;
 mod forwarding_props;
+mod param_exts_server;
 mod proxy_pair;
 mod role_reversal;
 mod sasl_pair;
