@@ -455,9 +455,53 @@ fn paired(rounds: usize) {
     }
 }
 
+/// `CALLGRIND=receive|receive_buf|smtp-proto|setup [REPS=n]`: one 10 MiB
+/// message through that contender (one buffer) `REPS` times, for
+/// instruction counts under `valgrind --tool=callgrind` (repeatable on a
+/// busy machine); `setup` makes the body and the sessions only, to
+/// subtract. Per 10 MiB: (count at REPS=3 - count at REPS=1) / 2.
+fn callgrind(which: &str) {
+    let reps: usize = std::env::var("REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let cfg = config();
+    let mut terminated = body(10 * 1024 * 1024);
+    terminated.extend_from_slice(b".\r\n");
+    let mut out: Vec<u8> = Vec::with_capacity(terminated.len());
+    for _ in 0..reps {
+        let mut s = Server::new(Arc::clone(&cfg));
+        s.receive(ENVELOPE);
+        drain(&mut s);
+        let n = match which {
+            "receive" => {
+                s.receive(&terminated);
+                drain(&mut s)
+            }
+            "receive_buf" => {
+                s.receive_buf(BytesMut::from(&terminated[..]));
+                drain(&mut s)
+            }
+            "smtp-proto" => {
+                out.clear();
+                let mut r = smtp_proto::request::receiver::DataReceiver::new();
+                assert!(r.ingest(&mut terminated.iter(), &mut out));
+                out.len()
+            }
+            _ => 0,
+        };
+        black_box((n, s));
+    }
+    eprintln!("ran {which} {reps} times");
+}
+
 criterion_group!(benches, transaction, data);
 
 fn main() {
+    if let Ok(which) = std::env::var("CALLGRIND") {
+        callgrind(&which);
+        return;
+    }
     support::print_cpu();
     if let Some(rounds) = std::env::var_os("PAIRED") {
         let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(100);
