@@ -19,9 +19,13 @@ const PIECE: usize = 16 * 1024;
 /// Content chunks decoded by `receive` and not yet handed out as
 /// [`super::Event::Content`], in order, ahead of the undecoded input.
 /// Held by the DATA phase, so that leaving it (the session closing)
-/// drops them.
+/// drops them; boxed, and only once a large read comes, so that the
+/// session stays small.
 #[derive(Debug, Default)]
-pub(super) struct Ahead {
+pub(super) struct Ahead(Option<Box<Queue>>);
+
+#[derive(Debug, Default)]
+struct Queue {
     chunks: VecDeque<Bytes>,
     len: usize,
 }
@@ -29,13 +33,14 @@ pub(super) struct Ahead {
 impl Ahead {
     /// The octets held.
     pub(super) fn len(&self) -> usize {
-        self.len
+        self.0.as_ref().map_or(0, |q| q.len)
     }
 
     /// The next chunk to hand out.
     pub(super) fn pop(&mut self) -> Option<Bytes> {
-        let chunk = self.chunks.pop_front()?;
-        self.len -= chunk.len();
+        let q = self.0.as_mut()?;
+        let chunk = q.chunks.pop_front()?;
+        q.len -= chunk.len();
         Some(chunk)
     }
 
@@ -47,6 +52,7 @@ impl Ahead {
     pub(super) fn receive(&mut self, decoder: &mut DotDecoder, rx: &mut BytesMut, data: &[u8]) {
         // One allocation for the whole read: the chunks are slices of it.
         rx.reserve(data.len());
+        let q = self.0.get_or_insert_with(Box::default);
         let mut ended = false;
         for piece in data.chunks(PIECE) {
             rx.extend_from_slice(piece);
@@ -54,8 +60,8 @@ impl Ahead {
                 match decoder.decode(rx) {
                     Decoded::Content(chunk) if chunk.is_empty() => {}
                     Decoded::Content(chunk) => {
-                        self.len += chunk.len();
-                        self.chunks.push_back(chunk);
+                        q.len += chunk.len();
+                        q.chunks.push_back(chunk);
                     }
                     Decoded::NeedMore => break,
                     // The end (or the error) is reported again by the next
