@@ -10,9 +10,11 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, Criterion};
+use criterion::{criterion_group, BatchSize, Criterion};
+use esmtp::client::{Client, ClientConfig, Event, TlsPolicy};
 use esmtp::ehlo::Capabilities;
 use esmtp::reply::{Reply, ReplyContext, ReplyParseOptions};
+use esmtp::values::Domain;
 
 // The CPU line every bench prints first (its interleaved runner is not
 // used here: this bench keeps its own, with the one-pass row).
@@ -36,6 +38,31 @@ const EHLO: &[u8] = b"250-mx.example.com Hello client.example.org [192.0.2.1]\r\
 250-CHUNKING\r\n\
 250-DELIVERBY 3600\r\n\
 250 STARTTLS\r\n";
+
+/// A client machine that has sent EHLO and awaits its reply (no TLS, no
+/// message queued, so the reply only fills the capability set).
+fn client_at_ehlo() -> Client {
+    let mut config = ClientConfig::new(Domain::parse("client.example").unwrap().into_owned());
+    config.tls = TlsPolicy::None;
+    let mut c = Client::new(config);
+    c.receive(b"220 mx.example.com ESMTP\r\n");
+    while c.poll_transmit().is_some() {}
+    while c.poll_event().is_some() {}
+    c
+}
+
+/// The client machine reading the EHLO reply: `receive`, then the
+/// capability event taken out.
+#[inline(always)]
+fn client_ehlo(mut c: Client) -> Client {
+    c.receive(black_box(EHLO));
+    while let Some(ev) = c.poll_event() {
+        if let Event::Capabilities(caps) = ev {
+            black_box((caps.max_size(), caps.auth_mechanisms().len()));
+        }
+    }
+    c
+}
 
 fn single(c: &mut Criterion) {
     let mut g = c.benchmark_group("reply_single");
@@ -79,6 +106,10 @@ fn ehlo(c: &mut Criterion) {
             black_box((caps.max_size(), caps.auth_mechanisms().len()));
         })
     });
+    // What the client machine does with the reply, set-up untimed.
+    g.bench_function("esmtp_client", |b| {
+        b.iter_batched(client_at_ehlo, client_ehlo, BatchSize::SmallInput)
+    });
     // The reply grammar alone, to show where the time goes.
     g.bench_function("esmtp_reply_only", |b| {
         b.iter(|| black_box(Reply::parse(black_box(EHLO), &opts).unwrap().1))
@@ -96,18 +127,31 @@ fn ehlo(c: &mut Criterion) {
 const BATCH: u32 = 2_000;
 
 /// The contenders of the interleaved and callgrind modes.
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 9] = [
     "reply_single/esmtp",
     "reply_single/smtp-proto",
     "ehlo_12/esmtp (reply + capabilities)",
     "ehlo_12/esmtp_reply_only",
     "ehlo_12/smtp-proto",
     "ehlo_12/esmtp_one_pass (Capabilities::parse)",
+    "ehlo_12/esmtp_one_pass_owned (Capabilities::parse + into_owned)",
+    "ehlo_12/esmtp_client (Client::receive + poll_event)",
+    "client set-up alone (callgrind only)",
 ];
+
+/// Contender of [`NAMES`] that runs the client machine on clients made
+/// before the timed batch.
+const CLIENT: usize = 7;
+/// Contender that only makes such a client (to subtract its count).
+const SETUP: usize = 8;
 
 /// Runs contender `which` of [`NAMES`] once.
 #[inline(always)]
-fn run(which: usize, rx: &mut smtp_proto::response::parser::ResponseReceiver) {
+fn run(
+    which: usize,
+    rx: &mut smtp_proto::response::parser::ResponseReceiver,
+    clients: &mut Vec<Client>,
+) {
     let single_opts = ReplyParseOptions::new().with_enhanced(true);
     let ehlo_opts = ReplyParseOptions::new().with_context(ReplyContext::Hello);
     match which {
@@ -137,9 +181,21 @@ fn run(which: usize, rx: &mut smtp_proto::response::parser::ResponseReceiver) {
             let r = smtp_proto::EhloResponse::parse(&mut black_box(EHLO).iter()).unwrap();
             black_box((r.size, r.auth_mechanisms));
         }
-        _ => {
+        5 => {
             let (caps, _) = Capabilities::parse(black_box(EHLO), &ehlo_opts).unwrap();
             black_box((caps.max_size(), caps.auth_mechanisms().len()));
+        }
+        6 => {
+            let (caps, _) = Capabilities::parse(black_box(EHLO), &ehlo_opts).unwrap();
+            let caps = black_box(caps.into_owned());
+            black_box((caps.max_size(), caps.auth_mechanisms().len()));
+        }
+        CLIENT => {
+            let c = clients.pop().unwrap_or_else(client_at_ehlo);
+            black_box(client_ehlo(c));
+        }
+        _ => {
+            black_box(client_at_ehlo());
         }
     }
 }
@@ -150,13 +206,18 @@ fn paired(rounds: usize) {
     let mut rx = smtp_proto::response::parser::ResponseReceiver::default();
     // The smtp-proto row each row is compared with.
     let rival = |i: usize| if i < 2 { 1 } else { 4 };
-    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); NAMES.len()];
+    let timed = SETUP;
+    let mut clients = Vec::with_capacity(BATCH as usize);
+    let mut times: Vec<Vec<f64>> = (0..timed).map(|_| Vec::with_capacity(rounds)).collect();
     for round in 0..rounds {
-        for k in 0..NAMES.len() {
-            let which = (k + round) % NAMES.len();
+        for k in 0..timed {
+            let which = (k + round) % timed;
+            if which == CLIENT {
+                clients.extend((0..BATCH).map(|_| client_at_ehlo()));
+            }
             let t = Instant::now();
             for _ in 0..BATCH {
-                run(which, &mut rx);
+                run(which, &mut rx, &mut clients);
             }
             times[which].push(t.elapsed().as_secs_f64() / f64::from(BATCH));
         }
@@ -167,7 +228,7 @@ fn paired(rounds: usize) {
     };
     println!("{rounds} interleaved rounds of {BATCH}; median time per parse, and the median over rounds of the speed ratio");
     println!("| contender | median | vs smtp-proto |\n|---|---|---|");
-    for (i, name) in NAMES.iter().enumerate() {
+    for (i, name) in NAMES.iter().enumerate().take(timed) {
         let ratio = median(
             times[rival(i)]
                 .iter()
@@ -192,8 +253,11 @@ fn callgrind(which: usize) {
         .and_then(|r| r.parse().ok())
         .unwrap_or(1);
     let mut rx = smtp_proto::response::parser::ResponseReceiver::default();
+    // The client rows make their client inside the count: subtract the
+    // SETUP row's count from the CLIENT row's.
+    let mut clients = Vec::new();
     for _ in 0..reps {
-        run(which, &mut rx);
+        run(which, &mut rx, &mut clients);
     }
     eprintln!("ran {} {reps} times", NAMES[which.min(NAMES.len() - 1)]);
 }

@@ -321,7 +321,7 @@ fn paired(rounds: usize) {
     };
     let mut out: Vec<u8> = Vec::with_capacity(terminated.len());
     let mut array = vec![0u8; READ];
-    const NAMES: [&str; 10] = [
+    const NAMES: [&str; 11] = [
         "esmtp receive_buf, one buffer",
         "esmtp receive (copy), one buffer",
         "esmtp receive_buf, 16 KiB reads",
@@ -332,6 +332,7 @@ fn paired(rounds: usize) {
         "smtp-proto, 16 KiB reads + read copy",
         "memcpy, one buffer",
         "memcpy, 16 KiB reads",
+        "esmtp copy, then decode (receive before #10 round 2), one buffer",
     ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); NAMES.len()];
     for round in 0..rounds {
@@ -405,6 +406,13 @@ fn paired(rounds: usize) {
                     out.extend_from_slice(black_box(&terminated));
                     out.len()
                 }
+                10 => {
+                    // What `receive` did before it decoded as it copied:
+                    // the whole read copied into the (empty) receive
+                    // buffer, decoded afterwards.
+                    s.receive_buf(BytesMut::from(black_box(&terminated[..])));
+                    drain(&mut s)
+                }
                 _ => {
                     for read in black_box(&terminated).chunks(READ) {
                         out.extend_from_slice(read);
@@ -429,7 +437,7 @@ fn paired(rounds: usize) {
     };
     // The reference for each row: smtp-proto and memcpy in the same shape.
     let shape = |i: usize| match i {
-        0 | 1 | 5 | 8 => (5, 8),
+        0 | 1 | 5 | 8 | 10 => (5, 8),
         2 | 3 | 6 | 9 => (6, 9),
         _ => (7, 9),
     };
@@ -455,9 +463,53 @@ fn paired(rounds: usize) {
     }
 }
 
+/// `CALLGRIND=receive|receive_buf|smtp-proto|setup [REPS=n]`: one 10 MiB
+/// message through that contender (one buffer) `REPS` times, for
+/// instruction counts under `valgrind --tool=callgrind` (repeatable on a
+/// busy machine); `setup` makes the body and the sessions only, to
+/// subtract. Per 10 MiB: (count at REPS=3 - count at REPS=1) / 2.
+fn callgrind(which: &str) {
+    let reps: usize = std::env::var("REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let cfg = config();
+    let mut terminated = body(10 * 1024 * 1024);
+    terminated.extend_from_slice(b".\r\n");
+    let mut out: Vec<u8> = Vec::with_capacity(terminated.len());
+    for _ in 0..reps {
+        let mut s = Server::new(Arc::clone(&cfg));
+        s.receive(ENVELOPE);
+        drain(&mut s);
+        let n = match which {
+            "receive" => {
+                s.receive(&terminated);
+                drain(&mut s)
+            }
+            "receive_buf" => {
+                s.receive_buf(BytesMut::from(&terminated[..]));
+                drain(&mut s)
+            }
+            "smtp-proto" => {
+                out.clear();
+                let mut r = smtp_proto::request::receiver::DataReceiver::new();
+                assert!(r.ingest(&mut terminated.iter(), &mut out));
+                out.len()
+            }
+            _ => 0,
+        };
+        black_box((n, s));
+    }
+    eprintln!("ran {which} {reps} times");
+}
+
 criterion_group!(benches, transaction, data);
 
 fn main() {
+    if let Ok(which) = std::env::var("CALLGRIND") {
+        callgrind(&which);
+        return;
+    }
     support::print_cpu();
     if let Some(rounds) = std::env::var_os("PAIRED") {
         let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(100);

@@ -34,6 +34,24 @@ impl Client {
     pub(super) fn process(&mut self) {
         while !matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
             let opts = self.reply_options();
+            if let Some(expect @ (Expect::Ehlo | Expect::Lhlo | Expect::ReEhlo)) =
+                self.inflight.front().copied()
+            {
+                // The usual 250 answer is read straight into the set in one
+                // pass; anything else (not complete, not 250, no domain,
+                // malformed) takes the general path below, as before.
+                match Capabilities::parse(&self.rx, &opts) {
+                    Ok((caps, used)) => {
+                        let caps = caps.into_owned();
+                        let _ = self.rx.split_to(used.min(self.rx.len()));
+                        self.inflight.pop_front();
+                        self.on_capabilities(expect, caps);
+                        continue;
+                    }
+                    Err(DecodeError::Incomplete) => return,
+                    Err(_) => {}
+                }
+            }
             let (reply, used) = match Reply::parse(&self.rx, &opts) {
                 Ok((reply, used)) => (reply.into_owned(), used),
                 Err(DecodeError::Incomplete) => return,
@@ -87,17 +105,14 @@ impl Client {
                 }
             }
             Expect::Ehlo | Expect::Lhlo | Expect::ReEhlo if code == 250 => {
-                let caps = Capabilities::from_reply(&reply)
+                // A 250 whose first line names no domain (which
+                // `Capabilities::parse` refused) still says EHLO worked.
+                match Capabilities::from_reply(&reply)
                     .map(Capabilities::into_owned)
-                    .or_else(|_| Capabilities::new("unknown"));
-                if let Ok(caps) = caps {
-                    self.events.push_back(Event::Capabilities(caps.clone()));
-                    self.caps = Some(caps);
-                }
-                if expect == Expect::ReEhlo {
-                    self.phase = Phase::Ready;
-                } else {
-                    self.after_hello();
+                    .or_else(|_| Capabilities::new("unknown"))
+                {
+                    Ok(caps) => self.on_capabilities(expect, caps),
+                    Err(_) => self.after_ehlo(expect),
                 }
             }
             Expect::ReEhlo => {
@@ -157,6 +172,22 @@ impl Client {
             | Expect::LmtpEnd(_)
             | Expect::Bdat
             | Expect::BdatLast => self.tx_reply(expect, reply),
+        }
+    }
+
+    /// A 250 to EHLO, LHLO or the EHLO after STARTTLS or AUTH, read into
+    /// `caps`.
+    fn on_capabilities(&mut self, expect: Expect, caps: Capabilities<'static>) {
+        self.events.push_back(Event::Capabilities(caps.clone()));
+        self.caps = Some(caps);
+        self.after_ehlo(expect);
+    }
+
+    fn after_ehlo(&mut self, expect: Expect) {
+        if expect == Expect::ReEhlo {
+            self.phase = Phase::Ready;
+        } else {
+            self.after_hello();
         }
     }
 

@@ -113,7 +113,11 @@ impl Server {
                     Step::Blocked
                 }
             }
-            Phase::Data(decoder) => match decoder.decode(&mut self.rx) {
+            Phase::Data(_, ahead) if ahead.len() > 0 => match ahead.pop() {
+                Some(chunk) => Step::Event(Event::Content(chunk)),
+                None => Step::Continue,
+            },
+            Phase::Data(decoder, _) => match decoder.decode(&mut self.rx) {
                 Decoded::Content(chunk) if chunk.is_empty() => Step::Continue,
                 Decoded::Content(chunk) => Step::Event(Event::Content(chunk)),
                 Decoded::NeedMore => Step::Blocked,

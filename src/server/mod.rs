@@ -72,6 +72,7 @@
 
 // The machine by protocol phase; `mod.rs` keeps the public type and its
 // poll surface.
+mod ahead; // DATA content decoded as `receive` copies it
 mod auth; // SASL exchanges the machine runs (RFC 4954, 4616, 2195, 4422, 5802)
 mod auth_decision; // the SASL decisions' views: SCRAM look-up, the application's steps
 mod burl; // BURL: the command, the content its URL resolves to (RFC 4468)
@@ -223,7 +224,9 @@ enum Phase {
     SkipLine {
         refused: bool,
     },
-    Data(DotDecoder),
+    /// DATA content: the decoder, and what [`Server::receive`] decoded
+    /// ahead.
+    Data(DotDecoder, ahead::Ahead),
     Chunk {
         decoder: ChunkDecoder,
         last: bool,
@@ -303,7 +306,12 @@ impl Server {
     /// instead with [`Server::receive_buf`].
     pub fn receive(&mut self, data: &[u8]) {
         if self.admit(data.len()) {
-            self.rx.extend_from_slice(data);
+            match &mut self.core.phase {
+                Phase::Data(decoder, ahead) if data.len() >= ahead::AHEAD_MIN => {
+                    ahead.receive(decoder, &mut self.rx, data);
+                }
+                _ => self.rx.extend_from_slice(data),
+            }
         }
     }
 
@@ -342,7 +350,7 @@ impl Server {
             }
             _ => {}
         }
-        if self.rx.len().saturating_add(len) > self.core.config.limits.max_buffered {
+        if self.buffered_len().saturating_add(len) > self.core.config.limits.max_buffered {
             if matches!(self.core.phase, Phase::Proxy) {
                 // Nothing may be written before the PROXY header.
                 self.reject_proxy();
@@ -410,13 +418,13 @@ impl Server {
                 // lets input be consumed again.
                 return None;
             }
-            let before = self.rx.len();
+            let before = self.buffered_len();
             let step = self.step();
             // Progress, not octets, restarts the idle timer (RFC 5321
             // §4.5.3.2.7): a complete command line, or consumed content.
             // Octets of a partial or overlong line do not, so a client
             // trickling one octet at a time is still closed in time.
-            if self.rx.len() < before && !matches!(self.core.phase, Phase::SkipLine { .. }) {
+            if self.buffered_len() < before && !matches!(self.core.phase, Phase::SkipLine { .. }) {
                 self.core.timer.restart();
             }
             match step {
@@ -501,7 +509,7 @@ impl Server {
             | Phase::Auth(_)
             | Phase::Refused
             | Phase::Proxy => core.config.timeouts.command,
-            Phase::Data(_) | Phase::Chunk { .. } => core.config.timeouts.data,
+            Phase::Data(..) | Phase::Chunk { .. } => core.config.timeouts.data,
             _ => return None,
         };
         let idle = core.timer.deadline(period);
@@ -523,8 +531,13 @@ impl Server {
     /// [`Limits::max_buffered`]. A driver that answers decisions
     /// asynchronously can stop reading while this is high, instead of
     /// letting the session close with `421` when the limit is passed.
+    /// Message content decoded as it was received and not yet handed out
+    /// counts too.
     pub fn buffered_len(&self) -> usize {
-        self.rx.len()
+        match &self.core.phase {
+            Phase::Data(_, ahead) => self.rx.len() + ahead.len(),
+            _ => self.rx.len(),
+        }
     }
 
     /// Reply octets waiting for [`Server::poll_transmit`]. At

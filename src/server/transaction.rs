@@ -80,7 +80,7 @@ impl Core {
     /// Whether one message's content is being received: DATA, or BDAT
     /// from the first chunk to LAST, for [`super::Timeouts::message`].
     pub(super) fn in_message(&self) -> bool {
-        matches!(self.phase, Phase::Data(_) | Phase::Chunk { .. })
+        matches!(self.phase, Phase::Data(..) | Phase::Chunk { .. })
             || self.transaction.as_ref().is_some_and(|t| t.used_bdat)
     }
 
@@ -247,7 +247,7 @@ impl Core {
             // After a CHECKPOINT restart, part of the message is stored.
             decoder = decoder.with_max_size(max.saturating_sub(t.restart));
         }
-        self.phase = Phase::Data(decoder);
+        self.phase = Phase::Data(decoder, super::ahead::Ahead::default());
         self.content_open = true;
         self.content_begins();
         Step::Continue

@@ -5,7 +5,7 @@
 use crate::support;
 
 use proptest::prelude::*;
-use support::{assert_well_formed, config, Driver};
+use support::{assert_well_formed, config, Driver, Logged};
 
 /// A whole pipelined session: several transactions, DATA with dot-stuffed
 /// lines, BDAT chunks, errors, all in one stream.
@@ -115,4 +115,116 @@ fn one_byte_at_a_time_gives_the_same_session() {
     assert_eq!(whole.count("MessageEnd"), 3);
     assert_eq!(whole.count("MessageAborted"), 1);
     assert_well_formed(&whole.wire);
+}
+
+/// `log` without the content of aborted messages.
+fn completed(log: &[Logged]) -> Vec<Logged> {
+    let aborted =
+        |l: Option<&Logged>| matches!(l, Some(Logged::Event(e)) if e.starts_with("MessageAborted"));
+    log.iter()
+        .enumerate()
+        .filter(|(i, l)| !(matches!(l, Logged::Content(_)) && aborted(log.get(i + 1))))
+        .map(|(_, l)| l.clone())
+        .collect()
+}
+
+/// A content line for the large-read tests: mostly plain text, sometimes
+/// long (past the 1000-octet limit of RFC 5321 §4.5.3.1.6), with a dot, a
+/// bare CR or LF, or a NUL somewhere (RFC 5321 §2.3.8).
+fn big_line() -> impl Strategy<Value = Vec<u8>> {
+    (
+        0usize..1100,
+        prop_oneof![
+            8 => Just(&b""[..]),
+            1 => Just(&b"."[..]),
+            1 => Just(&b"\n"[..]),
+            1 => Just(&b"\r"[..]),
+            1 => Just(&b"\0"[..]),
+            1 => Just(&b"\r\n."[..]),
+        ],
+        any::<prop::sample::Index>(),
+        any::<bool>(),
+    )
+        .prop_map(|(len, defect, at, dot)| {
+            let len = if len > 900 && len % 7 != 0 {
+                len % 90
+            } else {
+                len
+            };
+            let mut l = vec![b'x'; len];
+            let at = at.index(len + 1);
+            l.splice(at..at, defect.iter().copied());
+            if dot {
+                l.insert(0, b'.');
+            }
+            l
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A read of 32 KiB or more during DATA is decoded as it is copied
+    /// (`Server::receive`); the session is the same as when the same
+    /// octets arrive in shorter reads, which take the general path, with
+    /// and without a SIZE limit (RFC 1870 §6) that the message passes.
+    #[test]
+    fn large_reads_give_the_same_session(
+        bodies in proptest::collection::vec(proptest::collection::vec(big_line(), 20..160), 1..3),
+        read in 500usize..20_000,
+        cap in prop::option::of(20_000u64..120_000),
+    ) {
+        let input = session(&bodies, b"abc");
+        let cfg = || {
+            let mut c = config();
+            if cap.is_some() {
+                c.limits.message_size = cap;
+            }
+            c
+        };
+        // Up to the first DATA, then the rest (the content onwards) in
+        // one read, in reads of the piece the server decodes at a time
+        // (the same cuts, through the general path), and in other reads.
+        let at = input.windows(6).position(|w| w == b"DATA\r\n").unwrap() + 6;
+        let drive = |read: usize| {
+            let mut d = Driver::new(cfg());
+            d.send(&input[..at]);
+            d.send_in(&input[at..], read);
+            d
+        };
+        let whole = drive(input.len());
+        let pieces = drive(16 * 1024);
+        prop_assert_eq!(&pieces.wire, &whole.wire);
+        // The first message is cut where the pieces are (what follows its
+        // end is buffered and read as before).
+        let first = |log: &[Logged]| {
+            let end = log.iter().position(|l| {
+                matches!(l, Logged::Event(e) if e.starts_with("MessageEnd") || e.starts_with("MessageAborted"))
+            });
+            log[..end.map_or(log.len(), |i| i + 1)].to_vec()
+        };
+        prop_assert_eq!(first(&pieces.log), first(&whole.log));
+        prop_assert_eq!(completed(&pieces.log), completed(&whole.log));
+        // Other cuts may hand out more or less of an aborted message's
+        // content before the `MessageAborted` (the decoder checks a run
+        // before handing it out); everything else is the same.
+        let split = drive(read);
+        prop_assert_eq!(&split.wire, &whole.wire);
+        prop_assert_eq!(completed(&split.log), completed(&whole.log));
+        prop_assert!(whole.server.is_closed());
+    }
+}
+
+#[test]
+fn a_large_read_ends_the_message_and_reads_the_commands_after_it_rfc5321_4_1_1_4() {
+    let body = vec![vec![b"y".repeat(76); 1000]];
+    let input = session(&body, b"");
+    assert!(input.len() > 64 * 1024);
+    let at = input.windows(6).position(|w| w == b"DATA\r\n").unwrap() + 6;
+    let mut d = Driver::new(config());
+    d.send(&input[..at]);
+    d.send(&input[at..]);
+    assert_eq!(d.count("MessageEnd"), 2);
+    assert_eq!(d.contents()[0].len(), 78 * 1000);
+    assert!(d.server.is_closed());
 }
