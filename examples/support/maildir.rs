@@ -8,10 +8,14 @@
 //!
 //! Where an fsync costs disk time (timed at start-up and printed), a
 //! delivery thread commits in groups: the messages of every session that
-//! are waiting go to `tmp/` together, one `syncfs` (Linux; elsewhere an
-//! fsync per file) makes the group durable, then the renames and one fsync
-//! of `new/` — two flushes a group, however big, and the sessions never
-//! touch the disk (creating a file waits for the journal's commit). Where
+//! are waiting go to `tmp/` together, one flush makes the group durable,
+//! then the renames and one fsync of `new/` — two flushes a group,
+//! however big, and the sessions never touch the disk (creating a file
+//! waits for the journal's commit). The flush is a `syncfs` (Linux) or
+//! concurrent fsyncs of the group's files, which the journal commits
+//! together: whichever has lately cost less per message, trying the other
+//! now and then (`syncfs` also flushes everyone else's writes on a shared
+//! disk, the fsyncs only ours; which wins moves with the disk). Where
 //! an fsync is free (tmpfs), the session's own thread delivers, a hop to
 //! another thread costing more. `ESMTP_EXAMPLE_DELIVERY=thread|inline`
 //! forces the choice.
@@ -21,7 +25,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::oneshot;
@@ -37,6 +41,10 @@ const SPILL: usize = 64 * 1024;
 /// The longest a group waits for transactions still under way, however
 /// slow a commit is.
 const GATHER_MAX: Duration = Duration::from_millis(5);
+/// Threads that fsync a group's files at once.
+const FSYNC_THREADS: usize = 16;
+/// One group in this many tries the flush that is not the cheaper one.
+const EXPLORE: u32 = 16;
 /// Deliveries by this process, for unique names.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -129,7 +137,10 @@ impl Store {
                 thread: None,
             });
         }
-        eprintln!("delivering on a group-commit thread ({how}; a group is flushed at once)");
+        eprintln!(
+            "delivering on a group-commit thread ({how}; a group is flushed at once, \
+             by syncfs or concurrent fsyncs, whichever costs less)"
+        );
         let committer = Arc::new(Committer {
             state: Mutex::new(Queue {
                 jobs: VecDeque::new(),
@@ -280,9 +291,12 @@ impl Pending {
 /// in one write (one per message would cost as much as the delivery).
 fn group_commit(maildir: &Maildir, committer: &Committer) {
     let mut log = Vec::new();
+    let mut flusher = Flusher::new();
     loop {
         let (group, gather) = committer.next_group();
         let started = Instant::now();
+        let how = flusher.pick();
+        let n = group.len();
         let mut done: Vec<_> = group
             .into_iter()
             .map(|Job(mut spool, line, reply)| {
@@ -290,7 +304,10 @@ fn group_commit(maildir: &Maildir, committer: &Committer) {
                 (spool, written, line, reply)
             })
             .collect();
-        if let Err(e) = maildir.flush(done.iter().filter_map(|(s, w, ..)| w.is_ok().then_some(s))) {
+        let files = done
+            .iter()
+            .filter_map(|(s, w, ..)| w.as_ref().ok().and(s.file.as_ref()));
+        if let Err(e) = flusher.flush(how, &maildir.tmp_dir, files) {
             for (_, written, ..) in &mut done {
                 *written = Err(io::Error::new(e.kind(), e.to_string()));
             }
@@ -322,6 +339,7 @@ fn group_commit(maildir: &Maildir, committer: &Committer) {
         }
         let _ = io::stderr().write_all(&log);
         log.clear();
+        flusher.record(how, started.elapsed(), n);
         // Half of the last commits' time, smoothed: waiting longer for a
         // straggler would cost more than flushing it in the next group.
         let took = started.elapsed().min(GATHER_MAX * 2) / 2;
@@ -341,26 +359,6 @@ impl Maildir {
             // Maildir names escape `/` and `:` in the host part.
             host: hostname.replace('/', "\\057").replace(':', "\\072"),
         })
-    }
-
-    /// Makes the files of `spools` durable: one `syncfs` of the file
-    /// system on Linux, an fsync of each elsewhere.
-    fn flush<'a>(&self, spools: impl Iterator<Item = &'a Spool>) -> io::Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            let _ = spools;
-            rustix::fs::syncfs(&self.tmp_dir).map_err(io::Error::from)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = &self.tmp_dir;
-            for spool in spools {
-                if let Some(file) = &spool.file {
-                    file.sync_all()?;
-                }
-            }
-            Ok(())
-        }
     }
 
     /// What making one message durable costs here: the median of nine
@@ -385,6 +383,108 @@ impl Maildir {
         let mut times = times?;
         times.sort_unstable();
         Ok(times[4])
+    }
+}
+
+/// A group's flush, by `syncfs` or by concurrent fsyncs, choosing by
+/// what each cost per message lately.
+struct Flusher {
+    /// What a commit cost per message, smoothed, by `syncfs` and by
+    /// fsyncs; `None` until tried.
+    cost: [Option<Duration>; 2],
+    groups: u32,
+    /// Files to fsync, and where each says it is done.
+    pool: Option<mpsc::Sender<(File, mpsc::Sender<io::Result<()>>)>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Flush {
+    Syncfs = 0,
+    Fsyncs = 1,
+}
+
+impl Flusher {
+    fn new() -> Flusher {
+        let (tx, rx) = mpsc::channel::<(File, mpsc::Sender<io::Result<()>>)>();
+        let rx = Arc::new(Mutex::new(rx));
+        let started = (0..FSYNC_THREADS).filter(|i| {
+            let rx = Arc::clone(&rx);
+            let worker = move || loop {
+                let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok((file, done)) = job else { return };
+                let _ = done.send(file.sync_all());
+            };
+            let builder = std::thread::Builder::new().name(format!("fsync-{i}"));
+            builder.spawn(worker).is_ok()
+        });
+        // Without threads, `syncfs` alone (or an fsync at a time).
+        let pool = (started.count() > 0).then_some(tx);
+        Flusher {
+            cost: [None; 2],
+            groups: 0,
+            pool,
+        }
+    }
+
+    /// The cheaper way lately; the other one group in [`EXPLORE`], and
+    /// each until it has been tried.
+    fn pick(&mut self) -> Flush {
+        self.groups = self.groups.wrapping_add(1);
+        if !cfg!(target_os = "linux") {
+            return Flush::Fsyncs;
+        }
+        let cheaper = match self.cost {
+            [None, _] => Flush::Syncfs,
+            [_, None] => Flush::Fsyncs,
+            [Some(s), Some(f)] if s <= f => Flush::Syncfs,
+            _ => Flush::Fsyncs,
+        };
+        match (self.groups % EXPLORE == 0, cheaper) {
+            (false, how) => how,
+            (true, Flush::Syncfs) => Flush::Fsyncs,
+            (true, Flush::Fsyncs) => Flush::Syncfs,
+        }
+    }
+
+    fn record(&mut self, how: Flush, took: Duration, messages: usize) {
+        let per = took / u32::try_from(messages.max(1)).unwrap_or(u32::MAX);
+        let cost = &mut self.cost[how as usize];
+        *cost = Some(cost.map_or(per, |c| (c * 3 + per) / 4));
+    }
+
+    /// Makes `files` durable.
+    fn flush<'a>(
+        &self,
+        how: Flush,
+        tmp_dir: &File,
+        mut files: impl Iterator<Item = &'a File>,
+    ) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if how == Flush::Syncfs {
+            let _ = files;
+            return rustix::fs::syncfs(tmp_dir).map_err(io::Error::from);
+        }
+        let _ = (how, tmp_dir);
+        let Some(pool) = &self.pool else {
+            return files.try_for_each(File::sync_all);
+        };
+        let (done, results) = mpsc::channel();
+        let mut sent = 0;
+        for file in files {
+            pool.send((file.try_clone()?, done.clone()))
+                .map_err(|_| io::Error::other("fsync threads gone"))?;
+            sent += 1;
+        }
+        drop(done);
+        let mut got = 0;
+        for result in results.iter().take(sent) {
+            result?;
+            got += 1;
+        }
+        match got == sent {
+            true => Ok(()),
+            false => Err(io::Error::other("fsync threads gone")),
+        }
     }
 }
 
