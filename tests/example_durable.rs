@@ -183,7 +183,8 @@ fn check_order(calls: &[Call], id: &str, maildir: &std::path::Path) {
     let rename = find("rename into new/", &|c| {
         c.text.contains("rename")
             && c.text.contains(&marker)
-            && c.text.contains(&format!("{new}/"))
+            // rename(…/tmp/NAME, …/new/NAME), or renameat(<…/tmp>, NAME, <…/new>, NAME)
+            && (c.text.contains(&format!("{new}/")) || c.text.contains(&format!("{new}>")))
             && ok(c)
     });
     let last_write = calls

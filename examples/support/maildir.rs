@@ -100,6 +100,7 @@ pub struct Ticket(Option<Arc<Committer>>);
 /// A message being received: in memory, or in `tmp/` once it is large.
 /// Dropped before it is delivered, its file goes.
 pub struct Spool {
+    maildir: Arc<Maildir>,
     buf: Vec<u8>,
     file: Option<File>,
     /// `tmp/UNIQUE` once the file exists, emptied once renamed into `new/`.
@@ -183,6 +184,7 @@ impl Store {
         );
         let id = format!("{secs:X}{:06X}", n & 0xFF_FFFF);
         Ok(Spool {
+            maildir: Arc::clone(&self.maildir),
             buf: Vec::new(),
             file: None,
             tmp: self.maildir.root.join("tmp").join(&name),
@@ -198,7 +200,7 @@ impl Store {
             let outcome = spool
                 .write_out()
                 .and_then(|()| spool.file.as_ref().map_or(Ok(()), File::sync_all))
-                .and_then(|()| spool.rename(&self.maildir))
+                .and_then(|()| spool.rename())
                 .and_then(|path| {
                     self.maildir.new_dir.sync_all()?;
                     let _ =
@@ -315,7 +317,7 @@ fn group_commit(maildir: &Maildir, committer: &Committer) {
         let mut renamed: Vec<_> = done
             .into_iter()
             .map(|(mut spool, written, line, reply)| {
-                (written.and_then(|()| spool.rename(maildir)), line, reply)
+                (written.and_then(|()| spool.rename()), line, reply)
             })
             .collect();
         if renamed.iter().any(|(o, ..)| o.is_ok()) {
@@ -359,6 +361,22 @@ impl Maildir {
             // Maildir names escape `/` and `:` in the host part.
             host: hostname.replace('/', "\\057").replace(':', "\\072"),
         })
+    }
+
+    /// Creates `tmp/NAME` (`0600`), relative to the open `tmp/`: no walk
+    /// of the whole path for every message.
+    fn create_tmp(&self, name: &str) -> io::Result<File> {
+        #[cfg(unix)]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+            let fd = rustix::fs::openat(&self.tmp_dir, name, flags, Mode::RUSR | Mode::WUSR)?;
+            Ok(File::from(fd))
+        }
+        #[cfg(not(unix))]
+        private_file()
+            .create_new(true)
+            .open(self.root.join("tmp").join(name))
     }
 
     /// What making one message durable costs here: the median of nine
@@ -501,8 +519,7 @@ impl Spool {
     /// Writes what is in memory to the file in `tmp/`, creating it.
     fn write_out(&mut self) -> io::Result<()> {
         if self.file.is_none() {
-            let file = private_file().create_new(true).open(&self.tmp);
-            self.file = Some(file?);
+            self.file = Some(self.maildir.create_tmp(&self.name)?);
         }
         if let Some(file) = &mut self.file {
             file.write_all(&self.buf)?;
@@ -513,11 +530,14 @@ impl Spool {
 
     /// Renames the file into `new/`: durable once `new/` is fsynced. The
     /// final path.
-    fn rename(&mut self, maildir: &Maildir) -> io::Result<PathBuf> {
-        let new = maildir.root.join("new").join(&self.name);
-        fs::rename(&self.tmp, &new)?;
+    fn rename(&mut self) -> io::Result<PathBuf> {
+        let maildir = &self.maildir;
+        #[cfg(unix)]
+        rustix::fs::renameat(&maildir.tmp_dir, &self.name, &maildir.new_dir, &self.name)?;
+        #[cfg(not(unix))]
+        fs::rename(&self.tmp, maildir.root.join("new").join(&self.name))?;
         self.tmp = PathBuf::new();
-        Ok(new)
+        Ok(maildir.root.join("new").join(&self.name))
     }
 }
 
