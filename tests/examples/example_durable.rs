@@ -7,7 +7,7 @@
 //! file), the rename into `new/`, an fsync of `new/`, and only then the
 //! reply. Both delivery modes: the group-commit thread and inline.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
