@@ -7,7 +7,7 @@
 //! impls of the two servers call it: only how they wait differs.
 
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write as _};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process;
@@ -27,7 +27,7 @@ use esmtp::values::{
     Domain, EnhancedStatusCode, ForwardPath, Host, Mailbox as Address, ReplyCode, ReversePath,
 };
 
-use super::maildir::{private_file, Pending, Spool};
+use super::maildir::{private_file, Pending, Spool, Store, Ticket};
 use super::queue::Run;
 use super::Shared;
 
@@ -65,6 +65,9 @@ struct Transaction {
     spool: Option<Spool>,
     /// Storing failed: the message gets 451.
     failed: Option<io::Error>,
+    /// Held from the first recipient, so that a group commit can wait for
+    /// this message.
+    ticket: Option<Ticket>,
 }
 
 impl Mailbox {
@@ -73,7 +76,7 @@ impl Mailbox {
         let (id, tls) = (conn.id, conn.tls.as_ref());
         let implicit = tls.map_or(String::new(), |t| format!(", implicit {t}"));
         let connected = format!("connect from {} to {}{implicit}", conn.client, conn.local);
-        eprintln!("[{id}] {connected}");
+        say(format!("[{id}] {connected}\n"));
         let transcript = shared.transcripts.as_ref().and_then(|dir| {
             // SECONDS.PpidSid.log, mode 0600.
             let secs = SystemTime::now().duration_since(UNIX_EPOCH);
@@ -105,7 +108,7 @@ impl Mailbox {
 
     /// A line in the log, and in the transcript if there is one.
     fn log(&mut self, what: &str) {
-        eprintln!("[{}] {what}", self.id);
+        say(format!("[{}] {what}\n", self.id));
         self.note(what);
     }
 
@@ -125,13 +128,14 @@ impl Mailbox {
     pub fn mail(&mut self, from: ReversePath<'static>, params: MailParams<'static>) -> Answer {
         let mut envelope = Envelope::new(from);
         envelope.params.smtputf8 = params.smtputf8;
-        let (to, hold, spool, failed) = (Vec::new(), None, None, None);
+        let (to, hold, spool, failed, ticket) = (Vec::new(), None, None, None, None);
         self.transaction = Some(Transaction {
             envelope,
             to,
             hold,
             spool,
             failed,
+            ticket,
         });
         Answer::Accept
     }
@@ -156,6 +160,9 @@ impl Mailbox {
             let text = "Recipient for another destination: send it in another transaction";
             let esc = EnhancedStatusCode::new(4, 5, 3);
             return Answer::Reply(Reply::sanitized(ReplyCode::INSUFFICIENT_STORAGE, esc, text));
+        }
+        if t.to.is_empty() {
+            t.ticket = self.shared.store_for(hold).map(Store::ticket);
         }
         t.hold = hold;
         t.to.push(to.to_string());
@@ -222,7 +229,7 @@ impl Mailbox {
         let (size, n) = (end.size, end.recipients);
         let log = format!("[{}] delivered {size} octets for {n} recipient(s)", self.id);
         self.in_flight = Some((spool.id.clone(), t.to));
-        Ok(store.deliver(spool, log))
+        Ok(store.deliver(spool, t.ticket, log))
     }
 
     /// Answers the end of the message: `250` once it is durable in `new/`,
@@ -350,6 +357,12 @@ impl Mailbox {
             let _ = t.finish();
         }
     }
+}
+
+/// A log line to stderr in one write (`eprintln!` writes each piece of
+/// its format on its own).
+fn say(line: String) {
+    let _ = io::stderr().write_all(line.as_bytes());
 }
 
 /// An answer's code, for the log.

@@ -1,5 +1,6 @@
 //! The example programs in one test binary: their command lines, their
-//! configuration policy, and load and fault tests of the example server.
+//! configuration policy, load and fault tests of the example server, and
+//! that it acknowledges only durable messages.
 //!
 //! One module per former test file, under its old name (`cargo test --test
 //! examples NAME::` runs one of them).
@@ -8,5 +9,6 @@
 mod common;
 
 mod example_cli;
+mod example_durable;
 mod example_load;
 mod example_policy;

@@ -245,6 +245,12 @@ impl<B: Backend> SmtpServer<B> {
         let mut stop = self.shared.stop.subscribe();
         let mut sessions = JoinSet::new();
         let mut stopping = *stop.borrow_and_update() != RUNNING;
+        // A listener on one address is every connection's local address:
+        // no getsockname per connection.
+        let bound = listener
+            .local_addr()
+            .ok()
+            .filter(|a| !a.ip().is_unspecified());
         while !stopping {
             let accepted = {
                 let mut stopped = pin!(stop.changed());
@@ -261,7 +267,7 @@ impl<B: Backend> SmtpServer<B> {
             };
             match accepted {
                 None => stopping = true,
-                Some(Ok((tcp, peer))) => self.admit(&mut sessions, tcp, peer, implicit),
+                Some(Ok((tcp, peer))) => self.admit(&mut sessions, tcp, (peer, bound), implicit),
                 Some(Err(e)) => {
                     self.shared.backend.accept_failed(&e);
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -292,7 +298,16 @@ impl<B: Backend> SmtpServer<B> {
     /// fits any socket buffer, and a client that does not read must not
     /// hold up the accept loop); on an implicit-TLS listener, where it
     /// could only be sent after a handshake, the connection is just closed.
-    fn admit(&self, sessions: &mut JoinSet<()>, tcp: TcpStream, peer: SocketAddr, implicit: bool) {
+    /// `addrs` are the peer's and, when the listener's is a specific one,
+    /// the local address.
+    fn admit(
+        &self,
+        sessions: &mut JoinSet<()>,
+        tcp: TcpStream,
+        addrs: (SocketAddr, Option<SocketAddr>),
+        implicit: bool,
+    ) {
+        let peer = addrs.0;
         let shared = &self.shared;
         let admitted = if shared.proxy.is_some() && shared.runtime.per_ip_by_proxied_source {
             // Counted against the client once its header is read.
@@ -302,7 +317,7 @@ impl<B: Backend> SmtpServer<B> {
         };
         match admitted {
             Ok(slot) => {
-                sessions.spawn(connection(Arc::clone(shared), tcp, peer, slot, implicit));
+                sessions.spawn(connection(Arc::clone(shared), tcp, addrs, slot, implicit));
             }
             Err(why) => {
                 if !implicit {
@@ -315,11 +330,12 @@ impl<B: Backend> SmtpServer<B> {
 }
 
 /// One connection, from accept to close. `slot` holds its place in the
-/// connection limits until the end.
+/// connection limits until the end. `addrs`: the peer's address, and the
+/// local one when the listener's says it.
 async fn connection<B: Backend>(
     shared: Arc<Shared<B>>,
     mut tcp: TcpStream,
-    peer: SocketAddr,
+    (peer, local): (SocketAddr, Option<SocketAddr>),
     mut slot: Slot,
     implicit: bool,
 ) {
@@ -327,7 +343,7 @@ async fn connection<B: Backend>(
     // Replies go out in one write per pipelined group: no reason to wait
     // for more.
     let _ = tcp.set_nodelay(true);
-    let Ok(local) = tcp.local_addr() else {
+    let Some(local) = local.or_else(|| tcp.local_addr().ok()) else {
         return;
     };
     let id = shared.accepted.fetch_add(1, Ordering::Relaxed) + 1;
@@ -406,10 +422,13 @@ async fn serve<B: Backend>(
                 let end = match conn.error.take() {
                     Some(e) => SessionEnd::Failed(e),
                     None => {
-                        // FIN (or TLS close_notify) after the last reply;
-                        // the client may be gone already.
-                        let _ =
-                            tokio::time::timeout(runtime.write_timeout, stream.shutdown()).await;
+                        // TLS close_notify after the last reply (the
+                        // client may be gone already); a plain stream's
+                        // FIN goes with the close.
+                        if !matches!(stream, Stream::Tcp(_)) {
+                            let _ = tokio::time::timeout(runtime.write_timeout, stream.shutdown())
+                                .await;
+                        }
                         SessionEnd::Closed(reason.unwrap_or(crate::server::CloseReason::PeerClosed))
                     }
                 };
@@ -491,7 +510,7 @@ mod tests {
             let client = TcpStream::connect(addr).await.unwrap();
             let (tcp, peer) = listener.accept().await.unwrap();
             let slot = server.shared.limits.admit(peer.ip()).unwrap();
-            let task = connection(Arc::clone(&server.shared), tcp, peer, slot, false);
+            let task = connection(Arc::clone(&server.shared), tcp, (peer, None), slot, false);
             let size = std::mem::size_of_val(&task);
             println!("connection future: {size} bytes");
             assert!(size <= 2048, "{size} bytes");
