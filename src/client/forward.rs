@@ -48,12 +48,12 @@ impl Client {
             Command::Xclient(x) => (
                 self.caps.as_ref().and_then(xclient::offered),
                 x.names(),
-                "XCLIENT",
+                xclient::EHLO_KEYWORD,
             ),
             Command::Xforward(x) => (
                 self.caps.as_ref().and_then(xforward::offered),
                 x.names(),
-                "XFORWARD",
+                xforward::EHLO_KEYWORD,
             ),
             _ => return Ok(()),
         };

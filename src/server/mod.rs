@@ -87,6 +87,7 @@ mod output; // the reply queue
 mod proxy; // the PROXY protocol header before the greeting
 mod replies; // the machine's own one-line replies
 mod session; // session commands: HELO/EHLO, QUIT, STARTTLS, AUTH, ...
+mod state; // the phase, the session's and the transaction's state
 mod transaction; // MAIL, RCPT, DATA, BDAT
 
 pub use auth_decision::{AuthStep, ScramLookup};
@@ -95,21 +96,17 @@ pub use credentials::{Credentials, Secret};
 pub use decision::{Decision, DecisionKind, LmtpMessageEnd};
 pub use event::{AbortReason, ApiError, CloseReason, Event, HelloVerb};
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::data::{BareCheck, ChunkDecoder, DotDecoder};
-use crate::ext::body::Body;
 use crate::reply::Reply;
 use crate::timer::Timer;
-use decision::Pending;
 use framing::Step;
 use output::sanitize;
 use replies::{OVERRUN, TIMEOUT};
-use transaction::Refusal;
+use state::{Core, Phase, Session, Transaction};
 
 /// One server session. See the [module documentation](self) for the
 /// driver loop.
@@ -137,110 +134,6 @@ impl std::fmt::Debug for Server {
             .field("queued_replies", &c.tx.len())
             .finish_non_exhaustive()
     }
-}
-
-struct Core {
-    config: Arc<ServerConfig>,
-    /// Replies not yet taken by `poll_transmit`.
-    tx: Vec<u8>,
-    phase: Phase,
-    pending: Option<Pending>,
-    session: Session,
-    transaction: Option<Transaction>,
-    /// Content handed out that the application has not seen end or abort.
-    content_open: bool,
-    /// A `MessageAborted` event owed before anything else.
-    abort_owed: Option<AbortReason>,
-    /// Events owed next: the content the application supplied for a BURL,
-    /// and the end of the message a BURL LAST ended. Made on the first
-    /// BURL: most sessions never need it, and the machine stays small.
-    #[allow(clippy::box_collection)] // 8 octets in `Server`, not 32
-    owed: Option<Box<VecDeque<Event>>>,
-    timer: Timer,
-    /// Mixed into CRAM-MD5 challenges.
-    nonce: u64,
-    /// The connection's channel-binding data, for SCRAM `-PLUS` (RFC 5802
-    /// §6), from the driver.
-    channel_binding: Option<Box<crate::sasl::ChannelBinding>>,
-    /// XCLIENT and XFORWARD: what is authorised, the attributes in force.
-    forwarding: forward::Forwarding,
-}
-
-#[derive(Debug, Default)]
-struct Session {
-    hello: Option<HelloVerb>,
-    tls: bool,
-    authenticated: bool,
-    auth_failures: u32,
-    errors: u32,
-    transactions: u32,
-    auth_exchanges: u64,
-    /// VERB was accepted (sendmail's verbose mode).
-    verbose: bool,
-    /// ONEX was accepted: one transaction only from then on.
-    onex: bool,
-    /// A MAIL was accepted after ONEX.
-    onex_spent: bool,
-}
-
-#[derive(Debug, Default)]
-struct Transaction {
-    smtputf8: bool,
-    body: Option<Body>,
-    rcpt_commands: u32,
-    accepted: u32,
-    /// BDAT or BURL carried content: DATA and RCPT are out of sequence.
-    used_bdat: bool,
-    /// The message size so far with BDAT and BURL, restart offset included.
-    bdat_size: u64,
-    /// A BDAT or BURL failed: the state is indeterminate until RSET (RFC
-    /// 3030 §2, RFC 4468 §3.2).
-    bdat_failed: bool,
-    /// CHECKPOINT restarted the transaction with this many octets already
-    /// held (RFC 1845 §3): the content received continues from there.
-    restart: u64,
-    /// Bare CR / LF / NUL in BDAT text, across chunks.
-    bare: BareCheck,
-    /// When the message's content began (the 354 to DATA or the first
-    /// BDAT), at the latest time the session was given, for
-    /// [`Timeouts::message`].
-    content_started: Option<Instant>,
-}
-
-#[derive(Debug)]
-enum Phase {
-    /// Waiting for the PROXY protocol header, before anything else
-    /// ([`ServerConfig::proxy_protocol`]).
-    Proxy,
-    /// Waiting for the application to accept the connection.
-    Connecting {
-        asked: bool,
-    },
-    /// The connection was refused; only QUIT is served (RFC 5321 §3.1).
-    Refused,
-    Command,
-    /// Discarding the rest of an overlong line, then back to `Command`
-    /// (or to `Refused` when `refused`).
-    SkipLine {
-        refused: bool,
-    },
-    /// DATA content: the decoder, and what [`Server::receive`] decoded
-    /// ahead.
-    Data(DotDecoder, ahead::Ahead),
-    Chunk {
-        decoder: ChunkDecoder,
-        last: bool,
-        /// `None`: accepted; `Some`: discard, then send this reply.
-        refusal: Option<Refusal>,
-    },
-    Auth(auth::Exchange),
-    /// STARTTLS accepted: emit `StartTls` once the 220 is out.
-    TlsPending,
-    TlsHandshake,
-    /// TURN/ATRN accepted: emit `Reversed` once the 250 is out.
-    Reversing,
-    Closing(CloseReason),
-    Closed,
 }
 
 impl Server {
