@@ -259,6 +259,13 @@ mod size_tests {
         );
         assert!(command <= 128, "Command is {command} octets");
         assert!(event <= 128, "server::Event is {event} octets");
+        // The capability set travels in its event behind an `Arc`, shared
+        // with the session rather than copied.
+        let client_event = size_of::<crate::client::Event>();
+        assert!(
+            client_event <= 128,
+            "client::Event is {client_event} octets"
+        );
         // The machines themselves move only when the caller moves them,
         // but each is one allocation-free value per connection: a ceiling
         // a little above today's figures catches an unboxed field.

@@ -1,5 +1,7 @@
 //! What a client session reports to the application.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::command::Verb;
@@ -27,7 +29,12 @@ pub enum Event {
     /// The capabilities from an EHLO or LHLO reply (after each one:
     /// again after STARTTLS). None comes after a fallback to HELO: no
     /// extension is then used.
-    Capabilities(Capabilities<'static>),
+    ///
+    /// The set is the one the session keeps
+    /// ([`super::Client::capabilities`]), shared rather than copied: it
+    /// derefs to [`Capabilities`]; `Arc::unwrap_or_clone` gives an owned
+    /// set.
+    Capabilities(Arc<Capabilities<'static>>),
     /// The server accepted STARTTLS: perform the TLS handshake now, then
     /// call [`super::Client::tls_established`] (or `tls_failed`). Bytes
     /// received after the `220` were discarded (RFC 3207 §4.2, response

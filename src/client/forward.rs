@@ -46,12 +46,12 @@ impl Client {
     pub(super) fn offered_for(&self, cmd: &Command<'_>) -> Result<(), ApiError> {
         let (offered, names, what) = match cmd {
             Command::Xclient(x) => (
-                self.caps.as_ref().and_then(xclient::offered),
+                self.caps.as_deref().and_then(xclient::offered),
                 x.names(),
                 xclient::EHLO_KEYWORD,
             ),
             Command::Xforward(x) => (
-                self.caps.as_ref().and_then(xforward::offered),
+                self.caps.as_deref().and_then(xforward::offered),
                 x.names(),
                 xforward::EHLO_KEYWORD,
             ),

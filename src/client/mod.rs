@@ -156,7 +156,8 @@ pub struct Client {
     /// The replies owed by the server, in order (RFC 2920 §3.1).
     inflight: VecDeque<Expect>,
     phase: Phase,
-    caps: Option<Capabilities<'static>>,
+    /// Shared with the [`Event::Capabilities`] that announced it.
+    caps: Option<Arc<Capabilities<'static>>>,
     tls: bool,
     authenticated: bool,
     jobs: VecDeque<Job>,
@@ -261,6 +262,12 @@ struct Tx {
     resume: Option<crate::ext::checkpoint::Resume>,
 }
 
+/// The receive buffer's first capacity: a greeting and a usual EHLO reply
+/// (a dozen capabilities, some 300 octets) fit, so the buffer is allocated
+/// once per session instead of growing at the EHLO reply. Replies are
+/// consumed by advancing, so the room is reused.
+const RX_CAPACITY: usize = 1024;
+
 /// The largest command line written with an AUTH initial response (RFC
 /// 5321 §4.5.3.1.4).
 const MAX_AUTH_LINE: usize = 512;
@@ -272,7 +279,7 @@ impl Client {
         inflight.push_back(Expect::Greeting);
         Client {
             config: config.into(),
-            rx: BytesMut::new(),
+            rx: BytesMut::with_capacity(RX_CAPACITY),
             staging: Vec::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -327,7 +334,7 @@ impl Client {
     /// The capabilities of the last EHLO or LHLO reply (`None` before it,
     /// after HELO, and while STARTTLS resets them).
     pub fn capabilities(&self) -> Option<&Capabilities<'static>> {
-        self.caps.as_ref()
+        self.caps.as_deref()
     }
 
     /// True when the session runs on TLS.

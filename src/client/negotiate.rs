@@ -16,7 +16,7 @@ impl Client {
     /// error fails the message before anything is sent.
     pub(super) fn negotiate(&self, msg: &Message) -> Result<Tx, MessageError> {
         let empty;
-        let caps = match &self.caps {
+        let caps = match self.caps.as_deref() {
             Some(c) => c,
             None => {
                 empty = Capabilities::new("none").map_err(|_| MessageError::SessionEnded(None))?;

@@ -1,6 +1,10 @@
 //! Reply input: parses what the server sent and routes each reply to
 //! the command that awaited it (RFC 5321 §4.2, RFC 2920 §3.1).
 
+use std::sync::Arc;
+
+use bytes::Buf;
+
 use super::config::TlsPolicy;
 use super::event::{CloseReason, Event, MessageError};
 use super::pipeline::Expect;
@@ -43,7 +47,7 @@ impl Client {
                 match Capabilities::parse(&self.rx, &opts) {
                     Ok((caps, used)) => {
                         let caps = caps.into_owned();
-                        let _ = self.rx.split_to(used.min(self.rx.len()));
+                        self.rx.advance(used.min(self.rx.len()));
                         self.inflight.pop_front();
                         self.on_capabilities(expect, caps);
                         continue;
@@ -57,7 +61,9 @@ impl Client {
                 Err(DecodeError::Incomplete) => return,
                 Err(_) => return self.desync(),
             };
-            let _ = self.rx.split_to(used.min(self.rx.len()));
+            // Advanced, not split: a split would make the buffer shared
+            // (one allocation) for a part that is dropped at once.
+            self.rx.advance(used.min(self.rx.len()));
             let Some(expect) = self.inflight.pop_front() else {
                 // An unsolicited reply: only 421 is expected (RFC 5321 §3.8).
                 if reply.code().get() == 421 {
@@ -176,9 +182,11 @@ impl Client {
     }
 
     /// A 250 to EHLO, LHLO or the EHLO after STARTTLS or AUTH, read into
-    /// `caps`.
+    /// `caps`: the session and the event share the one set.
     fn on_capabilities(&mut self, expect: Expect, caps: Capabilities<'static>) {
-        self.events.push_back(Event::Capabilities(caps.clone()));
+        let caps = Arc::new(caps);
+        self.events
+            .push_back(Event::Capabilities(Arc::clone(&caps)));
         self.caps = Some(caps);
         self.after_ehlo(expect);
     }

@@ -698,7 +698,7 @@ proptest! {
         p.run();
         let caps = p.client.capabilities().cloned().or_else(|| {
             p.client_events.iter().find_map(|e| match e {
-                Event::Capabilities(c) => Some(c.clone()),
+                Event::Capabilities(c) => Some(esmtp::ehlo::Capabilities::clone(c)),
                 _ => None,
             })
         }).unwrap();
