@@ -61,14 +61,18 @@ pub(crate) fn own(s: Cow<'_, str>) -> Cow<'static, str> {
 /// detaches it.
 #[derive(Debug, Clone)]
 pub struct Capabilities<'a> {
-    domain: Text<'a>,
-    greet: Option<Text<'a>>,
+    /// The first line's text from the domain on, `Domain [ SP ehlo-greet ]`
+    /// (no SP after the domain without a greeting): one piece, so that an
+    /// owned set copies it with one allocation.
+    first: Text<'a>,
+    /// The octets of `first` the domain takes.
+    domain_len: usize,
     /// A bit per advertised keyword ([`Keyword::bit`]), and
     /// [`SIZE_NUMBER`].
     present: u64,
     /// The SIZE limit, when [`SIZE_NUMBER`] is set: kept apart from its
-    /// flag so that the set stays at 128 octets, which the compiler moves
-    /// without a call to `memcpy`.
+    /// flag so that the set stays within 128 octets, which the compiler
+    /// moves without a call to `memcpy`.
     size: u64,
     auth: Vec<Mechanism>,
     deliver_by: Option<u32>,
@@ -108,6 +112,19 @@ impl<'a> Text<'a> {
 
     fn into_owned(self) -> Text<'static> {
         Text(Cow::Owned(self.0.into_owned()))
+    }
+
+    /// The text of a first line from its domain on (`octets`, its domain
+    /// the first `domain_len` of them), and the domain's length in it.
+    /// Repair replaces octets that are not UTF-8, never an SP, so a
+    /// repaired domain still ends at the first SP.
+    fn first_line(octets: &'a [u8], domain_len: usize) -> (Self, usize) {
+        let text = Self::from_octets(octets);
+        let domain_len = match &text.0 {
+            Cow::Borrowed(_) => domain_len,
+            Cow::Owned(o) => scan::find(o, b' ').unwrap_or(o.len()),
+        };
+        (text, domain_len)
     }
 }
 
@@ -156,8 +173,8 @@ impl PartialEq for Capabilities<'_> {
             (Some(r), None) | (None, Some(r)) => *r == Rare::default(),
             (None, None) => true,
         };
-        self.domain == other.domain
-            && self.greet == other.greet
+        self.first == other.first
+            && self.domain_len == other.domain_len
             && self.present == other.present
             && self.size_value() == other.size_value()
             && self.auth == other.auth
@@ -280,13 +297,16 @@ impl<'a> Capabilities<'a> {
                 "domain must be non-empty, without SP or controls",
             ));
         }
-        Ok(Self::empty(Text::from_str(domain)))
+        let domain_len = domain.len();
+        Ok(Self::empty(Text::from_str(domain), domain_len))
     }
 
-    fn empty(domain: Text<'a>) -> Self {
+    /// A set with no keywords whose first line is `first`, its domain the
+    /// first `domain_len` octets.
+    fn empty(first: Text<'a>, domain_len: usize) -> Self {
         Self {
-            domain,
-            greet: None,
+            first,
+            domain_len,
             present: 0,
             size: 0,
             auth: Vec::new(),
@@ -303,15 +323,20 @@ impl<'a> Capabilities<'a> {
         if greet.bytes().any(|b| (b < b' ' && b != b'\t') || b == 0x7f) {
             return Err(CapabilityError("greeting text holds a control character"));
         }
-        self.greet = (!greet.is_empty()).then(|| Text::from_str(greet));
+        let mut first = self.domain().to_owned();
+        if !greet.is_empty() {
+            first.push(' ');
+            first.push_str(&greet);
+        }
+        self.first = Text::from_str(Cow::Owned(first));
         Ok(self)
     }
 
     /// The same set, owning all its text.
     pub fn into_owned(self) -> Capabilities<'static> {
         Capabilities {
-            domain: self.domain.into_owned(),
-            greet: self.greet.map(Text::into_owned),
+            first: self.first.into_owned(),
+            domain_len: self.domain_len,
             present: self.present,
             size: self.size,
             auth: self.auth,
@@ -346,12 +371,16 @@ impl<'a> Capabilities<'a> {
 
     /// The domain the server gave on the first line.
     pub fn domain(&self) -> &str {
-        self.domain.as_str()
+        // At a char boundary: the domain ends at the line's end or an SP.
+        self.first
+            .as_str()
+            .get(..self.domain_len)
+            .unwrap_or_default()
     }
 
     /// The text after the domain on the first line, if any.
     pub fn greet(&self) -> Option<&str> {
-        self.greet.as_ref().map(Text::as_str)
+        self.first.as_str().get(self.domain_len + 1..)
     }
 
     /// Whether the server advertised `keyword`.

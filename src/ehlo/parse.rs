@@ -54,10 +54,16 @@ impl<'a> Capabilities<'a> {
         let start = first.iter().position(|&b| b != b' ');
         let start = start.ok_or(reply_error("EHLO reply names no domain"))?;
         let domain_end = start + scan::find(&first[start..], b' ').unwrap_or(first.len() - start);
-        let (domain, greet) = (&first[start..domain_end], first.get(domain_end + 1..));
-        let mut caps = Capabilities::empty(Text::from_octets(domain));
-        caps.greet = greet.filter(|g| !g.is_empty()).map(Text::from_octets);
-        Ok(caps)
+        // A lone SP after the domain is no greeting.
+        let end = match first.get(domain_end + 1..) {
+            Some(greet) if !greet.is_empty() => first.len(),
+            _ => domain_end,
+        };
+        let (text, domain_len) = Text::first_line(
+            first.get(start..end).unwrap_or_default(),
+            domain_end - start,
+        );
+        Ok(Capabilities::empty(text, domain_len))
     }
 
     /// [`Capabilities::from_reply`] without the fast walk: every line read
@@ -73,9 +79,14 @@ impl<'a> Capabilities<'a> {
         let first = lines.next().unwrap_or_default();
         let (domain, greet) =
             grammar::ehlo_greeting(first).ok_or(reply_error("EHLO reply names no domain"))?;
-        let text = |r: Range<usize>| Text::from_octets(first.get(r).unwrap_or_default());
-        let mut caps = Capabilities::empty(text(domain));
-        caps.greet = greet.map(text);
+        // The greeting follows the domain's one SP (RFC 5321 `ehlo-greet`
+        // after SP), so the two are one piece of the line.
+        let end = greet.map_or(domain.end, |g| g.end);
+        let (text, domain_len) = Text::first_line(
+            first.get(domain.start..end).unwrap_or_default(),
+            domain.len(),
+        );
+        let mut caps = Capabilities::empty(text, domain_len);
         lines.for_each(|line| caps.apply_general(line));
         Ok(caps)
     }

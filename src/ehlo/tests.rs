@@ -284,7 +284,7 @@ fn parse_borrows_from_reply() {
     let wire = b"250-mx.example hi\r\n250 MT-PRIORITY MIXER\r\n";
     let (r, _) = Reply::parse(wire, &ReplyParseOptions::new()).unwrap();
     let c = Capabilities::from_reply(&r).unwrap();
-    assert!(matches!(c.domain.0, Cow::Borrowed(_)));
+    assert!(matches!(c.first.0, Cow::Borrowed(_)));
     assert!(matches!(
         c.rare.as_ref().unwrap().mt_priority,
         Some(Cow::Borrowed(_))
