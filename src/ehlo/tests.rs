@@ -462,3 +462,35 @@ fn unknown_keywords_are_found_by_name_rfc5321_2_4() {
 fn capabilities_stay_at_128_octets() {
     assert!(std::mem::size_of::<Capabilities<'_>>() <= 128);
 }
+
+/// The domain and greeting are kept as one text (RFC 5321 §4.1.1.1,
+/// `Domain [ SP ehlo-greet ]`): each reads back on its own, a lone SP after
+/// the domain is no greeting, and octets that are not UTF-8 are repaired
+/// in each without moving where the domain ends.
+#[test]
+fn first_line_domain_and_greeting_rfc5321_4_1_1_1() {
+    let c = caps_of(b"250 mx.example \r\n");
+    assert_eq!((c.domain(), c.greet()), ("mx.example", None));
+    let c = caps_of(b"250 mx.example  two  spaces\r\n");
+    assert_eq!(
+        (c.domain(), c.greet()),
+        ("mx.example", Some(" two  spaces"))
+    );
+    let c = caps_of(b"250-mx\xff.example hi \xc3\r\n250 DSN\r\n");
+    assert_eq!(c.domain(), "mx\u{fffd}.example");
+    assert_eq!(c.greet(), Some("hi \u{fffd}"));
+    assert!(c.supports(Keyword::Dsn));
+    let (reply, _) = Reply::parse(
+        b"250-mx\xff.example hi \xc3\r\n250 DSN\r\n",
+        &ReplyParseOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(Capabilities::from_reply_general(&reply).unwrap(), c);
+    // The builder: a greeting replaced, then removed.
+    let c = Capabilities::new("mx.example").unwrap();
+    let c = c.with_greet("ready").unwrap();
+    assert_eq!((c.domain(), c.greet()), ("mx.example", Some("ready")));
+    let c = c.with_greet("").unwrap();
+    assert_eq!((c.domain(), c.greet()), ("mx.example", None));
+    assert_eq!(c, Capabilities::new("mx.example").unwrap());
+}

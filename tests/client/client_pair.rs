@@ -444,6 +444,30 @@ fn starttls_opportunistic_then_ehlo_again_rfc3207_4_2() {
     assert_eq!(caps, vec![true, false]);
 }
 
+/// The capability event carries the set the session keeps (RFC 5321
+/// §4.1.1.1, the EHLO reply), shared rather than copied: the same value
+/// `Client::capabilities` returns, until STARTTLS forgets it (RFC 3207
+/// §4.2) and the second EHLO brings a new one.
+#[test]
+fn capability_event_shares_the_sessions_set_rfc3207_4_2() {
+    let mut p = Pair::new(client_config(), tls_server());
+    p.client.quit();
+    p.run();
+    let sets: Vec<_> = p
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Capabilities(c) => Some(std::sync::Arc::clone(c)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sets.len(), 2, "one set per EHLO, before and after STARTTLS");
+    let kept = p.client.capabilities().expect("the set after STARTTLS");
+    assert!(std::ptr::eq(&*sets[1], kept));
+    assert!(!std::ptr::eq(&*sets[0], kept));
+    assert!(sets[0].supports(Keyword::StartTls) && !kept.supports(Keyword::StartTls));
+}
+
 #[test]
 fn starttls_required_without_offer_fails_before_mail() {
     let mut c = client_config();
