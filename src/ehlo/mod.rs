@@ -11,7 +11,6 @@
 //! among the unknown lines instead, so nothing is lost on re-writing.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::ops::Range;
 
 use crate::error::{SyntaxError, SyntaxErrorKind};
@@ -27,10 +26,12 @@ mod mechanism;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod text;
 mod write;
 
 pub use keyword::Keyword;
 pub use mechanism::{Mechanism, MechanismName};
+use text::Text;
 
 pub use crate::ext::future_release::FutureRelease;
 pub use crate::ext::limits::Limits;
@@ -59,7 +60,7 @@ pub(crate) fn own(s: Cow<'_, str>) -> Cow<'static, str> {
 ///
 /// Borrows from the parsed reply where it can; [`Capabilities::into_owned`]
 /// detaches it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Capabilities<'a> {
     /// The first line's text from the domain on, `Domain [ SP ehlo-greet ]`
     /// (no SP after the domain without a greeting): one piece, so that an
@@ -80,58 +81,6 @@ pub struct Capabilities<'a> {
     /// set stays small to build and move; `None` until one is stored.
     rare: Option<Box<Rare<'a>>>,
     other: Vec<Cow<'a, str>>,
-}
-
-/// Text of an EHLO reply's first line, held as octets that are valid
-/// UTF-8 (checked or repaired when stored). A first line in ASCII, as
-/// nearly every server sends, is stored after an ASCII check alone; the
-/// `&str` view is made when the text is read.
-#[derive(Clone, PartialEq, Eq)]
-struct Text<'a>(Cow<'a, [u8]>);
-
-impl<'a> Text<'a> {
-    fn from_str(s: Cow<'a, str>) -> Self {
-        Text(match s {
-            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
-            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-        })
-    }
-
-    /// `bytes`, repaired as [`String::from_utf8_lossy`] does if need be.
-    fn from_octets(bytes: &'a [u8]) -> Self {
-        if bytes.is_ascii() {
-            return Text(Cow::Borrowed(bytes));
-        }
-        Self::from_str(String::from_utf8_lossy(bytes))
-    }
-
-    fn as_str(&self) -> &str {
-        // Valid by construction: never the empty fallback.
-        core::str::from_utf8(&self.0).unwrap_or_default()
-    }
-
-    fn into_owned(self) -> Text<'static> {
-        Text(Cow::Owned(self.0.into_owned()))
-    }
-
-    /// The text of a first line from its domain on (`octets`, its domain
-    /// the first `domain_len` of them), and the domain's length in it.
-    /// Repair replaces octets that are not UTF-8, never an SP, so a
-    /// repaired domain still ends at the first SP.
-    fn first_line(octets: &'a [u8], domain_len: usize) -> (Self, usize) {
-        let text = Self::from_octets(octets);
-        let domain_len = match &text.0 {
-            Cow::Borrowed(_) => domain_len,
-            Cow::Owned(o) => scan::find(o, b' ').unwrap_or(o.len()),
-        };
-        (text, domain_len)
-    }
-}
-
-impl fmt::Debug for Text<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
 }
 
 /// The bit of [`Capabilities::present`] that says SIZE came with a number;

@@ -490,6 +490,11 @@ fn first_line_domain_and_greeting_rfc5321_4_1_1_1() {
     let c = Capabilities::new("mx.example").unwrap();
     let c = c.with_greet("ready").unwrap();
     assert_eq!((c.domain(), c.greet()), ("mx.example", Some("ready")));
+    let shown = format!("{c:?}");
+    assert!(
+        shown.contains(r#"domain: "mx.example", greet: Some("ready")"#),
+        "{shown}"
+    );
     let c = c.with_greet("").unwrap();
     assert_eq!((c.domain(), c.greet()), ("mx.example", None));
     assert_eq!(c, Capabilities::new("mx.example").unwrap());

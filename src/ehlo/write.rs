@@ -73,3 +73,20 @@ impl Capabilities<'_> {
         Ok(())
     }
 }
+
+/// The fields by name, the first line shown as its domain and greeting
+/// (they are kept as one text).
+impl std::fmt::Debug for Capabilities<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capabilities")
+            .field("domain", &self.domain())
+            .field("greet", &self.greet())
+            .field("present", &self.present)
+            .field("size", &self.size)
+            .field("auth", &self.auth)
+            .field("deliver_by", &self.deliver_by)
+            .field("rare", &self.rare)
+            .field("other", &self.other)
+            .finish()
+    }
+}
