@@ -20,6 +20,12 @@
 # a tmp/ -> new/ layout serially, from threads, in groups with one flush
 # per group (syncfs, or concurrent fsyncs), and without any fsync.
 #
+# Each run also reads the CPU time the server's process used (smtp-sink's
+# and the example's; Postfix runs as several processes and has none): on
+# a machine of few cores the load generator shares them with the server,
+# so messages/s measures the pair, and the CPU time per message is the
+# server's own cost, printed with the anchor-over-server ratios.
+#
 # It ends with the medians and the ratios the goals name, each with its
 # goal and whether this run met it: --discard / smtp-sink (1.2x), Maildir
 # on the disk / the group-commit floor (0.8x) and / Postfix (2x), Maildir
@@ -199,12 +205,14 @@ fs_type() { stat -f -c %T "$1"; }
 
 declare -A PORT    # server -> port
 declare -A STORE   # server -> directory whose files are the messages
+declare -A SPID    # server -> its one process, whose CPU time each run reads
 SERVERS=(sink)
 
 SINK_OUT=$SHM/sink.out
 PORT[sink]=$(free_port)
 smtp-sink -u nobody -c "127.0.0.1:${PORT[sink]}" 100 >"$SINK_OUT" 2>&1 &
 PIDS+=($!)
+SPID[sink]=$!
 wait_port "${PORT[sink]}"
 
 # Starts the example server as server $1 with the further arguments,
@@ -218,6 +226,7 @@ start_example() {
     (cd "$SHM/$key.cwd" && exec "$SERVER_BIN" --listen "127.0.0.1:${PORT[$key]}" \
         --hostname mx.example.org "$@" >>"$SHM/$key.err" 2>&1) &
     PIDS+=($!)
+    SPID[$key]=$!
     wait_port "${PORT[$key]}" || { cat "$SHM/$key.err" >&2; exit 1; }
     # What it said at start-up (the fsync it measured, where it delivers).
     sleep 0.2
@@ -244,6 +253,7 @@ if want tmpfs; then
     smtp-sink -u nobody -d "$SHM/dump/%H%M%S." -c "127.0.0.1:${PORT[dump]}" 100 \
         >"$SHM/dump.out" 2>&1 &
     PIDS+=($!)
+    SPID[dump]=$!
     wait_port "${PORT[dump]}"
     SERVERS+=(dump)
     STORE[dump]=$SHM/dump
@@ -354,13 +364,29 @@ reset_store() {
     if [ -f "$SHM/$1.err" ]; then : >"$SHM/$1.err"; fi
 }
 
+# The CPU time (user + system, every thread) server $1's process has used,
+# in milliseconds; "-" for a server of several processes (Postfix).
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ms() {
+    local pid=${SPID[$1]:-}
+    if [ -z "$pid" ] || [ ! -r "/proc/$pid/stat" ]; then
+        echo -
+        return
+    fi
+    awk -v hz="$CLK_TCK" '{printf "%d\n", ($14 + $15) * 1000 / hz}' "/proc/$pid/stat"
+}
+
 # One smtp-source run: server $1, load $2 (reused or new), $3 messages.
-# Checks the count and prints the seconds it took.
+# Checks the count and prints the seconds it took and the CPU time the
+# server used meanwhile, in milliseconds ("-" when not known). On two
+# cores the load generator shares the machine with the server, so
+# messages/s measures the pair; the CPU time is the server's own cost.
 timed_run() {
-    local key=$1 load=$2 n=$3 start end before got
+    local key=$1 load=$2 n=$3 start end before got cpu0 cpu1
     local flags=(-s "$SESSIONS" -m "$n" -l "$LENGTH")
     [ "$load" = reused ] && flags+=(-d)
     before=$([ "$key" = sink ] && sink_count || echo 0)
+    cpu0=$(cpu_ms "$key")
     start=$(date +%s.%N)
     if ! timeout "$RUN_LIMIT" smtp-source "${flags[@]}" "127.0.0.1:${PORT[$key]}" \
         >"$SHM/source.out" 2>&1; then
@@ -370,6 +396,7 @@ timed_run() {
         exit 1
     fi
     end=$(date +%s.%N)
+    cpu1=$(cpu_ms "$key")
     case $key in
     sink) got=$(($(sink_count) - before)) ;;
     # smtp-source exits non-zero on any reply but 2xx: every message was
@@ -385,7 +412,11 @@ timed_run() {
         echo "e2e: $key ($load): $n messages sent, $got stored or counted" >&2
         exit 1
     fi
-    python3 -c "print(f'{$end - $start:.3f}')"
+    if [ "$cpu0" = - ] || [ "$cpu1" = - ]; then
+        python3 -c "print(f'{$end - $start:.3f} -')"
+    else
+        python3 -c "print(f'{$end - $start:.3f} {$cpu1 - $cpu0}')"
+    fi
 }
 
 # Builds the floor program.
@@ -448,9 +479,9 @@ for round in $(seq "$RUNS"); do
     done
     for load in $LOADS; do
         for key in "${order[@]}"; do
-            t=$(timed_run "$key" "$load" "$MESSAGES")
-            printf 'run\t%s\t%s\t%s\t%s\n' "$round" "$key" "$load" "$t" >>"$RESULTS"
-            echo "round $round $load $key: ${t}s"
+            read -r t cpu <<<"$(timed_run "$key" "$load" "$MESSAGES")"
+            printf 'run\t%s\t%s\t%s\t%s\t%s\n' "$round" "$key" "$load" "$t" "$cpu" >>"$RESULTS"
+            echo "round $round $load $key: ${t}s, server CPU ${cpu} ms"
             reset_store "$key"
         done
     done
@@ -485,6 +516,7 @@ path, n, size, sessions = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(s
 disk_base, disk_fs, tmpfs_base, tmpfs_fs, discard_note = sys.argv[5:10]
 rates = defaultdict(dict)     # (server, load) or (storage, floor mode) -> {round: messages/s}
 secs = defaultdict(list)      # (server, load) -> seconds, in order
+cpu = defaultdict(dict)       # (server, load) -> {round: server CPU ms per 1,000 messages}
 threads, floor_counts = {}, {}
 probes = defaultdict(list)    # storage -> fsync us
 startup = {}
@@ -493,6 +525,8 @@ for line in open(path):
     if f[0] == "run":
         rates[(f[2], f[3])][int(f[1])] = n / float(f[4])
         secs[(f[2], f[3])].append(f[4])
+        if len(f) > 5 and f[5] != "-":
+            cpu[(f[2], f[3])][int(f[1])] = float(f[5]) * 1000 / n
     elif f[0] == "floor":
         rates[(f[2], "floor " + f[3])][int(f[1])] = int(f[5]) / float(f[6])
         threads[f[3]] = f[4]
@@ -609,6 +643,28 @@ if anchor:
     print(f"  (the floor anchor: the fastest of the durable ways to flush {sessions} messages "
           f"at once, {sessions} being the most that {sessions} sessions which do not pipeline "
           f"can have waiting; against the others, reused: {others or '-'})")
+
+if cpu:
+    print()
+    print("server CPU time per 1,000 messages, ms (user + system of its process), median (min-max);")
+    print("the cost of the server alone, whatever the load generator takes of the same cores:")
+    print(f"  {'server':<50}" + "".join(f"{head[l]:>30}" for l in loads))
+    for key in names:
+        if any((key, l) in cpu for l in loads):
+            row = ""
+            for l in loads:
+                c = cpu.get((key, l))
+                v = c.values() if c else None
+                row += (f"{f'{statistics.median(v):,.1f} ({min(v):,.1f}-{max(v):,.1f})':>30}"
+                        if v else f"{'-':>30}")
+            print(f"  {names[key]:<50}" + row)
+    print("  CPU per message, the anchor over the server (> 1: the server costs less; no goal):")
+    for a, b, label in (("sink", "discard", "smtp-sink / server --discard"),
+                        ("dump", "tmpfs", "smtp-sink -d / maildir on tmpfs")):
+        for l in loads:
+            if (a, l) in cpu and (b, l) in cpu:
+                x = statistics.median(cpu[(a, l)].values()) / statistics.median(cpu[(b, l)].values())
+                print(f"    {label + ', ' + short[l]:<62}{x:>6.2f}x")
 
 print()
 print("seconds per run, in order:")
