@@ -13,7 +13,10 @@
 //!   log (XCLIENT_README, XFORWARD_README);
 //! - Postfix's own smtp client relaying through this crate's server with
 //!   `smtp_send_xforward_command = yes`: the XFORWARD attributes Postfix
-//!   sends, typed on arrival.
+//!   sends, typed on arrival;
+//! - Postfix's lmtp client delivering into this crate's server in LMTP
+//!   mode: LHLO, and one reply per recipient at the end of the message
+//!   (RFC 2033 §4.2), each taken by Postfix for its own recipient.
 //!
 //! Postfix needs root: without it the Postfix tests print `SKIP:` (and
 //! fail under `CI`), as HAProxy's do when it is not installed.
@@ -32,12 +35,16 @@ use common::{free_port, poll_until, require_program, unique_host_name, TempDir};
 use esmtp::client::{self, Client, ClientConfig, Envelope};
 use esmtp::ext::xclient::{Attr, Xclient};
 use esmtp::ext::xforward::{Source, Xforward};
+use esmtp::params::RcptParams;
 use esmtp::proxy::{
     ProxyAddresses, ProxyCommand, ProxyHeader, ProxyOptions, ProxyVersion, ProxyVersions, Tlv,
 };
-use esmtp::runtime::server::{Answer, Backend, ConnectionInfo, MessageEnd, Session, SmtpServer};
+use esmtp::reply::Reply;
+use esmtp::runtime::server::{
+    Answer, Backend, ConnectionInfo, LmtpAnswer, MessageEnd, Session, SmtpServer,
+};
 use esmtp::server::ServerConfig;
-use esmtp::values::{Domain, Mailbox};
+use esmtp::values::{Domain, EnhancedStatusCode, ForwardPath, Mailbox, ReplyCode};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -56,6 +63,8 @@ struct Recorders(Arc<Seen>);
 struct Recorder {
     seen: Arc<Seen>,
     content: Vec<u8>,
+    /// This transaction's recipients, in RCPT order (LMTP answers each).
+    rcpts: Vec<String>,
 }
 
 impl Backend for Recorders {
@@ -65,6 +74,7 @@ impl Backend for Recorders {
         Recorder {
             seen: Arc::clone(&self.0),
             content: Vec::new(),
+            rcpts: Vec::new(),
         }
     }
 }
@@ -73,10 +83,38 @@ impl Session for Recorder {
     async fn content(&mut self, chunk: bytes::Bytes) {
         self.content.extend_from_slice(&chunk);
     }
+    async fn rcpt(&mut self, to: ForwardPath<'static>, _: RcptParams<'static>) -> Answer {
+        self.rcpts.push(to.to_string());
+        Answer::Accept
+    }
     async fn message_end(&mut self, _: MessageEnd) -> Answer {
+        self.rcpts.clear();
         let content = std::mem::take(&mut self.content);
         self.seen.messages.lock().unwrap().push(content);
         Answer::Accept
+    }
+    /// In LMTP a recipient whose local part is `refuse` gets `550 5.1.1`,
+    /// every other one `250`.
+    async fn lmtp_message_end(&mut self, _: MessageEnd) -> LmtpAnswer {
+        let replies = std::mem::take(&mut self.rcpts)
+            .iter()
+            .map(|to| {
+                let (code, esc, text) = if to.starts_with("<refuse@") {
+                    (
+                        ReplyCode::MAILBOX_UNAVAILABLE,
+                        (5, 1, 1),
+                        "No such user here",
+                    )
+                } else {
+                    (ReplyCode::OK, (2, 0, 0), "Delivered")
+                };
+                let esc = EnhancedStatusCode::new(esc.0, esc.1, esc.2);
+                Reply::single(code, esc, text).unwrap().into_owned()
+            })
+            .collect();
+        let content = std::mem::take(&mut self.content);
+        self.seen.messages.lock().unwrap().push(content);
+        LmtpAnswer::Each(replies)
     }
     // Postfix's smtp client on loopback is the one relay trusted.
     fn xforward_authorized(&self) -> bool {
@@ -525,6 +563,66 @@ fn postfix_relays_with_xforward_to_our_server_xforward_readme() {
         "{all:?}"
     );
     assert_eq!(all.proto, Some(Attr::Value("ESMTP".into())), "{all:?}");
+}
+
+/// Postfix's lmtp client (`default_transport = lmtp:inet:…`) delivering
+/// one message for two recipients into this crate's server in LMTP mode:
+/// after the content the server owes one reply per accepted recipient
+/// (RFC 2033 §4.2), here `250` for one and `550 5.1.1` for the other, and
+/// Postfix takes each as its own recipient's status: delivered for the
+/// first, bounced with our text for the second.
+#[test]
+fn postfix_lmtp_client_takes_one_reply_per_recipient_rfc2033_4_2() {
+    let ours = Ours::start(|c| c.lmtp = true);
+    let Some(pf) = PostfixSmtpd::builder()
+        .main_cf("smtpd_client_restrictions", "")
+        .main_cf(
+            "default_transport",
+            &format!("lmtp:inet:127.0.0.1:{}", ours.port),
+        )
+        .main_cf("lmtp_tls_security_level", "none")
+        .master_cf_line("lmtp      unix  - - n - - lmtp")
+        .start()
+    else {
+        return;
+    };
+    let stream = common::smtp::connect_from(Ipv4Addr::new(127, 0, 0, 5), pf.port()).unwrap();
+    let (mut conn, _) = common::smtp::SmtpConn::greeted(stream);
+    // The null sender: the refused recipient's bounce goes nowhere.
+    for (line, code) in [
+        ("EHLO origin.example", 250),
+        ("MAIL FROM:<>", 250),
+        ("RCPT TO:<b@example.org>", 250),
+        ("RCPT TO:<refuse@example.org>", 250),
+        ("DATA", 354),
+    ] {
+        assert_eq!(conn.cmd(line).code, code, "{line}\n{}", pf.maillog());
+    }
+    conn.send(b"Subject: over LMTP\r\n\r\nHi\r\n.\r\n");
+    assert_eq!(conn.read_reply().code, 250);
+    let _ = conn.cmd("QUIT");
+    let messages = ours.wait_messages(1);
+    assert!(String::from_utf8_lossy(&messages[0]).contains("Hi\r\n"));
+    let log = poll_until(WAIT, || {
+        let log = pf.maillog();
+        (log.contains("to=<b@example.org>") && log.contains("to=<refuse@example.org>"))
+            .then_some(log)
+    })
+    .unwrap_or_else(|| panic!("no delivery status for both; maillog:\n{}", pf.maillog()));
+    let line_of = |rcpt: &str| {
+        log.lines()
+            .find(|l| l.contains(&format!("to=<{rcpt}>")) && l.contains("status="))
+            .unwrap_or_else(|| panic!("no status for {rcpt}:\n{log}"))
+            .to_owned()
+    };
+    let sent = line_of("b@example.org");
+    assert!(sent.contains("relay=127.0.0.1[127.0.0.1]"), "{sent}");
+    assert!(sent.contains("status=sent"), "{sent}");
+    assert!(sent.contains("250 2.0.0 Delivered"), "{sent}");
+    let bounced = line_of("refuse@example.org");
+    assert!(bounced.contains("status=bounced"), "{bounced}");
+    assert!(bounced.contains("550 5.1.1 No such user here"), "{bounced}");
+    assert_eq!(ours.seen.messages.lock().unwrap().len(), 1);
 }
 
 /// Postfix's smtp-sink lists fewer attributes (`XCLIENT NAME HELO`,
