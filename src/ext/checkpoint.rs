@@ -409,22 +409,7 @@ mod tests {
     /// is split, resumes to the same canonical octets the server lacks.
     #[test]
     fn skipping_counts_canonical_octets_rfc1845_3() {
-        let canonical = |c: &[u8]| {
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < c.len() {
-                match c[i] {
-                    b'\r' if c.get(i + 1) == Some(&b'\n') => {
-                        out.extend_from_slice(b"\r\n");
-                        i += 1;
-                    }
-                    b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
-                    b => out.push(b),
-                }
-                i += 1;
-            }
-            out
-        };
+        let canonical = crate::testing::canonical_line_ends;
         let content: &[u8] = b"a\r\nb\nc\rd\r\r\n\n.e\r";
         let full = canonical(content);
         for offset in 0..=full.len() as u64 + 3 {

@@ -11,3 +11,23 @@
 pub mod dot_reference;
 pub mod pair;
 pub mod round_trip;
+
+/// `content` as a server stores it: every CRLF, bare CR and bare LF
+/// written as CRLF (RFC 5321 §2.3.8), what a CHECKPOINT restart offset
+/// (RFC 1845 §3) counts.
+pub fn canonical_line_ends(content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(content.len());
+    let mut i = 0;
+    while i < content.len() {
+        match content[i] {
+            b'\r' if content.get(i + 1) == Some(&b'\n') => {
+                out.extend_from_slice(b"\r\n");
+                i += 1;
+            }
+            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}

@@ -16,6 +16,7 @@ use esmtp::ehlo::Keyword;
 use esmtp::ext::checkpoint::{resume_offset, TransId};
 use esmtp::params::MailParams;
 use esmtp::server::{ApiError, Event, Server, ServerConfig};
+use esmtp::testing::canonical_line_ends as canonical;
 use esmtp::ParseOptions;
 use proptest::prelude::*;
 
@@ -27,24 +28,6 @@ fn checkpoint_server() -> ServerConfig {
     let mut s = server_config();
     s.extensions.checkpoint = true;
     s
-}
-
-/// The content in the form the server stores it: CRLF line ends.
-fn canonical(content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < content.len() {
-        match content[i] {
-            b'\r' if content.get(i + 1) == Some(&b'\n') => {
-                out.extend_from_slice(b"\r\n");
-                i += 1;
-            }
-            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
 }
 
 /// A message of many lines, some starting with a dot (stuffed for DATA),
