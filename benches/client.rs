@@ -27,13 +27,13 @@ fn lines(bare_lf: bool) -> Vec<u8> {
     let mut v = Vec::with_capacity(SIZE + 100);
     let mut i = 0u32;
     while v.len() < SIZE {
-        if i % 100 == 0 {
+        if i.is_multiple_of(100) {
             v.push(b'.');
         }
         v.extend_from_slice(
             &b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghij"[..],
         );
-        if bare_lf && i % 50 == 0 {
+        if bare_lf && i.is_multiple_of(50) {
             v.push(b'\n');
         } else {
             v.extend_from_slice(b"\r\n");

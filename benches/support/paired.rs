@@ -19,9 +19,14 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
-/// Prints the CPU model, once, before any figure.
+/// Prints the CPU model and the DATA scan width the crate picked on it,
+/// once, before any figure.
 pub fn print_cpu() {
-    println!("CPU: {}", cpu_model());
+    println!(
+        "CPU: {} (DATA scan width: {:?})",
+        cpu_model(),
+        esmtp::data::scan_width()
+    );
 }
 
 /// One contender: its name, the rows it is compared with (indices; `None`

@@ -457,7 +457,7 @@ impl Flusher {
             [Some(s), Some(f)] if s <= f => Flush::Syncfs,
             _ => Flush::Fsyncs,
         };
-        match (self.groups % EXPLORE == 0, cheaper) {
+        match (self.groups.is_multiple_of(EXPLORE), cheaper) {
             (false, how) => how,
             (true, Flush::Syncfs) => Flush::Fsyncs,
             (true, Flush::Fsyncs) => Flush::Syncfs,

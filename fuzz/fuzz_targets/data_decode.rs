@@ -1,13 +1,14 @@
 //! DATA framing under arbitrary bytes: the decoder never panics, drains its
 //! buffer, gives the same result whole and split, does exactly what the
 //! decoder before the fused scan did (`esmtp::testing::dot_reference`:
-//! every chunk, every error, every octet left over), and the encoder's
-//! output always decodes back to the CRLF-normalised input.
+//! every chunk, every error, every octet left over) at every scan width
+//! the CPU has, and the encoder's output always decodes back to the
+//! CRLF-normalised input.
 #![no_main]
 
 use bytes::BytesMut;
 use esmtp::data::{BarePolicy, Decoded, DotDecoder, DotEncoder};
-use esmtp::testing::dot_reference;
+use esmtp::testing::{self, dot_reference};
 use libfuzzer_sys::fuzz_target;
 
 /// Every step of a decoder over `wire` fed in `piece`-octet reads, and the
@@ -89,6 +90,16 @@ fn run(mut decoder: DotDecoder, wire: &[u8], piece: usize) -> (Vec<u8>, Option<D
 }
 
 fuzz_target!(|input: &[u8]| {
+    // Every check at every scan width this CPU has (baseline, AVX2,
+    // AVX-512), each against the reference and the rules.
+    for width in testing::scan_widths() {
+        assert!(testing::force_scan_width(Some(width)));
+        check(input);
+    }
+    testing::force_scan_width(None);
+});
+
+fn check(input: &[u8]) {
     let Some((&config, wire)) = input.split_first() else {
         return;
     };
@@ -160,4 +171,4 @@ fuzz_target!(|input: &[u8]| {
             assert_eq!(line.iter().position(|&b| b == b'\r'), Some(line.len() - 1));
         }
     }
-});
+}

@@ -211,16 +211,14 @@ impl ClientCredentials {
                 password,
             } => {
                 let clean = |s: &str| !s.contains('\0');
-                authzid.as_deref().map_or(true, clean)
-                    && clean(username)
-                    && clean(password.expose())
+                authzid.as_deref().is_none_or(clean) && clean(username) && clean(password.expose())
             }
             ClientCredentials::OAuth { username, token } => {
                 let clean = |s: &str| !s.contains(['\0', '\u{1}']);
                 clean(username) && clean(token.expose())
             }
             ClientCredentials::External { authzid } => {
-                authzid.as_deref().map_or(true, |a| !a.contains('\0'))
+                authzid.as_deref().is_none_or(|a| !a.contains('\0'))
             }
             ClientCredentials::Custom(_) => true,
         }

@@ -220,7 +220,7 @@ impl Client {
             Expect::Data | Expect::DataEnd | Expect::Bdat | Expect::BdatLast => {
                 for &i in &cur.tx.accepted {
                     if let Some(r) = out.recipients.get_mut(i) {
-                        if r.content.as_ref().map_or(true, |c| c.code().is_positive()) {
+                        if r.content.as_ref().is_none_or(|c| c.code().is_positive()) {
                             r.content = Some(reply.clone());
                         }
                     }

@@ -128,7 +128,7 @@ const fn bad() -> SyntaxError {
 }
 
 fn validate_base64(text: &[u8]) -> Result<(), SyntaxError> {
-    if text.is_empty() || text.len() % 4 != 0 {
+    if text.is_empty() || !text.len().is_multiple_of(4) {
         return Err(bad());
     }
     let pad = text.iter().rev().take_while(|&&b| b == b'=').count();

@@ -2,13 +2,30 @@
 //! §4.5.3.1.6; RFC 1870 §6.3): [`DotDecoder`] against the decoder it
 //! replaced ([`crate::testing::dot_reference`]), which must agree on every
 //! chunk, every error and every octet left in the buffer, for any input
-//! and any split of it.
+//! and any split of it, at every scan width the CPU has (the baseline,
+//! AVX2, AVX-512: `crate::testing::force_scan_width`).
 
 use bytes::BytesMut;
 use proptest::prelude::*;
 
 use super::{BarePolicy, Decoded, DotDecoder};
-use crate::testing::dot_reference;
+use crate::testing::{self, dot_reference};
+
+/// Runs `f` with the scans at every width this CPU has, narrowest first;
+/// every width must give what the baseline gives, which is returned.
+fn at_every_width<T: PartialEq + std::fmt::Debug>(f: impl Fn() -> T) -> T {
+    let mut baseline: Option<T> = None;
+    for width in testing::scan_widths() {
+        assert!(testing::force_scan_width(Some(width)));
+        let got = f();
+        match &baseline {
+            Some(want) => assert_eq!(&got, want, "{width:?} differs from the baseline"),
+            None => baseline = Some(got),
+        }
+    }
+    testing::force_scan_width(None);
+    baseline.expect("the baseline width is always there")
+}
 
 /// Everything a decoder did with `wire` fed in `pieces`: each step's
 /// result (content chunks with their octets) and what was left unread.
@@ -51,8 +68,13 @@ struct Settings {
     max_size: u64,
 }
 
-/// Runs both decoders on `pieces` and asserts they did the same.
+/// Runs both decoders on `pieces` and asserts they did the same, at every
+/// scan width.
 fn same(settings: Settings, pieces: &[&[u8]]) {
+    at_every_width(|| same_at_this_width(settings, pieces));
+}
+
+fn same_at_this_width(settings: Settings, pieces: &[&[u8]]) {
     let Settings {
         policy,
         max_line,
@@ -228,7 +250,7 @@ fn lines_at_the_limit_decode_as_before() {
     for len in [990usize, 997, 998, 999, 1000, 1001, 1500] {
         for offset in [0usize, 1, 77, 495, 496, 497, 700] {
             let mut wire: Vec<u8> = b"ab\r\n".repeat(offset / 4 + 1);
-            wire.extend(std::iter::repeat(b'q').take(len));
+            wire.extend(std::iter::repeat_n(b'q', len));
             wire.extend_from_slice(b"\r\nshort\r\n.\r\n");
             for piece in [1usize, 7, 496, 498, 4096, wire.len()] {
                 for max_line in [768usize, 1000, 1001] {
@@ -290,22 +312,34 @@ proptest! {
         points in prop::collection::vec(any::<usize>(), 0..6),
     ) {
         let want = encoded_by_the_rules(&content);
-        let mut copied = Vec::new();
-        let mut encoder = super::DotEncoder::new();
-        for piece in cut(&content, &points) {
-            encoder.encode(piece, &mut copied);
-        }
-        encoder.finish(&mut copied);
+        let copied = at_every_width(|| {
+            let mut copied = Vec::new();
+            let mut encoder = super::DotEncoder::new();
+            for piece in cut(&content, &points) {
+                encoder.encode(piece, &mut copied);
+            }
+            encoder.finish(&mut copied);
+            copied
+        });
         prop_assert_eq!(&copied, &want);
         let whole = bytes::Bytes::copy_from_slice(&content);
-        let mut shared = Vec::new();
-        super::DotEncoder::new().finish_shared(&whole, |piece| shared.extend_from_slice(&piece));
+        let shared = at_every_width(|| {
+            let mut shared = Vec::new();
+            super::DotEncoder::new()
+                .finish_shared(&whole, |piece| shared.extend_from_slice(&piece));
+            shared
+        });
         prop_assert_eq!(&shared, &want);
     }
 }
 
-/// What the copying encoder writes for `pieces`, then `finish`.
+/// What the copying encoder writes for `pieces`, then `finish`, the same
+/// at every scan width.
 fn copied(pieces: &[&[u8]]) -> Vec<u8> {
+    at_every_width(|| copied_at_this_width(pieces))
+}
+
+fn copied_at_this_width(pieces: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = super::DotEncoder::new();
     for piece in pieces {
@@ -316,8 +350,12 @@ fn copied(pieces: &[&[u8]]) -> Vec<u8> {
 }
 
 /// The pieces of the zero-copy encoder for `pieces`, concatenated; the
-/// last goes through `finish_shared`.
+/// last goes through `finish_shared`; the same at every scan width.
 fn shared(pieces: &[&[u8]]) -> Vec<u8> {
+    at_every_width(|| shared_at_this_width(pieces))
+}
+
+fn shared_at_this_width(pieces: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = super::DotEncoder::new();
     let Some((last, rest)) = pieces.split_last() else {

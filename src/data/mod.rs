@@ -19,11 +19,21 @@ mod decode;
 mod differential;
 mod encode;
 mod scan;
+pub(crate) mod width;
 
 pub use chunk::{BareCheck, Chunk, ChunkDecoder};
 pub use classify::{classify, is_binary, needs_8bit, ContentKind};
 pub use decode::{BarePolicy, Decoded, DotDecoder};
 pub use encode::DotEncoder;
+pub use width::ScanWidth;
+
+/// The vector width [`DotDecoder`] and [`DotEncoder`] scan content at on
+/// this CPU: the widest it has (AVX-512, AVX2, else the baseline), chosen
+/// at run time so one build is fast everywhere. Benchmarks print it beside
+/// the CPU model.
+pub fn scan_width() -> ScanWidth {
+    width::current()
+}
 
 use crate::values::{EnhancedStatusCode, ReplyCode};
 

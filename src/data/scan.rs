@@ -1,11 +1,16 @@
 //! Branch-free scans the compiler turns into SIMD (SSE2 on every x86-64,
-//! NEON on aarch64) without `unsafe`: each folds a whole slice with `|`
+//! NEON on aarch64; the fused DATA scan also at AVX2 and AVX-512 width,
+//! see `width.rs`) without `unsafe`: each folds a whole slice with `|`
 //! instead of stopping early, so callers keep slices short (a few KiB) and
 //! take a slow, exact path only when a scan reports something.
 
 use std::sync::OnceLock;
 
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+use fearless_simd::Simd as _;
 use memchr::memmem::Finder;
+
+use super::width::{self, Level};
 
 /// How many octets one check covers: small enough to stay in L1 between the
 /// search and the checks, large enough to amortise the calls.
@@ -105,35 +110,39 @@ pub(crate) fn any_nul(s: &[u8]) -> bool {
 
 /// Lanes per window of [`clean_run`]: with an LF in every window, no line
 /// is longer than `2 · LANES - 1` octets, which the default 1000-octet
-/// limit allows.
-pub(crate) const LANES: usize = 480;
+/// limit allows; a whole number of steps at every width (two groups of 64
+/// lanes at the widest).
+pub(crate) const LANES: usize = 384;
 
 /// What one window of [`clean_run`] holds, from lane `i` looking at the
 /// octets `i`, `i + 1` and `i + 2`: a broken CRLF pair or a NUL at `i`
 /// (`bad`), an LF at `i + 1` (`lf`), an LF at `i + 1` with a dot after it
 /// (`dot`).
 #[inline(always)]
-fn window(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
-    // Sixteen lanes at a time from three plain loads, two such groups per
+fn window<const L: usize>(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
+    const { assert!(LANES.is_multiple_of(2 * L), "a window is whole groups") };
+    // `L` lanes at a time from three plain loads, two such groups per
     // step, each lane's result kept in its own accumulator until the end:
-    // the compiler maps each accumulator onto one vector register (SSE2 on
-    // every x86-64).
-    let mut bad = [[0u8; 16]; 2];
-    let mut lf = [[0u8; 16]; 2];
-    let mut dot = [[0u8; 16]; 2];
-    let mut least = [[u8::MAX; 16]; 2];
+    // the compiler maps each accumulator onto one vector register of the
+    // width the caller was compiled for (`L` = 16: SSE2 or NEON; 32: AVX2;
+    // 64: AVX-512).
+    let mut bad = [[0u8; L]; 2];
+    let mut lf = [[0u8; L]; 2];
+    let mut dot = [[0u8; L]; 2];
+    let mut least = [[u8::MAX; L]; 2];
     let mut k = 0;
     while k < LANES {
         for g in 0..2 {
-            let at = k + 16 * g;
+            let at = k + L * g;
+            // In range: LANES is a multiple of 2·L (checked above).
             let (Some(a), Some(b), Some(c)) = (
-                w.get(at..at + 16),
-                w.get(at + 1..at + 17),
-                w.get(at + 2..at + 18),
+                w.get(at..at + L),
+                w.get(at + 1..at + L + 1),
+                w.get(at + 2..at + L + 2),
             ) else {
                 continue;
             };
-            for j in 0..16 {
+            for j in 0..L {
                 let is_cr = u8::from(a[j] == b'\r').wrapping_neg();
                 let is_lf = u8::from(b[j] == b'\n').wrapping_neg();
                 let is_dot = u8::from(c[j] == b'.').wrapping_neg();
@@ -143,19 +152,19 @@ fn window(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
                 least[g][j] = least[g][j].min(a[j]);
             }
         }
-        k += 32;
+        k += 2 * L;
     }
-    // One 128-bit test per result.
-    let mut attention = [0u8; 16];
-    let mut lfs = [0u8; 16];
-    let mut dots = [0u8; 16];
-    for j in 0..16 {
+    // One vector test per result.
+    let mut attention = [0u8; L];
+    let mut lfs = [0u8; L];
+    let mut dots = [0u8; L];
+    for j in 0..L {
         let nul = u8::from(least[0][j].min(least[1][j]) == 0).wrapping_neg();
         attention[j] = bad[0][j] | bad[1][j] | nul;
         lfs[j] = lf[0][j] | lf[1][j];
         dots[j] = dot[0][j] | dot[1][j];
     }
-    let any = |v: [u8; 16]| u128::from_ne_bytes(v) != 0;
+    let any = |v: [u8; L]| v.iter().fold(0u8, |acc, &x| acc | x) != 0;
     (any(attention), any(lfs), any(dots))
 }
 
@@ -180,29 +189,6 @@ fn tail(s: &[u8]) -> (bool, bool) {
     (bad | (least == 0), dot)
 }
 
-/// How far ahead of the scan [`touch_ahead`] reads: about four windows,
-/// which covered a memory access on the Intel Xeon measured (1 KiB and
-/// 3 KiB streamed from memory slower, BENCHMARKS.md).
-const AHEAD: usize = 2048;
-
-/// Reads one octet of each cache line of the window [`AHEAD`] octets
-/// ahead of `at`, so that those lines are on their way while this window
-/// is checked: the scan does enough work per octet that, left alone, it keeps
-/// too few lines in flight to stream from memory at full speed. A plain
-/// load is the only prefetch safe code has.
-#[inline(always)]
-fn touch_ahead(s: &[u8], at: usize) {
-    let from = at.saturating_add(AHEAD);
-    let ahead = s.get(from..from.saturating_add(LANES));
-    if let Some(ahead) = ahead.and_then(|a| <&[u8; LANES]>::try_from(a).ok()) {
-        let mut touched = 0u8;
-        for line in 0..LANES / 64 {
-            touched ^= ahead[line * 64];
-        }
-        std::hint::black_box(touched);
-    }
-}
-
 /// For the client side: how far from `pos` the fused scan vouches for
 /// `s`, looking at no more than about `budget` octets. Returns
 /// `(from, rest)`: before `from` there is no bare CR, no bare LF (the pair
@@ -212,6 +198,27 @@ fn touch_ahead(s: &[u8], at: usize) {
 /// look). NUL counts as attention, which only costs that look. An LF first
 /// in `s` is attention (it may be bare).
 pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> (usize, Option<(usize, bool)>) {
+    match width::level() {
+        Level::Baseline => skip_clean_in::<16>(s, pos, budget),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Level::Avx2(cpu) => cpu.vectorize(
+            #[inline(always)]
+            || skip_clean_in::<32>(s, pos, budget),
+        ),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Level::Avx512(cpu) => cpu.vectorize(
+            #[inline(always)]
+            || skip_clean_in::<64>(s, pos, budget),
+        ),
+    }
+}
+
+#[inline(always)]
+fn skip_clean_in<const L: usize>(
+    s: &[u8],
+    pos: usize,
+    budget: usize,
+) -> (usize, Option<(usize, bool)>) {
     let mut at = match pos.checked_sub(1) {
         Some(prev) => prev,
         None if s.first() == Some(&b'\n') => return (0, Some((s.len().min(LANES), false))),
@@ -225,8 +232,7 @@ pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> (usize, Option<
         if at >= stop {
             return (at, None);
         }
-        touch_ahead(s, at);
-        let (bad, _, dot) = window(w);
+        let (bad, _, dot) = window::<L>(w);
         // Lanes `at..at + LANES` cover bare CRs before `at + LANES` and
         // bare LFs up to it.
         let to = at.saturating_add(LANES);
@@ -251,13 +257,29 @@ pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> (usize, Option<
 /// the caller then takes its exact path, which finds what this one only
 /// suspected. A `CRLF "."` reaching past `s` is not seen.
 pub(crate) fn clean_run(s: &[u8], line: usize, max_line: usize) -> Option<(usize, usize)> {
+    match width::level() {
+        Level::Baseline => clean_run_in::<16>(s, line, max_line),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Level::Avx2(cpu) => cpu.vectorize(
+            #[inline(always)]
+            || clean_run_in::<32>(s, line, max_line),
+        ),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Level::Avx512(cpu) => cpu.vectorize(
+            #[inline(always)]
+            || clean_run_in::<64>(s, line, max_line),
+        ),
+    }
+}
+
+#[inline(always)]
+fn clean_run_in<const L: usize>(s: &[u8], line: usize, max_line: usize) -> Option<(usize, usize)> {
     // Octets of the open line up to and including `s[at]`, or more.
     let mut bound = line;
     let mut at: usize = 0;
     while let Some(w) = s.get(at..at.saturating_add(LANES + 2)) {
         let w: &[u8; LANES + 2] = w.try_into().ok()?;
-        touch_ahead(s, at);
-        let (bad, lf, dot) = window(w);
+        let (bad, lf, dot) = window::<L>(w);
         // Every line that ends in this window ends within LANES octets of
         // `at`.
         if bad || bound.saturating_add(LANES) > max_line {

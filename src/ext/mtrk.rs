@@ -66,7 +66,7 @@ fn mtrk_certifier(input: &[u8]) -> VRes<'_, &[u8]> {
     terminated(
         verify(
             recognize(pair(take_while1(alphabet), padding)),
-            |c: &[u8]| !c.ends_with(b"=") || c.len() % 4 == 0,
+            |c: &[u8]| !c.ends_with(b"=") || c.len().is_multiple_of(4),
         ),
         peek(one_of(": ")),
     )(input)

@@ -252,7 +252,7 @@ impl DotDecoder {
             let head = run.get(at..next).unwrap_or_default();
             let mut found: Option<(usize, ContentError)> = None;
             let mut note = |pos: usize, error: ContentError| {
-                if found.map_or(true, |(best, _)| pos < best) {
+                if found.is_none_or(|(best, _)| pos < best) {
                     found = Some((pos, error));
                 }
             };

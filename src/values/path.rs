@@ -52,7 +52,7 @@ impl ReversePath<'_> {
 
     /// True unless the mailbox needs SMTPUTF8.
     pub fn is_ascii(&self) -> bool {
-        self.mailbox().map_or(true, Mailbox::is_ascii)
+        self.mailbox().is_none_or(Mailbox::is_ascii)
     }
 
     /// Appends `<…>`.
@@ -84,7 +84,7 @@ impl ForwardPath<'_> {
 
     /// True unless the mailbox needs SMTPUTF8.
     pub fn is_ascii(&self) -> bool {
-        self.mailbox().map_or(true, Mailbox::is_ascii)
+        self.mailbox().is_none_or(Mailbox::is_ascii)
     }
 
     /// Appends `<…>`.

@@ -602,7 +602,7 @@ fn long_lines() -> impl Strategy<Value = Vec<u8>> {
             if dot {
                 out.extend_from_slice(b"..");
             }
-            out.extend(std::iter::repeat(b'x').take(len));
+            out.extend(std::iter::repeat_n(b'x', len));
             if let Some((at, b)) = special {
                 if let Some(slot) = out.get_mut(start + at.min(len)) {
                     *slot = b;

@@ -315,9 +315,9 @@ fn ten_megabytes() -> Vec<u8> {
     let mut n = 0u32;
     while m.len() < 10 * 1024 * 1024 {
         n += 1;
-        let lead = if n % 7 == 0 { "." } else { "" };
-        let eight = if n % 11 == 0 { "\u{e9}" } else { "e" };
-        let end = if n % 13 == 0 { "\n" } else { "\r\n" };
+        let lead = if n.is_multiple_of(7) { "." } else { "" };
+        let eight = if n.is_multiple_of(11) { "\u{e9}" } else { "e" };
+        let end = if n.is_multiple_of(13) { "\n" } else { "\r\n" };
         let line = format!("{lead}line {n:08} {eight} {}{end}", "x".repeat(56));
         m.extend_from_slice(line.as_bytes());
     }

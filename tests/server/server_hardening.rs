@@ -238,11 +238,7 @@ fn relayed_upstream_reply_is_written_as_a_textstring_rfc5321_4_2() {
         .with_strictness(Strictness::Lenient)
         .with_max_line(4096);
     let mut upstream = b"550-no\x00such\x1b[2J user\r\n550 ".to_vec();
-    upstream.extend(
-        std::iter::repeat("\u{e9}")
-            .take(600)
-            .flat_map(|s| s.bytes()),
-    );
+    upstream.extend(std::iter::repeat_n("\u{e9}", 600).flat_map(|s| s.bytes()));
     upstream.extend_from_slice(b"\r\n");
     let (reply, _) = Reply::parse(&upstream, &opts).expect("lenient parse");
     let mut d = support::Driver::manual(config());

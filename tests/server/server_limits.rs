@@ -40,7 +40,7 @@ fn hundred_megabyte_endless_data_is_bounded_rfc5321_4_5_3_1_7() {
     let mut pattern = Vec::with_capacity(READ);
     let mut i = 0u32;
     while pattern.len() < READ {
-        if i % 100 == 0 {
+        if i.is_multiple_of(100) {
             pattern.push(b'.');
         }
         pattern.extend_from_slice(&[b'x'; 76]);

@@ -163,7 +163,7 @@ pub(super) fn maybe_accepted(outcome: &MessageOutcome) -> bool {
     outcome
         .recipients
         .iter()
-        .any(|r| r.content.is_none() && r.rcpt.as_ref().map_or(true, |r| r.code().is_positive()))
+        .any(|r| r.content.is_none() && r.rcpt.as_ref().is_none_or(|r| r.code().is_positive()))
 }
 
 /// Classifies the outcome of one attempt, given how its session ended.
@@ -220,7 +220,7 @@ pub(super) struct Ended {
 pub(super) fn setup_retryable(error: &Error) -> bool {
     match error {
         Error::Connect { .. } => true,
-        Error::Protocol { reply, .. } => !reply.as_ref().is_some_and(|r| r.code().get() >= 500),
+        Error::Protocol { reply, .. } => reply.as_ref().is_none_or(|r| r.code().get() < 500),
         Error::Tls(TlsError::Handshake(_)) => true,
         Error::Auth { error, .. } => *error == AuthError::Temporary,
         _ => false,
