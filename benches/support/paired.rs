@@ -19,9 +19,23 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
-/// Prints the CPU model and the DATA scan width the crate picked on it,
-/// once, before any figure.
+/// Prints the CPU model and the DATA scan width in use (the widest the CPU
+/// has, or `SCAN_WIDTH`), once, before any figure.
 pub fn print_cpu() {
+    // SCAN_WIDTH=baseline|avx2|avx512 runs this thread's DATA scans at that
+    // width instead of the widest, to compare widths on one CPU.
+    if let Ok(want) = std::env::var("SCAN_WIDTH") {
+        let width = esmtp::testing::scan_widths()
+            .into_iter()
+            .find(|w| format!("{w:?}").eq_ignore_ascii_case(&want));
+        match width {
+            Some(w) => assert!(esmtp::testing::force_scan_width(Some(w))),
+            None => panic!(
+                "SCAN_WIDTH={want}: this CPU has {:?}",
+                esmtp::testing::scan_widths()
+            ),
+        }
+    }
     println!(
         "CPU: {} (DATA scan width: {:?})",
         cpu_model(),
@@ -41,17 +55,29 @@ pub struct Row {
 /// median times and the median ratios (throughput of this row over the
 /// reference row: > 1 is faster), headed by `columns`.
 pub fn paired(title: &str, rounds: usize, columns: [&str; 2], mut rows: Vec<Row>) {
+    // ROWS='a|b' runs only the rows whose names contain one of them (to see
+    // a row without its neighbours); the others print as "–".
+    let only: Option<Vec<String>> = std::env::var("ROWS")
+        .ok()
+        .map(|r| r.split('|').map(str::to_owned).collect());
+    let runs = |name: &str| {
+        only.as_ref()
+            .is_none_or(|o| o.iter().any(|p| name.contains(p.as_str())))
+    };
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); rows.len()];
     for round in 0..rounds {
         for k in 0..rows.len() {
             let which = (k + round) % rows.len();
+            if !runs(rows[which].name) {
+                continue;
+            }
             let time = (rows[which].run)();
             times[which].push(time.as_secs_f64());
         }
     }
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     println!("\n{title}: {rounds} interleaved rounds; median time, and the median over rounds of the throughput ratio");
     println!(
