@@ -226,9 +226,10 @@ fn paired(rounds: usize) {
     let timed = SETUP;
     let mut clients = Vec::with_capacity(BATCH as usize);
     let mut times: Vec<Vec<f64>> = (0..timed).map(|_| Vec::with_capacity(rounds)).collect();
+    let mut order = support::Order::from_env(timed);
     for round in 0..rounds {
         for k in 0..timed {
-            let which = (k + round) % timed;
+            let which = order.row(round, k);
             if which == CLIENT_HOT {
                 let mut total = std::time::Duration::ZERO;
                 for _ in 0..BATCH as usize / HOT {

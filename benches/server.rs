@@ -303,9 +303,9 @@ fn data(c: &mut Criterion) {
 }
 
 /// The DATA rows again, interleaved: each round runs every contender
-/// once, in a rotated order, so that a change of background load falls on
-/// all of them alike; the ratio to smtp-proto is taken within each round
-/// and the median over rounds reported. `PAIRED=ROUNDS` selects this mode.
+/// once, in a shuffled order (`support::Order`), so that a change of
+/// background load falls on all of them alike; the ratio to smtp-proto is
+/// taken within each round and the median over rounds reported. `PAIRED=ROUNDS` selects this mode.
 fn paired(rounds: usize) {
     use std::time::{Duration, Instant};
 
@@ -335,9 +335,10 @@ fn paired(rounds: usize) {
         "esmtp copy, then decode (receive before #10 round 2), one buffer",
     ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); NAMES.len()];
+    let mut order = support::Order::from_env(NAMES.len());
     for round in 0..rounds {
         for k in 0..NAMES.len() {
-            let which = (k + round) % NAMES.len();
+            let which = order.row(round, k);
             // Set-up (and the drop of what a run leaves) stays untimed.
             let mut s = start();
             let mut buf = match which {

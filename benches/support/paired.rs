@@ -1,8 +1,9 @@
 //! Shared by the benches: the CPU model line printed at the top of every
 //! run, and the interleaved mode (`PAIRED=ROUNDS`): each round runs every
-//! row once in a rotated order, so that a change of background load falls
-//! on all of them alike; ratios to the reference rows are taken within each
-//! round and their median over rounds reported.
+//! row once in a shuffled order ([`Order`]), so that a change of
+//! background load falls on all of them alike and no row always follows
+//! the same one; ratios to the reference rows are taken within each round
+//! and their median over rounds reported.
 
 use std::time::Duration;
 
@@ -51,6 +52,46 @@ pub struct Row {
     pub run: Box<dyn FnMut() -> Duration>,
 }
 
+/// The order of the rows within a round. By default each round runs them in
+/// a fresh random order (a fixed seed, so a run repeats): with a fixed
+/// rotation every row always follows the same neighbour, which moved the
+/// DATA decoder row by 2× (BENCHMARKS.md, issue #10 round 4).
+/// `ORDER=rotate` gives the rotation of earlier rounds.
+pub struct Order {
+    rotate: bool,
+    seed: u64,
+    rows: Vec<usize>,
+}
+
+impl Order {
+    pub fn from_env(rows: usize) -> Order {
+        Order {
+            rotate: std::env::var("ORDER").is_ok_and(|o| o == "rotate"),
+            seed: 0x9e37_79b9_7f4a_7c15,
+            rows: (0..rows).collect(),
+        }
+    }
+
+    /// The row to run `k`-th in `round`.
+    pub fn row(&mut self, round: usize, k: usize) -> usize {
+        let n = self.rows.len();
+        if self.rotate {
+            return (k + round) % n;
+        }
+        if k == 0 {
+            // Fisher–Yates with a 64-bit LCG (Knuth's MMIX constants).
+            for i in (1..n).rev() {
+                self.seed = self
+                    .seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                self.rows.swap(i, (self.seed >> 33) as usize % (i + 1));
+            }
+        }
+        self.rows[k]
+    }
+}
+
 /// Runs `rows` interleaved for `rounds` rounds and prints a table of the
 /// median times and the median ratios (throughput of this row over the
 /// reference row: > 1 is faster), headed by `columns`.
@@ -65,9 +106,10 @@ pub fn paired(title: &str, rounds: usize, columns: [&str; 2], mut rows: Vec<Row>
             .is_none_or(|o| o.iter().any(|p| name.contains(p.as_str())))
     };
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); rows.len()];
+    let mut order = Order::from_env(rows.len());
     for round in 0..rounds {
         for k in 0..rows.len() {
-            let which = (k + round) % rows.len();
+            let which = order.row(round, k);
             if !runs(rows[which].name) {
                 continue;
             }
