@@ -16,8 +16,10 @@ pub enum ScanWidth {
     Baseline,
     /// 32 octets per operation (x86-64-v3).
     Avx2,
-    /// 64 octets per operation (AVX-512 BW, as Intel since Ice Lake and
-    /// AMD since Zen 4 have it).
+    /// 64 octets per operation: AVX-512 with the Ice Lake feature set
+    /// (Intel since Ice Lake, AMD since Zen 4). Skylake-SP and Cascade
+    /// Lake, whose 512-bit units lower the clock for everything else, run
+    /// [`Avx2`](ScanWidth::Avx2).
     Avx512,
 }
 
