@@ -211,6 +211,60 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
+/// BDAT text (RFC 3030 §3): the same 10 MiB of CRLF lines checked for bare
+/// CR, bare LF and NUL by `BareCheck`, whole and in 16 KiB chunks (slices
+/// of one `Bytes`, as the server hands them on), beside smtp-proto's
+/// `BdatReceiver` (which copies the chunk and checks nothing), a memchr
+/// count of the line ends and memcpy.
+fn bdat(c: &mut Criterion) {
+    let content = Bytes::from(content());
+    let mut out = Vec::with_capacity(content.len());
+    let mut group = c.benchmark_group("bdat_check");
+    group.throughput(Throughput::Bytes(content.len() as u64));
+    let check = |pieces: &mut dyn Iterator<Item = Bytes>| {
+        let mut check = esmtp::data::BareCheck::new();
+        let mut n = 0;
+        for piece in pieces {
+            let (clean, result) = check.check(piece);
+            assert!(result.is_ok());
+            n += black_box(clean).len();
+        }
+        assert!(check.finish().is_ok());
+        n
+    };
+    group.bench_function("esmtp_BareCheck_one_buffer", |b| {
+        b.iter(|| black_box(check(&mut std::iter::once(content.clone()))))
+    });
+    group.bench_function("esmtp_BareCheck_16k_chunks", |b| {
+        b.iter(|| {
+            let mut pieces = (0..content.len())
+                .step_by(READ)
+                .map(|at| content.slice(at..(at + READ).min(content.len())));
+            black_box(check(&mut pieces))
+        })
+    });
+    group.bench_function("smtp_proto_BdatReceiver", |b| {
+        b.iter(|| {
+            out.clear();
+            let mut receiver =
+                smtp_proto::request::receiver::BdatReceiver::new(content.len(), true);
+            assert!(receiver.ingest(&mut black_box(&content[..]).iter(), &mut out));
+            black_box(out.len())
+        })
+    });
+    group.bench_function("memchr_lf_count", |b| {
+        b.iter(|| black_box(memchr::memchr_iter(b'\n', black_box(&content[..])).count()))
+    });
+    group.bench_function("memcpy", |b| {
+        b.iter(|| {
+            out.clear();
+            out.extend_from_slice(black_box(&content[..]));
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
 /// Times `work` on what `setup` made, dropping it untimed.
 fn timed<T>(setup: impl FnOnce() -> T, work: impl FnOnce(&mut T) -> usize) -> Duration {
     let mut input = setup();
@@ -423,7 +477,7 @@ fn paired(rounds: usize) {
     support::paired("data", rounds, ["smtp-proto", "memcpy"], rows);
 }
 
-criterion_group!(benches, decode, encode);
+criterion_group!(benches, decode, encode, bdat);
 
 /// For `valgrind --tool=callgrind`: runs one contender `REPS` times over
 /// the 10 MiB (`CALLGRIND=esmtp|reference|smtp-proto|encode|encode_shared|setup`);

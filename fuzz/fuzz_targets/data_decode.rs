@@ -3,11 +3,12 @@
 //! decoder before the fused scan did (`esmtp::testing::dot_reference`:
 //! every chunk, every error, every octet left over) at every scan width
 //! the CPU has, and the encoder's output always decodes back to the
-//! CRLF-normalised input.
+//! CRLF-normalised input; the BDAT text check passes exactly the content
+//! before the first bare CR, bare LF or NUL.
 #![no_main]
 
 use bytes::BytesMut;
-use esmtp::data::{BarePolicy, Decoded, DotDecoder, DotEncoder};
+use esmtp::data::{BareCheck, BarePolicy, ContentError, Decoded, DotDecoder, DotEncoder};
 use esmtp::testing::{self, dot_reference};
 use libfuzzer_sys::fuzz_target;
 
@@ -61,6 +62,44 @@ fn same_as_reference(
         assert_eq!(new.error(), old.error());
         assert_eq!(new.size(), old.size());
     }
+}
+
+/// The content before the first bare CR, bare LF or NUL, and that
+/// offence (a CR at the very end is bare).
+fn bdat_by_the_rules(content: &[u8]) -> (Vec<u8>, Option<ContentError>) {
+    for (i, &c) in content.iter().enumerate() {
+        let offence = match c {
+            0 => Some(ContentError::Nul),
+            b'\r' if content.get(i + 1).is_some_and(|&n| n != b'\n') => Some(ContentError::BareCr),
+            b'\n' if i == 0 || content[i - 1] != b'\r' => Some(ContentError::BareLf),
+            _ => None,
+        };
+        if offence.is_some() {
+            return (content[..i].to_vec(), offence);
+        }
+    }
+    match content.last() {
+        Some(b'\r') => (
+            content[..content.len() - 1].to_vec(),
+            Some(ContentError::BareCr),
+        ),
+        _ => (content.to_vec(), None),
+    }
+}
+
+/// `BareCheck` over `content` in `piece`-octet chunks: what it passed on
+/// and the first offence it reported.
+fn bdat_checked(content: &[u8], piece: usize) -> (Vec<u8>, Option<ContentError>) {
+    let mut check = BareCheck::new();
+    let mut passed = Vec::new();
+    for chunk in content.chunks(piece.max(1)) {
+        let (clean, result) = check.check(bytes::Bytes::copy_from_slice(chunk));
+        passed.extend_from_slice(&clean);
+        if let Err(e) = result {
+            return (passed, Some(e));
+        }
+    }
+    (passed, check.finish().err())
 }
 
 fn run(mut decoder: DotDecoder, wire: &[u8], piece: usize) -> (Vec<u8>, Option<Decoded>, Vec<u8>) {
@@ -123,6 +162,10 @@ fn check(input: &[u8]) {
         let long = wire.repeat(1500 / wire.len() + 1);
         same_as_reference(policy, 1000, u64::MAX, &long, piece * 5);
     }
+    // BDAT text (RFC 3030 §3): the check passes exactly the content before
+    // the first bare CR, bare LF or NUL and names that offence.
+    assert_eq!(bdat_checked(wire, piece), bdat_by_the_rules(wire));
+
     let decoder = DotDecoder::new()
         .with_policy(policy)
         .with_max_line(max_line);

@@ -99,15 +99,52 @@ impl BareCheck {
     /// and, when an offending octet was found, what it was; content after
     /// it is not returned.
     pub fn check(&mut self, piece: Bytes) -> (Bytes, Result<(), super::ContentError>) {
-        use super::ContentError;
         if piece.is_empty() {
             return (piece, Ok(()));
         }
         let held = std::mem::take(&mut self.held_cr);
+        let (clean, result) = match Self::clean_piece(&piece, held) {
+            Some(clean) => (clean, Ok(())),
+            None => Self::find_offence(&piece, held),
+        };
+        // A CR that ends the clean content is held back until the next
+        // octet shows whether it is bare.
+        self.held_cr = result.is_ok() && clean < piece.len();
+        // A held CR is only passed on once its LF has come.
+        let passed = if held && piece.first() == Some(&b'\n') {
+            let mut with_cr = Vec::with_capacity(clean + 1);
+            with_cr.push(b'\r');
+            with_cr.extend_from_slice(&piece[..clean]);
+            Bytes::from(with_cr)
+        } else {
+            piece.slice(..clean)
+        };
+        (passed, result)
+    }
+
+    /// The fast path of [`check`](Self::check): when the whole piece is
+    /// clean (one vectorised pass: every CR followed by LF, every LF after
+    /// a CR, no NUL, and the first octet right against what was held),
+    /// how much of it to pass on now (all but a CR at its end); `None`
+    /// sends it to [`find_offence`](Self::find_offence).
+    fn clean_piece(piece: &[u8], held: bool) -> Option<usize> {
+        let &first = piece.first()?;
+        let edge = if held { first == b'\n' } else { first != b'\n' };
+        if !edge || first == 0 || super::scan::broken_pairs(piece) {
+            return None;
+        }
+        Some(piece.len() - usize::from(piece.last() == Some(&b'\r')))
+    }
+
+    /// The exact path of [`check`](Self::check): where the content stops
+    /// being clean and why. `Ok` with less than the whole piece: a CR at
+    /// its end waits for the next piece.
+    fn find_offence(piece: &[u8], held: bool) -> (usize, Result<(), super::ContentError>) {
+        use super::ContentError;
         // Where the LF owed by the last CR must be, if one is owed.
         let mut lf_at = held.then_some(0);
         let mut bad = None;
-        for i in memchr::memchr3_iter(b'\r', b'\n', 0, &piece) {
+        for i in memchr::memchr3_iter(b'\r', b'\n', 0, piece) {
             if let Some(need) = lf_at.take() {
                 if i != need || piece[i] != b'\n' {
                     bad = Some((need.saturating_sub(1), ContentError::BareCr));
@@ -125,27 +162,14 @@ impl BareCheck {
                 break;
             }
         }
-        let (clean, result) = match (bad, lf_at) {
+        match (bad, lf_at) {
             (Some((at, e)), _) => (at, Err(e)),
             (None, Some(need)) if need < piece.len() => {
                 (need.saturating_sub(1), Err(ContentError::BareCr))
             }
-            (None, Some(_)) => {
-                self.held_cr = true;
-                (piece.len() - 1, Ok(()))
-            }
+            (None, Some(_)) => (piece.len() - 1, Ok(())),
             (None, None) => (piece.len(), Ok(())),
-        };
-        // A held CR is only passed on once its LF has come.
-        let passed = if held && piece.first() == Some(&b'\n') {
-            let mut with_cr = Vec::with_capacity(clean + 1);
-            with_cr.push(b'\r');
-            with_cr.extend_from_slice(&piece[..clean]);
-            Bytes::from(with_cr)
-        } else {
-            piece.slice(..clean)
-        };
-        (passed, result)
+        }
     }
 
     /// The message ended: a CR held back is bare.

@@ -452,3 +452,91 @@ fn encoders_defects_at_every_position_rfc5321_4_5_2() {
         }
     }
 }
+
+/// What BDAT text may pass by the rules alone (RFC 5321 §2.3.8, RFC 3030
+/// §3): the content up to its first bare CR, bare LF or NUL, and that
+/// offence; a CR that ends the content is bare (reported at the end).
+fn bdat_by_the_rules(content: &[u8]) -> (Vec<u8>, Option<super::ContentError>) {
+    use super::ContentError;
+    for (i, &c) in content.iter().enumerate() {
+        let offence = match c {
+            0 => Some(ContentError::Nul),
+            b'\r' if content.get(i + 1).is_some_and(|&n| n != b'\n') => Some(ContentError::BareCr),
+            b'\n' if i == 0 || content[i - 1] != b'\r' => Some(ContentError::BareLf),
+            _ => None,
+        };
+        if offence.is_some() {
+            return (content[..i].to_vec(), offence);
+        }
+    }
+    match content.last() {
+        Some(b'\r') => (
+            content[..content.len() - 1].to_vec(),
+            Some(ContentError::BareCr),
+        ),
+        _ => (content.to_vec(), None),
+    }
+}
+
+/// [`super::BareCheck`] over `pieces`: what it passed on, and the first
+/// offence it reported (from a piece, or from `finish`).
+fn bdat_checked(pieces: &[&[u8]]) -> (Vec<u8>, Option<super::ContentError>) {
+    let mut check = super::BareCheck::new();
+    let mut passed = Vec::new();
+    for piece in pieces {
+        let (clean, result) = check.check(bytes::Bytes::copy_from_slice(piece));
+        passed.extend_from_slice(&clean);
+        if let Err(e) = result {
+            return (passed, Some(e));
+        }
+    }
+    (passed, check.finish().err())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// The BDAT text check (its vectorised pass and its exact path) passes
+    /// on exactly the content before the first bare CR, bare LF or NUL and
+    /// reports that offence, however the content is cut, at every scan
+    /// width (RFC 5321 §2.3.8, RFC 3030 §3).
+    #[test]
+    fn bdat_check_follows_the_rules_rfc3030_3(
+        content in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..2000),
+            prop::collection::vec(prop::sample::select(b"\r\nx\0".to_vec()), 0..2000),
+            adversarial(),
+            long_content(),
+        ],
+        points in prop::collection::vec(any::<usize>(), 0..8),
+        piece in 1usize..5000,
+    ) {
+        let want = bdat_by_the_rules(&content);
+        for pieces in [vec![&content[..]], cut(&content, &points), content.chunks(piece).collect()] {
+            prop_assert_eq!(&at_every_width(|| bdat_checked(&pieces)), &want);
+        }
+    }
+}
+
+/// Each BDAT offence at every position of the first scan windows and
+/// around their edges, in otherwise clean text, whole and cut just before
+/// and after it.
+#[test]
+fn bdat_check_defects_at_every_position_rfc3030_3() {
+    let line = b"abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\r\n";
+    let clean: Vec<u8> = line.iter().copied().cycle().take(1300).collect();
+    let defects: [&[u8]; 5] = [b"\r", b"\n", b"\0", b"\r\r\n", b"\n\r"];
+    for defect in defects {
+        for at in 0..clean.len() {
+            let mut content = clean.clone();
+            content.splice(at..at, defect.iter().copied());
+            let want = bdat_by_the_rules(&content);
+            let cuts = [content.len(), at, at + 1];
+            for cut_at in cuts {
+                let (a, b) = content.split_at(cut_at.min(content.len()));
+                let got = at_every_width(|| bdat_checked(&[a, b]));
+                assert_eq!(got, want, "{defect:?} at {at}, cut at {cut_at}");
+            }
+        }
+    }
+}

@@ -189,6 +189,43 @@ fn tail(s: &[u8]) -> (bool, bool) {
     (bad | (least == 0), dot)
 }
 
+/// Whether any adjacent pair of `s` breaks the CRLF pairing (a CR not
+/// followed by LF, an LF not preceded by CR) or any octet is a NUL: the
+/// BDAT text check's pass over a whole piece, at the CPU's width. The
+/// first octet's predecessor and the last one's successor are the
+/// caller's.
+pub(crate) fn broken_pairs(s: &[u8]) -> bool {
+    match width::level() {
+        Level::Baseline => broken_pairs_in::<16>(s),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Level::Avx2(cpu) => cpu.vectorize(
+            #[inline(always)]
+            || broken_pairs_in::<32>(s),
+        ),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Level::Avx512(cpu) => cpu.vectorize(
+            #[inline(always)]
+            || broken_pairs_in::<64>(s),
+        ),
+    }
+}
+
+#[inline(always)]
+fn broken_pairs_in<const L: usize>(s: &[u8]) -> bool {
+    let mut at: usize = 0;
+    while let Some(w) = s.get(at..at.saturating_add(LANES + 2)) {
+        let Ok(w) = <&[u8; LANES + 2]>::try_from(w) else {
+            break;
+        };
+        // Lanes `at..at + LANES`: the pairs that start there, and NUL.
+        if window::<L>(w).0 {
+            return true;
+        }
+        at = at.saturating_add(LANES);
+    }
+    tail(s.get(at..).unwrap_or_default()).0
+}
+
 /// For the client side: how far from `pos` the fused scan vouches for
 /// `s`, looking at no more than about `budget` octets. Returns
 /// `(from, rest)`: before `from` there is no bare CR, no bare LF (the pair
