@@ -102,6 +102,18 @@ fn decode(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // A server that lets bare CR and LF through (BarePolicy::Allow) takes
+    // the search-then-check path.
+    group.bench_function("esmtp_DotDecoder_allow_bare", |b| {
+        b.iter_batched_ref(
+            || BytesMut::from(&wire[..]),
+            |buf| {
+                let mut decoder = DotDecoder::new().with_policy(esmtp::data::BarePolicy::Allow);
+                decode_all(&mut decoder, buf)
+            },
+            BatchSize::PerIteration,
+        )
+    });
     group.bench_function("reference_DotDecoder", |b| {
         b.iter_batched_ref(
             || BytesMut::from(&wire[..]),

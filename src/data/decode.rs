@@ -228,8 +228,10 @@ impl DotDecoder {
     /// The fast path of `decode`: the next content run found and checked in
     /// one pass ([`scan::clean_run`]) and taken, when it is clean; `None`
     /// (nothing updated) leaves the run to the search and the exact checks.
+    /// A run with no bare CR, bare LF or NUL passes the same checks under
+    /// either [`BarePolicy`], so `Allow` takes this path too.
     fn clean_run(&mut self, buf: &[u8]) -> Option<usize> {
-        if self.error.is_some() || self.policy != BarePolicy::Reject {
+        if self.error.is_some() {
             return None;
         }
         let hay = buf.get(..MAX_RUN).unwrap_or(buf);

@@ -214,7 +214,8 @@ proptest! {
 }
 
 /// Each kind of defect at every position of two scan windows and around
-/// their edges, in otherwise clean text.
+/// their edges, in otherwise clean text, under either bare-line-end
+/// policy.
 #[test]
 fn every_defect_at_every_position() {
     let line = b"abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\r\n";
@@ -228,17 +229,19 @@ fn every_defect_at_every_position() {
         b"\n.",
         b"\r\r\n",
     ];
-    let settings = Settings {
-        policy: BarePolicy::Reject,
-        max_line: DotDecoder::DEFAULT_MAX_LINE,
-        max_size: u64::MAX,
-    };
-    for defect in defects {
-        for at in 0..clean.len() {
-            let mut wire = clean.clone();
-            wire.splice(at..at, defect.iter().copied());
-            wire.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
-            same(settings, &[&wire]);
+    for policy in [BarePolicy::Reject, BarePolicy::Allow] {
+        let settings = Settings {
+            policy,
+            max_line: DotDecoder::DEFAULT_MAX_LINE,
+            max_size: u64::MAX,
+        };
+        for defect in defects {
+            for at in 0..clean.len() {
+                let mut wire = clean.clone();
+                wire.splice(at..at, defect.iter().copied());
+                wire.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+                same(settings, &[&wire]);
+            }
         }
     }
 }
