@@ -27,10 +27,10 @@ pub use decode::{BarePolicy, Decoded, DotDecoder};
 pub use encode::DotEncoder;
 pub use width::ScanWidth;
 
-/// The vector width [`DotDecoder`] and [`DotEncoder`] scan content at on
-/// this CPU: the widest it has (AVX-512, AVX2, else the baseline), chosen
-/// at run time so one build is fast everywhere. Benchmarks print it beside
-/// the CPU model.
+/// The vector width [`DotDecoder`], [`DotEncoder`] and [`BareCheck`] scan
+/// content at on this CPU: the widest it has (AVX-512, AVX2, else the
+/// baseline), chosen at run time so one build is fast everywhere.
+/// Benchmarks print it beside the CPU model.
 pub fn scan_width() -> ScanWidth {
     width::current()
 }
