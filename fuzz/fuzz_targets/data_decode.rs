@@ -64,28 +64,6 @@ fn same_as_reference(
     }
 }
 
-/// The content before the first bare CR, bare LF or NUL, and that
-/// offence (a CR at the very end is bare).
-fn bdat_by_the_rules(content: &[u8]) -> (Vec<u8>, Option<ContentError>) {
-    for (i, &c) in content.iter().enumerate() {
-        let offence = match c {
-            0 => Some(ContentError::Nul),
-            b'\r' if content.get(i + 1).is_some_and(|&n| n != b'\n') => Some(ContentError::BareCr),
-            b'\n' if i == 0 || content[i - 1] != b'\r' => Some(ContentError::BareLf),
-            _ => None,
-        };
-        if offence.is_some() {
-            return (content[..i].to_vec(), offence);
-        }
-    }
-    match content.last() {
-        Some(b'\r') => (
-            content[..content.len() - 1].to_vec(),
-            Some(ContentError::BareCr),
-        ),
-        _ => (content.to_vec(), None),
-    }
-}
 
 /// `BareCheck` over `content` in `piece`-octet chunks: what it passed on
 /// and the first offence it reported.
@@ -164,7 +142,7 @@ fn check(input: &[u8]) {
     }
     // BDAT text (RFC 3030 §3): the check passes exactly the content before
     // the first bare CR, bare LF or NUL and names that offence.
-    assert_eq!(bdat_checked(wire, piece), bdat_by_the_rules(wire));
+    assert_eq!(bdat_checked(wire, piece), testing::bare_text_by_the_rules(wire));
 
     let decoder = DotDecoder::new()
         .with_policy(policy)

@@ -456,31 +456,6 @@ fn encoders_defects_at_every_position_rfc5321_4_5_2() {
     }
 }
 
-/// What BDAT text may pass by the rules alone (RFC 5321 §2.3.8, RFC 3030
-/// §3): the content up to its first bare CR, bare LF or NUL, and that
-/// offence; a CR that ends the content is bare (reported at the end).
-fn bdat_by_the_rules(content: &[u8]) -> (Vec<u8>, Option<super::ContentError>) {
-    use super::ContentError;
-    for (i, &c) in content.iter().enumerate() {
-        let offence = match c {
-            0 => Some(ContentError::Nul),
-            b'\r' if content.get(i + 1).is_some_and(|&n| n != b'\n') => Some(ContentError::BareCr),
-            b'\n' if i == 0 || content[i - 1] != b'\r' => Some(ContentError::BareLf),
-            _ => None,
-        };
-        if offence.is_some() {
-            return (content[..i].to_vec(), offence);
-        }
-    }
-    match content.last() {
-        Some(b'\r') => (
-            content[..content.len() - 1].to_vec(),
-            Some(ContentError::BareCr),
-        ),
-        _ => (content.to_vec(), None),
-    }
-}
-
 /// [`super::BareCheck`] over `pieces`: what it passed on, and the first
 /// offence it reported (from a piece, or from `finish`).
 fn bdat_checked(pieces: &[&[u8]]) -> (Vec<u8>, Option<super::ContentError>) {
@@ -514,7 +489,7 @@ proptest! {
         points in prop::collection::vec(any::<usize>(), 0..8),
         piece in 1usize..5000,
     ) {
-        let want = bdat_by_the_rules(&content);
+        let want = testing::bare_text_by_the_rules(&content);
         for pieces in [vec![&content[..]], cut(&content, &points), content.chunks(piece).collect()] {
             prop_assert_eq!(&at_every_width(|| bdat_checked(&pieces)), &want);
         }
@@ -533,7 +508,7 @@ fn bdat_check_defects_at_every_position_rfc3030_3() {
         for at in 0..clean.len() {
             let mut content = clean.clone();
             content.splice(at..at, defect.iter().copied());
-            let want = bdat_by_the_rules(&content);
+            let want = testing::bare_text_by_the_rules(&content);
             let cuts = [content.len(), at, at + 1];
             for cut_at in cuts {
                 let (a, b) = content.split_at(cut_at.min(content.len()));

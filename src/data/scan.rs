@@ -12,6 +12,27 @@ use memchr::memmem::Finder;
 
 use super::width::{self, Level};
 
+/// Runs `$scan::<L>(args)` at the CPU's width: `L` = 16 lanes per group on
+/// the baseline, 32 under AVX2, 64 under AVX-512, each compiled inlined
+/// into `fearless_simd`'s function with those target features.
+macro_rules! at_width {
+    ($scan:ident($($arg:expr),*)) => {
+        match width::level() {
+            Level::Baseline => $scan::<16>($($arg),*),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Level::Avx2(cpu) => cpu.vectorize(
+                #[inline(always)]
+                || $scan::<32>($($arg),*),
+            ),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Level::Avx512(cpu) => cpu.vectorize(
+                #[inline(always)]
+                || $scan::<64>($($arg),*),
+            ),
+        }
+    };
+}
+
 /// How many octets one check covers: small enough to stay in L1 between the
 /// search and the checks, large enough to amortise the calls.
 pub(crate) const BLOCK: usize = 4096;
@@ -195,19 +216,7 @@ fn tail(s: &[u8]) -> (bool, bool) {
 /// first octet's predecessor and the last one's successor are the
 /// caller's.
 pub(crate) fn broken_pairs(s: &[u8]) -> bool {
-    match width::level() {
-        Level::Baseline => broken_pairs_in::<16>(s),
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Level::Avx2(cpu) => cpu.vectorize(
-            #[inline(always)]
-            || broken_pairs_in::<32>(s),
-        ),
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Level::Avx512(cpu) => cpu.vectorize(
-            #[inline(always)]
-            || broken_pairs_in::<64>(s),
-        ),
-    }
+    at_width!(broken_pairs_in(s))
 }
 
 #[inline(always)]
@@ -235,19 +244,7 @@ fn broken_pairs_in<const L: usize>(s: &[u8]) -> bool {
 /// look). NUL counts as attention, which only costs that look. An LF first
 /// in `s` is attention (it may be bare).
 pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> (usize, Option<(usize, bool)>) {
-    match width::level() {
-        Level::Baseline => skip_clean_in::<16>(s, pos, budget),
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Level::Avx2(cpu) => cpu.vectorize(
-            #[inline(always)]
-            || skip_clean_in::<32>(s, pos, budget),
-        ),
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Level::Avx512(cpu) => cpu.vectorize(
-            #[inline(always)]
-            || skip_clean_in::<64>(s, pos, budget),
-        ),
-    }
+    at_width!(skip_clean_in(s, pos, budget))
 }
 
 #[inline(always)]
@@ -294,19 +291,7 @@ fn skip_clean_in<const L: usize>(
 /// the caller then takes its exact path, which finds what this one only
 /// suspected. A `CRLF "."` reaching past `s` is not seen.
 pub(crate) fn clean_run(s: &[u8], line: usize, max_line: usize) -> Option<(usize, usize)> {
-    match width::level() {
-        Level::Baseline => clean_run_in::<16>(s, line, max_line),
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Level::Avx2(cpu) => cpu.vectorize(
-            #[inline(always)]
-            || clean_run_in::<32>(s, line, max_line),
-        ),
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Level::Avx512(cpu) => cpu.vectorize(
-            #[inline(always)]
-            || clean_run_in::<64>(s, line, max_line),
-        ),
-    }
+    at_width!(clean_run_in(s, line, max_line))
 }
 
 #[inline(always)]

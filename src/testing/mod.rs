@@ -37,3 +37,29 @@ pub fn canonical_line_ends(content: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// What BDAT text may pass by the rules alone (RFC 5321 §2.3.8, RFC 3030
+/// §3): the content up to its first bare CR, bare LF or NUL, and that
+/// offence; a CR that ends the content is bare. The oracle that
+/// [`BareCheck`](crate::data::BareCheck) is tested and fuzzed against.
+pub fn bare_text_by_the_rules(content: &[u8]) -> (Vec<u8>, Option<crate::data::ContentError>) {
+    use crate::data::ContentError;
+    for (i, &c) in content.iter().enumerate() {
+        let offence = match c {
+            0 => Some(ContentError::Nul),
+            b'\r' if content.get(i + 1).is_some_and(|&n| n != b'\n') => Some(ContentError::BareCr),
+            b'\n' if i == 0 || content[i - 1] != b'\r' => Some(ContentError::BareLf),
+            _ => None,
+        };
+        if offence.is_some() {
+            return (content[..i].to_vec(), offence);
+        }
+    }
+    match content.last() {
+        Some(b'\r') => (
+            content[..content.len() - 1].to_vec(),
+            Some(ContentError::BareCr),
+        ),
+        _ => (content.to_vec(), None),
+    }
+}
