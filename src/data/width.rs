@@ -47,14 +47,21 @@ impl Level {
 
 /// Every width this CPU can run, narrowest first.
 fn available() -> Vec<Level> {
-    let mut levels = vec![Level::Baseline];
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
         let cpu = fearless_simd::Level::new();
-        levels.extend(cpu.as_avx2().map(Level::Avx2));
-        levels.extend(cpu.as_avx512().map(Level::Avx512));
+        let wide = [
+            cpu.as_avx2().map(Level::Avx2),
+            cpu.as_avx512().map(Level::Avx512),
+        ];
+        std::iter::once(Level::Baseline)
+            .chain(wide.into_iter().flatten())
+            .collect()
     }
-    levels
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        vec![Level::Baseline]
+    }
 }
 
 /// The width the scans run at: the widest available, unless a test chose
