@@ -393,6 +393,18 @@ fn long_content() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(line, 0..520).prop_map(|v| v.concat())
 }
 
+/// Content for the proptests: any bytes, bytes drawn from `alphabet`
+/// (the octets that matter, densely), adversarial line-end mixes, and
+/// long mostly clean content, each up to `max` octets where random.
+fn any_content(max: usize, alphabet: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..max),
+        prop::collection::vec(prop::sample::select(alphabet.to_vec()), 0..max),
+        adversarial(),
+        long_content(),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -402,12 +414,7 @@ proptest! {
     /// reads of any size.
     #[test]
     fn copying_and_zero_copy_encoders_agree_rfc5321_4_5_2(
-        content in prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..3000),
-            prop::collection::vec(prop::sample::select(b"\r\n.x\0".to_vec()), 0..3000),
-            adversarial(),
-            long_content(),
-        ],
+        content in any_content(3000, b"\r\n.x\0"),
         points in prop::collection::vec(any::<usize>(), 0..8),
         piece in 1usize..9000,
     ) {
@@ -480,12 +487,7 @@ proptest! {
     /// width (RFC 5321 §2.3.8, RFC 3030 §3).
     #[test]
     fn bdat_check_follows_the_rules_rfc3030_3(
-        content in prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..2000),
-            prop::collection::vec(prop::sample::select(b"\r\nx\0".to_vec()), 0..2000),
-            adversarial(),
-            long_content(),
-        ],
+        content in any_content(2000, b"\r\nx\0"),
         points in prop::collection::vec(any::<usize>(), 0..8),
         piece in 1usize..5000,
     ) {
