@@ -40,7 +40,7 @@ fn rcpt(
     }
 }
 
-/// §9.1, RFC 5321 §3.3: "spaces are not permitted on either side of the
+/// RFC 5321 §3.3: "spaces are not permitted on either side of the
 /// colon"; tolerated in lenient mode; the writer is always strict.
 #[test]
 fn item_01_space_after_from_colon() {
@@ -53,7 +53,8 @@ fn item_01_space_after_from_colon() {
     assert!(lenient("RCPT TO: <a@b.org>").is_ok());
 }
 
-/// §9.2: a path without angle brackets is lenient-only.
+/// RFC 5321 §4.1.2 (`Path = "<" … ">"`): a path without angle brackets
+/// is lenient-only.
 #[test]
 fn item_02_missing_angle_brackets() {
     assert_eq!(
@@ -66,7 +67,7 @@ fn item_02_missing_angle_brackets() {
     );
 }
 
-/// §9.3, RFC 5321 §4.1.2: `<>` is a reverse path only.
+/// RFC 5321 §4.1.2: `<>` is a reverse path only.
 #[test]
 fn item_03_null_path_only_in_mail() {
     assert_eq!(
@@ -79,7 +80,7 @@ fn item_03_null_path_only_in_mail() {
     );
 }
 
-/// §9.4, RFC 4954 §5: `AUTH=<>` is decoded xtext; an empty value is invalid.
+/// RFC 4954 §5: `AUTH=<>` is decoded xtext; an empty value is invalid.
 #[test]
 fn item_04_auth_param() {
     let (_, p) = mail("MAIL FROM:<a@b.org> AUTH=<>", ParseOptions::strict()).unwrap();
@@ -95,7 +96,7 @@ fn item_04_auth_param() {
     assert!(mail("MAIL FROM:<a@b.org> AUTH=", ParseOptions::strict()).is_err());
 }
 
-/// §9.5, RFC 5321 §4.1.2 and App. C: source routes accepted and dropped.
+/// RFC 5321 §4.1.2 and App. C: source routes accepted and dropped.
 #[test]
 fn item_05_source_routes() {
     let (from, _) = mail(
@@ -106,7 +107,7 @@ fn item_05_source_routes() {
     assert_eq!(from.to_string(), "<userc@d.bar.org>");
 }
 
-/// §9.6, RFC 5321 §4.1.1.3: `<Postmaster>` has its own variant.
+/// RFC 5321 §4.1.1.3: `<Postmaster>` has its own variant.
 #[test]
 fn item_06_postmaster() {
     assert_eq!(
@@ -117,7 +118,7 @@ fn item_06_postmaster() {
     );
 }
 
-/// §9.7, RFC 5321 §4.1.2: quoted forms are equivalent; minimal quoting.
+/// RFC 5321 §4.1.2: quoted forms are equivalent; minimal quoting.
 #[test]
 fn item_07_quoted_local_parts() {
     let (a, _) = mail("MAIL FROM:<\"john\"@x.org>", ParseOptions::strict()).unwrap();
@@ -129,7 +130,7 @@ fn item_07_quoted_local_parts() {
     assert!(mail("MAIL FROM:<\"a\\\tb\"@x.org>", ParseOptions::strict()).is_err());
 }
 
-/// §9.8, RFC 5321 §4.1.3: IPv6 group rules, registered tags only.
+/// RFC 5321 §4.1.3: IPv6 group rules, registered tags only.
 #[test]
 fn item_08_ipv6_literals() {
     assert!(AddressLiteral::parse(b"[IPv6:2001:db8::1]").is_ok());
@@ -142,7 +143,7 @@ fn item_08_ipv6_literals() {
     );
 }
 
-/// §9.9, RFC 5321 §4.1.1.1: `HELO [literal]`, and trailing text after the
+/// RFC 5321 §4.1.1.1: `HELO [literal]`, and trailing text after the
 /// EHLO domain in lenient mode.
 #[test]
 fn item_09_helo_literal_and_trailing_text() {
@@ -154,7 +155,8 @@ fn item_09_helo_literal_and_trailing_text() {
     assert!(lenient("EHLO a.example (client)").is_ok());
 }
 
-/// §9.10: parameters are split at the first `=`; MTRK's base64 padding.
+/// RFC 5321 §4.1.2 `esmtp-value` excludes `=`, yet MTRK's base64 may end
+/// in `=` padding (RFC 3885 §3.1): parameters are split at the first `=`.
 #[test]
 fn item_10_split_at_first_equals() {
     let (_, p) = mail(
@@ -168,7 +170,7 @@ fn item_10_split_at_first_equals() {
     assert_eq!(out, b"YWJjZA==:3600");
 }
 
-/// §9.11: keywords may contain `-`.
+/// RFC 5321 §4.1.2: an `esmtp-keyword` may contain `-` (MT-PRIORITY).
 #[test]
 fn item_11_keywords_with_hyphen() {
     let (_, p) = mail("MAIL FROM:<a@b.org> MT-PRIORITY=3", ParseOptions::strict()).unwrap();
@@ -177,7 +179,7 @@ fn item_11_keywords_with_hyphen() {
     assert_eq!(p.extras().other[0].keyword, "X-MY-PARAM");
 }
 
-/// §9.12, RFC 5321 §4.1.1.11 and §4.2.4: each failure names its reply.
+/// RFC 5321 §4.1.1.11 and §4.2.4: each failure names its reply.
 #[test]
 fn item_12_reply_for_each_failure() {
     let reply = |line: &str| {
@@ -206,7 +208,7 @@ fn item_12_reply_for_each_failure() {
     );
 }
 
-/// §9.13, RFC 3461 §4: uppercase hex is emitted; lowercase only lenient.
+/// RFC 3461 §4: uppercase hex is emitted; lowercase only lenient.
 #[test]
 fn item_13_xtext_hex_case() {
     assert!(mail("MAIL FROM:<a@b.org> ENVID=a+2bb", ParseOptions::strict()).is_err());
@@ -217,7 +219,7 @@ fn item_13_xtext_hex_case() {
     assert_eq!(out, b" ENVID=a+2Bb");
 }
 
-/// §9.14, RFC 3461 §4.1: NEVER alone, keywords in any case.
+/// RFC 3461 §4.1: NEVER alone, keywords in any case.
 #[test]
 fn item_14_notify_list() {
     assert!(rcpt(
@@ -239,7 +241,10 @@ fn item_14_notify_list() {
     .is_err());
 }
 
-/// §9.15: checked arithmetic and range checks everywhere.
+/// Checked arithmetic and range checks everywhere: SIZE's `1*20DIGIT`
+/// (RFC 1870 §3) can exceed `u64`, BDAT's `chunk-size` (RFC 3030 §2) is
+/// unbounded, MT-PRIORITY (RFC 6710 §7), BY (RFC 2852 §4) and HOLDFOR
+/// (RFC 4865 §3) have ranges.
 #[test]
 fn item_15_number_overflow() {
     assert!(mail(
@@ -270,7 +275,7 @@ fn item_15_number_overflow() {
     .is_err());
 }
 
-/// §9.16, RFC 4865 §4: HOLDUNTIL is an RFC 3339 date-time, not a number.
+/// RFC 4865 §3: HOLDUNTIL is an RFC 3339 date-time, not a number.
 #[test]
 fn item_16_holduntil_is_a_date_time() {
     let (_, p) = mail(
@@ -286,7 +291,8 @@ fn item_16_holduntil_is_a_date_time() {
     .is_err());
 }
 
-/// §9.19: `AUTH=` EHLO lines are merged with `AUTH` lines.
+/// The pre-standard `AUTH=` EHLO line (Outlook Express 4 era) is merged
+/// with the RFC 4954 §3 `AUTH` line.
 #[test]
 fn item_19_old_auth_equals_line() {
     let raw = b"250-mx.example\r\n250-AUTH=LOGIN PLAIN\r\n250 AUTH CRAM-MD5 PLAIN\r\n";
@@ -305,7 +311,7 @@ fn item_19_old_auth_equals_line() {
     assert!(!String::from_utf8_lossy(&out).contains("AUTH="));
 }
 
-/// §9.21, RFC 5321 §4.2: lenient reply forms, same code on every line.
+/// RFC 5321 §4.2: lenient reply forms, same code on every line.
 #[test]
 fn item_21_lenient_replies() {
     let opts = ReplyParseOptions::new();
@@ -320,7 +326,7 @@ fn item_21_lenient_replies() {
     ));
 }
 
-/// §9.22, RFC 2034 §4 / RFC 3463 §2: enhanced codes only where meaningful.
+/// RFC 2034 §4 / RFC 3463 §2: enhanced codes only where meaningful.
 #[test]
 fn item_22_enhanced_code_detection() {
     let on = ReplyParseOptions::new().with_enhanced(true);
@@ -336,7 +342,7 @@ fn item_22_enhanced_code_detection() {
     assert_eq!(r.enhanced(), None);
 }
 
-/// §9.23, RFC 5321 §2.4: verbs, keywords and values are case-insensitive;
+/// RFC 5321 §2.4: verbs, keywords and values are case-insensitive;
 /// local parts and base64 are not.
 #[test]
 fn item_23_case_insensitivity() {
@@ -351,7 +357,7 @@ fn item_23_case_insensitivity() {
     assert_eq!(Mechanism::parse(b"cram-md5").unwrap(), Mechanism::CramMd5);
 }
 
-/// §9.31: the faulty RFC examples are not used as vectors; their intent
+/// The faulty RFC examples are not used as vectors; their intent
 /// is checked instead (RFC 3030 §4.2 sizes, RFC 4141 §9 forms).
 #[test]
 fn item_31_faulty_rfc_examples() {
