@@ -7,7 +7,7 @@ use criterion::{criterion_group, Criterion, Throughput};
 use esmtp::command::Command;
 use esmtp::ParseOptions;
 
-/// The mix of /work/shared/reference/benchmarking.md: transactions of EHLO,
+/// The mix BENCHMARKS.md describes: transactions of EHLO,
 /// MAIL (SIZE, BODY), RCPT ×3 (NOTIFY, ORCPT), DATA; after every fifth one
 /// RSET / NOOP / QUIT / AUTH PLAIN / BDAT 1000 LAST in turn.
 fn corpus(lines: usize) -> Vec<Vec<u8>> {

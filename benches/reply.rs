@@ -1,5 +1,5 @@
 //! Reply and EHLO parsing beside smtp-proto 0.2.5, same inputs, same run
-//! (see /work/shared/reference/benchmarking.md).
+//! (BENCHMARKS.md's opening says how the smtp-proto rows are kept fair).
 //!
 //! `cargo bench --bench reply -- --warm-up-time 1 --measurement-time 3`
 //!

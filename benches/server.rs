@@ -1,7 +1,7 @@
 //! The server machine end to end: whole pipelined transactions per second,
 //! and DATA content throughput through the whole machine beside smtp-proto
 //! 0.2.5's `DataReceiver` and a memcpy of the same bytes, in the same run
-//! (see /work/shared/reference/benchmarking.md for the fairness rules).
+//! (BENCHMARKS.md's opening says how the smtp-proto rows are kept fair).
 //! Every default check is on: bare CR / LF rejected, the 1000-octet line
 //! limit, and the default SIZE cap (35 MiB) enforced.
 //!

@@ -1,4 +1,4 @@
-//! Errors, kept in the classes DESIGN.md separates: malformed peer input
+//! Errors, kept in separate classes: malformed peer input
 //! ([`SyntaxError`], which names the reply a server owes), incomplete input
 //! and overlong lines ([`DecodeError`]).
 

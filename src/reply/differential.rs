@@ -136,7 +136,7 @@ proptest! {
     }
 
     /// A valid reply parses whole in both readings; every strict prefix
-    /// is `Incomplete` in both (RFC 5321 §4.2, DESIGN.md invariant).
+    /// is `Incomplete` in both (RFC 5321 §4.2).
     #[test]
     fn agree_on_valid_replies_and_their_prefixes(input in valid_reply(), opts in options()) {
         agree(&input, &opts)?;

@@ -286,7 +286,7 @@ fn write_canonical_forms_rfc5321_4_2_1() {
     }
 }
 
-/// DESIGN.md invariant: caller text never puts CR or LF on the wire.
+/// The crate's guarantee: caller text never puts CR or LF on the wire.
 #[test]
 fn writer_rejects_control_characters() {
     for (text, byte) in [

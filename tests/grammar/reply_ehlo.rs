@@ -1,6 +1,6 @@
 //! Properties of the reply grammar and the EHLO capability set:
 //! `parse(write(x)) == x`, every strict prefix is `Incomplete`, and no
-//! input makes the parsers panic (DESIGN.md invariants).
+//! input makes the parsers panic.
 
 use std::borrow::Cow;
 
