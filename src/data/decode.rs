@@ -49,6 +49,24 @@ pub enum Decoded {
     End(Result<u64, ContentError>),
 }
 
+/// One step of [`DotDecoder::step`] over the front of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The first `n` octets are content, to hand out.
+    Content(usize),
+    /// The CR of a `CRLF "." CR` that is not the end: content, already
+    /// consumed (hand out `"\r"`, consume nothing).
+    LoneCr,
+    /// The first `n` octets are consumed and not handed out (a stuffed dot,
+    /// the terminator, or content of a message already rejected).
+    Skip(usize),
+    /// The input is empty.
+    NeedMore,
+    /// The message has ended; the input after the terminator is not the
+    /// decoder's.
+    End,
+}
+
 /// Where the decoder stands relative to the line structure: all it keeps
 /// between calls besides counters, so any split of the input decodes alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,23 +191,39 @@ impl DotDecoder {
     /// calls return the same `End` and leave `buf` alone.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Decoded {
         loop {
-            let Some(&first) = buf.first() else {
+            match self.step(buf) {
+                Step::Content(end) => return Decoded::Content(buf.split_to(end).freeze()),
+                Step::LoneCr => return Decoded::Content(Bytes::from_static(b"\r")),
+                Step::Skip(n) => buf.advance(n),
+                Step::NeedMore => return Decoded::NeedMore,
+                Step::End => return self.end(),
+            }
+        }
+    }
+
+    /// What [`decode`](Self::decode) does next with the front of `input`,
+    /// without touching a buffer: the state moves past what the step
+    /// consumes, so the caller must consume it (and hand out the content)
+    /// before the next step. Also drives decoding from borrowed input, as
+    /// [`Server::receive`](crate::server::Server::receive) does to check
+    /// each run before it copies it.
+    pub(crate) fn step(&mut self, input: &[u8]) -> Step {
+        loop {
+            let Some(&first) = input.first() else {
                 if self.state == State::Done {
-                    return self.end();
+                    return Step::End;
                 }
-                return Decoded::NeedMore;
+                return Step::NeedMore;
             };
             match self.state {
-                State::Done => return self.end(),
+                State::Done => return Step::End,
                 State::LineStart if first == b'.' => {
-                    buf.advance(1);
                     self.state = State::Dot;
-                    continue;
+                    return Step::Skip(1);
                 }
                 State::Dot if first == b'\r' => {
-                    buf.advance(1);
                     self.state = State::DotCr;
-                    continue;
+                    return Step::Skip(1);
                 }
                 State::Dot => {
                     // The dot was stuffing (RFC 5321 §4.5.2): drop it, the
@@ -197,31 +231,30 @@ impl DotDecoder {
                     self.state = State::Mid;
                 }
                 State::DotCr if first == b'\n' => {
-                    buf.advance(1);
                     self.state = State::Done;
-                    return self.end();
+                    return Step::Skip(1);
                 }
                 State::DotCr => {
                     // `CRLF "." CR x`: stuffing, then a CR that is content
                     // (bare, as x is not LF; the next region reports it).
                     if self.take(b"\r") {
-                        return Decoded::Content(Bytes::from_static(b"\r"));
+                        return Step::LoneCr;
                     }
                     continue;
                 }
                 State::LineStart | State::Mid | State::Cr => {}
             }
 
-            if let Some(end) = self.clean_run(buf) {
-                return Decoded::Content(buf.split_to(end).freeze());
+            if let Some(end) = self.clean_run(input) {
+                return Step::Content(end);
             }
-            let end = self.region_end(buf);
+            let end = self.region_end(input);
             // The region is never empty: `first` is in it unless it is a
             // line-start dot, which the match above consumed.
-            if self.take(buf.get(..end).unwrap_or_default()) {
-                return Decoded::Content(buf.split_to(end).freeze());
+            if self.take(input.get(..end).unwrap_or_default()) {
+                return Step::Content(end);
             }
-            buf.advance(end);
+            return Step::Skip(end);
         }
     }
 

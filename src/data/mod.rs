@@ -23,6 +23,7 @@ pub(crate) mod width;
 
 pub use chunk::{BareCheck, Chunk, ChunkDecoder};
 pub use classify::{classify, is_binary, needs_8bit, ContentKind};
+pub(crate) use decode::Step;
 pub use decode::{BarePolicy, Decoded, DotDecoder};
 pub use encode::DotEncoder;
 pub use width::ScanWidth;

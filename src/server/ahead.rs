@@ -1,19 +1,19 @@
-//! Message content decoded as [`Server::receive`] copies it: the copy
-//! and the decode in one pass over each piece while it is in cache,
+//! Message content decoded as [`Server::receive`] copies it: each run is
+//! checked in the caller's slice, then copied while it is in cache,
 //! instead of a copy of the whole read and a second pass over it later.
 
 use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::data::{Decoded, DotDecoder};
+use crate::data::{Decoded, DotDecoder, Step};
 
 /// Reads at least this long are decoded as they are copied; shorter ones
 /// are only appended, as the decode that follows finds them in cache.
 pub(super) const AHEAD_MIN: usize = 32 * 1024;
 
-/// The piece copied, then decoded, at a time: small enough to stay in the
-/// first-level cache between the copy and the scan.
+/// The most input one step checks: small enough to stay in the
+/// first-level cache between the scan and the copy.
 const PIECE: usize = 16 * 1024;
 
 /// Content chunks decoded by `receive` and not yet handed out as
@@ -44,29 +44,56 @@ impl Ahead {
         Some(chunk)
     }
 
-    /// Appends `data` to `rx` a piece at a time, decoding each piece at
-    /// once: the content found is queued here, exactly the chunks the
-    /// decoder would have returned from the buffered input (split at the
-    /// piece boundaries), and `rx` keeps what it has not consumed (a
-    /// partial line, the end of the message and what follows it).
+    /// Decodes `data` straight from the caller's slice, a piece at a time,
+    /// and copies each content run into `rx` right after checking it, while
+    /// the run is still in the first-level cache: the content found is
+    /// queued here, as slices of one allocation, and `rx` keeps only what
+    /// the decoder does not own (the input after the end of the message).
+    /// Input buffered before `data` is decoded first.
     pub(super) fn receive(&mut self, decoder: &mut DotDecoder, rx: &mut BytesMut, data: &[u8]) {
-        // One allocation for the whole read: the chunks are slices of it.
-        rx.reserve(data.len());
         let q = self.0.get_or_insert_with(Box::default);
-        let mut ended = false;
-        for piece in data.chunks(PIECE) {
-            rx.extend_from_slice(piece);
-            while !ended {
-                match decoder.decode(rx) {
-                    Decoded::Content(chunk) if chunk.is_empty() => {}
-                    Decoded::Content(chunk) => {
-                        q.len += chunk.len();
-                        q.chunks.push_back(chunk);
-                    }
-                    Decoded::NeedMore => break,
-                    // The end (or the error) is reported again by the next
-                    // call, after the chunks queued before it.
-                    Decoded::End(_) => ended = true,
+        let mut push = |chunk: Bytes| {
+            if !chunk.is_empty() {
+                q.len += chunk.len();
+                q.chunks.push_back(chunk);
+            }
+        };
+        // The decoder drains whatever it is given until the message ends.
+        while !rx.is_empty() {
+            match decoder.decode(rx) {
+                Decoded::Content(chunk) => push(chunk),
+                Decoded::NeedMore => break,
+                // The end (or the error) is reported again by the next
+                // call, after the chunks queued before it; what follows it
+                // is the next command's.
+                Decoded::End(_) => {
+                    rx.extend_from_slice(data);
+                    return;
+                }
+            }
+        }
+        // One allocation for the content of the whole read: the chunks are
+        // slices of it.
+        rx.reserve(data.len());
+        let mut at = 0;
+        while let Some(rest) = data.get(at..) {
+            // A bounded piece keeps the run that a step checks in cache
+            // for its copy. Pieces start at multiples of PIECE, so that the
+            // chunks (and what a rejected message hands out before its
+            // violation) are those of reads of PIECE octets.
+            let piece = rest.get(..PIECE - at % PIECE).unwrap_or(rest);
+            match decoder.step(piece) {
+                Step::Content(n) => {
+                    rx.extend_from_slice(piece.get(..n).unwrap_or_default());
+                    push(rx.split().freeze());
+                    at += n;
+                }
+                Step::LoneCr => push(Bytes::from_static(b"\r")),
+                Step::Skip(n) => at += n,
+                Step::NeedMore => return,
+                Step::End => {
+                    rx.extend_from_slice(rest);
+                    return;
                 }
             }
         }
