@@ -19,6 +19,9 @@ use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use esmtp::server::{Event, Server, ServerConfig};
 
 const READ: usize = 16 * 1024;
+/// The read size of a driver with a larger read buffer: at or above the
+/// size from which `Server::receive` decodes as it copies.
+const BIG_READ: usize = 64 * 1024;
 
 fn config() -> Arc<ServerConfig> {
     let mut cfg = ServerConfig::new("mx.example.org").expect("a valid hostname");
@@ -260,6 +263,30 @@ fn data(c: &mut Criterion) {
         )
     });
 
+    // A driver that reads 64 KiB at a time into one reused array and
+    // passes it to `receive`: each read is in cache, as after the kernel's
+    // copy, and takes the decode-as-it-copies path (reads of 32 KiB or more).
+    let mut array64 = vec![0u8; BIG_READ];
+    g.bench_function(
+        "esmtp Server receive (copy), 64 KiB reads + read copy",
+        |b| {
+            b.iter_batched(
+                start,
+                |mut s| {
+                    let mut n = 0;
+                    for read in black_box(&terminated).chunks(BIG_READ) {
+                        let array = &mut array64[..read.len()];
+                        array.copy_from_slice(read);
+                        s.receive(black_box(&*array));
+                        n += drain(&mut s);
+                    }
+                    done(&s, n);
+                    s
+                },
+                BatchSize::PerIteration,
+            )
+        },
+    );
     let mut out = Vec::with_capacity(terminated.len());
     g.bench_function("smtp-proto DataReceiver, one buffer", |b| {
         b.iter(|| {
@@ -290,6 +317,20 @@ fn data(c: &mut Criterion) {
             let mut done = false;
             for read in black_box(&terminated).chunks(READ) {
                 let array = &mut array[..read.len()];
+                array.copy_from_slice(read);
+                done = r.ingest(&mut black_box(&*array).iter(), &mut out);
+            }
+            assert!(done);
+            out.len()
+        })
+    });
+    g.bench_function("smtp-proto DataReceiver, 64 KiB reads + read copy", |b| {
+        b.iter(|| {
+            out.clear();
+            let mut r = smtp_proto::request::receiver::DataReceiver::new();
+            let mut done = false;
+            for read in black_box(&terminated).chunks(BIG_READ) {
+                let array = &mut array64[..read.len()];
                 array.copy_from_slice(read);
                 done = r.ingest(&mut black_box(&*array).iter(), &mut out);
             }
@@ -340,12 +381,11 @@ fn paired(rounds: usize) {
         drain(&mut s);
         s
     };
-    let mut out: Vec<u8> = Vec::with_capacity(terminated.len());
-    let mut array = vec![0u8; READ];
+    let mut array = vec![0u8; BIG_READ];
     // Row 11's session lives across rounds: each round sends it the next
     // transaction (untimed), then times the content.
     let mut kept = start();
-    const NAMES: [&str; 12] = [
+    const NAMES: [&str; 14] = [
         "esmtp receive_buf, one buffer",
         "esmtp receive (copy), one buffer",
         "esmtp receive_buf, 16 KiB reads",
@@ -358,7 +398,18 @@ fn paired(rounds: usize) {
         "memcpy, 16 KiB reads",
         "esmtp copy, then decode (receive before #10 round 2), one buffer",
         "esmtp receive (copy), one buffer, session reused",
+        "esmtp receive (copy), 64 KiB reads + read copy",
+        "smtp-proto, 64 KiB reads + read copy",
     ];
+    // Each contender that writes keeps its own `Vec`, reused round after
+    // round, as a program keeps its buffer: one `Vec` shared by the five
+    // smtp-proto and memcpy rows was often still in cache from the row
+    // before, which sessions (each with its own receive buffer) never
+    // are. `PAIRED_SHARED_OUT=1` shares one again, to compare.
+    let shared_out = std::env::var_os("PAIRED_SHARED_OUT").is_some();
+    let mut outs: Vec<Vec<u8>> = (0..NAMES.len())
+        .map(|_| Vec::with_capacity(terminated.len()))
+        .collect();
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); NAMES.len()];
     let mut order = support::Order::from_env(NAMES.len());
     for round in 0..rounds {
@@ -383,6 +434,7 @@ fn paired(rounds: usize) {
                 _ => terminated.clone(),
             };
             let terminated = &fresh[..];
+            let out = &mut outs[if shared_out { 0 } else { which }];
             out.clear();
             let t = Instant::now();
             let n = match which {
@@ -422,19 +474,30 @@ fn paired(rounds: usize) {
                 }
                 5 => {
                     let mut r = smtp_proto::request::receiver::DataReceiver::new();
-                    assert!(r.ingest(&mut terminated.iter(), &mut out));
+                    assert!(r.ingest(&mut terminated.iter(), out));
                     out.len()
                 }
-                6 | 7 => {
+                12 => {
+                    let mut n = 0;
+                    for read in terminated.chunks(BIG_READ) {
+                        let array = &mut array[..read.len()];
+                        array.copy_from_slice(read);
+                        s.receive(black_box(&*array));
+                        n += drain(&mut s);
+                    }
+                    n
+                }
+                6 | 7 | 13 => {
                     let mut r = smtp_proto::request::receiver::DataReceiver::new();
                     let mut done = false;
-                    for read in terminated.chunks(READ) {
-                        done = if which == 7 {
+                    let size = if which == 13 { BIG_READ } else { READ };
+                    for read in terminated.chunks(size) {
+                        done = if which != 6 {
                             let array = &mut array[..read.len()];
                             array.copy_from_slice(read);
-                            r.ingest(&mut black_box(&*array).iter(), &mut out)
+                            r.ingest(&mut black_box(&*array).iter(), out)
                         } else {
-                            r.ingest(&mut read.iter(), &mut out)
+                            r.ingest(&mut read.iter(), out)
                         };
                     }
                     assert!(done);
@@ -481,6 +544,7 @@ fn paired(rounds: usize) {
     let shape = |i: usize| match i {
         0 | 1 | 5 | 8 | 10 | 11 => (5, 8),
         2 | 3 | 6 | 9 => (6, 9),
+        12 | 13 => (13, 8),
         _ => (7, 9),
     };
     println!("{rounds} interleaved rounds; median time, and the median over rounds of the throughput ratio");
