@@ -78,9 +78,8 @@ impl Ahead {
         let mut at = 0;
         while let Some(rest) = data.get(at..) {
             // A bounded piece keeps the run that a step checks in cache
-            // for its copy. Pieces start at multiples of PIECE, so that the
-            // chunks (and what a rejected message hands out before its
-            // violation) are those of reads of PIECE octets.
+            // for its copy. Pieces start at multiples of PIECE, as reads
+            // of PIECE octets would, wherever the steps before ended.
             let piece = rest.get(..PIECE - at % PIECE).unwrap_or(rest);
             match decoder.step(piece) {
                 Step::Content(n) => {

@@ -215,6 +215,32 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A large read that comes while an earlier read is still unread (no
+    /// event polled in between) is decoded after it, in order: the session
+    /// is that of the same octets in one read.
+    #[test]
+    fn a_large_read_after_unread_input_gives_the_same_session(
+        bodies in proptest::collection::vec(proptest::collection::vec(big_line(), 60..160), 1..3),
+        unread in 0usize..3000,
+    ) {
+        let input = session(&bodies, b"abc");
+        let at = input.windows(6).position(|w| w == b"DATA\r\n").unwrap() + 6;
+        let cut = (at + unread).min(input.len());
+        let mut whole = Driver::new(config());
+        whole.send(&input[..at]);
+        whole.send(&input[at..]);
+        let mut late = Driver::new(config());
+        late.send(&input[..at]);
+        late.server.receive(&input[at..cut]);
+        late.send(&input[cut..]);
+        prop_assert_eq!(&late.wire, &whole.wire);
+        prop_assert_eq!(completed(&late.log), completed(&whole.log));
+    }
+}
+
 #[test]
 fn a_large_read_ends_the_message_and_reads_the_commands_after_it_rfc5321_4_1_1_4() {
     let body = vec![vec![b"y".repeat(76); 1000]];
