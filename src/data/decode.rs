@@ -207,6 +207,7 @@ impl DotDecoder {
     /// before the next step. Also drives decoding from borrowed input, as
     /// [`Server::receive`](crate::server::Server::receive) does to check
     /// each run before it copies it.
+    #[inline]
     pub(crate) fn step(&mut self, input: &[u8]) -> Step {
         loop {
             let Some(&first) = input.first() else {
