@@ -46,10 +46,10 @@ impl Ahead {
 
     /// Decodes `data` straight from the caller's slice, a piece at a time,
     /// and copies each content run into `rx` right after checking it, while
-    /// the run is still in the first-level cache: the content found is
-    /// queued here, as slices of one allocation, and `rx` keeps only what
-    /// the decoder does not own (the input after the end of the message).
-    /// Input buffered before `data` is decoded first.
+    /// the run is still in the first-level cache: the read's content is
+    /// queued here as one chunk, and `rx` keeps only what the decoder does
+    /// not own (the input after the end of the message). Input buffered
+    /// before `data` is decoded first.
     pub(super) fn receive(&mut self, decoder: &mut DotDecoder, rx: &mut BytesMut, data: &[u8]) {
         let q = self.0.get_or_insert_with(Box::default);
         let mut push = |chunk: Bytes| {
@@ -72,9 +72,13 @@ impl Ahead {
                 }
             }
         }
-        // One allocation for the content of the whole read: the chunks are
-        // slices of it.
-        rx.reserve(data.len());
+        // One allocation for the content of the whole read. The content
+        // runs land back to back in it, the stuffed dots left out, so the
+        // read's content is handed out as one chunk: a split, a chunk and
+        // an event per run cost more than the checks of a run.
+        // One more octet for a CR that the read before held back
+        // (`CRLF "." CR` at its end) and that comes out first.
+        rx.reserve(data.len() + 1);
         let mut at = 0;
         while let Some(rest) = data.get(at..) {
             // A bounded piece keeps the run that a step checks in cache
@@ -84,17 +88,18 @@ impl Ahead {
             match decoder.step(piece) {
                 Step::Content(n) => {
                     rx.extend_from_slice(piece.get(..n).unwrap_or_default());
-                    push(rx.split().freeze());
                     at += n;
                 }
-                Step::LoneCr => push(Bytes::from_static(b"\r")),
+                Step::LoneCr => rx.extend_from_slice(b"\r"),
                 Step::Skip(n) => at += n,
-                Step::NeedMore => return,
+                Step::NeedMore => break,
                 Step::End => {
+                    push(rx.split().freeze());
                     rx.extend_from_slice(rest);
                     return;
                 }
             }
         }
+        push(rx.split().freeze());
     }
 }
