@@ -64,7 +64,6 @@ fn same_as_reference(
     }
 }
 
-
 /// `BareCheck` over `content` in `piece`-octet chunks: what it passed on
 /// and the first offence it reported.
 fn bdat_checked(content: &[u8], piece: usize) -> (Vec<u8>, Option<ContentError>) {
@@ -142,7 +141,10 @@ fn check(input: &[u8]) {
     }
     // BDAT text (RFC 3030 §3): the check passes exactly the content before
     // the first bare CR, bare LF or NUL and names that offence.
-    assert_eq!(bdat_checked(wire, piece), testing::bare_text_by_the_rules(wire));
+    assert_eq!(
+        bdat_checked(wire, piece),
+        testing::bare_text_by_the_rules(wire)
+    );
 
     let decoder = DotDecoder::new()
         .with_policy(policy)

@@ -7,10 +7,12 @@
 //! decision is the one the event asked, and the LMTP view exists exactly
 //! for an LMTP end of message (and the SCRAM and application-mechanism
 //! views for theirs); a BURL's content is supplied in pieces and a MAIL
-//! with TRANSID may be restarted; `poll_timeout` is pure and never behind
-//! the time given; with the PROXY protocol on, nothing is written before
-//! the header is read (HAProxy's specification §2.1); an accepted XCLIENT
-//! returns the session to its start (Postfix's XCLIENT_README).
+//! with TRANSID may be restarted; reads of 32 KiB and more take the path
+//! that decodes DATA content as it copies it; `poll_timeout` is pure and
+//! never behind the time given; with the PROXY protocol on, nothing is
+//! written before the header is read (HAProxy's specification §2.1); an
+//! accepted XCLIENT returns the session to its start (Postfix's
+//! XCLIENT_README).
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -451,6 +453,17 @@ fuzz_target!(|data: &[u8]| {
             _ => match c.byte().unwrap_or(0) {
                 0 => s.peer_closed(),
                 1 => s.set_channel_binding(ChannelBinding::tls_exporter([1u8; 32]).unwrap()),
+                2 => {
+                    // A read long enough (32 KiB or more) for `receive` to
+                    // decode DATA content as it copies it: a chosen
+                    // pattern, repeated.
+                    let n = usize::from(c.byte().unwrap_or(0)) + 1;
+                    let pattern = c.take(n);
+                    let len = 32 * 1024 + usize::from(c.byte().unwrap_or(0)) * 97;
+                    let read: Vec<u8> = pattern.iter().copied().cycle().take(len).collect();
+                    k.input.extend_from_slice(&read);
+                    s.receive(&read);
+                }
                 _ => {}
             },
         }
