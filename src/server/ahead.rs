@@ -72,12 +72,12 @@ impl Ahead {
                 }
             }
         }
-        // One allocation for the content of the whole read. The content
-        // runs land back to back in it, the stuffed dots left out, so the
-        // read's content is handed out as one chunk: a split, a chunk and
-        // an event per run cost more than the checks of a run.
-        // One more octet for a CR that the read before held back
-        // (`CRLF "." CR` at its end) and that comes out first.
+        // One allocation for the content of the whole read. The runs land
+        // back to back in it (the stuffed dots left out), so the read's
+        // content is handed out as one chunk: a split, a chunk and an
+        // event per run cost about a tenth of the whole (BENCHMARKS.md,
+        // issue #10 round 7). One octet more for a CR that the read
+        // before held back (`CRLF "." CR` at its end) and that comes first.
         rx.reserve(data.len() + 1);
         let mut at = 0;
         while let Some(rest) = data.get(at..) {
