@@ -122,7 +122,7 @@ impl DotEncoder {
         while pos < s.len() {
             // Clean windows are skipped in one vectorised pass; the window
             // after them is looked at closely.
-            let (from, rest) = scan::skip_clean(s, pos, S::BLOCK);
+            let (from, rest) = sink.skip_clean(s, pos, &mut run);
             pos = from;
             let Some((lim, pairs)) = rest else {
                 // Copied while still in cache.
@@ -185,6 +185,17 @@ trait Sink {
     fn text(&mut self, s: &[u8], range: Range<usize>);
     /// Octets the encoder adds (stuffing, CRLF for a bare line end).
     fn extra(&mut self, b: &'static [u8]);
+    /// [`scan::skip_clean`] from `pos`; a sink may take the text from
+    /// `*run` up to what the scan vouched for as it goes, moving `*run`.
+    fn skip_clean(
+        &mut self,
+        s: &[u8],
+        pos: usize,
+        run: &mut usize,
+    ) -> (usize, Option<(usize, bool)>) {
+        let _ = run;
+        scan::skip_clean(s, pos, Self::BLOCK)
+    }
 }
 
 /// Everything copied into a buffer.
@@ -200,6 +211,15 @@ impl<B: BufMut> Sink for CopyAll<'_, B> {
 
     fn extra(&mut self, b: &'static [u8]) {
         self.0.put_slice(b);
+    }
+
+    fn skip_clean(
+        &mut self,
+        s: &[u8],
+        pos: usize,
+        run: &mut usize,
+    ) -> (usize, Option<(usize, bool)>) {
+        scan::skip_clean_copy(s, pos, Self::BLOCK, run, &mut |text| self.0.put_slice(text))
     }
 }
 
