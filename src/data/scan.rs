@@ -244,8 +244,12 @@ fn broken_pairs_in<const L: usize>(s: &[u8]) -> bool {
 /// look). NUL counts as attention, which only costs that look. An LF first
 /// in `s` is attention (it may be bare).
 pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> (usize, Option<(usize, bool)>) {
-    let mut copied = pos;
-    skip_clean_copy(s, pos, budget, &mut copied, &mut |_| {})
+    at_width!(skip_clean_in(
+        s,
+        pos,
+        budget,
+        None::<(&mut usize, &mut fn(&[u8]))>
+    ))
 }
 
 /// How much vouched-for text [`skip_clean_copy`] gathers before it hands it
@@ -269,7 +273,7 @@ pub(crate) fn skip_clean_copy(
     copied: &mut usize,
     out: &mut impl FnMut(&[u8]),
 ) -> (usize, Option<(usize, bool)>) {
-    at_width!(skip_clean_in(s, pos, budget, copied, out))
+    at_width!(skip_clean_in(s, pos, budget, Some((copied, out))))
 }
 
 #[inline(always)]
@@ -277,8 +281,7 @@ fn skip_clean_in<const L: usize>(
     s: &[u8],
     pos: usize,
     budget: usize,
-    copied: &mut usize,
-    out: &mut impl FnMut(&[u8]),
+    mut copy: Option<(&mut usize, &mut impl FnMut(&[u8]))>,
 ) -> (usize, Option<(usize, bool)>) {
     let mut at = match pos.checked_sub(1) {
         Some(prev) => prev,
@@ -300,9 +303,11 @@ fn skip_clean_in<const L: usize>(
         if bad || dot {
             return (at.max(pos), Some((to, !bad)));
         }
-        if to.saturating_sub(*copied) >= COPY_CHUNK {
-            out(s.get(*copied..to).unwrap_or_default());
-            *copied = to;
+        if let Some((copied, out)) = &mut copy {
+            if to.saturating_sub(**copied) >= COPY_CHUNK {
+                out(s.get(**copied..to).unwrap_or_default());
+                **copied = to;
+            }
         }
         at = to;
     }
