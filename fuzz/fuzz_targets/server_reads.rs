@@ -49,14 +49,13 @@ fn drain(s: &mut Server, seen: &mut Seen, content: &mut Vec<u8>) {
             match event {
                 Event::Content(chunk) => content.extend_from_slice(&chunk),
                 e => {
-                    let name = format!("{e:?}");
-                    if name.starts_with("MessageAborted") {
+                    if matches!(e, Event::MessageAborted { .. }) {
                         content.clear();
                     } else if !content.is_empty() {
                         seen.events
                             .push(format!("content {:?}", std::mem::take(content)));
                     }
-                    seen.events.push(name);
+                    seen.events.push(format!("{e:?}"));
                     if e.needs_decision() {
                         let _ = s.accept();
                     }
