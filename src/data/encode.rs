@@ -187,12 +187,7 @@ trait Sink {
     fn extra(&mut self, b: &'static [u8]);
     /// [`scan::skip_clean`] from `pos`; a sink may take the text from
     /// `*run` up to what the scan vouched for as it goes, moving `*run`.
-    fn skip_clean(
-        &mut self,
-        s: &[u8],
-        pos: usize,
-        run: &mut usize,
-    ) -> (usize, Option<(usize, bool)>) {
+    fn skip_clean(&mut self, s: &[u8], pos: usize, run: &mut usize) -> scan::Skipped {
         let _ = run;
         scan::skip_clean(s, pos, Self::BLOCK)
     }
@@ -213,12 +208,7 @@ impl<B: BufMut> Sink for CopyAll<'_, B> {
         self.0.put_slice(b);
     }
 
-    fn skip_clean(
-        &mut self,
-        s: &[u8],
-        pos: usize,
-        run: &mut usize,
-    ) -> (usize, Option<(usize, bool)>) {
+    fn skip_clean(&mut self, s: &[u8], pos: usize, run: &mut usize) -> scan::Skipped {
         scan::skip_clean_copy(s, pos, Self::BLOCK, run, &mut |text| self.0.put_slice(text))
     }
 }

@@ -235,6 +235,10 @@ fn broken_pairs_in<const L: usize>(s: &[u8]) -> bool {
     tail(s.get(at..).unwrap_or_default()).0
 }
 
+/// What the client scan found: how far it vouches for the text, and what
+/// needs a closer look after that ([`skip_clean`] gives the details).
+pub(crate) type Skipped = (usize, Option<(usize, bool)>);
+
 /// For the client side: how far from `pos` the fused scan vouches for
 /// `s`, looking at no more than about `budget` octets. Returns
 /// `(from, rest)`: before `from` there is no bare CR, no bare LF (the pair
@@ -243,7 +247,7 @@ fn broken_pairs_in<const L: usize>(s: &[u8]) -> bool {
 /// look, and with `pairs` it has no bare CR or LF (a dot is what needs the
 /// look). NUL counts as attention, which only costs that look. An LF first
 /// in `s` is attention (it may be bare).
-pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> (usize, Option<(usize, bool)>) {
+pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> Skipped {
     at_width!(skip_clean_in(
         s,
         pos,
@@ -272,7 +276,7 @@ pub(crate) fn skip_clean_copy(
     budget: usize,
     copied: &mut usize,
     out: &mut impl FnMut(&[u8]),
-) -> (usize, Option<(usize, bool)>) {
+) -> Skipped {
     at_width!(skip_clean_in(s, pos, budget, Some((copied, out))))
 }
 
@@ -282,7 +286,7 @@ fn skip_clean_in<const L: usize>(
     pos: usize,
     budget: usize,
     mut copy: Option<(&mut usize, &mut impl FnMut(&[u8]))>,
-) -> (usize, Option<(usize, bool)>) {
+) -> Skipped {
     let mut at = match pos.checked_sub(1) {
         Some(prev) => prev,
         None if s.first() == Some(&b'\n') => return (0, Some((s.len().min(LANES), false))),
