@@ -138,9 +138,10 @@ pub(crate) const LANES: usize = 384;
 /// What one window of [`clean_run`] holds, from lane `i` looking at the
 /// octets `i`, `i + 1` and `i + 2`: a broken CRLF pair or a NUL at `i`
 /// (`bad`), an LF at `i + 1` (`lf`), an LF at `i + 1` with a dot after it
-/// (`dot`).
+/// (`dot`). Without `NUL` a NUL is not looked for: the client scan has no
+/// use for it, and the check is one more operation per lane.
 #[inline(always)]
-fn window<const L: usize>(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
+fn window<const L: usize, const NUL: bool>(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
     const { assert!(LANES.is_multiple_of(2 * L), "a window is whole groups") };
     // `L` lanes at a time from three plain loads, two such groups per
     // step, each lane's result kept in its own accumulator until the end:
@@ -170,7 +171,9 @@ fn window<const L: usize>(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
                 bad[g][j] |= is_cr ^ is_lf;
                 lf[g][j] |= is_lf;
                 dot[g][j] |= is_lf & is_dot;
-                least[g][j] = least[g][j].min(a[j]);
+                if NUL {
+                    least[g][j] = least[g][j].min(a[j]);
+                }
             }
         }
         k += 2 * L;
@@ -180,7 +183,7 @@ fn window<const L: usize>(w: &[u8; LANES + 2]) -> (bool, bool, bool) {
     let mut lfs = [0u8; L];
     let mut dots = [0u8; L];
     for j in 0..L {
-        let nul = u8::from(least[0][j].min(least[1][j]) == 0).wrapping_neg();
+        let nul = u8::from(NUL && least[0][j].min(least[1][j]) == 0).wrapping_neg();
         attention[j] = bad[0][j] | bad[1][j] | nul;
         lfs[j] = lf[0][j] | lf[1][j];
         dots[j] = dot[0][j] | dot[1][j];
@@ -227,7 +230,7 @@ fn broken_pairs_in<const L: usize>(s: &[u8]) -> bool {
             break;
         };
         // Lanes `at..at + LANES`: the pairs that start there, and NUL.
-        if window::<L>(w).0 {
+        if window::<L, true>(w).0 {
             return true;
         }
         at = at.saturating_add(LANES);
@@ -245,8 +248,8 @@ pub(crate) type Skipped = (usize, Option<(usize, bool)>);
 /// ending at `pos` included) and no `LF "."`. `rest` is `None` when the
 /// budget ran out first, else `Some((to, pairs))`: `from..to` needs a closer
 /// look, and with `pairs` it has no bare CR or LF (a dot is what needs the
-/// look). NUL counts as attention, which only costs that look. An LF first
-/// in `s` is attention (it may be bare).
+/// look). NUL passes (the encoder sends it as it is; the server decides).
+/// An LF first in `s` is attention (it may be bare).
 pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> Skipped {
     at_width!(skip_clean_in(
         s,
@@ -300,7 +303,7 @@ fn skip_clean_in<const L: usize>(
         if at >= stop {
             return (at, None);
         }
-        let (bad, _, dot) = window::<L>(w);
+        let (bad, _, dot) = window::<L, false>(w);
         // Lanes `at..at + LANES` cover bare CRs before `at + LANES` and
         // bare LFs up to it.
         let to = at.saturating_add(LANES);
@@ -341,7 +344,7 @@ fn clean_run_in<const L: usize>(s: &[u8], line: usize, max_line: usize) -> Optio
     let mut at: usize = 0;
     while let Some(w) = s.get(at..at.saturating_add(LANES + 2)) {
         let w: &[u8; LANES + 2] = w.try_into().ok()?;
-        let (bad, lf, dot) = window::<L>(w);
+        let (bad, lf, dot) = window::<L, true>(w);
         // Every line that ends in this window ends within LANES octets of
         // `at`.
         if bad || bound.saturating_add(LANES) > max_line {
