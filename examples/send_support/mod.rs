@@ -294,7 +294,7 @@ fn setup_failure(args: &Args, e: &Error) -> String {
         Error::Auth {
             reply: Some(reply), ..
         } => format!("authentication failed: {}", one_line(reply)),
-        Error::Auth { error, .. } => format!("authentication failed: {error:?}"),
+        Error::Auth { error, .. } => format!("authentication failed: {error}"),
         Error::Message(e) => local_reason(e, None),
         Error::Protocol {
             reply: Some(reply), ..
@@ -320,10 +320,7 @@ fn local_reason(e: &MessageError, closed: Option<CloseReason>) -> String {
             Some(CloseReason::PeerClosed) | None => {
                 "the server closed the connection before the message was done".to_owned()
             }
-            Some(CloseReason::Desynchronised) => {
-                "the server's replies could not be understood".to_owned()
-            }
-            Some(other) => format!("the session ended before the message was done ({other:?})"),
+            Some(other) => format!("the session ended before the message was done: {other}"),
         },
         other => format!("{other}; nothing more sent"),
     }

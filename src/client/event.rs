@@ -126,6 +126,26 @@ pub enum AuthError {
     Other,
 }
 
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AuthError::InvalidCredentials => "the credentials were rejected",
+            AuthError::MechanismTooWeak => "the mechanism is too weak for this server",
+            AuthError::EncryptionRequired => "the mechanism needs an encrypted connection",
+            AuthError::Temporary => "a temporary failure",
+            AuthError::NoMechanism => "no mechanism that both sides allow",
+            AuthError::PlaintextRefused => {
+                "not attempted: the connection is not encrypted (nothing was sent)"
+            }
+            AuthError::UnencodableCredentials => {
+                "the credentials hold a character the mechanism cannot carry (nothing was sent)"
+            }
+            AuthError::ServerUnverified => "the server did not prove that it knows the credentials",
+            AuthError::Other => "the server's reply",
+        })
+    }
+}
+
 impl AuthError {
     pub(crate) fn from_code(code: u16) -> Self {
         match code {
@@ -304,6 +324,23 @@ pub enum CloseReason {
     TlsFailed,
     /// The roles were reversed (TURN, ATRN).
     Reversed,
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CloseReason::Quit => "the session was ended with QUIT",
+            CloseReason::ServiceClosing => "the server is closing the session (421)",
+            CloseReason::Refused => "the server refused the session",
+            CloseReason::PeerClosed => "the server closed the connection",
+            CloseReason::Timeout => "the server did not answer in time",
+            CloseReason::Desynchronised => {
+                "the server's replies could not be read (malformed, too long, or not asked for)"
+            }
+            CloseReason::TlsFailed => "the TLS handshake failed",
+            CloseReason::Reversed => "the roles were reversed (TURN, ATRN)",
+        })
+    }
 }
 
 /// Misuse of the client API by the application (never caused by the peer).

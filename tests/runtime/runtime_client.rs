@@ -589,6 +589,12 @@ async fn refused_greeting_is_a_protocol_error_rfc5321_3_1() {
         assert_eq!(*reason, esmtp::client::CloseReason::Refused);
         assert_eq!(code(reply), Some(554));
         assert!(!e.is_transient(), "a 5yz greeting is permanent");
+        // Said for a person, not as a Rust variant name.
+        let said = e.to_string();
+        assert!(
+            said.starts_with("the SMTP session failed: the server refused the session (554"),
+            "{said}"
+        );
         assert_eq!(server.record().count("Mail"), 0);
     })
     .await;

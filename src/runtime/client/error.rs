@@ -34,7 +34,7 @@ pub enum Error {
     /// submitted: the greeting was not `220` (RFC 5321 §3.1), EHLO and
     /// HELO were refused, the server's replies could not be read, it closed
     /// the connection or sent `421`, or it did not answer in time.
-    #[error("the SMTP session failed: {reason:?}{}", reply_suffix(.reply.as_ref()))]
+    #[error("the SMTP session failed: {reason}{}", reply_suffix(.reply.as_ref()))]
     Protocol {
         /// How the session ended.
         reason: CloseReason,
@@ -46,7 +46,7 @@ pub enum Error {
         source: Option<io::Error>,
     },
     /// Authentication failed or was not attempted (RFC 4954).
-    #[error("authentication failed: {error:?}{}", reply_suffix(.reply.as_ref()))]
+    #[error("authentication failed: {error}{}", reply_suffix(.reply.as_ref()))]
     Auth {
         /// What the failure means; [`AuthError::PlaintextRefused`] when the
         /// session is not encrypted and plain-text authentication is not
