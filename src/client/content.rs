@@ -164,7 +164,9 @@ impl Client {
                     } else {
                         vec![Expect::DataEnd]
                     };
-                    self.inflight.extend(ends);
+                    for end in ends {
+                        self.owe(end);
+                    }
                     break;
                 }
                 enc.encode_shared(&piece, emit);
@@ -266,12 +268,14 @@ impl Client {
                     if lmtp {
                         let ends: Vec<Expect> =
                             tx.accepted.iter().map(|&i| Expect::LmtpEnd(i)).collect();
-                        self.inflight.extend(ends);
+                        for end in ends {
+                            self.owe(end);
+                        }
                     } else {
-                        self.inflight.push_back(Expect::BdatLast);
+                        self.owe(Expect::BdatLast);
                     }
                 } else {
-                    self.inflight.push_back(Expect::Bdat);
+                    self.owe(Expect::Bdat);
                 }
                 self.push_bytes(piece);
             }

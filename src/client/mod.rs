@@ -174,6 +174,9 @@ pub struct Client {
     channel_binding: Option<Box<crate::sasl::ChannelBinding>>,
     /// A PROXY protocol header was queued (at most one, first).
     proxy_sent: bool,
+    /// Octets came while no reply was owed ([`Client::owe`]): the session
+    /// ends at the next input.
+    unasked: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -298,6 +301,7 @@ impl Client {
             sasl_nonce: None,
             channel_binding: None,
             proxy_sent: false,
+            unasked: false,
         }
     }
 

@@ -66,6 +66,23 @@ impl Client {
         // Commands are built from validated values, and caller text is
         // checked when queued (`request`).
         cmd.write_checked(&mut self.staging);
+        self.owe(expect);
+    }
+
+    /// Records that a reply is owed for what was just written. Octets
+    /// already received while no reply was owed cannot answer it: a server
+    /// replies to a command only after reading it (RFC 5321 §4.2, RFC
+    /// 2920 §3.1). Taken as this command's reply, an unasked `250` would
+    /// shift every reply after it by one, and a message could be reported
+    /// delivered that was never sent. Only `421` may come unasked (RFC
+    /// 5321 §3.8); anything else ends the session at the next input.
+    pub(super) fn owe(&mut self, expect: Expect) {
+        if self.inflight.is_empty() && !self.rx.is_empty() {
+            let start = self.rx.get(..3).unwrap_or(&self.rx[..]);
+            if !b"421".starts_with(start) {
+                self.unasked = true;
+            }
+        }
         self.inflight.push_back(expect);
     }
 

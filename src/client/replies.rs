@@ -37,6 +37,9 @@ impl Client {
 
     pub(super) fn process(&mut self) {
         while !matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
+            if self.unasked {
+                return self.desync();
+            }
             let opts = self.reply_options();
             if let Some(expect @ (Expect::Ehlo | Expect::Lhlo | Expect::ReEhlo)) =
                 self.inflight.front().copied()

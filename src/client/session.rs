@@ -132,7 +132,7 @@ impl Client {
             // `respond` base64-encodes: always a valid response.
             response.write_checked(&mut self.staging, false);
             self.staging.extend_from_slice(b"\r\n");
-            self.inflight.push_back(Expect::Auth);
+            self.owe(Expect::Auth);
             return;
         }
         let mechanism = x.mechanism.clone();

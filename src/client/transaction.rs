@@ -45,7 +45,7 @@ impl Client {
                         // content: end it at once (RFC 2920 §3.1).
                         cur.tx.content = ContentPhase::Sent;
                         self.staging.extend_from_slice(b".\r\n");
-                        self.inflight.push_back(Expect::Discard);
+                        self.owe(Expect::Discard);
                     } else {
                         cur.tx.content = ContentPhase::Data(DotEncoder::new());
                         if let Source::Stream { consumed, .. } = &mut cur.msg.source {
@@ -54,9 +54,15 @@ impl Client {
                             self.events.push_back(Event::ContentWanted(id));
                         }
                     }
-                } else {
+                } else if matches!(code / 100, 4 | 5) {
                     self.record(expect, &reply);
                     self.finish_tx();
+                } else {
+                    // DATA is answered by 354 or a refusal (RFC 5321
+                    // §4.3.2). A 250 here would be recorded as the
+                    // message's acceptance while no content was sent: the
+                    // replies can no longer be matched to the commands.
+                    self.desync();
                 }
             }
             Expect::DataEnd | Expect::BdatLast => {

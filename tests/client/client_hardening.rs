@@ -353,3 +353,105 @@ fn no_stale_content_wanted_after_a_desync_in_the_same_read_rfc5321_4_2() {
     assert_eq!(s.outcomes()[0].id, id);
     assert!(s.client.is_closed());
 }
+
+/// A `250` that came with the greeting, before EHLO was written, cannot
+/// be EHLO's reply (RFC 5321 §4.2: a reply answers a command the server
+/// has read). Taken as one, every later reply would answer the command
+/// before it, and DATA's `250` would pass for the message's acceptance.
+/// The session ends before EHLO goes out, and the message fails.
+#[test]
+fn reply_before_its_command_ends_the_session_rfc5321_4_2() {
+    let mut s = Script::new(client_config());
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    let w = s.feed(b"220 mx ESMTP\r\n250 unasked\r\n");
+    assert!(!w.contains("EHLO"), "{w}");
+    assert!(s.client.is_closed());
+    let o = s.outcomes();
+    assert_eq!(o.len(), 1);
+    assert_eq!(o[0].error, Some(MessageError::SessionEnded(None)));
+    assert!(!o[0].all_delivered(), "{o:?}");
+    assert!(s.events.iter().any(|e| matches!(
+        e,
+        client::Event::Closed {
+            reason: client::CloseReason::Desynchronised
+        }
+    )));
+}
+
+/// The same for a partial reply: the octets were sent before the command
+/// that they would answer.
+#[test]
+fn partial_reply_before_its_command_ends_the_session_rfc5321_4_2() {
+    let mut s = Script::new(client_config());
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.feed(b"220 mx ESMTP\r\n25");
+    s.feed(b"0 mx\r\n");
+    assert!(s.client.is_closed());
+    assert_eq!(
+        s.outcomes()[0].error,
+        Some(MessageError::SessionEnded(None))
+    );
+}
+
+/// `421` alone may come unasked (RFC 5321 §3.8): it ends the session with
+/// its reply, as it does at any other time.
+#[test]
+fn unasked_421_with_the_greeting_ends_with_its_reply_rfc5321_3_8() {
+    let mut s = Script::new(client_config());
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.feed(b"220 mx ESMTP\r\n421 4.3.2 going down\r\n");
+    assert!(s.client.is_closed());
+    match &s.outcomes()[0].error {
+        Some(MessageError::SessionEnded(Some(r))) => assert_eq!(r.code().get(), 421),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// DATA is answered by `354` or a refusal (RFC 5321 §4.3.2). A `250` to
+/// DATA is not the message's acceptance: no content was sent, so the
+/// message must not be reported delivered.
+#[test]
+fn positive_reply_to_data_is_not_delivery_rfc5321_4_3_2() {
+    for reply in [&b"250 2.0.0 ok\r\n"[..], b"220 hello\r\n", b"334 what\r\n"] {
+        let mut s = Script::new(client_config());
+        s.client
+            .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+            .unwrap();
+        s.feed(b"220 mx ESMTP\r\n");
+        s.feed(b"250 mx\r\n");
+        s.feed(b"250 2.1.0 OK\r\n");
+        assert_eq!(s.feed(b"250 2.1.5 OK\r\n"), "DATA\r\n");
+        let w = s.feed(reply);
+        assert!(!w.contains("x\r\n"), "content sent after {reply:?}: {w}");
+        let o = s.outcomes();
+        assert_eq!(o.len(), 1);
+        assert!(!o[0].all_delivered(), "{reply:?}: {o:?}");
+        assert_eq!(o[0].error, Some(MessageError::SessionEnded(None)));
+        assert!(s.client.is_closed());
+    }
+}
+
+/// A refusal of DATA is still an ordinary failure of the message, and
+/// the session goes on.
+#[test]
+fn refused_data_fails_the_message_and_keeps_the_session_rfc5321_4_3_2() {
+    let mut s = Script::new(client_config());
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.feed(b"220 mx ESMTP\r\n");
+    s.feed(b"250 mx\r\n");
+    s.feed(b"250 2.1.0 OK\r\n");
+    s.feed(b"250 2.1.5 OK\r\n");
+    s.feed(b"554 5.7.1 no thanks\r\n");
+    let o = s.outcomes();
+    assert_eq!(o.len(), 1);
+    assert!(!o[0].all_delivered());
+    assert!(!s.client.is_closed());
+}
