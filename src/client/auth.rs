@@ -114,6 +114,11 @@ impl Exchange {
         }
     }
 
+    /// Whether the client has cancelled the exchange with `*`.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.is_some()
+    }
+
     /// The server said 235: whether the mechanism trusts it.
     pub(crate) fn complete(&mut self) -> Result<(), AuthError> {
         self.inner.complete().map_err(|e| error_of(&e))

@@ -125,6 +125,12 @@ impl Client {
             return self.desync();
         };
         let code = reply.code().get();
+        if code == 334 && x.is_cancelled() {
+            // After `*` the server must refuse with 501 (RFC 4954 §4); a
+            // server that challenges on would keep the client answering
+            // `*` for as long as it liked.
+            return self.desync();
+        }
         if code == 334 {
             let text = reply.lines().next().unwrap_or_default().to_vec();
             let challenge = auth::decode_challenge(&text);

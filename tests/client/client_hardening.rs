@@ -455,3 +455,55 @@ fn refused_data_fails_the_message_and_keeps_the_session_rfc5321_4_3_2() {
     assert!(!o[0].all_delivered());
     assert!(!s.client.is_closed());
 }
+
+/// After the client cancels an AUTH exchange with `*`, the server must
+/// refuse it with `501` (RFC 4954 §4). One that sends another challenge
+/// instead does not get `*` after `*` for as long as it likes: the
+/// session ends, and the message fails without MAIL.
+#[test]
+fn challenge_after_cancel_ends_the_session_rfc4954_4() {
+    let mut c = with_password();
+    c.allow_plaintext_auth = true;
+    let mut s = Script::new(c);
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.feed(GREETING);
+    assert_eq!(
+        s.feed(b"250-mx.example.org\r\n250 AUTH LOGIN\r\n"),
+        "AUTH LOGIN\r\n"
+    );
+    assert_eq!(s.feed(b"334 VXNlcm5hbWU6\r\n"), "amFuZQ==\r\n");
+    assert_eq!(s.feed(b"334 UGFzc3dvcmQ6\r\n"), "aHVudGVyMg==\r\n");
+    // LOGIN has no third step: the client cancels.
+    assert_eq!(s.feed(b"334 VXNlcm5hbWU6\r\n"), "*\r\n");
+    let w = s.feed(b"334 VXNlcm5hbWU6\r\n");
+    assert!(!w.contains('*') && !w.contains("MAIL"), "{w}");
+    assert!(s.client.is_closed());
+    let o = s.outcomes();
+    assert_eq!(o.len(), 1);
+    assert!(o[0].error.is_some(), "{o:?}");
+}
+
+/// The `501` that RFC 4954 §4 prescribes after `*` fails the exchange
+/// as before, with the reason the client cancelled.
+#[test]
+fn refusal_after_cancel_fails_authentication_rfc4954_4() {
+    let mut c = with_password();
+    c.allow_plaintext_auth = true;
+    let mut s = Script::new(c);
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s.feed(GREETING);
+    s.feed(b"250-mx.example.org\r\n250 AUTH LOGIN\r\n");
+    s.feed(b"334 VXNlcm5hbWU6\r\n");
+    s.feed(b"334 UGFzc3dvcmQ6\r\n");
+    assert_eq!(s.feed(b"334 VXNlcm5hbWU6\r\n"), "*\r\n");
+    let w = s.feed(b"501 5.7.0 cancelled\r\n");
+    assert!(!w.contains("MAIL"), "{w}");
+    assert_eq!(
+        s.outcomes()[0].error,
+        Some(MessageError::Auth(AuthError::Other))
+    );
+}
