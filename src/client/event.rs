@@ -141,7 +141,9 @@ impl std::fmt::Display for AuthError {
                 "the credentials hold a character the mechanism cannot carry (nothing was sent)"
             }
             AuthError::ServerUnverified => "the server did not prove that it knows the credentials",
-            AuthError::Other => "the server's reply",
+            AuthError::Other => {
+                "the server refused, or sent a challenge that could not be answered"
+            }
         })
     }
 }
