@@ -4,7 +4,8 @@
 //! no AUTH in clear unless allowed (RFC 3207 §6); no mail to a server
 //! whose SCRAM signature failed (RFC 5802 §9); a PROXY header first when
 //! asked (HAProxy's specification §2.1); XCLIENT and XFORWARD (Postfix's)
-//! only to a server that named them.
+//! only to a server that named them; no message reported delivered whose
+//! content's end was not written (RFC 5321 §4.1.1.4).
 #![no_main]
 
 use std::collections::HashSet;
@@ -79,6 +80,17 @@ fn rare_params(n: usize) -> Envelope {
         Some(SendMode::Saml),
     ][n >> 5 & 3];
     e
+}
+
+/// Only the reply to the end of the content accepts a message (RFC 5321
+/// §4.1.1.4, RFC 3030 §2): a recipient reported delivered means the end
+/// was written. A `250` that came unasked or answered DATA must not pass
+/// for it.
+fn assert_delivered_after_content(m: &esmtp::client::MessageOutcome) {
+    assert!(
+        m.delivered().next().is_none() || m.content_end_sent,
+        "delivered without its content: {m:?}"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -203,7 +215,10 @@ fuzz_target!(|data: &[u8]| {
     loop {
         while let Some(e) = client.poll_event() {
             match e {
-                Event::Message(m) => assert!(reported.insert(m.id), "reported twice"),
+                Event::Message(m) => {
+                    assert!(reported.insert(m.id), "reported twice");
+                    assert_delivered_after_content(&m);
+                }
                 Event::StartTls => {
                     if input.first().is_some_and(|b| b & 1 == 0) {
                         client.tls_established().unwrap();
@@ -254,7 +269,10 @@ fuzz_target!(|data: &[u8]| {
     client.peer_closed();
     while let Some(e) = client.poll_event() {
         match e {
-            Event::Message(m) => assert!(reported.insert(m.id), "reported twice"),
+            Event::Message(m) => {
+                assert!(reported.insert(m.id), "reported twice");
+                assert_delivered_after_content(&m);
+            }
             Event::Closed { .. } => closed = true,
             _ => {}
         }
