@@ -354,6 +354,44 @@ fn no_stale_content_wanted_after_a_desync_in_the_same_read_rfc5321_4_2() {
     assert!(s.client.is_closed());
 }
 
+/// A session with one queued message, `x` to `b@example.org`, under
+/// `config`.
+fn one_message(config: esmtp::client::ClientConfig) -> Script {
+    let mut s = Script::new(config);
+    s.client
+        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
+        .unwrap();
+    s
+}
+
+/// [`one_message`] with MAIL and RCPT accepted: DATA was just written.
+fn at_data() -> Script {
+    let mut s = one_message(client_config());
+    s.feed(GREETING);
+    s.feed(b"250 mx\r\n");
+    s.feed(b"250 2.1.0 OK\r\n");
+    assert_eq!(s.feed(b"250 2.1.5 OK\r\n"), "DATA\r\n");
+    s
+}
+
+/// [`one_message`] with LOGIN in the clear: the user name and password
+/// went out, a third challenge came, and the client cancelled with `*`
+/// (LOGIN has no third step).
+fn login_cancelled() -> Script {
+    let mut c = with_password();
+    c.allow_plaintext_auth = true;
+    let mut s = one_message(c);
+    s.feed(GREETING);
+    assert_eq!(
+        s.feed(b"250-mx.example.org\r\n250 AUTH LOGIN\r\n"),
+        "AUTH LOGIN\r\n"
+    );
+    assert_eq!(s.feed(b"334 VXNlcm5hbWU6\r\n"), "amFuZQ==\r\n");
+    assert_eq!(s.feed(b"334 UGFzc3dvcmQ6\r\n"), "aHVudGVyMg==\r\n");
+    assert_eq!(s.feed(b"334 VXNlcm5hbWU6\r\n"), "*\r\n");
+    s
+}
+
 /// A `250` that came with the greeting, before EHLO was written, cannot
 /// be EHLO's reply (RFC 5321 §4.2: a reply answers a command the server
 /// has read). Taken as one, every later reply would answer the command
@@ -361,10 +399,7 @@ fn no_stale_content_wanted_after_a_desync_in_the_same_read_rfc5321_4_2() {
 /// The session ends before EHLO goes out, and the message fails.
 #[test]
 fn reply_before_its_command_ends_the_session_rfc5321_4_2() {
-    let mut s = Script::new(client_config());
-    s.client
-        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
-        .unwrap();
+    let mut s = one_message(client_config());
     let w = s.feed(b"220 mx ESMTP\r\n250 unasked\r\n");
     assert!(!w.contains("EHLO"), "{w}");
     assert!(s.client.is_closed());
@@ -384,10 +419,7 @@ fn reply_before_its_command_ends_the_session_rfc5321_4_2() {
 /// that they would answer.
 #[test]
 fn partial_reply_before_its_command_ends_the_session_rfc5321_4_2() {
-    let mut s = Script::new(client_config());
-    s.client
-        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
-        .unwrap();
+    let mut s = one_message(client_config());
     s.feed(b"220 mx ESMTP\r\n25");
     s.feed(b"0 mx\r\n");
     assert!(s.client.is_closed());
@@ -401,10 +433,7 @@ fn partial_reply_before_its_command_ends_the_session_rfc5321_4_2() {
 /// its reply, as it does at any other time.
 #[test]
 fn unasked_421_with_the_greeting_ends_with_its_reply_rfc5321_3_8() {
-    let mut s = Script::new(client_config());
-    s.client
-        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
-        .unwrap();
+    let mut s = one_message(client_config());
     s.feed(b"220 mx ESMTP\r\n421 4.3.2 going down\r\n");
     assert!(s.client.is_closed());
     match &s.outcomes()[0].error {
@@ -419,14 +448,7 @@ fn unasked_421_with_the_greeting_ends_with_its_reply_rfc5321_3_8() {
 #[test]
 fn positive_reply_to_data_is_not_delivery_rfc5321_4_3_2() {
     for reply in [&b"250 2.0.0 ok\r\n"[..], b"220 hello\r\n", b"334 what\r\n"] {
-        let mut s = Script::new(client_config());
-        s.client
-            .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
-            .unwrap();
-        s.feed(b"220 mx ESMTP\r\n");
-        s.feed(b"250 mx\r\n");
-        s.feed(b"250 2.1.0 OK\r\n");
-        assert_eq!(s.feed(b"250 2.1.5 OK\r\n"), "DATA\r\n");
+        let mut s = at_data();
         let w = s.feed(reply);
         assert!(!w.contains("x\r\n"), "content sent after {reply:?}: {w}");
         let o = s.outcomes();
@@ -441,14 +463,7 @@ fn positive_reply_to_data_is_not_delivery_rfc5321_4_3_2() {
 /// the session goes on.
 #[test]
 fn refused_data_fails_the_message_and_keeps_the_session_rfc5321_4_3_2() {
-    let mut s = Script::new(client_config());
-    s.client
-        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
-        .unwrap();
-    s.feed(b"220 mx ESMTP\r\n");
-    s.feed(b"250 mx\r\n");
-    s.feed(b"250 2.1.0 OK\r\n");
-    s.feed(b"250 2.1.5 OK\r\n");
+    let mut s = at_data();
     s.feed(b"554 5.7.1 no thanks\r\n");
     let o = s.outcomes();
     assert_eq!(o.len(), 1);
@@ -462,21 +477,7 @@ fn refused_data_fails_the_message_and_keeps_the_session_rfc5321_4_3_2() {
 /// session ends, and the message fails without MAIL.
 #[test]
 fn challenge_after_cancel_ends_the_session_rfc4954_4() {
-    let mut c = with_password();
-    c.allow_plaintext_auth = true;
-    let mut s = Script::new(c);
-    s.client
-        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
-        .unwrap();
-    s.feed(GREETING);
-    assert_eq!(
-        s.feed(b"250-mx.example.org\r\n250 AUTH LOGIN\r\n"),
-        "AUTH LOGIN\r\n"
-    );
-    assert_eq!(s.feed(b"334 VXNlcm5hbWU6\r\n"), "amFuZQ==\r\n");
-    assert_eq!(s.feed(b"334 UGFzc3dvcmQ6\r\n"), "aHVudGVyMg==\r\n");
-    // LOGIN has no third step: the client cancels.
-    assert_eq!(s.feed(b"334 VXNlcm5hbWU6\r\n"), "*\r\n");
+    let mut s = login_cancelled();
     let w = s.feed(b"334 VXNlcm5hbWU6\r\n");
     assert!(!w.contains('*') && !w.contains("MAIL"), "{w}");
     assert!(s.client.is_closed());
@@ -489,17 +490,7 @@ fn challenge_after_cancel_ends_the_session_rfc4954_4() {
 /// as before, with the reason the client cancelled.
 #[test]
 fn refusal_after_cancel_fails_authentication_rfc4954_4() {
-    let mut c = with_password();
-    c.allow_plaintext_auth = true;
-    let mut s = Script::new(c);
-    s.client
-        .submit(envelope(&["b@example.org"]), &b"x\r\n"[..])
-        .unwrap();
-    s.feed(GREETING);
-    s.feed(b"250-mx.example.org\r\n250 AUTH LOGIN\r\n");
-    s.feed(b"334 VXNlcm5hbWU6\r\n");
-    s.feed(b"334 UGFzc3dvcmQ6\r\n");
-    assert_eq!(s.feed(b"334 VXNlcm5hbWU6\r\n"), "*\r\n");
+    let mut s = login_cancelled();
     let w = s.feed(b"501 5.7.0 cancelled\r\n");
     assert!(!w.contains("MAIL"), "{w}");
     assert_eq!(
