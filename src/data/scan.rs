@@ -261,10 +261,11 @@ pub(crate) fn skip_clean(s: &[u8], pos: usize, budget: usize) -> Skipped {
 
 /// How much vouched-for text [`skip_clean_copy`] gathers before it hands it
 /// out: copies of 3 KiB overlap the scan of the next windows best. On an
-/// Intel Xeon the copying encoder ran at 0.85–0.94× memcpy interleaved,
-/// against 0.81–0.90× with one copy of the whole run after its scan;
-/// a copy per window (384 octets) was slower than either (BENCHMARKS.md,
-/// issue #10 round 7).
+/// Intel Xeon the copying encoder runs at 0.96–0.98× memcpy interleaved
+/// with its own bench rows, as fast as memcpy of the same 3 KiB pieces
+/// without a scan; pieces of 8 or 64 KiB gave 0.90–0.95×, and a copy per
+/// window (384 octets) or one copy of each whole run after its scan was
+/// slower still (BENCHMARKS.md, issue #10 rounds 7 and 9).
 const COPY_CHUNK: usize = 8 * LANES;
 
 /// [`skip_clean`] for a copying encoder: the text the scan vouches for is
